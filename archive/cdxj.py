@@ -1,0 +1,108 @@
+"""The collection's CDXJ index, line for line as pywb's own indexer (``cdx-indexer -j``) writes it.
+
+One line per response and revisit record: ``{surt} {YYYYMMDDhhmmss} {json}`` with the JSON keys
+url, mime, status, digest, length, offset, filename (``metadata`` first when the record has
+``WARC-JSON-Metadata``; empty values left out, as pywb does; a
+revisit has mime ``warc/revisit`` and no status), lines sorted as strings. Requests, warcinfo and
+our JSON metadata records are not indexed: replay looks pages up by URL, and a metadata record
+shares its page's URL. The index is written to a temporary file and renamed into place.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecord
+from warcio.timeutils import iso_date_to_timestamp
+
+from archive.surt import surt
+
+logger = logging.getLogger(__name__)
+
+_MIME_END = re.compile("[; ]")
+_WARC_NAMES = ("*.warc.gz", "*.warc")
+
+
+def build_index(warc_dir: Path | str, out_path: Path | str) -> int:
+    """Index the WARC files of ``warc_dir`` into ``out_path``; return the line count."""
+    warc_dir, out_path = Path(warc_dir), Path(out_path)
+    lines = sorted(line for path in warc_files(warc_dir) for line in index_lines(path))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=out_path.name, suffix=".tmp", dir=out_path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.writelines(lines)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, out_path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    logger.info("indexed %d captures into %s", len(lines), out_path)
+    return len(lines)
+
+
+def warc_files(warc_dir: Path) -> list[Path]:
+    """The closed WARC files of ``warc_dir``, by name."""
+    return sorted({path for pattern in _WARC_NAMES for path in warc_dir.glob(pattern)})
+
+
+def index_lines(path: Path) -> Iterator[str]:
+    """The CDXJ lines (newline-terminated, unsorted) of one WARC file."""
+    with path.open("rb") as stream:
+        records = ArchiveIterator(stream)
+        for record in records:
+            fields = _fields(record)
+            records.read_to_end(record)
+            if fields is None:
+                continue
+            key, timestamp, entry = fields
+            entry["length"] = str(records.get_record_length())
+            entry["offset"] = str(records.get_record_offset())
+            entry["filename"] = path.name
+            yield f"{key} {timestamp} {json.dumps(entry)}\n"
+
+
+def _fields(record: ArcWarcRecord) -> tuple[str, str, dict[str, str]] | None:
+    if record.rec_type not in ("response", "revisit"):
+        return None
+    http = record.http_headers
+    status = http.get_statuscode() if http is not None else "-"
+    url = record.rec_headers.get_header("WARC-Target-URI")
+    # pywb skips captures without a usable status line (and without a URL).
+    if not url or status == "-":
+        return None
+    entry: dict[str, str] = {}
+    # pywb puts a capture's WARC-JSON-Metadata (Browsertrix writes it) first.
+    entry["metadata"] = record.rec_headers.get_header("WARC-JSON-Metadata") or ""
+    entry["url"] = url
+    if record.rec_type == "revisit":
+        entry["mime"] = "warc/revisit"
+    else:
+        content_type = http.get_header("Content-Type") if http else None
+        entry["mime"] = _MIME_END.split(content_type, maxsplit=1)[0] if content_type else "unk"
+        entry["status"] = status
+    digest = record.rec_headers.get_header("WARC-Payload-Digest") or _payload_digest(record)
+    if digest and digest != "-":
+        entry["digest"] = digest.removeprefix("sha1:")
+    timestamp = iso_date_to_timestamp(record.rec_headers.get_header("WARC-Date"))
+    return surt(url), timestamp, {key: value for key, value in entry.items() if value}
+
+
+def _payload_digest(record: ArcWarcRecord) -> str | None:
+    # Like pywb, a response without a stored digest gets one computed from its payload.
+    if record.rec_type != "response":
+        return None
+    digest = hashlib.sha1()
+    while chunk := record.raw_stream.read(1 << 16):
+        digest.update(chunk)
+    return base64.b32encode(digest.digest()).decode("ascii")

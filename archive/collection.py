@@ -1,0 +1,501 @@
+"""A collection directory that successive crawls add to, safe against being killed at any moment.
+
+Layout::
+
+    DIR/warc/               WARC files (``*.warc.gz``; ``*.warc.gz.open`` while written)
+    DIR/items.jsonl         one JSON object per article version, append only
+    DIR/indexes/index.cdxj  CDXJ index for pywb
+    DIR/state.sqlite        per-article state (WAL mode)
+    DIR/jobs/               Scrapy's JOBDIR (request queue on disk)
+    DIR/report.json         the last crawl's report
+    DIR/.lock               holds the pid of the crawl that owns the collection
+
+Protocol for a new or changed article (the order is what makes a kill harmless):
+
+1. write the WARC response (and metadata) records: flushed to the OS by the writer;
+2. ``append_item(line)``: the items line, written and flushed;
+3. ``record_capture(key, version, ...)``: fsync the WARC file and items.jsonl (when ``durable``),
+   then commit the state row.
+
+An unchanged article gets a revisit record and ``touch(key, ...)``: no items line.
+
+``open()`` takes the lock, closes unfinished WARC files (:mod:`archive.repair`), cuts a torn last
+line off items.jsonl, then reconciles: items lines appended since the last open whose
+(key, version) the state lacks (killed between steps 2 and 3) are registered from the line and
+its WARC record instead of being emitted again. Killed before step 2 completes, the article is
+simply not in the state yet and is archived again on the rerun: nothing is emitted twice, nothing
+is lost. A failed write (full disk) is rolled back and raised as
+:class:`archive.writer.ArchiveWriteError`; the collection stays valid for a rerun.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from archive.cdxj import build_index
+from archive.exchange import WarcLocation
+from archive.reader import ArchiveReadError, read_response
+from archive.repair import RepairReport, repair_directory
+from archive.writer import ArchiveWriteError, ArchiveWriter
+
+logger = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    key TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    payload_digest TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    warc_date TEXT,
+    fetched_at TEXT,
+    warc_file TEXT,
+    warc_offset INTEGER,
+    record_id TEXT,
+    content_digest TEXT
+);
+CREATE TABLE IF NOT EXISTS captures (
+    key TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    payload_digest TEXT,
+    warc_date TEXT,
+    PRIMARY KEY (key, version)
+);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+_ARTICLE_COLUMNS = (
+    "key, url, version, payload_digest, etag, last_modified, warc_date, fetched_at, "
+    "warc_file, warc_offset, record_id, content_digest"
+)
+_PLACEHOLDERS = ",".join("?" * len(_ARTICLE_COLUMNS.split(",")))
+
+
+class CollectionLocked(RuntimeError):
+    """Another process holds the collection."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleState:
+    """What the collection knows about one article key."""
+
+    key: str
+    url: str
+    version: int
+    payload_digest: str | None
+    etag: str | None
+    last_modified: str | None
+    warc_date: str | None
+    """``WARC-Date`` of the stored response (what a revisit refers to)."""
+    fetched_at: str | None
+    """Last time the article was fetched (ISO 8601), whatever the outcome."""
+    location: WarcLocation | None
+    content_digest: str | None = None
+    """Digest of the extracted article (what readers see), when the crawler gave one: pages
+    whose bytes change (visitor counters, session ids) while the article does not are unchanged."""
+
+
+def _iso(moment: datetime | str) -> str:
+    return moment if isinstance(moment, str) else moment.isoformat()
+
+
+def _open_append(path: Path) -> BinaryIO:
+    return open(path, "ab", buffering=0)
+
+
+class Collection:
+    """The collection at ``directory``: ``with Collection(d) as c:``, or open() and close()."""
+
+    def __init__(
+        self,
+        directory: Path | str,
+        *,
+        durable: bool = True,
+        opener: Callable[[Path], BinaryIO] | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.warc_dir = self.directory / "warc"
+        self.items_path = self.directory / "items.jsonl"
+        self.index_path = self.directory / "indexes" / "index.cdxj"
+        self.state_path = self.directory / "state.sqlite"
+        self.jobs_dir = self.directory / "jobs"
+        self.report_path = self.directory / "report.json"
+        self.lock_path = self.directory / ".lock"
+        self.repair_reports: list[RepairReport] = []
+        self._durable = durable
+        self._opener = opener or _open_append
+        self._lock_fd: int | None = None
+        self._db: sqlite3.Connection | None = None
+        self._items: BinaryIO | None = None
+        self._items_dirty = False
+        self._writer: ArchiveWriter | None = None
+        self._crawl_started: str | None = None
+
+    def __enter__(self) -> Collection:
+        return self.open()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def open(self) -> Collection:
+        """Lock, repair and reconcile the collection (see the module docstring)."""
+        for folder in (self.directory, self.warc_dir, self.index_path.parent, self.jobs_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self._lock()
+        try:
+            self.repair_reports = repair_directory(self.warc_dir)
+            self._repair_items()
+            self._db = self._connect()
+            self._items = self._opener(self.items_path)
+            self._reconcile()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        """Close the WARC writer, items.jsonl and the state, then release the lock."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._items is not None:
+            if self._durable:
+                os.fsync(self._items.fileno())
+            self._items.close()
+            self._items = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
+
+    def open_writer(
+        self, *, prefix: str = "portal", max_size: int = 1_000_000_000, info: Mapping[str, str] = {}
+    ) -> ArchiveWriter:
+        """The WARC writer of this collection (closed with it; synced before each state commit)."""
+        if self._writer is None:
+            self._writer = ArchiveWriter(
+                self.warc_dir, prefix=prefix, max_size=max_size, info=info, opener=self._opener
+            )
+        return self._writer
+
+    def get(self, key: str) -> ArticleState | None:
+        """The state of article ``key``, or None when the collection has never stored it."""
+        row = self._conn.execute(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE key = ?", (key,)
+        ).fetchone()
+        return _article(row) if row else None
+
+    def next_version(self, key: str) -> int:
+        """The version a new capture of ``key`` gets: 1, or one more than the last."""
+        state = self.get(key)
+        return 1 if state is None else state.version + 1
+
+    def append_item(self, json_line: str) -> None:
+        """Append one JSON object (no newline inside) to items.jsonl and flush it to the OS."""
+        if "\n" in json_line:
+            raise ValueError("an items.jsonl line must not contain a newline")
+        items = self._items_file
+        start = self.items_path.stat().st_size
+        data = memoryview((json_line + "\n").encode("utf-8"))
+        try:
+            while data:
+                data = data[items.write(data) :]
+        except OSError as error:
+            os.truncate(self.items_path, start)
+            raise ArchiveWriteError(
+                error.errno, f"writing {self.items_path} failed ({error}); line rolled back"
+            ) from error
+        self._items_dirty = True
+
+    def record_capture(
+        self,
+        key: str,
+        *,
+        version: int,
+        url: str,
+        payload_digest: str | None,
+        warc_date: str | None,
+        fetched_at: datetime | str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        location: WarcLocation | None = None,
+        content_digest: str | None = None,
+    ) -> ArticleState:
+        """Commit a stored capture of ``key`` (a new version, or the same one re-registered)."""
+        self._make_durable()
+        state = ArticleState(
+            key,
+            url,
+            version,
+            payload_digest,
+            etag,
+            last_modified,
+            warc_date,
+            _iso(fetched_at),
+            location,
+            content_digest,
+        )
+        with self._conn:
+            self._store(state)
+        return state
+
+    def touch(self, key: str, fetched_at: datetime | str) -> None:
+        """Note that ``key`` was fetched again and found unchanged."""
+        with self._conn:
+            self._conn.execute(
+                "UPDATE articles SET fetched_at = ? WHERE key = ?", (_iso(fetched_at), key)
+            )
+
+    def begin_crawl(self) -> str:
+        """Start a crawl, or continue the unfinished one a killed process left; return its start.
+
+        What was fetched since that start counts as done, so a rerun after a kill skips it.
+        """
+        started = self._meta("crawl_started")
+        if started is None:
+            started = datetime.now(UTC).isoformat()
+            with self._conn:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO meta (name, value) VALUES ('crawl_started', ?)",
+                    (started,),
+                )
+        self._crawl_started = started
+        return started
+
+    def end_crawl(self, *, finished: bool) -> None:
+        """A finished crawl closes; an interrupted one stays open for the rerun to continue."""
+        if finished:
+            with self._conn:
+                self._conn.execute("DELETE FROM meta WHERE name = 'crawl_started'")
+        self._crawl_started = None
+
+    def fetched_in_current_crawl(self, key: str) -> bool:
+        """Whether ``key`` was stored or found unchanged since the current crawl began."""
+        if self._crawl_started is None:
+            return False
+        row = self._conn.execute("SELECT fetched_at FROM articles WHERE key = ?", (key,)).fetchone()
+        return bool(row and row[0] and _after(row[0], self._crawl_started))
+
+    def build_index(self) -> int:
+        """Close the current WARC file and rebuild ``indexes/index.cdxj``; return its line count."""
+        if self._writer is not None:
+            self._writer.close()
+        return build_index(self.warc_dir, self.index_path)
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError(f"collection {self.directory} is not open")
+        return self._db
+
+    @property
+    def _items_file(self) -> BinaryIO:
+        if self._items is None:
+            raise RuntimeError(f"collection {self.directory} is not open")
+        return self._items
+
+    def _lock(self) -> None:
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise CollectionLocked(
+                f"collection {self.directory} is in use by another crawl (pid {holder}); "
+                "wait for it to finish or stop it first"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        self._lock_fd = fd
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.state_path, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={'FULL' if self._durable else 'NORMAL'}")
+        db.executescript(_SCHEMA)
+        # Explicit transactions through ``with db:`` need the default isolation.
+        db.isolation_level = ""
+        return db
+
+    def _repair_items(self) -> None:
+        if not self.items_path.exists():
+            return
+        with self.items_path.open("r+b") as items:
+            size = items.seek(0, os.SEEK_END)
+            keep = _complete_lines_end(items, size)
+            if keep < size:
+                logger.warning(
+                    "items.jsonl: cut a torn last line (%d bytes at offset %d)", size - keep, keep
+                )
+                items.truncate(keep)
+                os.fsync(items.fileno())
+
+    def _make_durable(self) -> None:
+        if not self._durable:
+            return
+        if self._writer is not None:
+            self._writer.sync()
+        if self._items_dirty:
+            os.fsync(self._items_file.fileno())
+            self._items_dirty = False
+
+    def _store(self, state: ArticleState) -> None:
+        location = state.location
+        self._conn.execute(
+            "INSERT OR REPLACE INTO captures (key, version, payload_digest, warc_date) "
+            "VALUES (?, ?, ?, ?)",
+            (state.key, state.version, state.payload_digest, state.warc_date),
+        )
+        current = self._conn.execute(
+            "SELECT version FROM articles WHERE key = ?", (state.key,)
+        ).fetchone()
+        if current and current[0] > state.version:
+            return
+        self._conn.execute(
+            f"INSERT OR REPLACE INTO articles ({_ARTICLE_COLUMNS}) VALUES ({_PLACEHOLDERS})",
+            (
+                state.key,
+                state.url,
+                state.version,
+                state.payload_digest,
+                state.etag,
+                state.last_modified,
+                state.warc_date,
+                state.fetched_at,
+                location.file if location else None,
+                location.offset if location else None,
+                location.record_id if location else None,
+                state.content_digest,
+            ),
+        )
+
+    def _reconcile(self) -> None:
+        checked = int(self._meta("items_checked") or 0)
+        size = self.items_path.stat().st_size
+        if checked > size:  # items.jsonl was replaced: check it all
+            checked = 0
+        registered = 0
+        with self.items_path.open("rb") as items, self._conn:
+            items.seek(checked)
+            for line in items:
+                if self._register_if_missing(json.loads(line)):
+                    registered += 1
+            self._conn.execute(
+                "INSERT OR REPLACE INTO meta (name, value) VALUES ('items_checked', ?)",
+                (str(size),),
+            )
+        if registered:
+            logger.warning("registered %d items.jsonl lines the state lacked", registered)
+
+    def _register_if_missing(self, item: dict[str, Any]) -> bool:
+        key, version = item.get("key"), item.get("version")
+        if key is None or version is None:
+            return False
+        known = self._conn.execute(
+            "SELECT 1 FROM captures WHERE key = ? AND version = ?", (key, version)
+        ).fetchone()
+        if known:
+            return False
+        self._store(self._state_from_item(item))
+        return True
+
+    def _state_from_item(self, item: dict[str, Any]) -> ArticleState:
+        warc = item.get("warc") or None
+        location = WarcLocation(warc["file"], warc["offset"], warc["record_id"]) if warc else None
+        digest = etag = last_modified = warc_date = None
+        if location is not None:
+            try:
+                response = read_response(self.warc_dir / location.file, location.offset)
+            except (OSError, ArchiveReadError) as error:
+                logger.error("item %s: its WARC record is unreadable: %s", item["key"], error)
+            else:
+                digest, warc_date = response.payload_digest, response.date
+                etag, last_modified = response.header("ETag"), response.header("Last-Modified")
+        return ArticleState(
+            item["key"],
+            item.get("url", ""),
+            item["version"],
+            digest,
+            etag,
+            last_modified,
+            warc_date,
+            item.get("fetched_at"),
+            location,
+        )
+
+    def _meta(self, name: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+
+def _after(moment: str, start: str) -> bool:
+    """``moment >= start`` for ISO 8601 strings written in different styles (``Z`` or offsets)."""
+    return datetime.fromisoformat(moment) >= datetime.fromisoformat(start)
+
+
+def _complete_lines_end(items: BinaryIO, size: int) -> int:
+    """End offset of the last complete, parsable line of items.jsonl."""
+    end = size
+    while end > 0:
+        start = _line_start(items, end)
+        items.seek(start)
+        line = items.read(end - start)
+        if line.endswith(b"\n") and _parses(line):
+            return end
+        end = start
+    return 0
+
+
+def _line_start(items: BinaryIO, end: int) -> int:
+    """Offset where the line ending at ``end`` (exclusive, newline included) begins."""
+    position = end - 1  # skip the line's own newline
+    while position > 0:
+        step = min(position, 65536)
+        items.seek(position - step)
+        chunk = items.read(step)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            return position - step + newline + 1
+        position -= step
+    return 0
+
+
+def _parses(line: bytes) -> bool:
+    with contextlib.suppress(ValueError):
+        json.loads(line)
+        return True
+    return False
+
+
+def _article(row: tuple[Any, ...]) -> ArticleState:
+    (
+        key,
+        url,
+        version,
+        digest,
+        etag,
+        last_modified,
+        warc_date,
+        fetched_at,
+        file,
+        offset,
+        rid,
+        content,
+    ) = row
+    location = WarcLocation(file, offset, rid) if file is not None else None
+    return ArticleState(
+        key, url, version, digest, etag, last_modified, warc_date, fetched_at, location, content
+    )

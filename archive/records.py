@@ -1,0 +1,173 @@
+"""Building single WARC records (with warcio) and compressing each into its own gzip member.
+
+Records are rendered uncompressed by warcio's ``WARCWriter`` into memory, then deflated here so
+the writer knows a record's exact size before it touches the file (rotation, rollback).
+
+The chunked rule
+----------------
+A response's body is stored de-chunked. Its head keeps every line as received, except that a
+``Transfer-Encoding`` header whose codings include ``chunked`` is renamed in place to
+``X-Archive-Orig-Transfer-Encoding`` (value untouched), and when the head has no
+``Content-Length`` a ``Content-Length: {len(body)}`` line is added after the last header. warcio
+and pywb then read the block as a plain, length-delimited message, which it now is.
+
+Compression
+-----------
+Each record is one gzip member. Bodies that are already compressed (``Content-Encoding`` gzip,
+br, deflate, zstd; images, audio, video, archives) are stored with zlib level 0 (stored blocks):
+deflating them again gains nothing and costs about 1 ms per 40 KB at any other level (see
+``bench/warc_write_speed.py``). Everything else is deflated at level 6.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from io import BytesIO
+
+from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+WARC_VERSION = "WARC/1.1"
+REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+STORED_LEVEL = 0
+DEFAULT_LEVEL = 6
+
+_HEADER_LINE = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*:[ \t]*(.*?)[ \t]*$")
+_COMPRESSED_ENCODINGS = frozenset({"gzip", "x-gzip", "br", "deflate", "zstd", "compress"})
+_COMPRESSED_TYPES = ("image/", "audio/", "video/", "font/woff")
+_COMPRESSED_SUBTYPES = frozenset(
+    {
+        "application/zip",
+        "application/gzip",
+        "application/x-gzip",
+        "application/x-7z-compressed",
+        "application/x-rar-compressed",
+        "application/vnd.rar",
+        "application/x-bzip2",
+        "application/x-xz",
+        "application/zstd",
+    }
+)
+# Images that are plain text or raw pixels: these do compress.
+_COMPRESSIBLE_IMAGES = frozenset({"image/svg+xml", "image/bmp", "image/x-ms-bmp", "image/tiff"})
+
+
+def warc_date(moment: datetime) -> str:
+    """``WARC-Date`` with microseconds, as WARC/1.1 allows: ``2026-11-26T12:00:00.000123Z``."""
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def sha1_digest(data: bytes) -> str:
+    """A WARC digest value: ``sha1:`` and the base32 SHA-1."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
+
+
+def head_lines(head: bytes) -> list[bytes]:
+    """The head's lines without their line ends (status line first, no final empty line)."""
+    lines = head.split(b"\n")
+    while lines and lines[-1].strip(b"\r") == b"":
+        lines.pop()
+    return [line.removesuffix(b"\r") for line in lines]
+
+
+def head_headers(head: bytes) -> list[tuple[str, str]]:
+    """The head's header fields in order, every repeated one kept (latin-1 decoded)."""
+    fields = []
+    for line in head_lines(head)[1:]:
+        match = _HEADER_LINE.match(line)
+        if match:
+            fields.append((match.group(1).decode("latin-1"), match.group(2).decode("latin-1")))
+    return fields
+
+
+def _header(fields: Sequence[tuple[str, str]], name: str) -> str | None:
+    name = name.lower()
+    return next((value for key, value in fields if key.lower() == name), None)
+
+
+def _is_chunked(value: str) -> bool:
+    return "chunked" in (coding.strip().lower() for coding in value.split(","))
+
+
+def stored_response_head(head: bytes, body_length: int) -> bytes:
+    """Apply the chunked rule (module docstring) to a response head; other heads pass unchanged."""
+    lines = head_lines(head)
+    chunked = False
+    has_length = False
+    for index, line in enumerate(lines[1:], start=1):
+        match = _HEADER_LINE.match(line)
+        if not match:
+            continue
+        name = match.group(1).lower()
+        if name == b"transfer-encoding" and _is_chunked(match.group(2).decode("latin-1")):
+            lines[index] = b"X-Archive-Orig-" + line
+            chunked = True
+        elif name == b"content-length":
+            has_length = True
+    if not chunked:
+        return head
+    if not has_length:
+        lines.append(b"Content-Length: %d" % body_length)
+    return b"".join(line + b"\r\n" for line in lines) + b"\r\n"
+
+
+def compression_level(response_head: bytes) -> int:
+    """Level 0 for payloads that are already compressed, else the default level."""
+    fields = head_headers(response_head)
+    encoding = (_header(fields, "content-encoding") or "").strip().lower()
+    if encoding in _COMPRESSED_ENCODINGS:
+        return STORED_LEVEL
+    mime = (_header(fields, "content-type") or "").split(";")[0].strip().lower()
+    if mime in _COMPRESSIBLE_IMAGES:
+        return DEFAULT_LEVEL
+    if mime.startswith(_COMPRESSED_TYPES) or mime in _COMPRESSED_SUBTYPES:
+        return STORED_LEVEL
+    return DEFAULT_LEVEL
+
+
+def gzip_member(data: bytes, level: int) -> bytes:
+    """``data`` as one complete gzip member."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+    return compressor.compress(data) + compressor.flush()
+
+
+class _VerbatimHead(StatusAndHeaders):
+    """An HTTP head warcio writes as the exact bytes given, never re-serialised."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__("", [], protocol="")
+        self._raw = raw
+        self.headers_buff = raw
+
+    def compute_headers_buffer(self, header_filter: object = None) -> None:
+        self.headers_buff = self._raw
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def render_record(
+    rec_type: str,
+    headers: Sequence[tuple[str, str]],
+    block: bytes,
+    content_type: str,
+) -> bytes:
+    """One uncompressed WARC record: ``headers`` in order, then warcio adds the block digest
+    (unless given), ``Content-Type`` and ``Content-Length``; the block is written verbatim."""
+    rec_headers = StatusAndHeaders("", list(headers), protocol=WARC_VERSION)
+    # warcio writes only the HTTP head of a revisit: hand it the block as a verbatim head.
+    http, payload = (_VerbatimHead(block), b"") if rec_type == "revisit" else (None, block)
+    record = ArcWarcRecord(
+        "warc", rec_type, rec_headers, BytesIO(payload), http, content_type, len(payload)
+    )
+    record.payload_length = len(payload)
+    out = BytesIO()
+    WARCWriter(out, gzip=False, warc_version=WARC_VERSION).write_record(record)
+    return out.getvalue()

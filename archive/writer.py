@@ -1,0 +1,331 @@
+"""Writing exchanges to rotating, gzip-per-record WARC/1.1 files.
+
+A file is written as ``{prefix}-{UTC YYYYMMDDHHMMSSffffff}-{serial:05d}.warc.gz.open`` and renamed
+to drop ``.open`` when closed; it starts with a ``warcinfo`` record and is rotated before a record
+would take it past ``max_size`` (records are never split; request and response stay together).
+
+Every record is rendered and compressed in memory, then written with unbuffered writes, so after
+each record the bytes are with the OS (a killed process loses at most the record being written).
+``fsync`` happens only in :meth:`ArchiveWriter.sync` and :meth:`ArchiveWriter.close`. When a write
+fails (ENOSPC, EIO) the file is truncated back to where the record started and
+:class:`ArchiveWriteError` is raised: later records never build on a half-written one.
+See :mod:`archive.records` for the chunked rule and the compression levels.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import BinaryIO
+
+from archive.exchange import Exchange, WarcLocation
+from archive.records import (
+    DEFAULT_LEVEL,
+    REVISIT_PROFILE,
+    compression_level,
+    gzip_member,
+    render_record,
+    sha1_digest,
+    stored_response_head,
+    warc_date,
+)
+
+logger = logging.getLogger(__name__)
+
+OPEN_SUFFIX = ".open"
+WARC_SUFFIX = ".warc.gz"
+REQUEST_TYPE = "application/http; msgtype=request"
+RESPONSE_TYPE = "application/http; msgtype=response"
+
+
+class ArchiveWriteError(OSError):
+    """A record could not be written; the file was cut back to its last complete record."""
+
+
+def software_version() -> str:
+    """``portal-archiver/{version}`` for the warcinfo record."""
+    try:
+        return f"portal-archiver/{version('portal-archiver')}"
+    except PackageNotFoundError:
+        return "portal-archiver"
+
+
+def _new_record_id() -> str:
+    return f"<urn:uuid:{uuid.uuid4()}>"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _open_append(path: Path) -> BinaryIO:
+    # Unbuffered: a failed write must not leave bytes in a Python buffer to surface later.
+    return open(path, "ab", buffering=0)
+
+
+def _request_payload(request: bytes) -> bytes:
+    _, sep, body = request.partition(b"\r\n\r\n")
+    return body if sep else b""
+
+
+class _Record:
+    """A rendered, compressed record waiting to be written."""
+
+    __slots__ = ("data", "record_id")
+
+    def __init__(self, record_id: str, data: bytes) -> None:
+        self.record_id = record_id
+        self.data = data
+
+
+class ArchiveWriter:
+    """Appends records to the current WARC file of ``directory``, rotating by size."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        prefix: str = "portal",
+        max_size: int = 1_000_000_000,
+        info: Mapping[str, str] = {},
+        record_ids: Callable[[], str] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        opener: Callable[[Path], BinaryIO] | None = None,
+    ) -> None:
+        self._directory = Path(directory)
+        self._prefix = prefix
+        self._max_size = max_size
+        self._info = dict(info)
+        self._record_ids = record_ids or _new_record_id
+        self._clock = clock or _now
+        self._opener = opener or _open_append
+        self._serial = 0
+        self._path: Path | None = None
+        self._file: BinaryIO | None = None
+        self._size = 0
+        self._records_in_file = 0
+        self.bytes_written = 0
+        """Bytes appended to WARC files by this writer, over all its files."""
+
+    def add_info(self, fields: Mapping[str, str]) -> None:
+        """Add warcinfo fields (seeds, crawl start) for the files started from now on."""
+        self._info.update(fields)
+
+    @property
+    def current_file(self) -> str | None:
+        """Final name (``....warc.gz``) of the file being written, or None between files."""
+        return self._path.name.removesuffix(OPEN_SUFFIX) if self._path else None
+
+    def write_exchange(self, ex: Exchange) -> WarcLocation:
+        """Write the response and its request; return the response's location."""
+        response_id = self._record_ids()
+        head = stored_response_head(ex.response_head, len(ex.body))
+        response = self._render(
+            "response",
+            response_id,
+            ex,
+            [("WARC-Payload-Digest", sha1_digest(ex.body))],
+            head + ex.body,
+            RESPONSE_TYPE,
+            compression_level(ex.response_head),
+        )
+        request = self._request(ex, response_id)
+        return self._write([response, request])
+
+    def write_revisit(
+        self, ex: Exchange, *, refers_to_uri: str, refers_to_date: str, payload_digest: str
+    ) -> WarcLocation:
+        """Write the request and an identical-payload-digest revisit holding only the head."""
+        revisit_id = self._record_ids()
+        fields = [
+            ("WARC-Profile", REVISIT_PROFILE),
+            ("WARC-Refers-To-Target-URI", refers_to_uri),
+            ("WARC-Refers-To-Date", refers_to_date),
+            ("WARC-Payload-Digest", payload_digest),
+        ]
+        head = stored_response_head(ex.response_head, len(ex.body))
+        revisit = self._render(
+            "revisit", revisit_id, ex, fields, head, RESPONSE_TYPE, DEFAULT_LEVEL
+        )
+        return self._write([revisit, self._request(ex, revisit_id)])
+
+    def write_metadata(
+        self,
+        *,
+        target_uri: str,
+        concurrent_to: str,
+        payload: bytes,
+        content_type: str = "application/json",
+    ) -> WarcLocation:
+        """Write a metadata record about the response ``concurrent_to``."""
+        record_id = self._record_ids()
+        headers = [
+            ("WARC-Type", "metadata"),
+            ("WARC-Record-ID", record_id),
+            ("WARC-Date", warc_date(self._clock())),
+            ("WARC-Target-URI", target_uri),
+            ("WARC-Concurrent-To", concurrent_to),
+            ("WARC-Payload-Digest", sha1_digest(payload)),
+        ]
+        data = render_record("metadata", headers, payload, content_type)
+        return self._write([_Record(record_id, gzip_member(data, DEFAULT_LEVEL))])
+
+    def sync(self) -> None:
+        """Make everything written so far durable (fsync the open file)."""
+        if self._file is not None:
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        """Finish the current file: fsync, rename ``.open`` away. A later write starts a new one."""
+        if self._file is None or self._path is None:
+            return
+        self.sync()
+        self._file.close()
+        final = self._path.with_name(self._path.name.removesuffix(OPEN_SUFFIX))
+        os.replace(self._path, final)
+        _fsync_directory(self._directory)
+        logger.info("closed %s (%d bytes)", final.name, self._size)
+        self._file = None
+        self._path = None
+
+    def __enter__(self) -> ArchiveWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _request(self, ex: Exchange, concurrent_to: str) -> _Record:
+        fields = [
+            ("WARC-Concurrent-To", concurrent_to),
+            ("WARC-Payload-Digest", sha1_digest(_request_payload(ex.request))),
+        ]
+        return self._render(
+            "request", self._record_ids(), ex, fields, ex.request, REQUEST_TYPE, DEFAULT_LEVEL
+        )
+
+    def _render(
+        self,
+        rec_type: str,
+        record_id: str,
+        ex: Exchange,
+        fields: list[tuple[str, str]],
+        block: bytes,
+        content_type: str,
+        level: int,
+    ) -> _Record:
+        headers = [
+            ("WARC-Type", rec_type),
+            ("WARC-Record-ID", record_id),
+            ("WARC-Date", warc_date(ex.fetched_at)),
+            ("WARC-Target-URI", ex.url),
+        ]
+        if ex.ip_address:
+            headers.append(("WARC-IP-Address", ex.ip_address))
+        data = render_record(rec_type, headers + fields, block, content_type)
+        return _Record(record_id, gzip_member(data, level))
+
+    def _write(self, records: list[_Record]) -> WarcLocation:
+        size = sum(len(record.data) for record in records)
+        if (
+            self._file is not None
+            and self._records_in_file > 0
+            and self._size + size > self._max_size
+        ):
+            self.close()
+        if self._file is None:
+            self._start_file()
+        name = self.current_file
+        assert name is not None
+        offset = self._size
+        self._append(b"".join(record.data for record in records))
+        self._records_in_file += len(records)
+        return WarcLocation(file=name, offset=offset, record_id=records[0].record_id)
+
+    def _start_file(self) -> None:
+        started = self._clock()
+        while True:
+            stamp = started.astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
+            name = f"{self._prefix}-{stamp}-{self._serial:05d}{WARC_SUFFIX}"
+            self._serial += 1
+            path = self._directory / (name + OPEN_SUFFIX)
+            if not path.exists() and not (self._directory / name).exists():
+                break
+        self._directory.mkdir(parents=True, exist_ok=True)
+        self._file = self._opener(path)
+        self._path = path
+        self._size = 0
+        self._records_in_file = 0
+        try:
+            self._append(self._warcinfo(name, started))
+        except ArchiveWriteError:
+            self._abandon_file()
+            raise
+
+    def _abandon_file(self) -> None:
+        assert self._file is not None and self._path is not None
+        self._file.close()
+        self._path.unlink(missing_ok=True)
+        self._file = None
+        self._path = None
+
+    def _warcinfo(self, name: str, started: datetime) -> bytes:
+        fields = {
+            "software": software_version(),
+            "format": "WARC File Format 1.1",
+            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+            **self._info,
+        }
+        block = "".join(f"{key}: {value}\r\n" for key, value in fields.items() if value)
+        headers = [
+            ("WARC-Type", "warcinfo"),
+            ("WARC-Record-ID", self._record_ids()),
+            ("WARC-Date", warc_date(started)),
+            ("WARC-Filename", name),
+        ]
+        data = render_record("warcinfo", headers, block.encode("utf-8"), "application/warc-fields")
+        return gzip_member(data, DEFAULT_LEVEL)
+
+    def _append(self, data: bytes) -> None:
+        assert self._file is not None and self._path is not None
+        start = self._size
+        try:
+            view = memoryview(data)
+            while view:
+                written = self._file.write(view)
+                if not written:
+                    raise OSError(f"short write to {self._path}")
+                view = view[written:]
+        except OSError as error:
+            self._roll_back(start, error)
+        self._size += len(data)
+        self.bytes_written += len(data)
+
+    def _roll_back(self, start: int, error: OSError) -> None:
+        assert self._path is not None
+        try:
+            os.truncate(self._path, start)
+        except OSError as truncate_error:
+            raise ArchiveWriteError(
+                error.errno,
+                f"writing {self._path} failed ({error}); cutting it back to byte {start} failed "
+                f"too ({truncate_error}): it will be repaired at the next start",
+            ) from error
+        raise ArchiveWriteError(
+            error.errno,
+            f"writing {self._path} failed ({error}); the file was cut back to its last "
+            f"complete record at byte {start}",
+        ) from error
+
+
+def _fsync_directory(directory: Path) -> None:
+    # The rename is only durable once the directory entry is.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

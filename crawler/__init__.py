@@ -1,0 +1,3 @@
+"""portal-archiver: crawl and archive Vietnamese provincial government portals."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,260 @@
+"""The Scrapy glue of the archive: exchanges to WARC, articles to JSON Lines.
+
+``ArchivePipeline`` is both an item pipeline and a ``response_downloaded`` listener:
+
+* every download (pages, listings, images, files, redirects, 404s, 5xx, robots.txt)
+  becomes a request + response record, from the wire bytes ``crawler.capture`` kept;
+  a payload the collection already holds becomes a ``revisit`` record instead;
+* every article item becomes a ``metadata`` record (concurrent to its response), a
+  line in ``items.jsonl`` and a row in the collection state, in that order, so that a
+  crash at any point loses nothing and emits nothing twice (see ``archive.collection``).
+
+All the WARC and state logic lives in ``archive/``; this module only translates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+from scrapy import signals
+from scrapy.exceptions import DropItem, NotConfigured
+
+from archive.collection import Collection
+from archive.exchange import Exchange
+from archive.records import sha1_digest
+from archive.writer import ArchiveWriter
+from crawler import __version__
+from crawler.capture import CAPTURE_META_KEY, WireCapture, ip_of
+from crawler.extract import (
+    FETCHED_AT_META_KEY,
+    UNCHANGED_META_KEY,
+    WARC_META_KEY,
+    iso_utc,
+)
+from crawler.items import ArticleItem
+from crawler.urls import UrlKind, article_key, canonicalize, classify
+
+if TYPE_CHECKING:
+    from scrapy import Request, Spider
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+_ARCHIVES: weakref.WeakKeyDictionary[Any, ArchivePipeline] = weakref.WeakKeyDictionary()
+
+
+def archive_of(crawler: Crawler) -> ArchivePipeline | None:
+    """The crawler's archive, for components that consult the collection (dedup, validators)."""
+    return _ARCHIVES.get(crawler)
+
+
+def record_key(url: str) -> str:
+    """State key of a URL: the article key for articles, the canonical URL otherwise."""
+    return article_key(url) if classify(url) is UrlKind.ARTICLE else canonicalize(url)
+
+
+def content_digest(item: ArticleItem) -> str:
+    """Digest of what an archivist reads: the page may change (counters, session ids)
+    while the article does not."""
+    fields = item.to_dict()
+    content = {
+        k: fields[k]
+        for k in ("title", "summary", "paragraphs", "captions", "images", "byline", "attachments")
+    }
+    return sha1_digest(json.dumps(content, ensure_ascii=False, sort_keys=True).encode())
+
+
+@dataclass(frozen=True, slots=True)
+class _Captured:
+    """What the state row of an article needs from its capture, kept until its item arrives."""
+
+    payload_digest: str
+    etag: str | None
+    last_modified: str | None
+    warc_date: str
+
+
+def _header(response: Response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+class ArchivePipeline:
+    def __init__(self, crawler: Crawler, collection: Collection, writer: ArchiveWriter) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.collection = collection
+        self.writer = writer
+        self.sync_every = crawler.settings.getint("ARCHIVE_SYNC_EVERY")
+        self._unsynced = 0
+        # Captured articles waiting for their item; bounded, since a page may turn
+        # out not to be an article (soft 404) and never produce one.
+        self._pending: OrderedDict[str, _Captured] = OrderedDict()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        directory = settings.get("ARCHIVE_DIR")
+        if not directory:
+            raise NotConfigured("ARCHIVE_DIR is not set")
+        collection = Collection(Path(directory), durable=settings.getbool("ARCHIVE_DURABLE")).open()
+        info = {
+            "operator": settings.get("ARCHIVE_OPERATOR"),
+            "robots": settings.get("ARCHIVE_ROBOTS_POLICY"),
+            "http-header-user-agent": settings.get("USER_AGENT")
+            or f"portal-archiver/{__version__}",
+            "isPartOf": Path(directory).resolve().name,
+        }
+        writer = collection.open_writer(
+            prefix=settings.get("ARCHIVE_WARC_PREFIX"),
+            max_size=settings.getint("ARCHIVE_WARC_MAX_SIZE"),
+            info=info,
+        )
+        pipeline = cls(crawler, collection, writer)
+        crawler.signals.connect(pipeline.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(pipeline.response_downloaded, signal=signals.response_downloaded)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        _ARCHIVES[crawler] = pipeline
+        return pipeline
+
+    # -- state the other components consult ------------------------------------------
+
+    def fetched_in_this_crawl(self, url: str) -> bool:
+        return self.collection.fetched_in_current_crawl(record_key(url))
+
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        state = self.collection.get(record_key(url))
+        return (state.etag, state.last_modified) if state else (None, None)
+
+    def is_known(self, key: str) -> bool:
+        return self.collection.get(key) is not None
+
+    # -- signals -------------------------------------------------------------------------
+
+    def spider_opened(self, spider: Spider) -> None:
+        seeds = getattr(spider, "seed_urls", None) or getattr(spider, "urls", [])
+        self.writer.add_info(
+            {"seeds": " ".join(seeds), "crawl-started": iso_utc(datetime.now(UTC))}
+        )
+        self.collection.begin_crawl()
+
+    def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
+        capture: WireCapture | None = request.meta.pop(CAPTURE_META_KEY, None)
+        if capture is None:
+            self.stats.inc_value("archive/not_captured")
+            logger.warning("No wire capture for %s; not archived", request.url)
+            return
+        exchange = Exchange(
+            url=request.url,
+            request=capture.request,
+            response_head=capture.response_head,
+            body=response.body,
+            fetched_at=capture.started_at,
+            ip_address=ip_of(response),
+        )
+        key = record_key(request.url)
+        request.meta[FETCHED_AT_META_KEY] = iso_utc(capture.started_at)
+        request.meta[WARC_META_KEY] = self._write(key, exchange, response, request)
+        self.stats.inc_value(f"archive/requests/{self._kind(request)}")
+        self._maybe_sync()
+
+    def _write(self, key: str, exchange: Exchange, response: Response, request: Request) -> Any:
+        digest = sha1_digest(exchange.body)
+        previous = self.collection.get(key)
+        fetched_at = iso_utc(exchange.fetched_at)
+        if response.status == 304 or (
+            previous is not None and response.status == 200 and previous.payload_digest == digest
+        ):
+            request.meta[UNCHANGED_META_KEY] = True
+            self.collection.touch(key, fetched_at)
+            if response.status == 304:
+                location = self.writer.write_exchange(exchange)
+            else:
+                location = self.writer.write_revisit(
+                    exchange,
+                    refers_to_uri=previous.url,
+                    refers_to_date=previous.warc_date,
+                    payload_digest=digest,
+                )
+                self.stats.inc_value("archive/revisits")
+        else:
+            location = self.writer.write_exchange(exchange)
+            captured = _Captured(
+                digest, _header(response, "ETag"), _header(response, "Last-Modified"), fetched_at
+            )
+            # Only articles get state rows: listings change on every crawl, and the images
+            # and files of an unchanged article are not fetched again.
+            if classify(request.url) is UrlKind.ARTICLE:
+                self._remember(location.record_id, captured)
+        self.stats.inc_value("archive/records_written", 2)
+        return location
+
+    def _remember(self, record_id: str, captured: _Captured) -> None:
+        self._pending[record_id] = captured
+        while len(self._pending) > 10_000:
+            self._pending.popitem(last=False)
+
+    @staticmethod
+    def _kind(request: Request) -> str:
+        if request.meta.get("requisite"):
+            return "requisite"
+        return classify(request.url).name.lower()
+
+    def _maybe_sync(self) -> None:
+        self._unsynced += 1
+        if self._unsynced >= self.sync_every:
+            self.writer.sync()
+            self._unsynced = 0
+        self.stats.set_value("archive/bytes_written", self.writer.bytes_written)
+
+    # -- items ---------------------------------------------------------------------------
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticleItem):
+            return item
+        captured = self._pending.pop(item.warc.record_id, None) if item.warc else None
+        digest = content_digest(item)
+        previous = self.collection.get(item.key)
+        if previous is not None and previous.content_digest == digest:
+            self.collection.touch(item.key, item.fetched_at)
+            self.stats.inc_value("articles/unchanged")
+            raise DropItem(f"unchanged since {previous.fetched_at}: {item.url}", log_level="DEBUG")
+        item.version = previous.version + 1 if previous else 1
+        line = json.dumps(item.to_dict(), ensure_ascii=False)
+        if item.warc is not None:
+            self.writer.write_metadata(
+                target_uri=item.url, concurrent_to=item.warc.record_id, payload=line.encode()
+            )
+            self.stats.inc_value("archive/records_written")
+        self.collection.append_item(line)
+        self.collection.record_capture(
+            item.key,
+            version=item.version,
+            url=item.url,
+            payload_digest=captured.payload_digest if captured else None,
+            warc_date=captured.warc_date if captured else None,
+            fetched_at=item.fetched_at,
+            etag=captured.etag if captured else None,
+            last_modified=captured.last_modified if captured else None,
+            location=item.warc,
+            content_digest=digest,
+        )
+        self.stats.inc_value("articles/archived")
+        if item.version > 1:
+            self.stats.inc_value("articles/changed")
+        return item
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        self.collection.end_crawl(finished=reason == "finished")
+        self.stats.set_value("archive/bytes_written", self.writer.bytes_written)
+        count = self.collection.build_index()
+        logger.info("Indexed %d records in %s", count, self.collection.index_path)
+        self.collection.close()

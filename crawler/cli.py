@@ -1,0 +1,166 @@
+"""The ``portal-archiver`` command: fetch, crawl, extract, index, demo, replica.
+
+Exit status: 0 when everything asked for was captured, 1 when some URLs failed (the
+summary names them), 2 for usage errors and for what stops a run before it starts
+(an unwritable ``--out``, a missing WARC file, a collection locked by another crawl).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from crawler import __version__
+
+logger = logging.getLogger(__name__)
+
+
+class UsageError(Exception):
+    """A problem the user can fix; reported as one sentence, exit status 2."""
+
+
+def _setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def _add_run_options(parser: argparse.ArgumentParser, out_required: bool = True) -> None:
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=out_required,
+        metavar="DIR",
+        help="collection directory: DIR/items.jsonl, DIR/warc/*.warc.gz, DIR/indexes/index.cdxj",
+    )
+    parser.add_argument(
+        "-s",
+        dest="settings",
+        type=_setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a Scrapy or project setting, as `scrapy crawl -s` does (repeatable)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="portal-archiver",
+        description="Crawl and archive Vietnamese provincial government portals "
+        "into WARC and JSON Lines.",
+    )
+    parser.add_argument("--version", action="version", version=f"portal-archiver {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    fetch = sub.add_parser(
+        "fetch",
+        help="capture specific article URLs",
+        description="Capture specific article URLs (with their images and attached files).",
+    )
+    fetch.add_argument("urls", nargs="+", metavar="URL")
+    _add_run_options(fetch)
+
+    crawl = sub.add_parser(
+        "crawl",
+        help="crawl whole sites",
+        description="Crawl sites from a home or listing URL, "
+        "or a built-in site profile name (lapvo, sadec, ...).",
+    )
+    crawl.add_argument("targets", nargs="+", metavar="TARGET")
+    _add_run_options(crawl)
+    crawl.add_argument("--max-articles", type=int, metavar="N", help="stop after N articles")
+    crawl.add_argument(
+        "--since", metavar="YYYY-MM-DD", help="stop paging a listing once its entries are older"
+    )
+    crawl.add_argument(
+        "--new-only",
+        action="store_true",
+        help="stop paging at the first listing page holding only known articles",
+    )
+    crawl.add_argument(
+        "--profiles", type=Path, metavar="FILE", help="TOML file adding or overriding site profiles"
+    )
+
+    extract = sub.add_parser(
+        "extract",
+        help="re-parse archived pages (no network)",
+        description="Re-run the parsers over the responses in WARC files and write JSON Lines.",
+    )
+    extract.add_argument("warcs", nargs="+", type=Path, metavar="WARC")
+    extract.add_argument("--out", type=Path, required=True, metavar="FILE.jsonl")
+
+    index = sub.add_parser(
+        "index",
+        help="rebuild DIR/indexes/index.cdxj",
+        description="Rebuild the CDXJ index (pywb's format) of a collection.",
+    )
+    index.add_argument("directory", type=Path, metavar="DIR")
+
+    demo = sub.add_parser(
+        "demo",
+        help="the whole pipeline on the bundled replica portal",
+        description="Start the bundled replica portal on loopback, "
+        "crawl one of its sites, and show the result.",
+    )
+    _add_run_options(demo, out_required=False)
+    demo.add_argument(
+        "--articles", type=int, default=60, metavar="N", help="size of the replica (default 60)"
+    )
+
+    replica = sub.add_parser(
+        "replica",
+        help="serve the replica portal by hand",
+        description="Serve the replica portal "
+        "(for trying the crawler without touching a real portal).",
+    )
+    replica.add_argument("--port", type=int, default=8080)
+    replica.add_argument("--articles", type=int, default=60, metavar="N")
+    replica.add_argument("--edition", type=int, default=0, metavar="K")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from crawler import commands  # heavy imports (Scrapy, Twisted) only once the arguments are fine
+
+    handler = getattr(commands, f"run_{args.command}")
+    try:
+        return handler(args)
+    except UsageError as error:
+        print(f"portal-archiver: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("portal-archiver: interrupted", file=sys.stderr)
+        return 130
+
+
+def print_summary(report: dict[str, Any], out: Path | None) -> None:
+    lines = [
+        f"articles: {report.get('articles', 0)} archived, "
+        f"{report.get('articles_unchanged', 0)} unchanged",
+        f"requests: {report.get('requests', 0)}   records: {report.get('records', 0)}   "
+        f"WARC bytes: {report.get('warc_bytes', 0):,}",
+        f"errors: {report.get('errors', 0)}   time: {report.get('elapsed_seconds', 0):.1f} s",
+    ]
+    for failure in report.get("failed_urls", [])[:20]:
+        lines.append(f"  failed ({failure['kind']}): {failure['url']}")
+    if out is not None:
+        lines.append(
+            f"items: {out / 'items.jsonl'}   WARC: {out / 'warc'}   report: {out / 'report.json'}"
+        )
+    print("\n".join(lines))
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

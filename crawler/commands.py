@@ -1,0 +1,208 @@
+"""What each ``portal-archiver`` subcommand does (the CLI module only parses arguments)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from crawler.cli import UsageError, dump_json, print_summary
+
+DEMO_SETTINGS = {
+    # The replica runs on loopback: politeness delays would only make the demo slow.
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_ENABLED": "False",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
+    "PORTAL_RETRY_BACKOFF_BASE": "0.1",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def ensure_writable(directory: Path) -> Path:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-test-"):
+            pass
+    except OSError as error:
+        raise UsageError(f"cannot write to {directory}: {error.strerror or error}") from None
+    return directory
+
+
+def scrapy_settings(out: Path, overrides: Sequence[tuple[str, str]], jobdir: str | None) -> Any:
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.set("ARCHIVE_DIR", str(out), priority="cmdline")
+    if jobdir:
+        settings.set("JOBDIR", str(out / "jobs" / jobdir), priority="cmdline")
+    for name, value in overrides:
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def check_collection_free(out: Path) -> None:
+    from archive.collection import Collection, CollectionLocked
+
+    try:
+        Collection(out).open().close()
+    except CollectionLocked as error:
+        raise UsageError(str(error)) from None
+
+
+def run_spider(spider: str, out: Path, overrides: Sequence[tuple[str, str]], **kwargs: Any) -> int:
+    """Run one spider into the collection at ``out``; print the summary; return the exit status."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.progress import ProgressExtension
+
+    ensure_writable(out)
+    check_collection_free(out)
+    settings = scrapy_settings(out, overrides, jobdir=spider)
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(spider)
+    process.crawl(crawler, **kwargs)
+    process.start()
+    report = next(
+        (
+            ext.report
+            for ext in crawler.extensions.middlewares
+            if isinstance(ext, ProgressExtension)
+        ),
+        None,
+    )
+    if report is None:
+        print("portal-archiver: the crawl did not start; see the log above", file=sys.stderr)
+        return 1
+    print_summary(report, out)
+    return 1 if report["failed_urls"] or report["finish_reason"] != "finished" else 0
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    return run_spider("fetch", args.out, args.settings, urls=args.urls)
+
+
+def run_crawl(args: argparse.Namespace) -> int:
+    kwargs: dict[str, Any] = {"targets": args.targets}
+    if args.max_articles is not None:
+        kwargs["max_articles"] = args.max_articles
+    if args.since:
+        kwargs["since"] = args.since
+    if args.new_only:
+        kwargs["new_only"] = True
+    if args.profiles:
+        if not args.profiles.is_file():
+            raise UsageError(f"no such profiles file: {args.profiles}")
+        kwargs["profiles_file"] = str(args.profiles)
+    _check_targets(args.targets, args.profiles)
+    return run_spider("portal", args.out, args.settings, **kwargs)
+
+
+def _check_targets(targets: Sequence[str], profiles_file: Path | None) -> None:
+    from crawler.profiles import load_profiles, resolve_target
+
+    try:
+        profiles = load_profiles(profiles_file)
+        for target in targets:
+            resolve_target(target, profiles)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def run_extract(args: argparse.Namespace) -> int:
+    from crawler.reextract import extract_items
+
+    missing = [str(path) for path in args.warcs if not path.is_file()]
+    if missing:
+        raise UsageError(f"no such WARC file: {', '.join(missing)}")
+    out: Path = args.out
+    ensure_writable(out.parent if str(out.parent) else Path("."))
+    stats = extract_items(args.warcs, out)
+    print(
+        f"articles: {stats.articles}   responses read: {stats.responses}   "
+        f"not articles: {stats.rejected}   errors: {stats.errors}\nitems: {out}"
+    )
+    return 1 if stats.errors else 0
+
+
+def run_index(args: argparse.Namespace) -> int:
+    from archive.cdxj import build_index
+
+    warc_dir = args.directory / "warc"
+    if not warc_dir.is_dir():
+        raise UsageError(f"{args.directory} is not a collection (no warc/ folder)")
+    out = args.directory / "indexes" / "index.cdxj"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    count = build_index(warc_dir, out)
+    print(f"indexed {count} records: {out}")
+    return 0
+
+
+@contextmanager
+def replica_process(*args: str) -> Iterator[str]:
+    """Start the bundled replica on a free loopback port; yield its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "replica", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        if not url.startswith("http://"):
+            raise UsageError("the replica portal did not start")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    out: Path = args.out or Path("portal-archiver-demo")
+    if (out / "items.jsonl").exists():
+        # A demo shows a first crawl: start from an empty collection each time.
+        shutil.rmtree(out)
+    with replica_process("--articles", str(args.articles)) as url:
+        print(f"Replica portal running at {url}; crawling its Lấp Vò site ({url}web/hlv)")
+        overrides = [*DEMO_SETTINGS.items(), *args.settings]
+        status = run_spider("portal", out, overrides, targets=[f"{url}web/hlv"])
+    _show_seed(out)
+    return status
+
+
+def _show_seed(out: Path) -> None:
+    items_path = out / "items.jsonl"
+    if not items_path.exists():
+        return
+    for line in items_path.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        if item.get("asset_id") == "4961961":
+            shown = {
+                k: item[k]
+                for k in ("title", "paragraphs", "captions", "byline", "published", "warc")
+            }
+            print("\nThe seed article, as archived:\n" + dump_json(shown))
+            return
+
+
+def run_replica(args: argparse.Namespace) -> int:
+    command = [
+        sys.executable,
+        "-m",
+        "replica",
+        "--port",
+        str(args.port),
+        "--articles",
+        str(args.articles),
+    ]
+    command += ["--edition", str(args.edition)]
+    os.execv(sys.executable, command)
+    return 0  # not reached

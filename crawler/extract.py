@@ -1,0 +1,144 @@
+"""From a fetched page to an ``ArticleItem``: the one path shared by live crawls,
+``fetch`` and ``extract`` (re-parsing WARCs), so the same bytes give the same item.
+
+``build_item`` is pure; ``items_for_response`` is the thin Scrapy adapter spiders call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from crawler.items import ArticleContent, ArticleItem, WarcLocation
+from crawler.parsers.article import parse_article
+from crawler.parsers.page import Page
+from crawler.urls import article_key, asset_id, canonicalize, site_of
+
+if TYPE_CHECKING:
+    from scrapy import Request, Spider
+    from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+LISTING_META_KEY = "listing"
+"""``request.meta`` key of the listing context: ``{"url", "date", "section"}``."""
+FETCHED_AT_META_KEY = "archive_fetched_at"
+"""``request.meta`` key of the fetch time (ISO 8601 UTC), set by the archive."""
+WARC_META_KEY = "archive_location"
+"""``request.meta`` key of the response record's ``WarcLocation``, set by the archive."""
+UNCHANGED_META_KEY = "archive_unchanged"
+"""``request.meta`` flag: the collection already holds this exact payload."""
+REQUISITE_META_KEY = "requisite"
+"""``request.meta`` flag on image/attachment requests."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListingContext:
+    """What the listing that linked an article says about it."""
+
+    url: str | None = None
+    date: str | None = None
+    section: str | None = None
+
+    @classmethod
+    def from_meta(cls, value: Mapping[str, Any] | None) -> ListingContext:
+        value = value or {}
+        return cls(url=value.get("url"), date=value.get("date"), section=value.get("section"))
+
+
+def iso_utc(moment: datetime) -> str:
+    """``2026-11-26T12:00:00Z``: the item's ``fetched_at`` format."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_item(
+    url: str,
+    content: ArticleContent,
+    *,
+    fetched_at: str,
+    warc: WarcLocation | None,
+    listing: ListingContext = ListingContext(),
+    version: int = 1,
+) -> ArticleItem:
+    """Combine what the page says with what the crawl knows about it."""
+    published, source = content.published, content.published_source
+    # The page's own date beats the listing's; the listing beats an image upload time.
+    if source != "page" and listing.date:
+        published, source = listing.date, "listing"
+    return ArticleItem(
+        url=url,
+        canonical_url=canonicalize(url),
+        site=site_of(url),
+        asset_id=asset_id(url),
+        key=article_key(url),
+        version=version,
+        title=content.title,
+        summary=content.summary,
+        paragraphs=content.paragraphs,
+        captions=content.captions,
+        images=content.images,
+        byline=content.byline,
+        published=published,
+        published_source=source,
+        category=content.category or listing.section,
+        breadcrumbs=content.breadcrumbs,
+        attachments=content.attachments,
+        fetched_at=fetched_at,
+        warc=warc,
+    )
+
+
+def page_from_response(response: Response) -> Page:
+    """The neutral page of a (content-decoded) Scrapy response."""
+    headers = {
+        key.decode("latin-1").lower(): values[0].decode("latin-1")
+        for key, values in response.headers.items()
+        if values
+    }
+    return Page(url=response.url, body=response.body, headers=headers)
+
+
+def items_for_response(spider: Spider, response: Response) -> Iterator[ArticleItem | Request]:
+    """The article item of a page (if it is one) and requests for its images and files."""
+    stats = spider.crawler.stats
+    if response.meta.get(UNCHANGED_META_KEY):
+        stats.inc_value("articles/unchanged")
+        return
+    result = parse_article(page_from_response(response))
+    if result.content is None:
+        stats.inc_value(f"articles/rejected/{result.reason}")
+        logger.info("Not an article (%s): %s", result.reason, response.url)
+        return
+    fetched_at = response.meta.get(FETCHED_AT_META_KEY) or iso_utc(datetime.now(UTC))
+    item = build_item(
+        response.url,
+        result.content,
+        fetched_at=fetched_at,
+        warc=response.meta.get(WARC_META_KEY),
+        listing=ListingContext.from_meta(response.meta.get(LISTING_META_KEY)),
+    )
+    yield item
+    if spider.crawler.settings.getbool("ARCHIVE_REQUISITES"):
+        yield from requisite_requests(response, item, getattr(spider, "on_failure", None))
+
+
+def requisite_requests(
+    response: Response, item: ArticleItem, errback: Any = None
+) -> Iterator[Request]:
+    """Body images and attached files: archived with the article, never parsed."""
+    urls = [image.url for image in item.images] + [file.url for file in item.attachments]
+    for url in dict.fromkeys(urls):
+        yield response.follow(
+            url,
+            callback=_ignore,
+            errback=errback,
+            meta={REQUISITE_META_KEY: True, "referer_article": item.key},
+            priority=-10,
+        )
+
+
+def _ignore(response: Response) -> None:
+    """Requisites are archived on download; there is nothing to parse."""

@@ -1,0 +1,150 @@
+"""Downloader middlewares: who we are, how we back off, and asking "has it changed?"."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, Self
+
+import scrapy.downloadermiddlewares.cookies as scrapy_cookies
+from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import NotConfigured
+
+from crawler import __version__
+from crawler.urls import UrlKind, classify
+
+if TYPE_CHECKING:
+    from scrapy import Request, Spider
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+
+class OfflineCookiesMiddleware(CookiesMiddleware):
+    """Scrapy's cookie handling, minus a network call nobody asked for.
+
+    Scrapy's middleware builds a ``TLDExtract`` that downloads the Public Suffix List
+    from the internet on first use. A crawler must only talk to the hosts it was told
+    to, so the list tldextract ships is used instead.
+    """
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        from tldextract import TLDExtract
+
+        scrapy_cookies._split_domain = TLDExtract(
+            suffix_list_urls=(), include_psl_private_domains=True
+        )
+        return super().from_crawler(crawler)
+
+
+class OperatorUserAgentMiddleware:
+    """A User-Agent naming the tool, its version and the operator's contact.
+
+    An explicit ``USER_AGENT`` setting wins; otherwise it is built from ``ARCHIVE_OPERATOR``
+    so a ``-s ARCHIVE_OPERATOR=...`` override reaches the header too.
+    """
+
+    def __init__(self, user_agent: str) -> None:
+        self.user_agent = user_agent
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        explicit = settings.get("USER_AGENT")
+        if explicit and settings.getpriority("USER_AGENT") > settings.getpriority("BOT_NAME"):
+            return cls(explicit)
+        operator = settings.get("ARCHIVE_OPERATOR")
+        return cls(f"portal-archiver/{__version__} (+{operator})")
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        request.headers.setdefault(b"User-Agent", self.user_agent)
+
+
+def retry_after_seconds(response: Response) -> float | None:
+    """The delay a ``Retry-After`` header asks for (seconds or an HTTP date), if any."""
+    value = response.headers.get(b"Retry-After")
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    date = response.headers.get(b"Date")
+    now = parsedate_to_datetime(date.decode("latin-1")) if date else None
+    return max(0.0, (when - now).total_seconds()) if now else None
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retries, with exponential backoff and ``Retry-After`` honoured.
+
+    The wait happens before the retry request is handed back, so the server gets
+    breathing room instead of an immediate second hit.
+    """
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.backoff_base = settings.getfloat("PORTAL_RETRY_BACKOFF_BASE")
+        self.backoff_max = settings.getfloat("PORTAL_RETRY_BACKOFF_MAX")
+
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        result = super().process_response(request, response)
+        if result is not response:
+            await self._wait(request, retry_after_seconds(response))
+        return result
+
+    async def process_exception(  # type: ignore[override]
+        self, request: Request, exception: Exception, spider: Spider | None = None
+    ) -> Request | Response | None:
+        result = super().process_exception(request, exception)
+        if result is not None:
+            await self._wait(request, None)
+        return result
+
+    async def _wait(self, request: Request, asked: float | None) -> None:
+        attempt = request.meta.get("retry_times", 0)
+        delay = self.backoff_base * (2**attempt) if self.backoff_base > 0 else 0.0
+        if asked is not None:
+            delay = max(delay, asked)
+        delay = min(delay, self.backoff_max)
+        if delay > 0:
+            self.crawler.stats.inc_value("retry/backoff_seconds", delay)
+            await asyncio.sleep(delay)
+
+
+class ConditionalRequestMiddleware:
+    """Adds ``If-None-Match`` / ``If-Modified-Since`` for articles the collection already holds.
+
+    The validators come from the collection state through the archive pipeline; without
+    a collection this is switched off.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        if not crawler.settings.get("ARCHIVE_DIR"):
+            raise NotConfigured("no collection, nothing to compare with")
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        from crawler.archiving import archive_of
+
+        archive = archive_of(self.crawler)
+        if archive is None or classify(request.url) is not UrlKind.ARTICLE:
+            return
+        etag, last_modified = archive.validators(request.url)
+        if etag:
+            request.headers.setdefault(b"If-None-Match", etag)
+        if last_modified:
+            request.headers.setdefault(b"If-Modified-Since", last_modified)
+        self.crawler.stats.inc_value("archive/conditional_requests")

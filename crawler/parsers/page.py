@@ -1,0 +1,90 @@
+"""The neutral page object every parser works on: (url, body bytes, headers).
+
+Text is decoded once, here, in one order: byte-order mark, the HTTP charset,
+the page's own declaration, then detection. Nothing here fetches or imports Scrapy.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import lxml.html
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.I)
+
+
+def _codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _decodes(body: bytes, encoding: str) -> bool:
+    try:
+        body.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Page:
+    """One HTTP response as parsers see it.
+
+    ``headers`` maps lower-case header names to their (first) value; ``body`` is the
+    payload after content decoding (gzip already undone).
+    """
+
+    url: str
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def encoding(self) -> str:
+        """The charset the body is decoded with (a Python codec name)."""
+        for bom, name in _BOMS:
+            if self.body.startswith(bom):
+                return name
+        declared = [
+            _codec(m.group(1))
+            for m in [_HTTP_CHARSET.search(self.headers.get("content-type", ""))]
+            if m
+        ]
+        meta = _META_CHARSET.search(self.body[:4096])
+        if meta:
+            declared.append(_codec(meta.group(1).decode("ascii", "replace")))
+        # A declaration is trusted only when the bytes agree with it: some portals
+        # declare one charset and send another.
+        for name in declared:
+            if name and _decodes(self.body, name):
+                return name
+        if _decodes(self.body, "utf-8"):
+            return "utf-8"
+        from charset_normalizer import from_bytes  # slow path, only for liars
+
+        best = from_bytes(self.body[:65536]).best()
+        return _codec(best.encoding if best else None) or "windows-1258"
+
+    @cached_property
+    def text(self) -> str:
+        """The body as text, BOM stripped, undecodable bytes replaced."""
+        text = self.body.decode(self.encoding, errors="replace")
+        return text.removeprefix("\ufeff")
+
+    @cached_property
+    def tree(self) -> lxml.html.HtmlElement:
+        """The parsed document (lxml), links left as written."""
+        return lxml.html.document_fromstring(self.text or "<html></html>")

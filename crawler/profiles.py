@@ -1,0 +1,141 @@
+"""Site profiles: the Đồng Tháp sites we know, plus any the user adds in a TOML file.
+
+A profiles file holds one table per site::
+
+    [profiles.lapvo]
+    host = "lapvo.dongthap.gov.vn"
+    site_code = "hlv"
+    listings = ["/tin-tuc", "/thong-bao"]
+    # start_url = "https://lapvo.dongthap.gov.vn/web/hlv"   (default: derived)
+
+Listing paths are relative to the site root (`https://{host}[/web/{code}]`) unless
+they are absolute URLs. Fields given for a built-in name override only those fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from crawler.urls import Scope, site_of
+
+_DEFAULT_LISTINGS = ("/tin-tuc", "/thong-bao")
+
+
+@dataclass(frozen=True)
+class SiteProfile:
+    """One site to crawl: where it lives and which listings it is known to have."""
+
+    name: str
+    host: str
+    site_code: str | None = None
+    listings: tuple[str, ...] = ()
+    start_url: str = ""
+    """Where the crawl starts; defaults to the site root."""
+
+    def __post_init__(self) -> None:
+        if not self.start_url:
+            object.__setattr__(self, "start_url", self.site_root)
+
+    @property
+    def site_root(self) -> str:
+        """`{scheme}://{host}[/web/{code}]`, scheme from `start_url` (https by default)."""
+        scheme = urlsplit(self.start_url).scheme or "https"
+        code = f"/web/{self.site_code}" if self.site_code else ""
+        return f"{scheme}://{self.host}{code}"
+
+    @property
+    def scope(self) -> Scope:
+        return Scope.from_url(self.site_root)
+
+    def listing_urls(self) -> list[str]:
+        """The known listings as absolute URLs."""
+        root = self.site_root + "/"
+        return [urljoin(root, path.lstrip("/")) for path in self.listings]
+
+
+def _builtin(name: str, subdomain: str | None, code: str | None = None) -> SiteProfile:
+    host = f"{subdomain}.dongthap.gov.vn" if subdomain else "dongthap.gov.vn"
+    return SiteProfile(name=name, host=host, site_code=code, listings=_DEFAULT_LISTINGS)
+
+
+# Site codes are known only for a few sites; the others are crawled from their host root.
+BUILTIN: dict[str, SiteProfile] = {
+    profile.name: profile
+    for profile in (
+        _builtin("lapvo", "lapvo", "hlv"),
+        _builtin("sadec", "sadec", "tpsd"),
+        _builtin("tpcaolanh", "tpcaolanh"),
+        _builtin("caolanh", "caolanh"),
+        _builtin("chauthanh", "chauthanh"),
+        _builtin("hongngu", "hongngu"),
+        _builtin("laivung", "laivung"),
+        _builtin("tamnong", "tamnong"),
+        _builtin("tanhong", "tanhong"),
+        _builtin("thanhbinh", "thanhbinh"),
+        _builtin("thapmuoi", "thapmuoi", "htm"),
+        _builtin("txhongngu", "txhongngu"),
+        _builtin("snnptnt", "snnptnt", "snnptnt"),
+        _builtin("vksnd", "vksnd"),
+        _builtin("dongthap", None),
+    )
+}
+
+_FIELDS = {"host", "site_code", "listings", "start_url"}
+
+
+def _profile_from_table(name: str, table: dict[str, Any], base: SiteProfile | None) -> SiteProfile:
+    unknown = set(table) - _FIELDS
+    if unknown:
+        raise ValueError(f"profile {name!r}: unknown field(s) {', '.join(sorted(unknown))}")
+    fields = dict(table)
+    if "listings" in fields:
+        fields["listings"] = tuple(fields["listings"])
+    if fields.get("start_url"):
+        # A start URL alone says where the site is.
+        scope = Scope.from_url(fields["start_url"])
+        fields.setdefault("host", scope.host)
+        if scope.site_prefix:
+            fields.setdefault("site_code", scope.site_prefix.removeprefix("/web/"))
+    if base is not None:
+        # A start URL derived from the old host or code must be derived again.
+        if base.start_url == base.site_root and "start_url" not in fields:
+            fields["start_url"] = ""
+        return dataclasses.replace(base, **fields)
+    if "host" not in fields:
+        raise ValueError(f"profile {name!r}: needs a host or a start_url")
+    return SiteProfile(name=name, **fields)
+
+
+def load_profiles(path: Path | None) -> dict[str, SiteProfile]:
+    """The built-in profiles, overridden and extended by the `[profiles.NAME]` tables of `path`."""
+    profiles = dict(BUILTIN)
+    if path is None:
+        return profiles
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    for name, table in data.get("profiles", {}).items():
+        profiles[name] = _profile_from_table(name, table, profiles.get(name))
+    return profiles
+
+
+def _profile_for_url(url: str) -> SiteProfile:
+    scope = Scope.from_url(url)
+    code = scope.site_prefix.removeprefix("/web/") if scope.site_prefix else None
+    return SiteProfile(name=site_of(url), host=scope.host, site_code=code, start_url=url)
+
+
+def resolve_target(target: str, profiles: dict[str, SiteProfile]) -> SiteProfile:
+    """A profile name, or an http(s) URL of a site's home or listing page."""
+    target = target.strip()
+    if target in profiles:
+        return profiles[target]
+    parts = urlsplit(target)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return _profile_for_url(target)
+    names = ", ".join(sorted(profiles))
+    raise ValueError(f"unknown target {target!r}: give an http(s) URL or a profile name ({names})")

@@ -1,0 +1,89 @@
+"""Scrapy settings for portal-archiver: polite defaults for real government portals.
+
+Everything here can be overridden per run with ``-s NAME=VALUE`` (``portal-archiver`` and
+``scrapy crawl`` alike). Project settings carry the ``ARCHIVE_`` / ``PORTAL_`` prefixes.
+"""
+
+BOT_NAME = "portal-archiver"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Who we are and how to reach the operator: portals' webmasters read their logs.
+# The User-Agent is built from it (crawler.middlewares.OperatorUserAgentMiddleware) unless
+# USER_AGENT is set explicitly.
+ARCHIVE_OPERATOR = "operator contact not configured; set ARCHIVE_OPERATOR"
+
+# Politeness: about one request a second per host, never more than two at once.
+ROBOTSTXT_OBEY = True
+DOWNLOAD_DELAY = 1.0
+DOWNLOAD_DELAY_JITTER = 0.5  # ±50%, so requests do not tick like a metronome
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_TIMEOUT = 60
+
+# Retries with backoff on server errors and timeouts; Retry-After is honoured.
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+PORTAL_RETRY_BACKOFF_BASE = 2.0
+PORTAL_RETRY_BACKOFF_MAX = 120.0
+
+# An endless or huge body must not exhaust memory or disk.
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+
+# Capture the wire bytes (status line, raw headers, still-compressed body) for the WARC.
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.capture.ArchivingDownloadHandler",
+    "https": "crawler.capture.ArchivingDownloadHandler",
+}
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.guard.RequestGuardMiddleware": 50,
+    "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,
+    "crawler.middlewares.OperatorUserAgentMiddleware": 500,
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "crawler.middlewares.OfflineCookiesMiddleware": 700,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.ConditionalRequestMiddleware": 560,
+}
+REQUEST_FINGERPRINTER_CLASS = "crawler.guard.ArticleFingerprinter"
+
+ITEM_PIPELINES = {"crawler.archiving.ArchivePipeline": 300}
+EXTENSIONS = {
+    "crawler.progress.ProgressExtension": 500,
+}
+
+# The archive. ARCHIVE_DIR unset switches archiving off (NotConfigured).
+ARCHIVE_DIR = None
+ARCHIVE_WARC_PREFIX = "portal"
+ARCHIVE_WARC_MAX_SIZE = 1_000_000_000
+ARCHIVE_REQUISITES = True  # fetch and archive body images and attached files
+ARCHIVE_THEME_ASSETS = False  # theme CSS/JS, only when asked
+ARCHIVE_ROBOTS_POLICY = "obey"
+ARCHIVE_SYNC_EVERY = 50  # fsync WARC + state every N records: bounds loss on a power cut
+
+# Crawl bounds.
+PORTAL_MAX_URL_LENGTH = 2000
+
+# Disk-backed queues keep memory flat on large sites (JOBDIR is set per collection).
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
+SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+TELNETCONSOLE_ENABLED = False
+ARCHIVE_DURABLE = True  # fsync WARC and items.jsonl before each state commit (power-cut safe)
+DUPEFILTER_CLASS = "crawler.dupefilter.ResumableDupeFilter"
+PORTAL_PROGRESS_INTERVAL = 30.0
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "vi,en;q=0.5",
+}

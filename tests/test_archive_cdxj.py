@@ -1,0 +1,126 @@
+"""CDXJ index and SURT keys, compared with pywb where it is installed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_archive_support import exchange, make_writer
+
+from archive.cdxj import build_index
+from archive.surt import surt
+
+DATA = Path(__file__).parent / "data" / "warc"
+PYWB_VENV = Path("/tmp/venv-pywb/bin")
+# Keys computed by pywb 2.10 (surt 0.3.1) for these URLs.
+SURT_CASES = {
+    "https://WWW.DongThap.gov.vn/web/htm/Tin-Tuc/": "vn,gov,dongthap)/web/htm/tin-tuc",
+    "http://www2.lapvo.dongthap.gov.vn:80/web/hlv/?b=2&a=1&c": (
+        "vn,gov,dongthap,lapvo)/web/hlv?a=1&b=2&c"
+    ),
+    "https://dongthap.gov.vn:8443/x/../y/./z//w/": "vn,gov,dongthap:8443)/y/z/w",
+    "https://dongthap.gov.vn/a?jsessionid=ABCDEF0123456789ABCDEF0123456789&z=1": (
+        "vn,gov,dongthap)/a?z=1"
+    ),
+    "https://dongthap.gov.vn/a?b=%2541&redirect=%2Ftin-tuc%3Fa%3D1#frag": (
+        "vn,gov,dongthap)/a?b=a&redirect=/tin-tuc?a=1"
+    ),
+    "http://127.0.0.1:8080/path?": "1,0,0,127:8080)/path",
+    "https://tìn-tức.vn/đường?q=Đồng Tháp": (
+        "vn,xn--tn-tc-tsa6584c)/%c4%91%c6%b0%e1%bb%9dng?q=%c4%90%e1%bb%93ng%20th%c3%a1p"
+    ),
+    "https://dongthap.gov.vn": "vn,gov,dongthap)/",
+    "https://user:pw@dongthap.gov.vn/x": "vn,gov,dongthap)/x",
+    "dongthap.gov.vn/no-scheme": "vn,gov,dongthap)/no-scheme",
+    "urn:some:id": "urn:some:id",
+}
+
+
+@pytest.mark.parametrize(("url", "key"), SURT_CASES.items())
+def test_surt_matches_pywb_keys(url: str, key: str) -> None:
+    assert surt(url) == key
+
+
+def pywb_surts(urls: list[str]) -> list[str]:
+    """pywb's own keys: in this interpreter if pywb is importable, else from its venv."""
+    try:
+        from pywb.utils.canonicalize import canonicalize
+    except ImportError:
+        python = PYWB_VENV / "python"
+        if not python.exists():
+            pytest.skip("pywb is not installed")
+        code = "import json,sys; from pywb.utils.canonicalize import canonicalize as c;"
+        code += "print(json.dumps([c(u) for u in json.load(sys.stdin)]))"
+        run = subprocess.run(
+            [str(python), "-c", code],
+            input=json.dumps(urls),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(run.stdout)
+    return [canonicalize(url) for url in urls]
+
+
+def test_surt_agrees_with_installed_pywb() -> None:
+    urls = [*SURT_CASES, "https://dongthap.gov.vn/%7Euser/%E1%BA%A1", "http://2130706433/x"]
+    urls.append("https://dongthap.gov.vn/a?p_p_id=x&_x_cur=2&p_p_lifecycle=0&_x_delta=20")
+    assert [surt(url) for url in urls] == pywb_surts(urls)
+
+
+def test_index_lines(tmp_path: Path) -> None:
+    writer = make_writer(tmp_path / "warc")
+    page = writer.write_exchange(exchange())
+    writer.write_revisit(
+        exchange(url="https://dongthap.gov.vn/b"),
+        refers_to_uri="https://dongthap.gov.vn/b",
+        refers_to_date="2026-11-25T00:00:00Z",
+        payload_digest="sha1:AAAA",
+    )
+    writer.write_metadata(target_uri=exchange().url, concurrent_to=page.record_id, payload=b"{}")
+    writer.close()
+    assert build_index(tmp_path / "warc", tmp_path / "out" / "index.cdxj") == 2
+    lines = (tmp_path / "out" / "index.cdxj").read_text().splitlines()
+    assert lines == sorted(lines)
+    key, stamp, data = lines[1].split(" ", 2)
+    assert (key, stamp) == (
+        "vn,gov,dongthap)/chi-tiet-bai-viet/-/asset_publisher/1mozurgkrdae/content/id/24950000"
+        "?plidlayout=123",
+        "20261126120000",
+    )
+    fields = json.loads(data)
+    assert list(fields) == ["url", "mime", "status", "digest", "length", "offset", "filename"]
+    assert (fields["mime"], fields["status"], fields["offset"]) == (
+        "text/html",
+        "200",
+        str(page.offset),
+    )
+    assert fields["filename"] == page.file
+    revisit = json.loads(lines[0].split(" ", 2)[2])
+    assert (revisit["mime"], revisit["digest"], "status" in revisit) == (
+        "warc/revisit",
+        "AAAA",
+        False,
+    )
+
+
+def test_index_equals_pywb_indexer(tmp_path: Path) -> None:
+    candidates = [Path(sys.executable).parent / "cdx-indexer", PYWB_VENV / "cdx-indexer"]
+    indexer = next((str(path) for path in candidates if path.exists()), None)
+    if indexer is None:
+        pytest.skip("pywb's cdx-indexer is not installed")
+    writer = make_writer(tmp_path)
+    writer.write_exchange(exchange(head=b"HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\n", body=b""))
+    writer.close()
+    for name in ("wget-chunked.warc.gz", "browsertrix.warc.gz", "plain.warc"):
+        shutil.copy(DATA / name, tmp_path)
+    build_index(tmp_path, tmp_path / "ours.cdxj")
+    files = sorted(str(p.name) for p in tmp_path.glob("*.warc*"))
+    theirs = subprocess.run(
+        [indexer, "-j", "-s", *files], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout
+    assert (tmp_path / "ours.cdxj").read_text() == theirs

@@ -1,0 +1,119 @@
+"""Collection: lock, repair at open, torn items lines, kill-safe reconciliation, full disk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_archive_support import FETCHED, FailingFile, exchange, make_writer, warcio_check
+
+from archive.collection import Collection, CollectionLocked
+from archive.records import sha1_digest
+from archive.writer import ArchiveWriteError
+
+
+def capture(collection: Collection, key: str, *, commit: bool = True) -> dict[str, object]:
+    """Run the protocol for one new article; ``commit=False`` stops before the state commit."""
+    ex = exchange(head=b'HTTP/1.1 200 OK\r\nETag: "v1"\r\n\r\n', body=key.encode())
+    location = collection.open_writer().write_exchange(ex)
+    version = collection.next_version(key)
+    item = {"key": key, "version": version, "url": ex.url, "fetched_at": "2026-11-26T12:00:00Z"}
+    item["warc"] = {
+        "file": location.file,
+        "offset": location.offset,
+        "record_id": location.record_id,
+    }
+    collection.append_item(json.dumps(item))
+    if commit:
+        collection.record_capture(
+            key,
+            version=version,
+            url=ex.url,
+            payload_digest=sha1_digest(ex.body),
+            warc_date="2026-11-26T12:00:00.123456Z",
+            fetched_at=FETCHED,
+            etag='"v1"',
+            location=location,
+        )
+    return item
+
+
+def items(directory: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (directory / "items.jsonl").read_text().splitlines()]
+
+
+def test_layout_and_state_round_trip(tmp_path: Path) -> None:
+    with Collection(tmp_path) as collection:
+        capture(collection, "a#1")
+        collection.touch("a#1", "2026-12-01T00:00:00Z")
+        state = collection.get("a#1")
+        assert state and (state.version, state.etag, state.fetched_at) == (
+            1,
+            '"v1"',
+            "2026-12-01T00:00:00Z",
+        )
+        assert collection.next_version("a#1") == 2 and collection.get("b#2") is None
+        assert collection.build_index() == 1
+    for name in ("warc", "items.jsonl", "indexes/index.cdxj", "state.sqlite", "jobs", ".lock"):
+        assert (tmp_path / name).exists()
+    warcio_check(*tmp_path.glob("warc/*.warc.gz"))
+
+
+def test_second_opener_is_refused_naming_the_pid(tmp_path: Path) -> None:
+    with (
+        Collection(tmp_path),
+        pytest.raises(CollectionLocked, match=r"in use by another crawl \(pid \d+\)"),
+    ):
+        Collection(tmp_path).open()
+    Collection(tmp_path).open().close()  # released on close
+
+
+def test_killed_between_item_and_commit_is_registered_not_reemitted(tmp_path: Path) -> None:
+    with Collection(tmp_path) as collection:
+        capture(collection, "a#1", commit=False)
+    with Collection(tmp_path) as collection:
+        state = collection.get("a#1")
+        assert state and state.version == 1 and state.etag == '"v1"'
+        assert state.payload_digest == sha1_digest(b"a#1")
+    assert len(items(tmp_path)) == 1
+
+
+def test_torn_items_line_is_cut(tmp_path: Path) -> None:
+    with Collection(tmp_path) as collection:
+        capture(collection, "a#1")
+    with (tmp_path / "items.jsonl").open("ab") as stream:
+        stream.write(b'{"key": "b#2", "vers')
+    with Collection(tmp_path) as collection:
+        assert collection.get("b#2") is None  # not registered: it will be archived again
+    assert [item["key"] for item in items(tmp_path)] == ["a#1"]
+
+
+def test_unfinished_warc_is_repaired_at_open(tmp_path: Path) -> None:
+    make_writer(tmp_path / "warc").write_exchange(exchange())  # a crawl killed while writing
+    (open_file,) = (tmp_path / "warc").glob("*.open")
+    with open_file.open("ab") as stream:
+        stream.write(b"\x1f\x8b\x08 half a record")
+    with Collection(tmp_path) as again:
+        (report,) = again.repair_reports
+        assert report.cut_bytes == len(b"\x1f\x8b\x08 half a record")
+    warcio_check(*(tmp_path / "warc").glob("*.warc.gz"))
+
+
+def test_full_disk_leaves_collection_valid(tmp_path: Path) -> None:
+    files: list[FailingFile] = []
+
+    def opener(path: Path) -> FailingFile:
+        files.append(FailingFile(path, budget=100_000))
+        return files[-1]
+
+    with Collection(tmp_path, opener=opener) as collection:
+        capture(collection, "a#1")
+        for file in files:
+            file.budget = 50
+        with pytest.raises(ArchiveWriteError):
+            capture(collection, "b#2")
+    with Collection(tmp_path) as collection:
+        assert collection.get("a#1") and collection.get("b#2") is None
+    assert [item["key"] for item in items(tmp_path)] == ["a#1"]
+    warcio_check(*(tmp_path / "warc").glob("*.warc.gz"))
