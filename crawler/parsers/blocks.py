@@ -1,0 +1,417 @@
+"""Flatten an article's markup into a sequence of typed blocks, in reading order.
+
+One recursive walk over the article root: hidden text and chrome are skipped, every block-level
+element (or run of inline content) becomes a ``Block`` that carries what the later heuristics
+need: its text, the images it holds, alignment, emphasis and links.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from urllib.parse import urljoin
+
+from lxml.etree import _Element as Element
+
+from crawler.parsers.text import clean, has_words
+
+
+class Role(StrEnum):
+    """What a block is, as far as markup alone tells."""
+
+    TEXT = "text"
+    IMAGE = "image"
+    TITLE = "title"
+    DATE = "date"
+    BREADCRUMB = "breadcrumb"
+    SUMMARY = "summary"
+    CAPTION = "caption"
+    AUTHOR = "author"
+    JUNK = "junk"
+
+
+def _words(pattern: str) -> re.Pattern[str]:
+    # Class names are matched as whole words: `date` must not match `update`.
+    return re.compile(rf"(?<![a-z0-9])(?:{pattern})(?![a-z0-9])")
+
+
+_HIDDEN_CLASS = _words(
+    r"hide-accessible|sr-only|taglib-text|hidden(?![a-z-])|d-none|invisible|visually-hidden"
+    r"|hide|screen-reader-text|helper-hidden-accessible|aui-helper-hidden"
+)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+# Class and id names are split into words at "-", "_" and spaces; a role is named by one word
+# or two consecutive ones ("tin-khac"). Earlier roles win: a "portlet-title" is chrome.
+_ROLE_WORDS: tuple[tuple[Role, str], ...] = (
+    (
+        Role.JUNK,
+        "portlet-title tools tool share sharing social print email e-mail rating ratings vote like"
+        " likes comment comments tag tags keyword keywords related other others other-news"
+        " tinkhac tin-khac tinlienquan lienquan lien-quan navigation navbar nav menu pagination"
+        " pager paging toolbar addthis facebook zalo twitter views view-count counter hits"
+        " back-to user-actions entry-links asset-links banner ads advert advertisement sidebar"
+        " quick-access icon-item taglib-icon asset-anchor",
+    ),
+    (Role.BREADCRUMB, "breadcrumb breadcrumbs duongdan duong-dan"),
+    (Role.CAPTION, "caption figcaption chuthich chu-thich image-desc img-desc photo-desc"),
+    (Role.TITLE, "title headline tieude tieu-de"),
+    (Role.DATE, "date time datetime pubdate ngaydang ngay-dang created"),
+    (
+        Role.SUMMARY,
+        "sapo summary lead description tomtat tom-tat abstract intro teaser excerpt chapeau"
+        " trichyeu trich-yeu mota mo-ta",
+    ),
+    (Role.AUTHOR, "author byline tacgia tac-gia writer nguon source butdanh but-danh"),
+)
+_WORD_RANK = {word: rank for rank, (_, words) in enumerate(_ROLE_WORDS) for word in words.split()}
+_NAME_SPLIT = re.compile(r"[\s_-]+")
+# Classes trusted inside the body too: editors' markup rarely names these by accident.
+_BODY_ROLES = frozenset({Role.JUNK, Role.CAPTION, Role.AUTHOR, Role.BREADCRUMB})
+_ITEMPROP_ROLES = {
+    "headline": Role.TITLE,
+    "name": Role.TITLE,
+    "datepublished": Role.DATE,
+    "author": Role.AUTHOR,
+    "description": Role.SUMMARY,
+}
+_SKIP_TAGS = frozenset(
+    {
+        "script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "button",
+        "select", "input", "textarea", "map", "canvas", "video", "audio", "head", "link", "meta",
+        "nav", "aside",
+    }
+)  # fmt: skip
+BLOCK_TAGS = frozenset(
+    {
+        "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd",
+        "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "figure", "figcaption",
+        "blockquote", "section", "article", "header", "footer", "aside", "nav", "main", "pre",
+        "center", "form", "address", "hr", "fieldset", "details", "summary",
+    }
+)  # fmt: skip
+_ITALIC_TAGS = frozenset({"em", "i", "cite"})
+_BOLD_TAGS = frozenset({"strong", "b"})
+_ALIGN_STYLE = re.compile(r"text-align\s*:\s*(\w+)", re.I)
+_ALIGN_CLASS = _words(r"(?:text|align|has-text-align)-?(center|right)|(center|right)")
+_ITALIC_STYLE = re.compile(r"font-style\s*:\s*italic", re.I)
+_BOLD_STYLE = re.compile(r"font-weight\s*:\s*(?:bold|[6-9]00)", re.I)
+_LAZY_SRC = ("src", "data-src", "data-original", "data-lazy-src")
+# A caption written into the image's own paragraph stays short.
+_INLINE_CAPTION_MAX = 300
+
+
+@dataclass(slots=True)
+class Block:
+    """One unit of the article's reading order."""
+
+    role: Role
+    text: str = ""
+    images: list[str] = field(default_factory=list)
+    caption: str | None = None
+    align: str = ""
+    italic: bool = False
+    bold: bool = False
+    in_body: bool = False
+    tag: str = ""
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    base: str
+    body: Element | None
+    role: Role = Role.TEXT
+    align: str = ""
+    in_body: bool = False
+
+
+@dataclass(slots=True)
+class _Run:
+    """Inline content gathered between block boundaries."""
+
+    texts: list[tuple[str, bool, bool]] = field(default_factory=list)
+    # Each marker: ("img", url) or ("br", "") at the index of texts where it occurs.
+    marks: list[tuple[int, str, str]] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+
+def all_text(el: Element) -> str:
+    """Every text node under an element, as written (script text too)."""
+    return "".join(el.itertext())
+
+
+def is_hidden(el: Element) -> bool:
+    """Hidden or accessibility-only markup (Liferay's stray ``null`` lives there)."""
+    cls = el.get("class")
+    if cls and _HIDDEN_CLASS.search(cls.lower()):
+        return True
+    style = el.get("style")
+    if style and _HIDDEN_STYLE.search(style):
+        return True
+    return el.get("hidden") is not None or el.get("type") == "hidden"
+
+
+def class_role(el: Element) -> Role | None:
+    """The role an element's class, id or itemprop names, if any."""
+    prop = el.get("itemprop")
+    if prop and prop.lower() in _ITEMPROP_ROLES:
+        return _ITEMPROP_ROLES[prop.lower()]
+    if el.tag == "time":
+        return Role.DATE
+    cls, ident = el.get("class"), el.get("id")
+    if not cls and not ident:
+        return None
+    words = _NAME_SPLIT.split(f"{cls or ''} {ident or ''}".lower())
+    best = len(_ROLE_WORDS)
+    previous = ""
+    for word in words:
+        rank = _WORD_RANK.get(word)
+        if rank is not None and rank < best:
+            best = rank
+        if previous:
+            rank = _WORD_RANK.get(f"{previous}-{word}")
+            if rank is not None and rank < best:
+                best = rank
+        previous = word
+    return _ROLE_WORDS[best][0] if best < len(_ROLE_WORDS) else None
+
+
+def _alignment(el: Element, inherited: str) -> str:
+    if el.tag == "center":
+        return "center"
+    style = el.get("style")
+    if style:
+        match = _ALIGN_STYLE.search(style)
+        if match:
+            return match.group(1).lower()
+    align = el.get("align")
+    if align:
+        return align.lower()
+    cls = el.get("class")
+    if cls:
+        match = _ALIGN_CLASS.search(cls.lower())
+        if match:
+            return next(g for g in match.groups() if g)
+    return inherited
+
+
+def image_url(img: Element, base: str) -> str | None:
+    """Absolute URL of an ``<img>`` (lazy-loading attributes too); None for inline data."""
+    for name in _LAZY_SRC:
+        src = (img.get(name) or "").strip()
+        if src and not src.startswith("data:"):
+            try:
+                return urljoin(base, src)
+            except ValueError:
+                return None
+    return None
+
+
+def has_block_children(el: Element) -> bool:
+    return any(isinstance(child.tag, str) and child.tag in BLOCK_TAGS for child in el)
+
+
+def _stands_apart(child: Element, role: Role | None, ctx: _Ctx) -> bool:
+    """Block-level, or inline but named for another role (a date span in an author box)."""
+    if child.tag in BLOCK_TAGS:
+        return True
+    return role is not None and role is not Role.JUNK and role is not ctx.role
+
+
+def _own_role(el: Element, ctx: _Ctx) -> Role | None:
+    if el is ctx.body:
+        return None
+    role = class_role(el)
+    if role is None or (ctx.in_body and role not in _BODY_ROLES):
+        return None
+    return role
+
+
+def walk(root: Element, base: str, body: Element | None) -> list[Block]:
+    """Blocks of ``root`` in reading order; ``body`` marks the article text container."""
+    out: list[Block] = []
+    ctx = _Ctx(base=base, body=body, in_body=root is body)
+    _container(root, ctx, out)
+    return out
+
+
+def _element(el: Element, role: Role | None, ctx: _Ctx, out: list[Block]) -> None:
+    if el.tag in _SKIP_TAGS or is_hidden(el) or role is Role.JUNK:
+        return
+    ctx = _Ctx(
+        base=ctx.base,
+        body=ctx.body,
+        role=role or ctx.role,
+        align=_alignment(el, ctx.align),
+        in_body=ctx.in_body or el is ctx.body,
+    )
+    if el.tag == "figure":
+        _figure(el, ctx, out)
+    elif (el.tag == "table" and _image_table(el, ctx, out)) or el.tag in ("hr", "br"):
+        return
+    elif any(
+        _stands_apart(child, _own_role(child, ctx), ctx)
+        for child in el
+        if isinstance(child.tag, str)
+    ):
+        _container(el, ctx, out)
+    else:
+        run = _Run()
+        _inline(el, ctx, run, False, False, top=True)
+        _flush(run, ctx, el.tag, out)
+
+
+def _container(el: Element, ctx: _Ctx, out: list[Block]) -> None:
+    run = _Run()
+    if el.text:
+        run.texts.append((el.text, False, False))
+    for child in el:
+        if isinstance(child.tag, str):
+            role = _own_role(child, ctx)
+            if _stands_apart(child, role, ctx):
+                _flush(run, ctx, "", out)
+                run = _Run()
+                _element(child, role, ctx, out)
+            else:
+                _inline(child, ctx, run, False, False)
+        if child.tail:
+            run.texts.append((child.tail, False, False))
+    _flush(run, ctx, "", out)
+
+
+def _inline(el: Element, ctx: _Ctx, run: _Run, italic: bool, bold: bool, top: bool = False) -> None:
+    tag = el.tag
+    if not top:
+        if tag in _SKIP_TAGS or is_hidden(el) or _own_role(el, ctx) is Role.JUNK:
+            return
+        if tag == "img":
+            url = image_url(el, ctx.base)
+            if url:
+                run.marks.append((len(run.texts), "img", url))
+            return
+        if tag == "br":
+            run.marks.append((len(run.texts), "br", ""))
+            return
+    style = el.get("style") or ""
+    italic = italic or tag in _ITALIC_TAGS or bool(_ITALIC_STYLE.search(style))
+    bold = bold or tag in _BOLD_TAGS or bool(_BOLD_STYLE.search(style))
+    start = len(run.texts)
+    if el.text:
+        run.texts.append((el.text, italic, bold))
+    for child in el:
+        if isinstance(child.tag, str):
+            _inline(child, ctx, run, italic, bold)
+        if child.tail:
+            run.texts.append((child.tail, italic, bold))
+    if tag == "a" and el.get("href"):
+        _link(el.get("href"), run, start, ctx.base)
+
+
+def _link(href: str, run: _Run, start: int, base: str) -> None:
+    href = href.strip()
+    if href.startswith(("javascript:", "mailto:", "#")):
+        return
+    try:
+        url = urljoin(base, href)
+    except ValueError:
+        return
+    run.links.append((url, clean("".join(t for t, _, _ in run.texts[start:]))))
+
+
+def _text_block(
+    texts: list[tuple[str, bool, bool]], ctx: _Ctx, tag: str, links: list[tuple[str, str]]
+) -> Block | None:
+    text = clean("".join(t for t, _, _ in texts))
+    if not has_words(text) and not links:
+        return None
+    worded = [(i, b) for t, i, b in texts if has_words(t)]
+    return Block(
+        role=ctx.role,
+        text=text,
+        align=ctx.align,
+        italic=bool(worded) and all(i for i, _ in worded),
+        bold=bool(worded) and all(b for _, b in worded),
+        in_body=ctx.in_body,
+        tag=tag,
+        links=links,
+    )
+
+
+def _flush(run: _Run, ctx: _Ctx, tag: str, out: list[Block]) -> None:
+    """Turn an inline run into blocks, splitting it at its images."""
+    images = [(pos, url) for pos, kind, url in run.marks if kind == "img"]
+    if not images:
+        if not run.links and not any(not t.isspace() for t, _, _ in run.texts):
+            return  # the line breaks between block elements
+        block = _text_block(run.texts, ctx, tag, run.links)
+        if block:
+            out.append(block)
+        return
+    first = images[0][0]
+    before = _text_block(run.texts[:first], ctx, tag, [])
+    if before:
+        out.append(before)
+    if ctx.role not in (Role.TEXT, Role.CAPTION):
+        return  # a portrait in an author box, an icon in a date line: not body images
+    last = images[-1][0]
+    after = run.texts[last:]
+    # A break between the image and the text after it marks an inline caption.
+    broken = any(kind == "br" and pos >= last for pos, kind, _ in run.marks)
+    for _, url in images:
+        out.append(Block(Role.IMAGE, images=[url], align=ctx.align, in_body=ctx.in_body))
+    tail = _text_block(after, ctx, tag, run.links)
+    if tail is None:
+        return
+    if len(tail.text) <= _INLINE_CAPTION_MAX and (broken or tail.italic or ctx.align == "center"):
+        out[-1].caption = tail.text
+    else:
+        out.append(tail)
+
+
+def _figure(el: Element, ctx: _Ctx, out: list[Block]) -> None:
+    urls = [url for img in el.iter("img") if (url := image_url(img, ctx.base))]
+    captions = [clean(all_text(cap)) for cap in el.iter("figcaption") if not is_hidden(cap)]
+    caption = next((c for c in captions if has_words(c)), None)
+    for index, url in enumerate(urls):
+        last = index == len(urls) - 1
+        out.append(
+            Block(Role.IMAGE, images=[url], caption=caption if last else None, in_body=ctx.in_body)
+        )
+
+
+def _image_table(el: Element, ctx: _Ctx, out: list[Block]) -> bool:
+    """A small table of photos and their caption rows; False when it is not one."""
+    rows = [row for row in el.iter("tr")]
+    if not rows or len(rows) > 4 or not any(True for _ in el.iter("img")):
+        return False
+    grid: list[list[tuple[str | None, str]]] = []
+    for row in rows:
+        cells = []
+        for cell in row:
+            if cell.tag not in ("td", "th") or is_hidden(cell):
+                continue
+            img = next(cell.iter("img"), None)
+            url = image_url(img, ctx.base) if img is not None else None
+            cells.append((url, clean(all_text(cell))))
+        grid.append(cells)
+    texts = [text for cells in grid for url, text in cells if url is None and has_words(text)]
+    if sum(len(text) for text in texts) > 400:
+        return False
+    images = [url for cells in grid for url, _ in cells if url]
+    captions = _pair_captions(grid, len(images))
+    for url, caption in zip(images, captions, strict=True):
+        out.append(Block(Role.IMAGE, images=[url], caption=caption, in_body=ctx.in_body))
+    return True
+
+
+def _pair_captions(grid: list[list[tuple[str | None, str]]], count: int) -> list[str | None]:
+    """Captions by column when a row of photos sits over a row of texts, else one for the last."""
+    for upper, lower in itertools.pairwise(grid):
+        photos = [url for url, _ in upper if url]
+        if len(photos) == count > 1 and len(lower) == len(upper):
+            return [text if has_words(text) else None for _, text in lower]
+    texts = [text for cells in grid for url, text in cells if url is None and has_words(text)]
+    caption = " ".join(texts) or None
+    return [None] * (count - 1) + [caption] if count else []

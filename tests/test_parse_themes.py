@@ -1,0 +1,83 @@
+"""Golden tests over pages of portal themes beyond the specimens (tests/data/themes/).
+
+Each ``NAME.html`` has a ``NAME.json``: either the article's fields (same form as the specimens,
+plus ``breadcrumbs``) or ``{"reason": ...}`` for a page that is no article. The charset is left
+for the parser to find (no HTTP charset), as on portals that send none.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import pytest
+
+from crawler.parsers.article import ArticleResult, parse_article
+from crawler.parsers.page import Page
+
+THEMES = Path(__file__).parent / "data" / "themes"
+ANSWERS = {path.stem: json.loads(path.read_text("utf-8")) for path in THEMES.glob("*.json")}
+ARTICLES = sorted(name for name, answer in ANSWERS.items() if "reason" not in answer)
+REFUSED = sorted(name for name, answer in ANSWERS.items() if "reason" in answer)
+FIELDS = (
+    "title",
+    "summary",
+    "paragraphs",
+    "captions",
+    "images",
+    "byline",
+    "published_on_page",
+    "category",
+    "breadcrumbs",
+    "attachments",
+)
+
+
+@cache
+def _parsed(name: str) -> ArticleResult:
+    body = (THEMES / f"{name}.html").read_bytes()
+    return parse_article(Page(ANSWERS[name]["url"], body, {"content-type": "text/html"}))
+
+
+def _expected(field: str, answer: dict[str, Any]) -> Any:
+    if field == "images":
+        return [(urljoin(answer["url"], i["src"]), i["caption"]) for i in answer["images"]]
+    return answer[field]
+
+
+def _actual(field: str, result: ArticleResult) -> Any:
+    content = result.content
+    assert content is not None, result.reason
+    if field == "images":
+        return [(image.url, image.caption) for image in content.images]
+    if field == "attachments":
+        return [attachment.title for attachment in content.attachments]
+    if field == "published_on_page":
+        if content.published_source != "page" or content.published is None:
+            return None
+        return content.published[:16] if "T" in content.published else content.published
+    return getattr(content, field)
+
+
+@pytest.mark.parametrize("field", FIELDS)
+@pytest.mark.parametrize("name", ARTICLES)
+def test_theme_field(name: str, field: str) -> None:
+    assert _actual(field, _parsed(name)) == _expected(field, ANSWERS[name])
+
+
+@pytest.mark.parametrize("name", ARTICLES)
+def test_attachment_urls_are_absolute_files(name: str) -> None:
+    content = _parsed(name).content
+    assert content is not None
+    for attachment in content.attachments:
+        assert attachment.url.startswith(("http://", "https://"))
+        assert attachment.url.rsplit(".", 1)[-1] in ("pdf", "doc", "docx", "xls", "xlsx")
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_non_articles_give_their_reason(name: str) -> None:
+    result = _parsed(name)
+    assert (result.content, result.reason) == (None, ANSWERS[name]["reason"])
