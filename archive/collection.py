@@ -36,7 +36,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +73,8 @@ CREATE TABLE IF NOT EXISTS captures (
     PRIMARY KEY (key, version)
 );
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS crawl_done (key TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS owed (url TEXT PRIMARY KEY, article TEXT NOT NULL);
 """
 _ARTICLE_COLUMNS = (
     "key, url, version, payload_digest, etag, last_modified, warc_date, fetched_at, "
@@ -139,7 +141,7 @@ class Collection:
         self._items: BinaryIO | None = None
         self._items_dirty = False
         self._writer: ArchiveWriter | None = None
-        self._crawl_started: str | None = None
+        self._crawl_open = False
 
     def __enter__(self) -> Collection:
         return self.open()
@@ -232,8 +234,13 @@ class Collection:
         last_modified: str | None = None,
         location: WarcLocation | None = None,
         content_digest: str | None = None,
+        requisites: Sequence[str] = (),
     ) -> ArticleState:
-        """Commit a stored capture of ``key`` (a new version, or the same one re-registered)."""
+        """Commit a stored capture of ``key`` (a new version, or the same one re-registered).
+
+        ``requisites`` (the article's images and files) are owed from then on, in the same
+        transaction, until :meth:`paid`: a kill before they are fetched cannot lose them.
+        """
         self._make_durable()
         state = ArticleState(
             key,
@@ -249,7 +256,21 @@ class Collection:
         )
         with self._conn:
             self._store(state)
+            self._mark_done(key)
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO owed (url, article) VALUES (?, ?)",
+                [(url, key) for url in requisites],
+            )
         return state
+
+    def paid(self, url: str) -> None:
+        """A requisite was archived: no longer owed."""
+        with self._conn:
+            self._conn.execute("DELETE FROM owed WHERE url = ?", (url,))
+
+    def owed(self) -> list[tuple[str, str]]:
+        """Requisites (url, article key) that articles in the collection still wait for."""
+        return self._conn.execute("SELECT url, article FROM owed ORDER BY rowid").fetchall()
 
     def touch(self, key: str, fetched_at: datetime | str) -> None:
         """Note that ``key`` was fetched again and found unchanged."""
@@ -257,36 +278,40 @@ class Collection:
             self._conn.execute(
                 "UPDATE articles SET fetched_at = ? WHERE key = ?", (_iso(fetched_at), key)
             )
+            self._mark_done(key)
 
-    def begin_crawl(self) -> str:
-        """Start a crawl, or continue the unfinished one a killed process left; return its start.
+    def begin_crawl(self) -> None:
+        """Start a crawl, or continue the unfinished one a killed process left.
 
-        What was fetched since that start counts as done, so a rerun after a kill skips it.
+        What is stored or found unchanged during a crawl is marked done for it, so a rerun
+        after a kill skips it (:meth:`fetched_in_current_crawl`).
         """
-        started = self._meta("crawl_started")
-        if started is None:
-            started = datetime.now(UTC).isoformat()
-            with self._conn:
+        with self._conn:
+            if self._meta("crawl_open") is None:
+                self._conn.execute("DELETE FROM crawl_done")
                 self._conn.execute(
-                    "INSERT OR REPLACE INTO meta (name, value) VALUES ('crawl_started', ?)",
-                    (started,),
+                    "INSERT INTO meta (name, value) VALUES ('crawl_open', ?)",
+                    (datetime.now(UTC).isoformat(),),
                 )
-        self._crawl_started = started
-        return started
+        self._crawl_open = True
 
     def end_crawl(self, *, finished: bool) -> None:
         """A finished crawl closes; an interrupted one stays open for the rerun to continue."""
         if finished:
             with self._conn:
-                self._conn.execute("DELETE FROM meta WHERE name = 'crawl_started'")
-        self._crawl_started = None
+                self._conn.execute("DELETE FROM meta WHERE name = 'crawl_open'")
+        self._crawl_open = False
 
     def fetched_in_current_crawl(self, key: str) -> bool:
         """Whether ``key`` was stored or found unchanged since the current crawl began."""
-        if self._crawl_started is None:
+        if not self._crawl_open:
             return False
-        row = self._conn.execute("SELECT fetched_at FROM articles WHERE key = ?", (key,)).fetchone()
-        return bool(row and row[0] and _after(row[0], self._crawl_started))
+        row = self._conn.execute("SELECT 1 FROM crawl_done WHERE key = ?", (key,)).fetchone()
+        return row is not None
+
+    def _mark_done(self, key: str) -> None:
+        if self._crawl_open:
+            self._conn.execute("INSERT OR IGNORE INTO crawl_done (key) VALUES (?)", (key,))
 
     def build_index(self) -> int:
         """Close the current WARC file and rebuild ``indexes/index.cdxj``; return its line count."""
@@ -439,11 +464,6 @@ class Collection:
     def _meta(self, name: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return row[0] if row else None
-
-
-def _after(moment: str, start: str) -> bool:
-    """``moment >= start`` for ISO 8601 strings written in different styles (``Z`` or offsets)."""
-    return datetime.fromisoformat(moment) >= datetime.fromisoformat(start)
 
 
 def _complete_lines_end(items: BinaryIO, size: int) -> int:

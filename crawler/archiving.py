@@ -14,8 +14,10 @@ All the WARC and state logic lives in ``archive/``; this module only translates.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import shutil
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -28,15 +30,17 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from archive.collection import Collection
 from archive.exchange import Exchange
-from archive.records import sha1_digest
-from archive.writer import ArchiveWriter
+from archive.records import sha1_digest, warc_date
+from archive.writer import ArchiveWriteError, ArchiveWriter
 from crawler import __version__
 from crawler.capture import CAPTURE_META_KEY, WireCapture, ip_of
 from crawler.extract import (
     FETCHED_AT_META_KEY,
+    REQUISITE_META_KEY,
     UNCHANGED_META_KEY,
     WARC_META_KEY,
     iso_utc,
+    requisite_request,
 )
 from crawler.items import ArticleItem
 from crawler.urls import UrlKind, article_key, canonicalize, classify
@@ -54,6 +58,22 @@ _ARCHIVES: weakref.WeakKeyDictionary[Any, ArchivePipeline] = weakref.WeakKeyDict
 def archive_of(crawler: Crawler) -> ArchivePipeline | None:
     """The crawler's archive, for components that consult the collection (dedup, validators)."""
     return _ARCHIVES.get(crawler)
+
+
+def discard_torn_queue(jobdir: Path) -> bool:
+    """Drop a request queue that a killed process left behind; True when one was dropped.
+
+    Scrapy saves its disk queue's bookkeeping (``active.json``) only on a clean stop, and
+    a queue without it yields stale and repeated requests. After a kill the queue is
+    dropped instead: the rerun rediscovers the pages, and the collection tells it which
+    articles this crawl already holds (see ``crawler.dupefilter``).
+    """
+    queue = jobdir / "requests.queue"
+    if not queue.is_dir() or (queue / "active.json").exists():
+        return False
+    shutil.rmtree(queue)
+    logger.warning("Discarded the request queue of a killed crawl in %s", jobdir)
+    return True
 
 
 def record_key(url: str) -> str:
@@ -98,6 +118,8 @@ class ArchivePipeline:
         # Captured articles waiting for their item; bounded, since a page may turn
         # out not to be an article (soft 404) and never produce one.
         self._pending: OrderedDict[str, _Captured] = OrderedDict()
+        self.failure: ArchiveWriteError | None = None
+        self._closing: asyncio.Future[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -106,6 +128,9 @@ class ArchivePipeline:
         if not directory:
             raise NotConfigured("ARCHIVE_DIR is not set")
         collection = Collection(Path(directory), durable=settings.getbool("ARCHIVE_DURABLE")).open()
+        if settings.get("JOBDIR"):
+            # Before the scheduler opens the queue: this component is built first.
+            discard_torn_queue(Path(settings["JOBDIR"]))
         info = {
             "operator": settings.get("ARCHIVE_OPERATOR"),
             "robots": settings.get("ARCHIVE_ROBOTS_POLICY"),
@@ -145,6 +170,12 @@ class ArchivePipeline:
             {"seeds": " ".join(seeds), "crawl-started": iso_utc(datetime.now(UTC))}
         )
         self.collection.begin_crawl()
+        owed = self.collection.owed()
+        if owed and hasattr(spider, "parse_requisite"):
+            # Images and files an earlier, interrupted run stored articles without.
+            logger.info("Fetching %d images and files still owed to archived articles", len(owed))
+            for url, article in owed:
+                self.crawler.engine.crawl(requisite_request(spider, url, article))
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         capture: WireCapture | None = request.meta.pop(CAPTURE_META_KEY, None)
@@ -160,11 +191,32 @@ class ArchivePipeline:
             fetched_at=capture.started_at,
             ip_address=ip_of(response),
         )
+        if self.failure is not None:
+            return
         key = record_key(request.url)
         request.meta[FETCHED_AT_META_KEY] = iso_utc(capture.started_at)
-        request.meta[WARC_META_KEY] = self._write(key, exchange, response, request)
+        try:
+            request.meta[WARC_META_KEY] = self._write(key, exchange, response, request)
+            if request.meta.get(REQUISITE_META_KEY):
+                self.collection.paid(request.url)
+            self._maybe_sync()
+        except ArchiveWriteError as error:
+            self._stop(error)
+            return
         self.stats.inc_value(f"archive/requests/{self._kind(request)}")
-        self._maybe_sync()
+
+    def _stop(self, error: ArchiveWriteError) -> None:
+        """A write failed (disk full, I/O error): what is archived stays valid; stop cleanly."""
+        self.failure = error
+        self.stats.inc_value("archive/write_errors")
+        logger.error(
+            "Stopping the crawl: the archive cannot be written (%s). Everything archived so far "
+            "is intact; free some space and run the same command again to continue.",
+            error,
+        )
+        self._closing = asyncio.ensure_future(
+            self.crawler.engine.close_spider_async(reason="archive_write_error")
+        )
 
     def _write(self, key: str, exchange: Exchange, response: Response, request: Request) -> Any:
         digest = sha1_digest(exchange.body)
@@ -188,7 +240,10 @@ class ArchivePipeline:
         else:
             location = self.writer.write_exchange(exchange)
             captured = _Captured(
-                digest, _header(response, "ETag"), _header(response, "Last-Modified"), fetched_at
+                digest,
+                _header(response, "ETag"),
+                _header(response, "Last-Modified"),
+                warc_date(exchange.fetched_at),  # what a revisit's WARC-Refers-To-Date must match
             )
             # Only articles get state rows: listings change on every crawl, and the images
             # and files of an unchanged article are not fetched again.
@@ -220,7 +275,17 @@ class ArchivePipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem):
             return item
-        captured = self._pending.pop(item.warc.record_id, None) if item.warc else None
+        if self.failure is not None or item.warc is None:
+            raise DropItem(f"not archived: {item.url}", log_level="DEBUG")
+        try:
+            return self._store_item(item)
+        except ArchiveWriteError as error:
+            self._stop(error)
+            raise DropItem(f"not archived: {item.url}", log_level="DEBUG") from error
+
+    def _store_item(self, item: ArticleItem) -> ArticleItem:
+        assert item.warc is not None
+        captured = self._pending.pop(item.warc.record_id, None)
         digest = content_digest(item)
         previous = self.collection.get(item.key)
         if previous is not None and previous.content_digest == digest:
@@ -229,11 +294,10 @@ class ArchivePipeline:
             raise DropItem(f"unchanged since {previous.fetched_at}: {item.url}", log_level="DEBUG")
         item.version = previous.version + 1 if previous else 1
         line = json.dumps(item.to_dict(), ensure_ascii=False)
-        if item.warc is not None:
-            self.writer.write_metadata(
-                target_uri=item.url, concurrent_to=item.warc.record_id, payload=line.encode()
-            )
-            self.stats.inc_value("archive/records_written")
+        self.writer.write_metadata(
+            target_uri=item.url, concurrent_to=item.warc.record_id, payload=line.encode()
+        )
+        self.stats.inc_value("archive/records_written")
         self.collection.append_item(line)
         self.collection.record_capture(
             item.key,
@@ -246,15 +310,30 @@ class ArchivePipeline:
             last_modified=captured.last_modified if captured else None,
             location=item.warc,
             content_digest=digest,
+            requisites=self._requisites(item),
         )
         self.stats.inc_value("articles/archived")
         if item.version > 1:
             self.stats.inc_value("articles/changed")
         return item
 
+    def _requisites(self, item: ArticleItem) -> list[str]:
+        if not self.crawler.settings.getbool("ARCHIVE_REQUISITES"):
+            return []
+        urls = [image.url for image in item.images] + [file.url for file in item.attachments]
+        return list(dict.fromkeys(urls))
+
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        self.collection.end_crawl(finished=reason == "finished")
-        self.stats.set_value("archive/bytes_written", self.writer.bytes_written)
-        count = self.collection.build_index()
-        logger.info("Indexed %d records in %s", count, self.collection.index_path)
-        self.collection.close()
+        try:
+            self.collection.end_crawl(finished=reason == "finished")
+            count = self.collection.build_index()
+            logger.info("Indexed %d records in %s", count, self.collection.index_path)
+        except OSError as error:
+            logger.error(
+                "The index was not rebuilt (%s); run `portal-archiver index %s` later",
+                error,
+                self.collection.directory,
+            )
+        finally:
+            self.stats.set_value("archive/bytes_written", self.writer.bytes_written)
+            self.collection.close()

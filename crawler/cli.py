@@ -8,20 +8,14 @@ summary names them), 2 for usage errors and for what stops a run before it start
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from crawler import __version__
 
 logger = logging.getLogger(__name__)
-
-
-class UsageError(Exception):
-    """A problem the user can fix; reported as one sentence, exit status 2."""
 
 
 def _setting(text: str) -> tuple[str, str]:
@@ -133,33 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = getattr(commands, f"run_{args.command}")
     try:
         return handler(args)
-    except UsageError as error:
+    except commands.UsageError as error:
         print(f"portal-archiver: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("portal-archiver: interrupted", file=sys.stderr)
         return 130
-
-
-def print_summary(report: dict[str, Any], out: Path | None) -> None:
-    lines = [
-        f"articles: {report.get('articles', 0)} archived, "
-        f"{report.get('articles_unchanged', 0)} unchanged",
-        f"requests: {report.get('requests', 0)}   records: {report.get('records', 0)}   "
-        f"WARC bytes: {report.get('warc_bytes', 0):,}",
-        f"errors: {report.get('errors', 0)}   time: {report.get('elapsed_seconds', 0):.1f} s",
-    ]
-    for failure in report.get("failed_urls", [])[:20]:
-        lines.append(f"  failed ({failure['kind']}): {failure['url']}")
-    if out is not None:
-        lines.append(
-            f"items: {out / 'items.jsonl'}   WARC: {out / 'warc'}   report: {out / 'report.json'}"
-        )
-    print("\n".join(lines))
-
-
-def dump_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=1)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,31 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from crawler.cli import UsageError, dump_json, print_summary
+
+class UsageError(Exception):
+    """A problem the user can fix; reported as one sentence, exit status 2."""
+
+
+def print_summary(report: dict[str, Any], out: Path | None) -> None:
+    lines = [
+        f"articles: {report.get('articles', 0)} archived, "
+        f"{report.get('articles_unchanged', 0)} unchanged",
+        f"requests: {report.get('requests', 0)}   records: {report.get('records', 0)}   "
+        f"WARC bytes: {report.get('warc_bytes', 0):,}",
+        f"errors: {report.get('errors', 0)}   time: {report.get('elapsed_seconds', 0):.1f} s",
+    ]
+    for failure in report.get("failed_urls", [])[:20]:
+        lines.append(f"  failed ({failure['kind']}): {failure['url']}")
+    if out is not None:
+        lines.append(
+            f"items: {out / 'items.jsonl'}   WARC: {out / 'warc'}   report: {out / 'report.json'}"
+        )
+    print("\n".join(lines))
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=1)
+
 
 DEMO_SETTINGS = {
     # The replica runs on loopback: politeness delays would only make the demo slow.

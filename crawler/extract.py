@@ -122,23 +122,24 @@ def items_for_response(spider: Spider, response: Response) -> Iterator[ArticleIt
     )
     yield item
     if spider.crawler.settings.getbool("ARCHIVE_REQUISITES"):
-        yield from requisite_requests(response, item, getattr(spider, "on_failure", None))
+        yield from requisite_requests(spider, item)
 
 
-def requisite_requests(
-    response: Response, item: ArticleItem, errback: Any = None
-) -> Iterator[Request]:
+def requisite_requests(spider: Spider, item: ArticleItem) -> Iterator[Request]:
     """Body images and attached files: archived with the article, never parsed."""
     urls = [image.url for image in item.images] + [file.url for file in item.attachments]
     for url in dict.fromkeys(urls):
-        yield response.follow(
-            url,
-            callback=_ignore,
-            errback=errback,
-            meta={REQUISITE_META_KEY: True, "referer_article": item.key},
-            priority=-10,
-        )
+        yield requisite_request(spider, url, item.key)
 
 
-def _ignore(response: Response) -> None:
-    """Requisites are archived on download; there is nothing to parse."""
+def requisite_request(spider: Spider, url: str, article: str) -> Request:
+    from scrapy import Request
+
+    # Spider methods as callbacks: the request must survive a trip through the disk queue.
+    return Request(
+        url,
+        callback=spider.parse_requisite,  # type: ignore[attr-defined]
+        errback=spider.on_failure,  # type: ignore[attr-defined]
+        meta={REQUISITE_META_KEY: True, "requisite_of": article},
+        priority=-10,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import unicodedata
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Self
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
 
@@ -41,24 +43,34 @@ class OfflineCookiesMiddleware(CookiesMiddleware):
         return super().from_crawler(crawler)
 
 
-class OperatorUserAgentMiddleware:
-    """A User-Agent naming the tool, its version and the operator's contact.
+def ascii_text(text: str) -> str:
+    """Header values are ASCII: Vietnamese letters lose their marks (``Lưu trữ`` → ``Luu tru``)."""
+    plain = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    return (
+        "".join(c for c in plain if not unicodedata.combining(c))
+        .encode("ascii", "replace")
+        .decode()
+    )
 
-    An explicit ``USER_AGENT`` setting wins; otherwise it is built from ``ARCHIVE_OPERATOR``
-    so a ``-s ARCHIVE_OPERATOR=...`` override reaches the header too.
-    """
+
+def user_agent(settings: BaseSettings) -> str:
+    """The User-Agent sent: an explicit ``USER_AGENT`` setting, or one naming the tool,
+    its version and ``ARCHIVE_OPERATOR`` (so ``-s ARCHIVE_OPERATOR=...`` reaches the header)."""
+    explicit = settings.get("USER_AGENT")
+    if explicit and settings.getpriority("USER_AGENT") > settings.getpriority("BOT_NAME"):
+        return ascii_text(explicit)
+    return ascii_text(f"portal-archiver/{__version__} (+{settings.get('ARCHIVE_OPERATOR')})")
+
+
+class OperatorUserAgentMiddleware:
+    """Sets :func:`user_agent` on every request that has none."""
 
     def __init__(self, user_agent: str) -> None:
         self.user_agent = user_agent
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        settings = crawler.settings
-        explicit = settings.get("USER_AGENT")
-        if explicit and settings.getpriority("USER_AGENT") > settings.getpriority("BOT_NAME"):
-            return cls(explicit)
-        operator = settings.get("ARCHIVE_OPERATOR")
-        return cls(f"portal-archiver/{__version__} (+{operator})")
+        return cls(user_agent(crawler.settings))
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         request.headers.setdefault(b"User-Agent", self.user_agent)

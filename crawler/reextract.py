@@ -5,6 +5,7 @@ live crawl. What the page cannot tell (the listing's date and section, the item'
 version) comes from the metadata record the crawl wrote beside the response, so a
 re-extraction with the same parser gives the same items as the live run. Responses
 without such a record (WARCs from wget or Browsertrix) are extracted from the page alone.
+As in a live crawl, only pages at article URLs are parsed as articles.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from archive.reader import ArchivedMetadata, ArchivedResponse, ArchiveReadError, iter_archive
 from crawler.extract import ListingContext, build_item
 from crawler.items import ArticleContent, ArticleItem
 from crawler.parsers.article import parse_article
 from crawler.parsers.page import Page
+from crawler.urls import UrlKind, classify
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +62,11 @@ def _fetched_at(warc_date: str) -> str:
     return warc_date[:19] + "Z"
 
 
-def _is_html(response: ArchivedResponse) -> bool:
+def _is_article_page(response: ArchivedResponse) -> bool:
+    """The pages a live crawl hands to the article parser: HTML at an article URL."""
     content_type = (response.content_type or "").lower()
-    return "html" in content_type or not content_type
+    html = "html" in content_type or not content_type
+    return html and classify(response.url) is UrlKind.ARTICLE
 
 
 def parse_response(response: ArchivedResponse) -> ArticleContent | None:
@@ -71,33 +75,53 @@ def parse_response(response: ArchivedResponse) -> ArticleContent | None:
     return result.content
 
 
+class _Extraction:
+    """One pass over WARC records: parse article pages, pair them with the crawl's records."""
+
+    def __init__(self, sink: TextIO) -> None:
+        self.sink = sink
+        self.stats = ExtractStats()
+        # Parsed pages whose metadata record (written after the response) is still to come.
+        self.pending: dict[str, _Parsed] = {}
+
+    def feed(self, record: ArchivedResponse | ArchivedMetadata) -> None:
+        if isinstance(record, ArchivedMetadata):
+            parsed = self.pending.pop(record.concurrent_to or "", None)
+            if parsed is not None and isinstance(record.payload, dict):
+                self.emit(parsed.item(record.payload))
+            return
+        if record.is_revisit or record.status != 200 or not _is_article_page(record):
+            return
+        self.stats.responses += 1
+        content = parse_response(record)
+        if content is None:
+            self.stats.rejected += 1
+        else:
+            self.pending[record.record_id] = _Parsed(record, content)
+
+    def finish(self) -> None:
+        for parsed in self.pending.values():
+            self.emit(parsed.item(None))
+        self.pending.clear()
+
+    def emit(self, item: ArticleItem) -> None:
+        self.sink.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
+        self.stats.articles += 1
+
+
 def extract_items(warcs: Iterable[Path], out: Path) -> ExtractStats:
-    """Write the articles of ``warcs`` to ``out`` (JSON Lines); return counts."""
-    stats = ExtractStats()
-    pending: dict[str, _Parsed] = {}
+    """Write the articles of ``warcs`` to ``out`` (JSON Lines); return counts.
+
+    A damaged file is reported and counted; the records before the damage still count.
+    """
     with out.open("w", encoding="utf-8") as sink:
-
-        def emit(item: ArticleItem) -> None:
-            sink.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
-            stats.articles += 1
-
+        extraction = _Extraction(sink)
         for path in warcs:
             try:
                 for record in iter_archive([path]):
-                    if isinstance(record, ArchivedMetadata):
-                        parsed = pending.pop(record.concurrent_to or "", None)
-                        if parsed is not None and isinstance(record.payload, dict):
-                            emit(parsed.item(record.payload))
-                    elif not record.is_revisit and record.status == 200 and _is_html(record):
-                        stats.responses += 1
-                        content = parse_response(record)
-                        if content is None:
-                            stats.rejected += 1
-                        else:
-                            pending[record.record_id] = _Parsed(record, content)
+                    extraction.feed(record)
             except ArchiveReadError as error:
-                stats.errors += 1
+                extraction.stats.errors += 1
                 logger.error("%s", error)
-        for parsed in pending.values():
-            emit(parsed.item(None))
-    return stats
+        extraction.finish()
+    return extraction.stats

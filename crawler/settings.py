@@ -87,3 +87,5 @@ DEFAULT_REQUEST_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
     "Accept-Language": "vi,en;q=0.5",
 }
+# A 304 answers our conditional request for an unchanged article: not an error.
+HTTPERROR_ALLOWED_CODES = [304]

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_archive_support import exchange, make_writer
 
 from archive.cdxj import build_index
 from archive.surt import surt
+from tests.archive_support import exchange, make_writer
 
 DATA = Path(__file__).parent / "data" / "warc"
 PYWB_VENV = Path("/tmp/venv-pywb/bin")

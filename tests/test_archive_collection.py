@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from test_archive_support import FETCHED, FailingFile, exchange, make_writer, warcio_check
 
 from archive.collection import Collection, CollectionLocked
 from archive.records import sha1_digest
 from archive.writer import ArchiveWriteError
+from tests.archive_support import FETCHED, FailingFile, exchange, make_writer, warcio_check
 
 
 def capture(collection: Collection, key: str, *, commit: bool = True) -> dict[str, object]:

@@ -7,9 +7,9 @@ import logging
 from pathlib import Path
 
 import pytest
-from test_archive_support import exchange, make_writer
 
 from archive.reader import ArchiveReadError, iter_metadata, iter_records, read_response
+from tests.archive_support import exchange, make_writer
 
 DATA = Path(__file__).parent / "data" / "warc"
 PAGE = (

@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_archive_support import exchange, make_writer, warcio_check
 
 from archive.repair import repair_directory
+from tests.archive_support import exchange, make_writer, warcio_check
 
 
 def unfinished(tmp_path: Path) -> tuple[Path, int, int]:

@@ -9,7 +9,11 @@ import zlib
 from pathlib import Path
 
 import pytest
-from test_archive_support import (
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.records import compression_level, stored_response_head
+from archive.writer import ArchiveWriteError, software_version
+from tests.archive_support import (
     FETCHED,
     REQUEST,
     FailingFile,
@@ -17,10 +21,6 @@ from test_archive_support import (
     make_writer,
     warcio_check,
 )
-from warcio.archiveiterator import ArchiveIterator
-
-from archive.records import compression_level, stored_response_head
-from archive.writer import ArchiveWriteError, software_version
 
 TWO_COOKIES = (
     b"HTTP/1.1 200 OK\r\nDate: Thu, 26 Nov 2026 12:00:00 GMT\r\n"

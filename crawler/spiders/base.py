@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import scrapy
+from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
@@ -39,6 +40,9 @@ class ArchivingSpider(scrapy.Spider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.failures: list[dict[str, str]] = []
+
+    def parse_requisite(self, response: Response) -> None:
+        """Images and attached files are archived on download; there is nothing to parse."""
 
     def on_failure(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]

@@ -1,0 +1,74 @@
+"""Shared fixtures: a replica portal per session, and collections crawled from it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.replica_process import ReplicaHandle, running_replica
+
+LOOPBACK_SETTINGS = (
+    # The replica is on loopback: no politeness delays, no backoff sleeps in tests.
+    "-s", "DOWNLOAD_DELAY=0",
+    "-s", "AUTOTHROTTLE_ENABLED=False",
+    "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+    "-s", "PORTAL_RETRY_BACKOFF_BASE=0",
+    "-s", "LOG_LEVEL=WARNING",
+)  # fmt: skip
+
+
+def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """``portal-archiver ARGS`` in a subprocess (a Twisted reactor runs once per process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def read_items(directory: Path) -> list[dict[str, Any]]:
+    path = directory / "items.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@dataclass
+class Crawled:
+    """A collection crawled from a replica, and what the replica knew."""
+
+    directory: Path
+    replica: ReplicaHandle
+    result: subprocess.CompletedProcess[str]
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        return read_items(self.directory)
+
+    @property
+    def warcs(self) -> list[Path]:
+        return sorted((self.directory / "warc").glob("*.warc.gz"))
+
+
+@pytest.fixture(scope="session")
+def replica() -> Iterator[ReplicaHandle]:
+    with running_replica("--articles", "40", "--chunked-all") as handle:
+        yield handle
+
+
+@pytest.fixture(scope="session")
+def crawled(replica: ReplicaHandle, tmp_path_factory: pytest.TempPathFactory) -> Crawled:
+    """One crawl of the Lấp Vò site, shared by the tests that only read it."""
+    directory = tmp_path_factory.mktemp("collection")
+    result = run_cli("crawl", f"{replica.url}web/hlv", "--out", str(directory), *LOOPBACK_SETTINGS)
+    assert result.returncode == 0, result.stderr + result.stdout
+    return Crawled(directory, replica, result)

@@ -1,0 +1,172 @@
+"""Scheduled crawls into one collection: incremental, resumable, crash-safe (issue 6)."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from archive.collection import Collection
+from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
+from tests.replica_process import ReplicaHandle, running_replica
+
+
+def warc_bytes(directory: Path) -> int:
+    return sum(path.stat().st_size for path in (directory / "warc").glob("*.warc.gz"))
+
+
+def crawl(replica: ReplicaHandle, directory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(
+        "crawl", f"{replica.url}web/hlv", "--out", str(directory), *LOOPBACK_SETTINGS, *extra
+    )
+
+
+def hlv_articles(replica: ReplicaHandle) -> dict[str, dict]:
+    manifest = replica.manifest()
+    soft = set(manifest["soft404"])
+    return {
+        str(a["asset_id"]): a
+        for a in manifest["articles"]
+        if a["site"] == "hlv" and a["url"] not in soft
+    }
+
+
+def assert_warcs_valid(directory: Path) -> None:
+    files = sorted((directory / "warc").glob("*.warc.gz"))
+    assert files and not list((directory / "warc").glob("*.open"))
+    result = subprocess.run(
+        [sys.executable, "-m", "warcio.cli", "check", *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("conditional", [True, False], ids=["304", "revisit"])
+def test_recrawl_adds_only_what_changed(tmp_path: Path, conditional: bool) -> None:
+    flags = [] if conditional else ["--no-conditional"]
+    with running_replica("--articles", "40", *flags) as replica:
+        first = crawl(replica, tmp_path)
+        assert first.returncode == 0, first.stderr
+        items = read_items(tmp_path)
+        assert {item["asset_id"] for item in items} == set(hlv_articles(replica))
+        assert all(item["version"] == 1 for item in items)
+        first_bytes = warc_bytes(tmp_path)
+
+        again = crawl(replica, tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert read_items(tmp_path) == items, "an unchanged portal adds no items"
+        added = warc_bytes(tmp_path) - first_bytes
+        assert 0 < added < first_bytes / 5, (added, first_bytes)
+
+        replica.set_edition(1)
+        manifest = hlv_articles(replica)
+        new = {aid for aid, a in manifest.items() if a["new"]}
+        edited = {aid for aid, a in manifest.items() if a["edited"]}
+        assert new and edited
+        third = crawl(replica, tmp_path)
+        assert third.returncode == 0, third.stderr
+        added_items = read_items(tmp_path)[len(items) :]
+        assert {item["asset_id"] for item in added_items} == new | edited
+        for item in added_items:
+            expected = manifest[item["asset_id"]]
+            assert item["version"] == (2 if item["asset_id"] in edited else 1)
+            assert item["title"] == expected["title"]
+    assert_warcs_valid(tmp_path)
+
+
+def test_revisit_records_refer_to_the_stored_capture(tmp_path: Path) -> None:
+    from archive.reader import iter_records
+
+    with running_replica("--articles", "20", "--no-conditional") as replica:
+        assert crawl(replica, tmp_path).returncode == 0
+        assert crawl(replica, tmp_path).returncode == 0
+    records = list(iter_records(sorted((tmp_path / "warc").glob("*.warc.gz"))))
+    stored = {(r.url, r.date): r for r in records if not r.is_revisit}
+    revisits = [r for r in records if r.is_revisit]
+    assert revisits
+    for revisit in revisits:
+        assert revisit.profile.endswith("/revisit/identical-payload-digest")
+        original = stored[(revisit.refers_to_uri, revisit.refers_to_date)]
+        assert original.payload_digest == revisit.payload_digest
+
+
+def test_killed_crawl_resumes_without_loss_or_duplicates(tmp_path: Path) -> None:
+    with running_replica("--articles", "40") as replica:
+        expected = set(hlv_articles(replica))
+        command = [sys.executable, "-m", "crawler.cli", "crawl", f"{replica.url}web/hlv"]
+        command += ["--out", str(tmp_path), *LOOPBACK_SETTINGS]
+        # A slower pace, so that the kill lands mid-crawl with requests in flight.
+        command += ["-s", "DOWNLOAD_DELAY=0.05", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2"]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while len(read_items(tmp_path)) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        before = read_items(tmp_path)
+        assert 5 <= len(before) < len(expected), "the kill came mid-crawl"
+        assert list((tmp_path / "warc").glob("*.open")), "the kill left an unfinished WARC"
+
+        rerun = crawl(replica, tmp_path)
+        assert rerun.returncode == 0, rerun.stderr
+        after = read_items(tmp_path)
+    assert after[: len(before)] == before, "nothing archived before the kill is lost"
+    counts = Counter(item["asset_id"] for item in after)
+    assert set(counts) == expected
+    assert max(counts.values()) == 1, "no article is emitted twice"
+    assert_warcs_valid(tmp_path)
+
+
+def test_second_crawl_on_a_busy_collection_refuses(tmp_path: Path) -> None:
+    with Collection(tmp_path):
+        result = run_cli("crawl", "http://127.0.0.1:9/web/hlv", "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert "in use by another crawl" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _limit_file_size(limit: int) -> None:
+    # A file-size limit makes writes past it fail with EFBIG, as a full disk fails them with
+    # ENOSPC; SIGXFSZ would otherwise kill the process instead of failing the write.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_full_disk_stops_cleanly_and_a_rerun_continues(tmp_path: Path) -> None:
+    with running_replica("--articles", "40") as replica:
+        expected = set(hlv_articles(replica))
+        command = [sys.executable, "-m", "crawler.cli", "crawl", f"{replica.url}web/hlv"]
+        command += ["--out", str(tmp_path), *LOOPBACK_SETTINGS]
+        limit = 3_000_000
+        full = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            preexec_fn=lambda: _limit_file_size(limit),
+            timeout=180,
+            check=False,
+        )
+        assert full.returncode == 1
+        assert "archive cannot be written" in full.stderr
+        assert "Traceback" not in full.stderr
+        before = read_items(tmp_path)
+        assert before, "what fitted was archived"
+        assert_warcs_valid(tmp_path)
+
+        rerun = crawl(replica, tmp_path)
+        assert rerun.returncode == 0, rerun.stderr
+        after = read_items(tmp_path)
+    assert after[: len(before)] == before
+    counts = Counter(item["asset_id"] for item in after)
+    assert set(counts) == expected and max(counts.values()) == 1
+    assert_warcs_valid(tmp_path)
+    assert os.path.getsize(tmp_path / "items.jsonl") > 0
