@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -82,6 +83,38 @@ def check_collection_free(out: Path) -> None:
         raise UsageError(str(error)) from None
 
 
+_EXPECTED_NETWORK_ERRORS = (
+    "DownloadConnectionRefusedError",
+    "CannotResolveHostError",
+    "DownloadTimeoutError",
+    "DownloadFailedError",
+    "ConnectionRefusedError",
+    "DNSLookupError",
+    "TimeoutError",
+)
+
+
+# Where Scrapy logs a failed download with its traceback.
+_NETWORK_ERROR_LOGGERS = (
+    "scrapy.downloadermiddlewares.robotstxt",
+    "scrapy.core.scraper",
+    "scrapy.core.engine",
+)
+
+
+class _NoNetworkTracebacks(logging.Filter):
+    """An unreachable host is an expected failure: its log line says so, without a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and type(error).__name__ in _EXPECTED_NETWORK_ERRORS:
+            record.msg = f"{record.getMessage()} ({type(error).__name__})"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def run_spider(spider: str, out: Path, overrides: Sequence[tuple[str, str]], **kwargs: Any) -> int:
     """Run one spider into the collection at ``out``; print the summary; return the exit status."""
     from scrapy.crawler import CrawlerProcess
@@ -92,6 +125,8 @@ def run_spider(spider: str, out: Path, overrides: Sequence[tuple[str, str]], **k
     check_collection_free(out)
     settings = scrapy_settings(out, overrides, jobdir=spider)
     process = CrawlerProcess(settings)
+    for name in _NETWORK_ERROR_LOGGERS:
+        logging.getLogger(name).addFilter(_NoNetworkTracebacks())
     crawler = process.create_crawler(spider)
     process.crawl(crawler, **kwargs)
     process.start()

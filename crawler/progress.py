@@ -45,6 +45,7 @@ def summarize(
         "errors": stats.get("errors/total", 0),
         "errors_by_kind": group("errors/kind/"),
         "dropped_by_guard": group("guard/dropped/"),
+        "retry_backoff_seconds": round(stats.get("retry/backoff_seconds", 0.0), 3),
         "failed_urls": failures,
         "elapsed_seconds": round(elapsed, 3),
     }

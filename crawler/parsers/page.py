@@ -21,6 +21,7 @@ _BOMS = (
 )
 _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.I)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
 def _codec(name: str | None) -> str | None:
@@ -87,4 +88,6 @@ class Page:
     @cached_property
     def tree(self) -> lxml.html.HtmlElement:
         """The parsed document (lxml), links left as written."""
-        return lxml.html.document_fromstring(self.text or "<html></html>")
+        # lxml refuses text that still declares a byte encoding; the text is decoded already.
+        text = _XML_DECLARATION.sub("", self.text, count=1)
+        return lxml.html.document_fromstring(text if text.strip() else "<html></html>")

@@ -20,16 +20,14 @@ def failure_kind(failure: Failure) -> str:
         return f"http-{error.response.status}"
     name = type(error).__name__
     kinds = {
-        "DNSLookupError": "dns",
-        "TimeoutError": "timeout",
+        "DownloadConnectionRefusedError": "connection-refused",
+        "CannotResolveHostError": "dns",
         "DownloadTimeoutError": "timeout",
-        "TCPTimedOutError": "timeout",
-        "ConnectionRefusedError": "connection-refused",
-        "ConnectionLost": "connection-lost",
-        "ResponseNeverReceived": "connection-lost",
-        "ConnectionDone": "connection-lost",
-        "ResponseFailed": "connection-lost",
         "DownloadCancelledError": "too-large",
+        "DownloadFailedError": "connection-lost",
+        "ResponseDataLossError": "data-loss",
+        "UnsupportedURLSchemeError": "unsupported-scheme",
+        "IgnoreRequest": "ignored",
     }
     return kinds.get(name, name)
 

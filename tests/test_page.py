@@ -1,0 +1,45 @@
+"""The neutral page object: decoding once, in one order, and a tree for any text."""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+from pathlib import Path
+
+from crawler.parsers.page import Page
+
+TEXT = "Thường trực Huyện uỷ Lấp Vò"
+
+
+def test_bom_wins_over_declarations() -> None:
+    body = codecs.BOM_UTF8 + f"<p>{TEXT}</p>".encode()
+    page = Page("http://x/", body, {"content-type": "text/html; charset=windows-1258"})
+    assert page.encoding == "utf-8"
+    assert page.text == f"<p>{TEXT}</p>"
+
+
+def _windows_1258_page() -> bytes:
+    # A Word-pasted Liferay 6.2 page that declares windows-1258 in a meta tag.
+    return (Path(__file__).parent / "data" / "themes" / "t04-lr62-word.html").read_bytes()
+
+
+def _title(page: Page) -> str:
+    return unicodedata.normalize("NFC", page.tree.findtext(".//title"))
+
+
+def test_meta_charset_is_used_when_http_says_nothing() -> None:
+    page = Page("http://x/", _windows_1258_page())
+    assert page.encoding == "cp1258"
+    assert _title(page).startswith("Thanh Bình tập huấn chuyển đổi số")
+
+
+def test_a_declared_charset_the_bytes_contradict_is_not_trusted() -> None:
+    page = Page("http://x/", _windows_1258_page(), {"content-type": "text/html; charset=UTF-8"})
+    assert page.encoding == "cp1258"
+    assert _title(page).startswith("Thanh Bình tập huấn chuyển đổi số")
+
+
+def test_tree_accepts_an_xml_declaration_and_empty_bodies() -> None:
+    body = f'<?xml version="1.0" encoding="utf-8"?><html><body><p>{TEXT}</p></body></html>'
+    assert Page("http://x/", body.encode()).tree.findtext(".//p") == TEXT
+    assert Page("http://x/", b"").tree.tag == "html"
