@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 from crawler.items import ArticleContent, ArticleItem, WarcLocation
 from crawler.parsers.article import parse_article
@@ -33,6 +34,8 @@ UNCHANGED_META_KEY = "archive_unchanged"
 """``request.meta`` flag: the collection already holds this exact payload."""
 REQUISITE_META_KEY = "requisite"
 """``request.meta`` flag on image/attachment requests."""
+THEME_ASSET_META_KEY = "theme_asset"
+"""``request.meta`` flag on theme CSS/JS requests (``ARCHIVE_THEME_ASSETS``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +110,8 @@ def items_for_response(spider: Spider, response: Response) -> Iterator[ArticleIt
     if response.meta.get(UNCHANGED_META_KEY):
         stats.inc_value("articles/unchanged")
         return
-    result = parse_article(page_from_response(response))
+    page = page_from_response(response)
+    result = parse_article(page)
     if result.content is None:
         stats.inc_value(f"articles/rejected/{result.reason}")
         logger.info("Not an article (%s): %s", result.reason, response.url)
@@ -121,8 +125,29 @@ def items_for_response(spider: Spider, response: Response) -> Iterator[ArticleIt
         listing=ListingContext.from_meta(response.meta.get(LISTING_META_KEY)),
     )
     yield item
-    if spider.crawler.settings.getbool("ARCHIVE_REQUISITES"):
+    settings = spider.crawler.settings
+    if settings.getbool("ARCHIVE_REQUISITES"):
         yield from requisite_requests(spider, item)
+    if settings.getbool("ARCHIVE_THEME_ASSETS"):
+        yield from theme_requests(spider, page)
+
+
+def theme_assets(page: Page) -> list[str]:
+    """Stylesheets and scripts a page loads from its own host (absolute URLs, page order)."""
+    host = urlsplit(page.url).netloc
+    found = page.tree.xpath(
+        "//link[contains(concat(' ', normalize-space(@rel), ' '), ' stylesheet ')]/@href"
+        " | //script/@src"
+    )
+    urls = (urljoin(page.url, str(url).strip()) for url in found)
+    return list(dict.fromkeys(url for url in urls if urlsplit(url).netloc == host))
+
+
+def theme_requests(spider: Spider, page: Page) -> Iterator[Request]:
+    for url in theme_assets(page):
+        request = requisite_request(spider, url, article_key(page.url))
+        request.meta[THEME_ASSET_META_KEY] = True
+        yield request
 
 
 def requisite_requests(spider: Spider, item: ArticleItem) -> Iterator[Request]:

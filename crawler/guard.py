@@ -9,6 +9,7 @@ from weakref import WeakKeyDictionary
 
 from scrapy.exceptions import IgnoreRequest
 
+from crawler.extract import THEME_ASSET_META_KEY
 from crawler.urls import article_key, forbidden_reason
 
 if TYPE_CHECKING:
@@ -37,6 +38,9 @@ class RequestGuardMiddleware:
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         reason = forbidden_reason(request.url, self.max_length)
+        if reason == "technical" and request.meta.get(THEME_ASSET_META_KEY):
+            # Theme CSS/JS live under /o/ and /combo; fetched only when ARCHIVE_THEME_ASSETS asks.
+            return
         if reason is None:
             return
         self.stats.inc_value(f"guard/dropped/{reason}")

@@ -200,6 +200,10 @@ class Portal:
     def _section(self, site: Site, rest: str, params: dict[str, list[str]]) -> Reply:
         if rest in ("", "/", "/trang-chu"):
             return self._html(("home", site.code), self.renderer.home, site)
+        if rest == "/home":
+            # An old address kept alive with a permanent redirect, as portals do after a redesign.
+            home = f"{self.base}{site.prefix}/trang-chu"
+            return Reply(301, b"", headers=[("Location", home)], cookies=True)
         if rest in _STATIC:
             return self._html(("static", site.code, rest), self.renderer.static, site, rest[1:])
         listings = {

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,77 @@ def test_index_rebuilds_the_cdxj(tmp_path: Path) -> None:
     result = run_cli("index", str(tmp_path))
     assert result.returncode == 0
     assert index.read_text() == before
+
+
+def test_redirects_are_archived_and_followed(tmp_path: Path) -> None:
+    with running_replica("--articles", "20") as replica:
+        old = f"{replica.url}web/hlv/home"
+        result = run_cli("fetch", old, "--out", str(tmp_path), *LOOPBACK_SETTINGS)
+    assert result.returncode == 0, result.stdout
+    statuses = [(r.url, r.status) for r in responses(tmp_path)]
+    assert (old, 301) in statuses
+    assert (f"{replica.url}web/hlv/trang-chu", 200) in statuses
+
+
+def test_theme_assets_only_when_asked(tmp_path: Path) -> None:
+    with running_replica("--articles", "20") as replica:
+        seed = f"{replica.url}{SEED_PATH.lstrip('/')}?plidlayout=5101"
+        plain = run_cli("fetch", seed, "--out", str(tmp_path / "plain"), *LOOPBACK_SETTINGS)
+        themed = run_cli(
+            "fetch", seed, "--out", str(tmp_path / "themed"), *LOOPBACK_SETTINGS,
+            "-s", "ARCHIVE_THEME_ASSETS=True",
+        )  # fmt: skip
+    assert plain.returncode == themed.returncode == 0
+    css = f"{replica.url}o/dongthap-theme/css/main.css"
+    assert not [r for r in responses(tmp_path / "plain") if r.url.startswith(css)]
+    assert [r for r in responses(tmp_path / "themed") if r.url.startswith(css) and r.status == 200]
+
+
+def test_scrapy_list_and_crawl_work_from_the_repository(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    listed = subprocess.run(
+        [sys.executable, "-m", "scrapy", "list"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert listed.stdout.split() == ["fetch", "portal"]
+    with running_replica("--articles", "20") as replica:
+        command = [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "portal",
+            "-a",
+            f"targets={replica.url}web/hlv",
+        ]
+        command += ["-s", f"ARCHIVE_DIR={tmp_path}", *LOOPBACK_SETTINGS]
+        result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
+        expected = {
+            str(a["asset_id"])
+            for a in replica.manifest()["articles"]
+            if a["site"] == "hlv" and a["url"] not in replica.manifest()["soft404"]
+        }
+    assert result.returncode == 0, result.stderr
+    assert {item["asset_id"] for item in read_items(tmp_path)} == expected
+
+
+def test_replica_command_serves_the_portal() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "replica", "--port", "0", "--articles", "10"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+            f"{url}web/hlv", timeout=10
+        ) as page:
+            assert "Lấp Vò" in page.read().decode("utf-8")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

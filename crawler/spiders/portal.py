@@ -129,9 +129,17 @@ class PortalSpider(ArchivingSpider):
 
     # Hooks -------------------------------------------------------------------------
 
+    @property
+    def seed_urls(self) -> list[str]:
+        """Where the crawl starts (recorded in each WARC file's warcinfo)."""
+        return [site.start_url for site in self.sites]
+
     def is_known(self, key: str) -> bool:
-        """Whether the collection already holds this article (wired by the archive)."""
-        return False
+        """Whether the collection already holds this article (False without a collection)."""
+        from crawler.archiving import archive_of
+
+        archive = archive_of(self.crawler)
+        return archive is not None and archive.is_known(key)
 
     def article_items(self, response: Response) -> Iterator[ArticleItem | scrapy.Request]:
         """The article item and its requisite requests."""
