@@ -19,6 +19,8 @@ from typing import BinaryIO
 
 from warcio.statusandheaders import StatusAndHeadersParser
 
+from archive.writer import fsync_directory
+
 logger = logging.getLogger(__name__)
 
 OPEN_SUFFIX = ".open"
@@ -54,7 +56,7 @@ def repair_directory(directory: Path | str) -> list[RepairReport]:
     """Repair and close every ``*.warc.gz.open`` file in ``directory``."""
     reports = [repair_file(path) for path in sorted(Path(directory).glob("*.warc.gz.open"))]
     if reports:
-        _fsync_directory(Path(directory))
+        fsync_directory(Path(directory))
     return reports
 
 
@@ -151,11 +153,3 @@ def _record_problem(data: bytes) -> str | None:
     if len(rest) != length + len(_RECORD_END) or not rest.endswith(_RECORD_END):
         return f"block of {len(rest) - len(_RECORD_END)} bytes, Content-Length says {length}"
     return None
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

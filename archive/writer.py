@@ -188,7 +188,7 @@ class ArchiveWriter:
         self._file.close()
         final = self._path.with_name(self._path.name.removesuffix(OPEN_SUFFIX))
         os.replace(self._path, final)
-        _fsync_directory(self._directory)
+        fsync_directory(self._directory)
         logger.info("closed %s (%d bytes)", final.name, self._size)
         self._file = None
         self._path = None
@@ -322,7 +322,7 @@ class ArchiveWriter:
         ) from error
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
     # The rename is only durable once the directory entry is.
     fd = os.open(directory, os.O_RDONLY)
     try:

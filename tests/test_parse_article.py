@@ -14,6 +14,7 @@ import pytest
 from crawler.items import ArticleContent
 from crawler.parsers.article import ArticleResult, parse_article
 from crawler.parsers.page import Page
+from tests.golden import actual
 
 SPECIMENS = Path(__file__).parent / "data" / "specimens"
 NAMES = sorted(path.stem for path in SPECIMENS.glob("*.json"))
@@ -60,24 +61,11 @@ def _expected(field: str, answer: dict[str, Any], html: bytes) -> Any:
     return answer[field]
 
 
-def _actual(field: str, content: ArticleContent) -> Any:
-    if field == "images":
-        return [(image.url, image.caption) for image in content.images]
-    if field == "attachments":
-        return [attachment.title for attachment in content.attachments]
-    if field == "published_on_page":
-        if content.published_source != "page" or content.published is None:
-            return None
-        # The answers write minutes without seconds or zone: 2021-09-15T18:40.
-        return content.published[:16] if "T" in content.published else content.published
-    return getattr(content, field)
-
-
 @pytest.mark.parametrize("field", FIELDS)
 @pytest.mark.parametrize("name", NAMES)
 def test_specimen_field(name: str, field: str) -> None:
     answer, html = _specimen(name)
-    assert _actual(field, _content(name)) == _expected(field, answer, html)
+    assert actual(field, _content(name)) == _expected(field, answer, html)
 
 
 @pytest.mark.parametrize("name", NAMES)

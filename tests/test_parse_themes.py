@@ -15,8 +15,10 @@ from urllib.parse import urljoin
 
 import pytest
 
+from crawler.items import ArticleContent
 from crawler.parsers.article import ArticleResult, parse_article
 from crawler.parsers.page import Page
+from tests.golden import actual
 
 THEMES = Path(__file__).parent / "data" / "themes"
 ANSWERS = {path.stem: json.loads(path.read_text("utf-8")) for path in THEMES.glob("*.json")}
@@ -48,24 +50,16 @@ def _expected(field: str, answer: dict[str, Any]) -> Any:
     return answer[field]
 
 
-def _actual(field: str, result: ArticleResult) -> Any:
-    content = result.content
-    assert content is not None, result.reason
-    if field == "images":
-        return [(image.url, image.caption) for image in content.images]
-    if field == "attachments":
-        return [attachment.title for attachment in content.attachments]
-    if field == "published_on_page":
-        if content.published_source != "page" or content.published is None:
-            return None
-        return content.published[:16] if "T" in content.published else content.published
-    return getattr(content, field)
+def _content(name: str) -> ArticleContent:
+    result = _parsed(name)
+    assert result.content is not None, result.reason
+    return result.content
 
 
 @pytest.mark.parametrize("field", FIELDS)
 @pytest.mark.parametrize("name", ARTICLES)
 def test_theme_field(name: str, field: str) -> None:
-    assert _actual(field, _parsed(name)) == _expected(field, ANSWERS[name])
+    assert actual(field, _content(name)) == _expected(field, ANSWERS[name])
 
 
 @pytest.mark.parametrize("name", ARTICLES)

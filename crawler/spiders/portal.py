@@ -20,8 +20,8 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
+from crawler.extract import page_from_response
 from crawler.parsers import listing as listing_parser
-from crawler.parsers.page import Page
 from crawler.profiles import SiteProfile, load_profiles, resolve_target
 from crawler.spiders.base import ArchivingSpider
 from crawler.urls import (
@@ -170,7 +170,7 @@ class PortalSpider(ArchivingSpider):
 
     def parse_home(self, response: Response) -> Iterator[Any]:
         """Listings from the menus; the page's own articles wait for idle time."""
-        page = self._page(response)
+        page = page_from_response(response)
         listings = [url for url in listing_parser.navigation_links(page) if self._allowed(url)]
         for url in listings:
             yield self._page_request(url, self.parse_listing)
@@ -182,7 +182,7 @@ class PortalSpider(ArchivingSpider):
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         """Entries become article requests carrying the listing's context; then paging."""
-        page = self._page(response)
+        page = page_from_response(response)
         listing = listing_parser.parse_listing(page)
         if not listing.pages and classify(response.url) is UrlKind.PAGE:
             # A menu page that is no listing: its articles get no listing context.
@@ -204,7 +204,7 @@ class PortalSpider(ArchivingSpider):
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         yield from self.article_items(response)
-        links = listing_parser.article_links(self._page(response))
+        links = listing_parser.article_links(page_from_response(response))
         yield from self._found_articles(links, response.url)
 
     def on_idle(self) -> None:
@@ -312,12 +312,3 @@ class PortalSpider(ArchivingSpider):
         return scrapy.Request(
             url, callback=callback, errback=self.on_failure, priority=LISTING_PRIORITY
         )
-
-    @staticmethod
-    def _page(response: Response) -> Page:
-        headers = {
-            name.decode("latin-1").lower(): values[0].decode("latin-1")
-            for name, values in response.headers.items()
-            if values
-        }
-        return Page(url=response.url, body=response.body, headers=headers)
