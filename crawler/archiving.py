@@ -32,7 +32,6 @@ from archive.collection import Collection
 from archive.exchange import Exchange
 from archive.records import sha1_digest, warc_date
 from archive.writer import ArchiveWriteError, ArchiveWriter
-from crawler import __version__
 from crawler.capture import CAPTURE_META_KEY, WireCapture, ip_of
 from crawler.extract import (
     FETCHED_AT_META_KEY,
@@ -43,6 +42,7 @@ from crawler.extract import (
     requisite_request,
 )
 from crawler.items import ArticleItem
+from crawler.middlewares import user_agent
 from crawler.urls import UrlKind, article_key, canonicalize, classify
 
 if TYPE_CHECKING:
@@ -134,8 +134,7 @@ class ArchivePipeline:
         info = {
             "operator": settings.get("ARCHIVE_OPERATOR"),
             "robots": settings.get("ARCHIVE_ROBOTS_POLICY"),
-            "http-header-user-agent": settings.get("USER_AGENT")
-            or f"portal-archiver/{__version__}",
+            "http-header-user-agent": user_agent(settings),
             "isPartOf": Path(directory).resolve().name,
         }
         writer = collection.open_writer(

@@ -48,13 +48,25 @@ def test_warcio_check_passes_on_every_file(crawled: Crawled) -> None:
     assert "digest pass" in result.stdout
 
 
-def test_every_file_starts_with_warcinfo(all_records: list) -> None:
+def test_every_file_starts_with_warcinfo(crawled: Crawled, all_records: list) -> None:
     first = {}
-    for name, record, _ in all_records:
-        first.setdefault(name, record)
-    for record in first.values():
+    for name, record, raw in all_records:
+        first.setdefault(name, (record, raw))
+    sent_agent = next(
+        record.http_headers.get_header("User-Agent")
+        for _, record, _ in all_records
+        if record.rec_type == "request"
+    )
+    for record, raw in first.values():
         assert record.rec_type == "warcinfo"
         assert record.rec_headers.get_header("WARC-Filename")
+        fields = dict(line.split(": ", 1) for line in raw.decode().splitlines() if line)
+        assert fields["software"].startswith("portal-archiver/")
+        assert fields["format"] == "WARC File Format 1.1"
+        assert fields["robots"] == "obey" and fields["operator"]
+        assert fields["http-header-user-agent"] == sent_agent
+        assert fields["seeds"] == f"{crawled.replica.url}web/hlv"
+        assert fields["crawl-started"].endswith("Z")
 
 
 def test_payload_is_the_bytes_the_server_sent(all_records: list) -> None:
