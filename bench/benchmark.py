@@ -1,0 +1,447 @@
+"""Cost per page against plain Scrapy, re-extraction against trafilatura, and memory.
+
+Starts the replica portal on loopback and, in one run:
+
+1. crawls it three times, each in its own subprocess: (a) the plain Scrapy spider of
+   ``bench/plain_spider.py`` (same links, no extraction, no archive, no images);
+   (b) ``portal-archiver crawl`` with ``ARCHIVE_REQUISITES=False`` (pages only: the fair
+   comparison with (a), and the one the CPU budget uses); (b+) ``portal-archiver crawl`` as
+   shipped, images and attached files included;
+2. re-extracts (b+)'s WARC files with ``portal-archiver extract`` and times trafilatura
+   on the same archived article pages, each in its own subprocess;
+3. crawls a bigger replica (``--rss-articles``, default 20,000; about 10 minutes and 7 GB
+   of WARC on a 2-core machine) with (b+) only, for its peak RSS;
+4. scores both extractors on the specimen pages (``bench/quality.py``).
+
+CPU is user + system time and peak RSS is ``ru_maxrss``, both from ``os.wait4`` on the
+subprocess. "Per article page" divides by the article pages each crawl fetched (the
+crawl's ``report.json`` ``requests_by_kind.article``; the plain spider's own count), soft
+404s included. Prints a table and writes every figure, with the budgets, as JSON.
+
+Usage: ``python bench/benchmark.py [--articles 3000] [--rss-articles 20000] [--json FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import quality
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+LOOPBACK = (
+    "DOWNLOAD_DELAY=0",
+    "AUTOTHROTTLE_ENABLED=False",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+    "LOG_LEVEL=WARNING",
+)
+HTML_ONLY = ("ARCHIVE_REQUISITES=False",)
+BUDGET_CPU_RATIO = 1.35
+BUDGET_SPEEDUP = 5.0
+BUDGET_RSS_MB = 250.0
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What one subprocess cost."""
+
+    cpu_s: float
+    """User + system CPU seconds."""
+    wall_s: float
+    peak_rss_mb: float
+    exit_code: int
+
+
+def run_measured(command: Sequence[str], log: Path) -> Usage:
+    """Run ``command`` from the repository root, output to ``log``; its rusage."""
+    start = time.perf_counter()
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT)
+        _, status, rusage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    # wait4 reaped the child: tell Popen, or it would wait for it again.
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return Usage(
+        cpu_s=rusage.ru_utime + rusage.ru_stime,
+        wall_s=wall,
+        peak_rss_mb=rusage.ru_maxrss / 1024,  # KB on Linux
+        exit_code=process.returncode,
+    )
+
+
+@contextmanager
+def replica(articles: int) -> Iterator[str]:
+    """The replica portal with ``articles`` articles; yields its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "replica", "--port", "0", "--articles", str(articles)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        if not url.startswith("http://"):
+            raise RuntimeError(f"the replica did not start: {url!r}")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def manifest_articles(url: str) -> int:
+    with _NO_PROXY.open(url + "__replica/manifest", timeout=60) as response:
+        return len(json.load(response)["articles"])
+
+
+def _settings(values: Sequence[str]) -> list[str]:
+    return [arg for value in values for arg in ("-s", value)]
+
+
+# Crawls ------------------------------------------------------------------------------
+
+
+def crawl_figures(usage: Usage, article_pages: int, requests: int) -> dict[str, Any]:
+    pages = max(article_pages, 1)
+    return {
+        **asdict(usage),
+        "article_pages": article_pages,
+        "requests": requests,
+        "cpu_s_per_article_page": usage.cpu_s / pages,
+        "article_pages_per_s": article_pages / usage.wall_s,
+        "requests_per_s": requests / usage.wall_s,
+    }
+
+
+def run_plain(url: str, work: Path) -> dict[str, Any]:
+    stats_path = work / "plain-stats.json"
+    command = [sys.executable, str(BENCH / "plain_spider.py"), url, "--stats", str(stats_path)]
+    usage = run_measured(command, work / "plain.log")
+    stats = json.loads(stats_path.read_text(encoding="utf-8"))
+    figures = crawl_figures(usage, stats["requests_by_kind"]["article"], stats["requests"])
+    figures["requests_by_kind"] = stats["requests_by_kind"]
+    return figures
+
+
+def run_ours(url: str, out: Path, extra: Sequence[str], log: Path) -> dict[str, Any]:
+    command = [sys.executable, "-m", "crawler.cli", "crawl", url, "--out", str(out)]
+    usage = run_measured(command + _settings([*LOOPBACK, *extra]), log)
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    article_pages = report["requests_by_kind"].get("article", 0)
+    figures = crawl_figures(usage, article_pages, report["requests"])
+    figures.update(
+        settings=list(extra),
+        articles_archived=report["articles"],
+        requests_by_kind=report["requests_by_kind"],
+        errors=report["errors"],
+        warc_bytes=report["warc_bytes"],
+        warc_bytes_per_article_page=report["warc_bytes"] / max(article_pages, 1),
+    )
+    return figures
+
+
+def run_crawls(articles: int, work: Path) -> dict[str, Any]:
+    with replica(articles) as url:
+        listed = manifest_articles(url)
+        # One unmeasured pass renders every page once, so no measured run pays for a
+        # cold replica (the replica caches what it renders).
+        run_measured(
+            [sys.executable, str(BENCH / "plain_spider.py"), url, "--stats", os.devnull],
+            work / "warmup.log",
+        )
+        plain = run_plain(url, work)
+        html_only = run_ours(url, work / "html-only", HTML_ONLY, work / "html-only.log")
+        full = run_ours(url, work / "full", (), work / "full.log")
+    per_page = plain["cpu_s_per_article_page"]
+    return {
+        "replica_articles": listed,
+        "plain": plain,
+        "ours_html_only": html_only,
+        "ours_full": full,
+        "cpu_ratio_html_only": html_only["cpu_s_per_article_page"] / per_page,
+        "cpu_ratio_full": full["cpu_s_per_article_page"] / per_page,
+    }
+
+
+def run_rss(articles: int, work: Path) -> dict[str, Any]:
+    out = work / "rss"
+    with replica(articles) as url:
+        listed = manifest_articles(url)
+        figures = run_ours(url, out, (), work / "rss.log")
+    shutil.rmtree(out, ignore_errors=True)  # gigabytes of WARC
+    return {"replica_articles": listed, **figures}
+
+
+# Re-extraction -----------------------------------------------------------------------
+
+
+def warc_files(collection: Path) -> list[Path]:
+    return sorted((collection / "warc").glob("*.warc*"))
+
+
+def run_extract(collection: Path, work: Path, name: str) -> dict[str, Any]:
+    out = work / f"{name}.jsonl"
+    command = [sys.executable, "-m", "crawler.cli", "extract", *map(str, warc_files(collection))]
+    usage = run_measured([*command, "--out", str(out)], work / f"{name}.log")
+    with out.open(encoding="utf-8") as lines:
+        articles = sum(1 for _ in lines)
+    return {
+        **asdict(usage),
+        "articles": articles,
+        "cpu_ms_per_article": usage.cpu_s * 1000 / max(articles, 1),
+    }
+
+
+def save_article_pages(collection: Path, path: Path) -> int:
+    """The archived article pages of a collection (the responses its items point at)."""
+    from archive.reader import iter_records
+
+    with (collection / "items.jsonl").open(encoding="utf-8") as lines:
+        locations = [json.loads(line)["warc"] for line in lines]
+    wanted = {location["record_id"] for location in locations if location}
+    pages = [
+        (record.url, {name.lower(): value for name, value in reversed(record.headers)}, record.body)
+        for record in iter_records(warc_files(collection))
+        if record.record_id in wanted
+    ]
+    with path.open("wb") as sink:
+        pickle.dump(pages, sink, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(pages)
+
+
+def time_parser(name: str, pages_path: Path, work: Path) -> dict[str, Any]:
+    """Time one parser in its own subprocess: its usage plus the CPU of the parser calls."""
+    result_path = work / f"parse-{name}.json"
+    command = [sys.executable, str(BENCH / "benchmark.py"), "--worker", name]
+    command += [str(pages_path), str(result_path)]
+    usage = run_measured(command, work / f"parse-{name}.log")
+    timed = json.loads(result_path.read_text(encoding="utf-8"))
+    return {
+        "process_cpu_s": usage.cpu_s,
+        "peak_rss_mb": usage.peak_rss_mb,
+        **timed,
+        "cpu_ms_per_page": timed["parse_cpu_s"] * 1000 / max(timed["pages"], 1),
+    }
+
+
+Parser = Callable[[str, dict[str, str], bytes], object]
+
+
+def _parser(name: str) -> Parser:
+    if name == "trafilatura":
+        return lambda url, headers, body: quality.trafilatura_json(body, url)
+    from crawler.parsers.article import parse_article
+    from crawler.parsers.page import Page
+
+    return lambda url, headers, body: parse_article(Page(url, body, headers))
+
+
+def worker(name: str, pages_path: Path, result_path: Path) -> None:
+    """Parse every page with one parser; CPU time of the parser calls only."""
+    with pages_path.open("rb") as source:
+        pages = pickle.load(source)
+    parse = _parser(name)
+    if pages:  # the first call pays for lazy imports and compiled patterns: not timed
+        parse(*pages[0])
+    start = time.process_time()
+    for page in pages:
+        parse(*page)
+    elapsed = time.process_time() - start
+    result = {"pages": len(pages), "parse_cpu_s": elapsed}
+    result_path.write_text(json.dumps(result), encoding="utf-8")
+
+
+def run_reextract(work: Path) -> dict[str, Any]:
+    pages_path = work / "article-pages.pickle"
+    figures: dict[str, Any] = {
+        "extract_full_warcs": run_extract(work / "full", work, "extract-full"),
+        "extract_html_only_warcs": run_extract(work / "html-only", work, "extract-html-only"),
+        "archived_article_pages": save_article_pages(work / "full", pages_path),
+    }
+    figures["ours_parse_only"] = time_parser("ours", pages_path, work)
+    if quality.trafilatura_available():
+        tra = time_parser("trafilatura", pages_path, work)
+        figures["trafilatura"] = tra
+        ours_ms = figures["extract_full_warcs"]["cpu_ms_per_article"]
+        figures["speedup"] = tra["cpu_ms_per_page"] / ours_ms
+        figures["speedup_parse_only"] = (
+            tra["cpu_ms_per_page"] / figures["ours_parse_only"]["cpu_ms_per_page"]
+        )
+    return figures
+
+
+# Results -----------------------------------------------------------------------------
+
+
+def _budget(value: float | None, limit: float, at_most: bool, basis: str) -> dict[str, Any]:
+    passed = None if value is None else (value <= limit if at_most else value >= limit)
+    return {"value": value, "limit": limit, "at_most": at_most, "pass": passed, "basis": basis}
+
+
+def budgets(results: dict[str, Any]) -> dict[str, Any]:
+    rss = results.get("rss")
+    return {
+        "crawl_cpu_ratio": _budget(
+            results["crawl"]["cpu_ratio_html_only"],
+            BUDGET_CPU_RATIO,
+            True,
+            "CPU per article page, portal-archiver crawl with ARCHIVE_REQUISITES=False "
+            "over the plain Scrapy spider",
+        ),
+        "reextract_speedup": _budget(
+            results["reextract"].get("speedup"),
+            BUDGET_SPEEDUP,
+            False,
+            "trafilatura CPU ms per page (parser calls only) over portal-archiver extract "
+            "CPU ms per article (whole process, WARCs with images)",
+        ),
+        "rss_mb": _budget(
+            rss["peak_rss_mb"] if rss else None,
+            BUDGET_RSS_MB,
+            True,
+            f"peak RSS of portal-archiver crawl of {rss['replica_articles'] if rss else 0} "
+            "articles (images and files included)",
+        ),
+    }
+
+
+def _crawl_row(name: str, figures: dict[str, Any]) -> str:
+    warc = figures.get("warc_bytes_per_article_page")
+    return (
+        f"{name:<28}{figures['cpu_s_per_article_page'] * 1000:>10.2f}"
+        f"{figures['article_pages_per_s']:>10.1f}{figures['peak_rss_mb']:>9.0f}"
+        f"{figures['article_pages']:>8}{figures['requests']:>8}"
+        + (f"{warc / 1024:>12.1f}" if warc is not None else f"{'-':>12}")
+    )
+
+
+def format_results(results: dict[str, Any]) -> str:
+    crawl, reextract = results["crawl"], results["reextract"]
+    lines = [
+        f"Replica: {crawl['replica_articles']} articles; per article page = divided by the "
+        "article pages each crawl fetched",
+        f"{'crawl':<28}{'CPU ms/pg':>10}{'pages/s':>10}{'RSS MB':>9}{'art.pg':>8}"
+        f"{'reqs':>8}{'WARC KB/pg':>12}",
+        _crawl_row("(a) plain Scrapy", crawl["plain"]),
+        _crawl_row("(b) ours, pages only", crawl["ours_html_only"]),
+        _crawl_row("(b+) ours, with images/files", crawl["ours_full"]),
+        f"CPU ratio (b)/(a): {crawl['cpu_ratio_html_only']:.2f}   "
+        f"(b+)/(a): {crawl['cpu_ratio_full']:.2f}",
+        "",
+        f"{'re-extraction':<44}{'CPU ms/page':>12}",
+        f"{'portal-archiver extract (WARCs with images)':<44}"
+        f"{reextract['extract_full_warcs']['cpu_ms_per_article']:>12.2f}",
+        f"{'portal-archiver extract (pages-only WARCs)':<44}"
+        f"{reextract['extract_html_only_warcs']['cpu_ms_per_article']:>12.2f}",
+        f"{'our parser alone':<44}{reextract['ours_parse_only']['cpu_ms_per_page']:>12.2f}",
+    ]
+    if "trafilatura" in reextract:
+        lines += [
+            f"{'trafilatura.extract alone':<44}"
+            f"{reextract['trafilatura']['cpu_ms_per_page']:>12.2f}",
+            f"speed-up: {reextract['speedup']:.1f}x (extract command), "
+            f"{reextract['speedup_parse_only']:.1f}x (parser alone)",
+        ]
+    else:
+        lines.append("trafilatura not installed: pip install 'portal-archiver[bench]'")
+    rss = results.get("rss")
+    if rss:
+        lines += [
+            "",
+            f"RSS crawl: {rss['replica_articles']} articles, peak RSS {rss['peak_rss_mb']:.0f} MB,"
+            f" {rss['wall_s']:.0f} s wall, {rss['cpu_s_per_article_page'] * 1000:.2f} CPU ms/pg",
+        ]
+    lines += ["", quality.format_table(results["quality"]), "", "Budgets:"]
+    for name, budget in results["budgets"].items():
+        verdict = {True: "PASS", False: "FAIL", None: "not measured"}[budget["pass"]]
+        value = "-" if budget["value"] is None else f"{budget['value']:.2f}"
+        sign = "<=" if budget["at_most"] else ">="
+        lines.append(f"  {name:<18} {value:>8} {sign} {budget['limit']:<6} {verdict}")
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "scrapy": installed("scrapy"),
+        "lxml": installed("lxml"),
+        "trafilatura": installed("trafilatura"),
+    }
+
+
+def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {"machine": machine(), "articles": args.articles}
+    results["crawl"] = run_crawls(args.articles, work)
+    results["reextract"] = run_reextract(work)
+    results["rss"] = run_rss(args.rss_articles, work) if args.rss_articles else None
+    results["quality"] = quality.run_quality()
+    results["budgets"] = budgets(results)
+    return results
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Benchmark portal-archiver against plain Scrapy and trafilatura."
+    )
+    parser.add_argument("--articles", type=int, default=3000, metavar="N")
+    parser.add_argument(
+        "--rss-articles",
+        type=int,
+        default=20000,
+        metavar="N",
+        help="size of the crawl measured for peak RSS (0 skips; 20,000 takes ~10 min, 7 GB disk)",
+    )
+    parser.add_argument("--json", type=Path, default=BENCH / "results.json", metavar="FILE")
+    parser.add_argument(
+        "--workdir", type=Path, metavar="DIR", help="keep collections and logs here"
+    )
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
+    if args.worker:
+        name, pages, result = args.worker
+        worker(name, Path(pages), Path(result))
+        return
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        results = run(args, args.workdir)
+    else:
+        with tempfile.TemporaryDirectory(prefix="portal-bench-") as work:
+            results = run(args, Path(work))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
+    print(format_results(results))
+    print(f"\nFigures: {args.json}")
+
+
+if __name__ == "__main__":
+    main()

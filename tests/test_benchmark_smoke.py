@@ -1,0 +1,92 @@
+"""A tiny run of ``bench/benchmark.py``: every figure is there (no timing is asserted)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+HAS_TRAFILATURA = importlib.util.find_spec("trafilatura") is not None
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    work = tmp_path_factory.mktemp("bench")
+    out = work / "results.json"
+    command = [sys.executable, str(REPO / "bench" / "benchmark.py"), "--articles", "40"]
+    command += ["--rss-articles", "0", "--json", str(out), "--workdir", str(work / "run")]
+    done = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Budgets:" in done.stdout
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value) and value > 0
+
+
+@pytest.mark.parametrize("side", ["plain", "ours_html_only", "ours_full"])
+def test_each_crawl_has_its_costs(results: dict[str, Any], side: str) -> None:
+    figures = results["crawl"][side]
+    for name in ("cpu_s", "wall_s", "peak_rss_mb", "cpu_s_per_article_page"):
+        assert _positive(figures[name]), name
+    assert _positive(figures["article_pages_per_s"])
+    assert figures["exit_code"] == 0
+
+
+def test_the_baseline_fetches_the_same_pages(results: dict[str, Any]) -> None:
+    crawl = results["crawl"]
+    assert crawl["plain"]["article_pages"] == crawl["ours_html_only"]["article_pages"]
+    assert crawl["plain"]["article_pages"] >= crawl["replica_articles"]
+    assert crawl["plain"]["requests"] == crawl["ours_html_only"]["requests"]
+    # Images and attached files are what the shipped crawl adds.
+    assert crawl["ours_full"]["requests"] > crawl["ours_html_only"]["requests"]
+
+
+def test_ratios_and_warc_size(results: dict[str, Any]) -> None:
+    crawl = results["crawl"]
+    assert _positive(crawl["cpu_ratio_html_only"])
+    assert _positive(crawl["cpu_ratio_full"])
+    full, pages_only = crawl["ours_full"], crawl["ours_html_only"]
+    assert full["warc_bytes_per_article_page"] > pages_only["warc_bytes_per_article_page"] > 0
+
+
+def test_reextraction_figures(results: dict[str, Any]) -> None:
+    reextract = results["reextract"]
+    archived = results["crawl"]["ours_full"]["articles_archived"]
+    assert reextract["extract_full_warcs"]["articles"] == archived
+    assert reextract["archived_article_pages"] == archived
+    assert _positive(reextract["extract_full_warcs"]["cpu_ms_per_article"])
+    assert reextract["ours_parse_only"]["pages"] == archived
+    if HAS_TRAFILATURA:
+        assert reextract["trafilatura"]["pages"] == archived
+        assert _positive(reextract["speedup"])
+    else:
+        assert "speedup" not in reextract
+
+
+def test_quality_table(results: dict[str, Any]) -> None:
+    expected = {"ours", "trafilatura"} if HAS_TRAFILATURA else {"ours"}
+    assert set(results["quality"]) == expected
+    for summary in results["quality"].values():
+        assert summary["pages"] > 0
+        for name in ("title_accuracy", "byline_accuracy", "caption_accuracy", "body_token_f1"):
+            assert 0 <= summary[name] <= 1, name
+        assert summary["leaks"] >= summary["pages_with_leaks"] >= 0
+
+
+def test_budgets(results: dict[str, Any]) -> None:
+    budgets = results["budgets"]
+    assert set(budgets) == {"crawl_cpu_ratio", "reextract_speedup", "rss_mb"}
+    assert budgets["crawl_cpu_ratio"]["pass"] in (True, False)
+    assert budgets["rss_mb"]["pass"] is None  # skipped with --rss-articles 0
+    assert results["rss"] is None
