@@ -32,10 +32,18 @@ _MIME_END = re.compile("[; ]")
 _WARC_NAMES = ("*.warc.gz", "*.warc")
 
 
-def build_index(warc_dir: Path | str, out_path: Path | str) -> int:
-    """Index the WARC files of ``warc_dir`` into ``out_path``; return the line count."""
+def build_index(warc_dir: Path | str, out_path: Path | str, *, reuse: bool = False) -> int:
+    """Index the WARC files of ``warc_dir`` into ``out_path``; return the line count.
+
+    With ``reuse``, the lines an existing index holds for a file are kept and only files it
+    does not name are read: closed WARC files never change, and a collection that grows by
+    one crawl a night should not re-read years of archive every night.
+    """
     warc_dir, out_path = Path(warc_dir), Path(out_path)
-    lines = sorted(line for path in warc_files(warc_dir) for line in index_lines(path))
+    files = warc_files(warc_dir)
+    kept = _lines_by_file(out_path, {path.name for path in files}) if reuse else {}
+    fresh = [line for path in files if path.name not in kept for line in index_lines(path)]
+    lines = sorted([line for lines in kept.values() for line in lines] + fresh)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=out_path.name, suffix=".tmp", dir=out_path.parent)
     try:
@@ -49,6 +57,19 @@ def build_index(warc_dir: Path | str, out_path: Path | str) -> int:
         raise
     logger.info("indexed %d captures into %s", len(lines), out_path)
     return len(lines)
+
+
+def _lines_by_file(index: Path, names: set[str]) -> dict[str, list[str]]:
+    """The lines of an existing index, by WARC file, for the files still in ``names``."""
+    found: dict[str, list[str]] = {}
+    if not index.exists():
+        return found
+    with index.open(encoding="utf-8") as lines:
+        for line in lines:
+            name = json.loads(line.split(" ", 2)[2]).get("filename")
+            if name in names:
+                found.setdefault(name, []).append(line)
+    return found
 
 
 def warc_files(warc_dir: Path) -> list[Path]:

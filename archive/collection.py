@@ -124,6 +124,7 @@ class Collection:
         *,
         durable: bool = True,
         opener: Callable[[Path], BinaryIO] | None = None,
+        commit_every: int = 1,
     ) -> None:
         self.directory = Path(directory)
         self.warc_dir = self.directory / "warc"
@@ -142,6 +143,10 @@ class Collection:
         self._items_dirty = False
         self._writer: ArchiveWriter | None = None
         self._crawl_open = False
+        # Group commit: each commit costs two fsyncs, and a kill loses nothing either way
+        # (open() registers items lines the state lacks); a batch bounds the rework.
+        self._commit_every = max(1, commit_every)
+        self._uncommitted = 0
 
     def __enter__(self) -> Collection:
         return self.open()
@@ -166,7 +171,14 @@ class Collection:
         return self
 
     def close(self) -> None:
-        """Close the WARC writer, items.jsonl and the state, then release the lock."""
+        """Commit, close the WARC writer, items.jsonl and the state, then release the lock."""
+        try:
+            if self._db is not None:
+                self.commit()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -240,8 +252,8 @@ class Collection:
 
         ``requisites`` (the article's images and files) are owed from then on, in the same
         transaction, until :meth:`paid`: a kill before they are fetched cannot lose them.
+        The transaction commits at once, or with the next ones when ``commit_every`` > 1.
         """
-        self._make_durable()
         state = ArticleState(
             key,
             url,
@@ -254,19 +266,31 @@ class Collection:
             location,
             content_digest,
         )
-        with self._conn:
-            self._store(state)
-            self._mark_done(key)
-            self._conn.executemany(
-                "INSERT OR IGNORE INTO owed (url, article) VALUES (?, ?)",
-                [(url, key) for url in requisites],
-            )
+        self._store(state)
+        self._mark_done(key)
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO owed (url, article) VALUES (?, ?)",
+            [(url, key) for url in requisites],
+        )
+        self._written()
         return state
 
     def paid(self, url: str) -> None:
         """A requisite was archived: no longer owed."""
-        with self._conn:
-            self._conn.execute("DELETE FROM owed WHERE url = ?", (url,))
+        self._conn.execute("DELETE FROM owed WHERE url = ?", (url,))
+        self._written()
+
+    def commit(self) -> None:
+        """Make the WARC records and items lines durable, then commit the state that names them."""
+        if self._uncommitted:
+            self._make_durable()
+            self._conn.commit()
+            self._uncommitted = 0
+
+    def _written(self) -> None:
+        self._uncommitted += 1
+        if self._uncommitted >= self._commit_every:
+            self.commit()
 
     def owed(self) -> list[tuple[str, str]]:
         """Requisites (url, article key) that articles in the collection still wait for."""
@@ -274,11 +298,11 @@ class Collection:
 
     def touch(self, key: str, fetched_at: datetime | str) -> None:
         """Note that ``key`` was fetched again and found unchanged."""
-        with self._conn:
-            self._conn.execute(
-                "UPDATE articles SET fetched_at = ? WHERE key = ?", (_iso(fetched_at), key)
-            )
-            self._mark_done(key)
+        self._conn.execute(
+            "UPDATE articles SET fetched_at = ? WHERE key = ?", (_iso(fetched_at), key)
+        )
+        self._mark_done(key)
+        self._written()
 
     def begin_crawl(self) -> None:
         """Start a crawl, or continue the unfinished one a killed process left.
@@ -286,6 +310,7 @@ class Collection:
         What is stored or found unchanged during a crawl is marked done for it, so a rerun
         after a kill skips it (:meth:`fetched_in_current_crawl`).
         """
+        self.commit()
         with self._conn:
             if self._meta("crawl_open") is None:
                 self._conn.execute("DELETE FROM crawl_done")
@@ -297,6 +322,7 @@ class Collection:
 
     def end_crawl(self, *, finished: bool) -> None:
         """A finished crawl closes; an interrupted one stays open for the rerun to continue."""
+        self.commit()
         if finished:
             with self._conn:
                 self._conn.execute("DELETE FROM meta WHERE name = 'crawl_open'")
@@ -317,7 +343,7 @@ class Collection:
         """Close the current WARC file and rebuild ``indexes/index.cdxj``; return its line count."""
         if self._writer is not None:
             self._writer.close()
-        return build_index(self.warc_dir, self.index_path)
+        return build_index(self.warc_dir, self.index_path, reuse=True)
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -435,6 +461,13 @@ class Collection:
         if known:
             return False
         self._store(self._state_from_item(item))
+        # Whether its images and files were archived before the kill is unknown: owe them
+        # again (a few records more at worst, never one missing).
+        urls = [image["url"] for image in item.get("images", [])]
+        urls += [file["url"] for file in item.get("attachments", [])]
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO owed (url, article) VALUES (?, ?)", [(url, key) for url in urls]
+        )
         return True
 
     def _state_from_item(self, item: dict[str, Any]) -> ArticleState:

@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, TypeVar
 
@@ -88,19 +89,27 @@ def iter_metadata(
         yield from _iter_file(Path(path), strict, _archived_metadata)
 
 
+BodyFilter = Callable[[str, str | None], bool]
+"""Whether a response's body is wanted, from its URL and Content-Type."""
+
+
 def iter_archive(
-    paths: Iterable[Path | str], *, strict: bool = True
+    paths: Iterable[Path | str], *, strict: bool = True, bodies: BodyFilter | None = None
 ) -> Iterator[ArchivedResponse | ArchivedMetadata]:
     """Responses, revisits and JSON metadata records together, in file order: one pass for
-    readers that pair a page with what was recorded about it."""
+    readers that pair a page with what was recorded about it.
+
+    ``bodies`` spares decoding the bodies a reader will not look at (photos, mostly): those
+    responses come with an empty ``body``.
+    """
     for path in paths:
-        yield from _iter_file(Path(path), strict, _archived_any)
+        yield from _iter_file(Path(path), strict, partial(_archived_any, bodies=bodies))
 
 
 def _archived_any(
-    record: ArcWarcRecord, location: WarcLocation
+    record: ArcWarcRecord, location: WarcLocation, bodies: BodyFilter | None
 ) -> ArchivedResponse | ArchivedMetadata | None:
-    return _archived_response(record, location) or _archived_metadata(record, location)
+    return _archived_response(record, location, bodies) or _archived_metadata(record, location)
 
 
 def read_response(path: Path | str, offset: int) -> ArchivedResponse:
@@ -170,22 +179,27 @@ def _archived_metadata(record: ArcWarcRecord, _: WarcLocation) -> ArchivedMetada
     )
 
 
-def _archived_response(record: ArcWarcRecord, location: WarcLocation) -> ArchivedResponse | None:
+def _archived_response(
+    record: ArcWarcRecord, location: WarcLocation, bodies: BodyFilter | None = None
+) -> ArchivedResponse | None:
     if record.rec_type not in ("response", "revisit"):
         return None
     rec = record.rec_headers
     http = record.http_headers
     revisit = record.rec_type == "revisit"
     status = http.get_statuscode() if http else None
+    url = rec.get_header("WARC-Target-URI")
+    content_type = http.get_header("Content-Type") if http else None
+    wanted = not revisit and (bodies is None or bodies(url, content_type))
     return ArchivedResponse(
-        url=rec.get_header("WARC-Target-URI"),
+        url=url,
         status=int(status) if status and status.isdigit() else None,
         headers=list(http.headers) if http else [],
-        body=b"" if revisit else record.content_stream().read(),
+        body=record.content_stream().read() if wanted else b"",
         record_id=rec.get_header("WARC-Record-ID"),
         date=rec.get_header("WARC-Date"),
         location=location,
-        content_type=http.get_header("Content-Type") if http else None,
+        content_type=content_type,
         payload_digest=rec.get_header("WARC-Payload-Digest"),
         is_revisit=revisit,
         refers_to_uri=rec.get_header("WARC-Refers-To-Target-URI"),

@@ -81,10 +81,9 @@ def record_key(url: str) -> str:
     return article_key(url) if classify(url) is UrlKind.ARTICLE else canonicalize(url)
 
 
-def content_digest(item: ArticleItem) -> str:
+def content_digest(fields: dict[str, Any]) -> str:
     """Digest of what an archivist reads: the page may change (counters, session ids)
     while the article does not."""
-    fields = item.to_dict()
     content = {
         k: fields[k]
         for k in ("title", "summary", "paragraphs", "captions", "images", "byline", "attachments")
@@ -113,8 +112,6 @@ class ArchivePipeline:
         self.stats = crawler.stats
         self.collection = collection
         self.writer = writer
-        self.sync_every = crawler.settings.getint("ARCHIVE_SYNC_EVERY")
-        self._unsynced = 0
         # Captured articles waiting for their item; bounded, since a page may turn
         # out not to be an article (soft 404) and never produce one.
         self._pending: OrderedDict[str, _Captured] = OrderedDict()
@@ -127,7 +124,11 @@ class ArchivePipeline:
         directory = settings.get("ARCHIVE_DIR")
         if not directory:
             raise NotConfigured("ARCHIVE_DIR is not set")
-        collection = Collection(Path(directory), durable=settings.getbool("ARCHIVE_DURABLE")).open()
+        collection = Collection(
+            Path(directory),
+            durable=settings.getbool("ARCHIVE_DURABLE"),
+            commit_every=settings.getint("ARCHIVE_COMMIT_EVERY"),
+        ).open()
         if settings.get("JOBDIR"):
             # Before the scheduler opens the queue: this component is built first.
             discard_torn_queue(Path(settings["JOBDIR"]))
@@ -198,11 +199,11 @@ class ArchivePipeline:
             request.meta[WARC_META_KEY] = self._write(key, exchange, response, request)
             if request.meta.get(REQUISITE_META_KEY):
                 self.collection.paid(request.url)
-            self._maybe_sync()
         except ArchiveWriteError as error:
             self._stop(error)
             return
         self.stats.inc_value(f"archive/requests/{self._kind(request)}")
+        self.stats.set_value("archive/bytes_written", self.writer.bytes_written)
 
     def _stop(self, error: ArchiveWriteError) -> None:
         """A write failed (disk full, I/O error): what is archived stays valid; stop cleanly."""
@@ -262,13 +263,6 @@ class ArchivePipeline:
             return "requisite"
         return classify(request.url).name.lower()
 
-    def _maybe_sync(self) -> None:
-        self._unsynced += 1
-        if self._unsynced >= self.sync_every:
-            self.writer.sync()
-            self._unsynced = 0
-        self.stats.set_value("archive/bytes_written", self.writer.bytes_written)
-
     # -- items ---------------------------------------------------------------------------
 
     def process_item(self, item: Any) -> Any:
@@ -285,14 +279,16 @@ class ArchivePipeline:
     def _store_item(self, item: ArticleItem) -> ArticleItem:
         assert item.warc is not None
         captured = self._pending.pop(item.warc.record_id, None)
-        digest = content_digest(item)
+        fields = item.to_dict()
+        digest = content_digest(fields)
         previous = self.collection.get(item.key)
         if previous is not None and previous.content_digest == digest:
             self.collection.touch(item.key, item.fetched_at)
             self.stats.inc_value("articles/unchanged")
             raise DropItem(f"unchanged since {previous.fetched_at}: {item.url}", log_level="DEBUG")
         item.version = previous.version + 1 if previous else 1
-        line = json.dumps(item.to_dict(), ensure_ascii=False)
+        fields["version"] = item.version
+        line = json.dumps(fields, ensure_ascii=False)
         self.writer.write_metadata(
             target_uri=item.url, concurrent_to=item.warc.record_id, payload=line.encode()
         )

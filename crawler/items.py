@@ -6,7 +6,7 @@ and the CLI can share them without importing Scrapy.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from archive.exchange import WarcLocation
@@ -106,4 +106,16 @@ class ArticleItem:
     """The response record holding the page."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The JSON object of ``items.jsonl``, field order as declared."""
+        # Shallow on purpose: dataclasses.asdict deep-copies every list, which cost more
+        # than the rest of storing an item.
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["images"] = [{"url": i.url, "caption": i.caption} for i in self.images]
+        data["attachments"] = [{"url": a.url, "title": a.title} for a in self.attachments]
+        if self.warc is not None:
+            data["warc"] = {
+                "file": self.warc.file,
+                "offset": self.warc.offset,
+                "record_id": self.warc.record_id,
+            }
+        return data

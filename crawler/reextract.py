@@ -62,11 +62,10 @@ def _fetched_at(warc_date: str) -> str:
     return warc_date[:19] + "Z"
 
 
-def _is_article_page(response: ArchivedResponse) -> bool:
+def _is_article_page(url: str, content_type: str | None) -> bool:
     """The pages a live crawl hands to the article parser: HTML at an article URL."""
-    content_type = (response.content_type or "").lower()
-    html = "html" in content_type or not content_type
-    return html and classify(response.url) is UrlKind.ARTICLE
+    kind = (content_type or "").lower()
+    return ("html" in kind or not kind) and classify(url) is UrlKind.ARTICLE
 
 
 def parse_response(response: ArchivedResponse) -> ArticleContent | None:
@@ -90,7 +89,9 @@ class _Extraction:
             if parsed is not None and isinstance(record.payload, dict):
                 self.emit(parsed.item(record.payload))
             return
-        if record.is_revisit or record.status != 200 or not _is_article_page(record):
+        if record.is_revisit or record.status != 200:
+            return
+        if not _is_article_page(record.url, record.content_type):
             return
         self.stats.responses += 1
         content = parse_response(record)
@@ -118,7 +119,7 @@ def extract_items(warcs: Iterable[Path], out: Path) -> ExtractStats:
         extraction = _Extraction(sink)
         for path in warcs:
             try:
-                for record in iter_archive([path]):
+                for record in iter_archive([path], bodies=_is_article_page):
                     extraction.feed(record)
             except ArchiveReadError as error:
                 extraction.stats.errors += 1

@@ -66,7 +66,9 @@ ARCHIVE_WARC_MAX_SIZE = 1_000_000_000
 ARCHIVE_REQUISITES = True  # fetch and archive body images and attached files
 ARCHIVE_THEME_ASSETS = False  # theme CSS/JS, only when asked
 ARCHIVE_ROBOTS_POLICY = "obey"
-ARCHIVE_SYNC_EVERY = 50  # fsync WARC + state every N records: bounds loss on a power cut
+# Commit the collection state every N changes, after fsyncing the WARC and items.jsonl they
+# name: bounds the work a power cut can undo (a kill loses nothing either way).
+ARCHIVE_COMMIT_EVERY = 50
 
 # Crawl bounds.
 PORTAL_MAX_URL_LENGTH = 2000

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -38,6 +39,10 @@ _SEARCH_PARAMS = frozenset({"q", "keywords", "keyword", "tu-khoa"})
 _MODES = frozenset({"edit", "config", "help"})
 
 PLIDLAYOUT = "plidlayout"
+
+# Every function here is pure and the same URLs come back on every page (menus, sidebars,
+# paging): remembering recent answers spares the crawl most of its URL parsing.
+_memo = lru_cache(maxsize=1 << 15)
 
 
 class UrlKind(StrEnum):
@@ -125,6 +130,7 @@ def _normalise(url: str, keep_plid: bool) -> str:
     return urlunsplit((parts.scheme.lower(), _netloc(parts), path, urlencode(query), ""))
 
 
+@_memo
 def canonicalize(url: str) -> str:
     """The one form of a URL used for keys: session, redirect, paging-size and view noise gone.
 
@@ -133,6 +139,7 @@ def canonicalize(url: str) -> str:
     return _normalise(url, keep_plid=False)
 
 
+@_memo
 def clean(url: str) -> str:
     """The form to request: like :func:`canonicalize` but keeping `plidlayout`.
 
@@ -149,11 +156,13 @@ def _query_value(url: str, name: str) -> str | None:
     return None
 
 
+@_memo
 def plidlayout(url: str) -> str | None:
     """The `plidlayout` parameter (the listing's layout id), or None."""
     return _query_value(url, PLIDLAYOUT) or None
 
 
+@_memo
 def page_number(url: str) -> int | None:
     """The Liferay paging parameter (`cur` or `_{portletId}_cur`) as a number, or None."""
     for name, value in parse_qsl(urlsplit(url).query):
@@ -162,6 +171,7 @@ def page_number(url: str) -> int | None:
     return None
 
 
+@_memo
 def asset_id(url: str) -> str | None:
     """The article's asset entry id when the URL carries one."""
     parts = urlsplit(url)
@@ -177,12 +187,14 @@ def asset_id(url: str) -> str | None:
     return None
 
 
+@_memo
 def site_of(url: str) -> str:
     """`host[:port]` plus `/web/{code}` when the URL has one: `lapvo.dongthap.gov.vn/web/hlv`."""
     scope = Scope.from_url(url)
     return scope.host + (scope.site_prefix or "")
 
 
+@_memo
 def article_key(url: str) -> str:
     """Deduplication key: `{site}#{asset_id}` when the URL names an asset, else canonical."""
     found = asset_id(url)
@@ -204,6 +216,7 @@ def _is_listing(path: str, url: str) -> bool:
     return slug in _LISTING_SLUGS or plidlayout(url) is not None or page_number(url) is not None
 
 
+@_memo
 def classify(url: str) -> UrlKind:
     """ARTICLE, LISTING, DOCUMENT (`/documents/...`), PAGE, or FORBIDDEN."""
     if forbidden_reason(url):
@@ -248,6 +261,7 @@ def _search_or_calendar(path: str, query: list[tuple[str, str]]) -> str | None:
     return None
 
 
+@_memo
 def forbidden_reason(url: str, max_length: int = 2000) -> str | None:
     """Why a URL must never be requested (a short slug), or None when it may be.
 

@@ -124,3 +124,23 @@ def test_index_equals_pywb_indexer(tmp_path: Path) -> None:
         [indexer, "-j", "-s", *files], cwd=tmp_path, capture_output=True, text=True, check=True
     ).stdout
     assert (tmp_path / "ours.cdxj").read_text() == theirs
+
+
+def test_reuse_reads_only_files_the_index_does_not_name(tmp_path: Path) -> None:
+    warc_dir = tmp_path / "warc"
+    with make_writer(warc_dir, max_size=1) as writer:  # one file per exchange
+        for n in range(3):
+            writer.write_exchange(exchange(url=f"http://example.org/{n}"))
+    index = tmp_path / "index.cdxj"
+    assert build_index(warc_dir, index) == 3
+    full = index.read_text()
+    first = sorted(warc_dir.glob("*.warc.gz"))[0]
+    # A line the reader could not have produced proves the kept line was reused, not re-read.
+    marked = full.replace(f'"filename": "{first.name}"', f'"filename": "{first.name}", "x": "kept"')
+    index.write_text(marked)
+    assert build_index(warc_dir, index, reuse=True) == 3
+    assert index.read_text() == marked
+    first.unlink()
+    assert build_index(warc_dir, index, reuse=True) == 2
+    assert first.name not in index.read_text()
+    assert build_index(warc_dir, index) == 2

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from archive.collection import Collection
+from archive.reader import iter_records
 from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
 from tests.replica_process import ReplicaHandle, running_replica
 
@@ -84,8 +85,6 @@ def test_recrawl_adds_only_what_changed(tmp_path: Path, conditional: bool) -> No
 
 
 def test_revisit_records_refer_to_the_stored_capture(tmp_path: Path) -> None:
-    from archive.reader import iter_records
-
     with running_replica("--articles", "20", "--no-conditional") as replica:
         assert crawl(replica, tmp_path).returncode == 0
         assert crawl(replica, tmp_path).returncode == 0
@@ -124,6 +123,9 @@ def test_killed_crawl_resumes_without_loss_or_duplicates(tmp_path: Path) -> None
     assert set(counts) == expected
     assert max(counts.values()) == 1, "no article is emitted twice"
     assert_warcs_valid(tmp_path)
+    archived = {r.url for r in iter_records(sorted((tmp_path / "warc").glob("*.warc.gz")))}
+    owed = [image["url"] for item in after for image in item["images"]]
+    assert owed and not [url for url in owed if url not in archived], "no image is lost"
 
 
 def test_second_crawl_on_a_busy_collection_refuses(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from urllib.parse import urljoin
 
 from lxml.etree import _Element as Element
@@ -145,12 +146,22 @@ def all_text(el: Element) -> str:
 def is_hidden(el: Element) -> bool:
     """Hidden or accessibility-only markup (Liferay's stray ``null`` lives there)."""
     cls = el.get("class")
-    if cls and _HIDDEN_CLASS.search(cls.lower()):
+    if cls and _hidden_class(cls):
         return True
     style = el.get("style")
-    if style and _HIDDEN_STYLE.search(style):
+    if style and _hidden_style(style):
         return True
     return el.get("hidden") is not None or el.get("type") == "hidden"
+
+
+@lru_cache(maxsize=4096)
+def _hidden_class(cls: str) -> bool:
+    return _HIDDEN_CLASS.search(cls.lower()) is not None
+
+
+@lru_cache(maxsize=4096)
+def _hidden_style(style: str) -> bool:
+    return _HIDDEN_STYLE.search(style) is not None
 
 
 def class_role(el: Element) -> Role | None:
@@ -163,7 +174,13 @@ def class_role(el: Element) -> Role | None:
     cls, ident = el.get("class"), el.get("id")
     if not cls and not ident:
         return None
-    words = _NAME_SPLIT.split(f"{cls or ''} {ident or ''}".lower())
+    return _named_role(cls or "", ident or "")
+
+
+@lru_cache(maxsize=4096)
+def _named_role(cls: str, ident: str) -> Role | None:
+    # Templates repeat the same few class strings on every node and every page.
+    words = _NAME_SPLIT.split(f"{cls} {ident}".lower())
     best = len(_ROLE_WORDS)
     previous = ""
     for word in words:
