@@ -143,6 +143,7 @@ class Collection:
         self._items_dirty = False
         self._writer: ArchiveWriter | None = None
         self._crawl_open = False
+        self._resumed = False
         # Group commit: each commit costs two fsyncs, and a kill loses nothing either way
         # (open() registers items lines the state lacks); a batch bounds the rework.
         self._commit_every = max(1, commit_every)
@@ -308,7 +309,7 @@ class Collection:
         """Start a crawl, or continue the unfinished one a killed process left.
 
         What is stored or found unchanged during a crawl is marked done for it, so a rerun
-        after a kill skips it (:meth:`fetched_in_current_crawl`).
+        after a kill skips it (:meth:`done_by_earlier_run`).
         """
         self.commit()
         with self._conn:
@@ -319,6 +320,11 @@ class Collection:
                     (datetime.now(UTC).isoformat(),),
                 )
         self._crawl_open = True
+        # Only a continued crawl has work done by another process to skip; in a fresh one
+        # this process saw every key it marks done, so the lookups can be spared.
+        self._resumed = (
+            self._conn.execute("SELECT 1 FROM crawl_done LIMIT 1").fetchone() is not None
+        )
 
     def end_crawl(self, *, finished: bool) -> None:
         """A finished crawl closes; an interrupted one stays open for the rerun to continue."""
@@ -328,9 +334,10 @@ class Collection:
                 self._conn.execute("DELETE FROM meta WHERE name = 'crawl_open'")
         self._crawl_open = False
 
-    def fetched_in_current_crawl(self, key: str) -> bool:
-        """Whether ``key`` was stored or found unchanged since the current crawl began."""
-        if not self._crawl_open:
+    def done_by_earlier_run(self, key: str) -> bool:
+        """Whether an earlier, interrupted run of the current crawl already stored ``key``
+        or found it unchanged (this run's own work is the dupefilter's to remember)."""
+        if not (self._crawl_open and self._resumed):
             return False
         row = self._conn.execute("SELECT 1 FROM crawl_done WHERE key = ?", (key,)).fetchone()
         return row is not None

@@ -152,8 +152,8 @@ class ArchivePipeline:
 
     # -- state the other components consult ------------------------------------------
 
-    def fetched_in_this_crawl(self, url: str) -> bool:
-        return self.collection.fetched_in_current_crawl(record_key(url))
+    def done_by_earlier_run(self, url: str) -> bool:
+        return self.collection.done_by_earlier_run(record_key(url))
 
     def validators(self, url: str) -> tuple[str | None, str | None]:
         state = self.collection.get(record_key(url))

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Self
 
 from scrapy.dupefilters import RFPDupeFilter
 
+from crawler.archiving import archive_of
+
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
@@ -34,10 +36,8 @@ class ResumableDupeFilter(RFPDupeFilter):
     def request_seen(self, request: Request) -> bool:
         if super().request_seen(request):
             return True
-        from crawler.archiving import archive_of
-
         archive = archive_of(self.crawler)
-        if archive is not None and archive.fetched_in_this_crawl(request.url):
+        if archive is not None and archive.done_by_earlier_run(request.url):
             self.crawler.stats.inc_value("archive/skipped_done_in_this_crawl")
             return True
         return False

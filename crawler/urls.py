@@ -13,6 +13,8 @@ from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _JSESSIONID = re.compile(r";jsessionid=[^/?#]*", re.I)
+# The query parameters _is_noise drops for carrying a whole other URL (values are encoded).
+_REDIRECT_PARAM = re.compile(r"([?&])(?:[^=&#]*_)?(?:redirect|inheritRedirect|backURL)=[^&#]*")
 _LOCALE_PREFIX = re.compile(r"^/vi(?=/|$)", re.I)
 _WINDOW_STATE_SUFFIX = re.compile(r"/(?:maximized|normal|pop_up)/?$", re.I)
 _SITE_PREFIX = re.compile(r"^/web/([^/]+)", re.I)
@@ -130,22 +132,36 @@ def _normalise(url: str, keep_plid: bool) -> str:
     return urlunsplit((parts.scheme.lower(), _netloc(parts), path, urlencode(query), ""))
 
 
-@_memo
+def _without_session_noise(url: str) -> str:
+    # Redirect parameters embed the page they sit on, so nearly every such link is new;
+    # removing them and session ids first (as _normalise would) lets the memo recognise it.
+    return _JSESSIONID.sub("", _REDIRECT_PARAM.sub(r"\1", url))
+
+
 def canonicalize(url: str) -> str:
     """The one form of a URL used for keys: session, redirect, paging-size and view noise gone.
 
     `plidlayout` is dropped too: it only names the listing a link came from.
     """
-    return _normalise(url, keep_plid=False)
+    return _canonical(_without_session_noise(url))
 
 
-@_memo
 def clean(url: str) -> str:
     """The form to request: like :func:`canonicalize` but keeping `plidlayout`.
 
     Liferay uses `plidlayout` to render an article in its listing's layout, and the
     portal's own links carry it.
     """
+    return _cleaned(_without_session_noise(url))
+
+
+@_memo
+def _canonical(url: str) -> str:
+    return _normalise(url, keep_plid=False)
+
+
+@_memo
+def _cleaned(url: str) -> str:
     return _normalise(url, keep_plid=True)
 
 

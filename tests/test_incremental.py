@@ -172,3 +172,19 @@ def test_full_disk_stops_cleanly_and_a_rerun_continues(tmp_path: Path) -> None:
     assert set(counts) == expected and max(counts.values()) == 1
     assert_warcs_valid(tmp_path)
     assert os.path.getsize(tmp_path / "items.jsonl") > 0
+
+
+def test_new_only_stops_paging_at_known_articles(tmp_path: Path) -> None:
+    with running_replica("--articles", "60") as replica:
+        assert crawl(replica, tmp_path).returncode == 0
+        first = read_items(tmp_path)
+        replica.set_edition(1)
+        new = {aid for aid, a in hlv_articles(replica).items() if a["new"]}
+        replica.reset()
+        result = crawl(replica, tmp_path, "--new-only")
+        assert result.returncode == 0, result.stderr
+        log = replica.requests()["requests"]
+    added = read_items(tmp_path)[len(first) :]
+    assert {item["asset_id"] for item in added} == new
+    article_requests = [r for r in log if "/content/id/" in r["target"]]
+    assert len(article_requests) < len(first) / 2, "known articles are not all checked again"
