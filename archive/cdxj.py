@@ -32,18 +32,29 @@ _MIME_END = re.compile("[; ]")
 _WARC_NAMES = ("*.warc.gz", "*.warc")
 
 
-def build_index(warc_dir: Path | str, out_path: Path | str, *, reuse: bool = False) -> int:
+def build_index(
+    warc_dir: Path | str,
+    out_path: Path | str,
+    *,
+    reuse: bool = False,
+    written: Path | None = None,
+) -> int:
     """Index the WARC files of ``warc_dir`` into ``out_path``; return the line count.
 
     With ``reuse``, the lines an existing index holds for a file are kept and only files it
     does not name are read: closed WARC files never change, and a collection that grows by
-    one crawl a night should not re-read years of archive every night.
+    one crawl a night should not re-read years of archive every night. ``written`` names a
+    file of lines (:func:`capture_line`) a writer produced for the files it wrote, which are
+    then not read either.
     """
     warc_dir, out_path = Path(warc_dir), Path(out_path)
     files = warc_files(warc_dir)
-    kept = _lines_by_file(out_path, {path.name for path in files}) if reuse else {}
-    fresh = [line for path in files if path.name not in kept for line in index_lines(path)]
-    lines = sorted([line for lines in kept.values() for line in lines] + fresh)
+    names = {path.name for path in files}
+    known = _lines_by_file(out_path, names) if reuse else {}
+    if written is not None:
+        known = _lines_by_file(written, names - known.keys()) | known
+    fresh = [line for path in files if path.name not in known for line in index_lines(path)]
+    lines = sorted([line for lines in known.values() for line in lines] + fresh)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=out_path.name, suffix=".tmp", dir=out_path.parent)
     try:
@@ -87,10 +98,46 @@ def index_lines(path: Path) -> Iterator[str]:
             if fields is None:
                 continue
             key, timestamp, entry = fields
-            entry["length"] = str(records.get_record_length())
-            entry["offset"] = str(records.get_record_offset())
-            entry["filename"] = path.name
-            yield f"{key} {timestamp} {json.dumps(entry)}\n"
+            yield _line(
+                key,
+                timestamp,
+                entry,
+                records.get_record_length(),
+                records.get_record_offset(),
+                path.name,
+            )
+
+
+def capture_line(
+    *,
+    url: str,
+    warc_date: str,
+    revisit: bool,
+    status: str,
+    content_type: str | None,
+    digest: str,
+    length: int,
+    offset: int,
+    filename: str,
+) -> str:
+    """The line :func:`index_lines` gives a response or revisit record, from what its
+    writer knows: so a crawl can index as it writes instead of reading its files again."""
+    entry = {"url": url}
+    if revisit:
+        entry["mime"] = "warc/revisit"
+    else:
+        entry["mime"] = _MIME_END.split(content_type, maxsplit=1)[0] if content_type else "unk"
+        entry["status"] = status
+    entry["digest"] = digest.removeprefix("sha1:")
+    entry = {key: value for key, value in entry.items() if value}
+    return _line(surt(url), iso_date_to_timestamp(warc_date), entry, length, offset, filename)
+
+
+def _line(
+    key: str, timestamp: str, entry: dict[str, str], length: int, offset: int, filename: str
+) -> str:
+    entry |= {"length": str(length), "offset": str(offset), "filename": filename}
+    return f"{key} {timestamp} {json.dumps(entry)}\n"
 
 
 def _fields(record: ArcWarcRecord) -> tuple[str, str, dict[str, str]] | None:

@@ -9,6 +9,7 @@ Layout::
     DIR/jobs/               Scrapy's JOBDIR (request queue on disk)
     DIR/report.json         the last crawl's report
     DIR/.lock               holds the pid of the crawl that owns the collection
+    DIR/.index-pending.cdxj index lines of what the running crawl wrote, until the index is built
 
 Protocol for a new or changed article (the order is what makes a kill harmless):
 
@@ -40,7 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 from archive.cdxj import build_index
 from archive.exchange import WarcLocation
@@ -130,6 +131,8 @@ class Collection:
         self.warc_dir = self.directory / "warc"
         self.items_path = self.directory / "items.jsonl"
         self.index_path = self.directory / "indexes" / "index.cdxj"
+        # Not in indexes/: pywb loads every index file it finds there.
+        self.written_index_path = self.directory / ".index-pending.cdxj"
         self.state_path = self.directory / "state.sqlite"
         self.jobs_dir = self.directory / "jobs"
         self.report_path = self.directory / "report.json"
@@ -142,6 +145,7 @@ class Collection:
         self._items: BinaryIO | None = None
         self._items_dirty = False
         self._writer: ArchiveWriter | None = None
+        self._pending_index: TextIO | None = None
         self._crawl_open = False
         self._resumed = False
         # Group commit: each commit costs two fsyncs, and a kill loses nothing either way
@@ -162,6 +166,8 @@ class Collection:
         self._lock()
         try:
             self.repair_reports = repair_directory(self.warc_dir)
+            # Lines a killed run wrote may name records repair just cut: its files are read.
+            self.written_index_path.unlink(missing_ok=True)
             self._repair_items()
             self._db = self._connect()
             self._items = self._opener(self.items_path)
@@ -183,6 +189,9 @@ class Collection:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        if self._pending_index is not None:
+            self._pending_index.close()
+            self._pending_index = None
         if self._items is not None:
             if self._durable:
                 os.fsync(self._items.fileno())
@@ -198,10 +207,20 @@ class Collection:
     def open_writer(
         self, *, prefix: str = "portal", max_size: int = 1_000_000_000, info: Mapping[str, str] = {}
     ) -> ArchiveWriter:
-        """The WARC writer of this collection (closed with it; synced before each state commit)."""
+        """The WARC writer of this collection (closed with it; synced before each state commit).
+
+        It hands the index line of every capture to ``.index-pending.cdxj``, so that
+        :meth:`build_index` does not read back what this run wrote.
+        """
         if self._writer is None:
+            self._pending_index = self.written_index_path.open("a", encoding="utf-8")
             self._writer = ArchiveWriter(
-                self.warc_dir, prefix=prefix, max_size=max_size, info=info, opener=self._opener
+                self.warc_dir,
+                prefix=prefix,
+                max_size=max_size,
+                info=info,
+                opener=self._opener,
+                index_sink=self._pending_index.write,
             )
         return self._writer
 
@@ -350,7 +369,14 @@ class Collection:
         """Close the current WARC file and rebuild ``indexes/index.cdxj``; return its line count."""
         if self._writer is not None:
             self._writer.close()
-        return build_index(self.warc_dir, self.index_path, reuse=True)
+        if self._pending_index is not None:
+            self._pending_index.flush()
+        count = build_index(
+            self.warc_dir, self.index_path, reuse=True, written=self.written_index_path
+        )
+        if self._pending_index is not None:
+            self._pending_index.truncate(0)
+        return count
 
     @property
     def _conn(self) -> sqlite3.Connection:

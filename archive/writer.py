@@ -23,12 +23,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import BinaryIO
 
+from archive.cdxj import capture_line
 from archive.exchange import Exchange, WarcLocation
 from archive.records import (
     DEFAULT_LEVEL,
     REVISIT_PROFILE,
     compression_level,
     gzip_member,
+    head_headers,
     render_record,
     sha1_digest,
     stored_response_head,
@@ -96,8 +98,10 @@ class ArchiveWriter:
         record_ids: Callable[[], str] | None = None,
         clock: Callable[[], datetime] | None = None,
         opener: Callable[[Path], BinaryIO] | None = None,
+        index_sink: Callable[[str], None] | None = None,
     ) -> None:
         self._directory = Path(directory)
+        self._index_sink = index_sink
         self._prefix = prefix
         self._max_size = max_size
         self._info = dict(info)
@@ -125,17 +129,20 @@ class ArchiveWriter:
         """Write the response and its request; return the response's location."""
         response_id = self._record_ids()
         head = stored_response_head(ex.response_head, len(ex.body))
+        digest = sha1_digest(ex.body)
         response = self._render(
             "response",
             response_id,
             ex,
-            [("WARC-Payload-Digest", sha1_digest(ex.body))],
+            [("WARC-Payload-Digest", digest)],
             head + ex.body,
             RESPONSE_TYPE,
             compression_level(ex.response_head),
         )
         request = self._request(ex, response_id)
-        return self._write([response, request])
+        location = self._write([response, request])
+        self._index(ex, location, len(response.data), digest, revisit=False)
+        return location
 
     def write_revisit(
         self, ex: Exchange, *, refers_to_uri: str, refers_to_date: str, payload_digest: str
@@ -152,7 +159,38 @@ class ArchiveWriter:
         revisit = self._render(
             "revisit", revisit_id, ex, fields, head, RESPONSE_TYPE, DEFAULT_LEVEL
         )
-        return self._write([revisit, self._request(ex, revisit_id)])
+        location = self._write([revisit, self._request(ex, revisit_id)])
+        self._index(ex, location, len(revisit.data), payload_digest, revisit=True)
+        return location
+
+    def _index(
+        self, ex: Exchange, location: WarcLocation, length: int, digest: str, *, revisit: bool
+    ) -> None:
+        """Hand the record's CDXJ line to the index sink, if any."""
+        if self._index_sink is None:
+            return
+        status_line = ex.response_head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+        content_type = next(
+            (
+                value
+                for name, value in head_headers(ex.response_head)
+                if name.lower() == "content-type"
+            ),
+            None,
+        )
+        self._index_sink(
+            capture_line(
+                url=ex.url,
+                warc_date=warc_date(ex.fetched_at),
+                revisit=revisit,
+                status=status_line[1] if len(status_line) > 1 else "",
+                content_type=content_type,
+                digest=digest,
+                length=length,
+                offset=location.offset,
+                filename=location.file,
+            )
+        )
 
     def write_metadata(
         self,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from archive.cdxj import build_index
+from archive.cdxj import build_index, index_lines
 from archive.surt import surt
-from tests.archive_support import exchange, make_writer
+from tests.archive_support import URL, exchange, make_writer
 
 DATA = Path(__file__).parent / "data" / "warc"
 PYWB_VENV = Path("/tmp/venv-pywb/bin")
@@ -144,3 +144,24 @@ def test_reuse_reads_only_files_the_index_does_not_name(tmp_path: Path) -> None:
     assert build_index(warc_dir, index, reuse=True) == 2
     assert first.name not in index.read_text()
     assert build_index(warc_dir, index) == 2
+
+
+def test_lines_a_writer_hands_out_equal_the_lines_read_back(tmp_path: Path) -> None:
+    written: list[str] = []
+    warc_dir = tmp_path / "warc"
+    chunked = (
+        b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\nContent-Type: text/html\r\n\r\n"
+    )
+    with make_writer(warc_dir, index_sink=written.append) as writer:
+        writer.write_exchange(exchange())
+        writer.write_exchange(exchange(head=chunked, url="http://example.org/missing"))
+        writer.write_revisit(
+            exchange(), refers_to_uri=URL, refers_to_date="2026-11-26T12:00:00Z",
+            payload_digest="sha1:AAAA",
+        )  # fmt: skip
+    (path,) = warc_dir.glob("*.warc.gz")
+    assert written == list(index_lines(path))
+    index = tmp_path / "index.cdxj"
+    (tmp_path / "written.cdxj").write_text("".join(written))
+    assert build_index(warc_dir, index, written=tmp_path / "written.cdxj") == 3
+    assert index.read_text() == "".join(sorted(index_lines(path)))

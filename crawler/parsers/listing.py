@@ -65,7 +65,8 @@ class Listing:
     """The listing's title: the category of its articles."""
 
 
-_HREF = re.compile(r"""<a\s[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
+# Any href will do (the hints below keep only article links): no need to find the tag first.
+_HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
 _BASE_HREF = re.compile(r"""<base\s[^>]*?\bhref\s*=\s*["']([^"']+)""", re.I)
 # Every article URL form classify() knows contains one of these.
 _ARTICLE_HINTS = ("/content/", "/view-article/", "chi-tiet")
