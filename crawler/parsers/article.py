@@ -31,6 +31,7 @@ from crawler.parsers.dates import (
 )
 from crawler.parsers.layout import (
     Layout,
+    around,
     category_of,
     find_breadcrumbs,
     find_title,
@@ -58,7 +59,7 @@ _NOT_FOUND = re.compile(
     r"|404 not found|đã bị (?:xóa|xoá|gỡ bỏ)",
     re.IGNORECASE,
 )
-_ALERT_XPATH = (
+_ALERTS = lxml.etree.XPath(
     "//*[contains(@class, 'alert') or contains(@class, 'portlet-msg') or contains(@class, 'error')"
     " or contains(@class, 'not-found') or contains(@class, 'notfound')]"
 )
@@ -84,10 +85,11 @@ _ATTACHMENT_LABEL = re.compile(
     r"|văn\s+bản\s+đính\s+kèm|đính\s+kèm|download|xem\s+chi\s+tiết|xem|file|tại\s+đây)",
     re.IGNORECASE,
 )
-_DATE_XPATH = (
-    ".//*[self::time or @itemprop or contains(@class, 'date') or contains(@class, 'time')"
-    " or contains(@class, 'ngay') or contains(@class, 'created')]"
-)
+# Class substrings of elements that may hold the asset's dates (the role check then decides).
+_DATE_HINTS = ("date", "time", "ngay", "created")
+# lxml's default HTML parser but for the index of id attributes, which nothing here looks up
+# (its upkeep is a tenth of the parse). lxml locks a parser while it runs: sharing one is safe.
+_HTML_PARSER = lxml.etree.HTMLParser(collect_ids=False)
 _HOME = re.compile(r"^(?:trang\s+chủ|trang\s+nhất|home)$", re.IGNORECASE)
 _SUMMARY_MIN = 50
 _LOOSE_SUMMARY_MIN = 80
@@ -162,14 +164,14 @@ def _tree(page: Page) -> Element | None:
     """
     text = _XML_DECL.sub("", page.text, count=1)
     try:
-        return lxml.etree.HTML(text)
+        return lxml.etree.HTML(text, _HTML_PARSER)
     except (ValueError, lxml.etree.LxmlError):
         return None
 
 
 def _shows_not_found(tree: Element) -> bool:
     """Liferay answers a missing asset with HTTP 200 and an alert box."""
-    return any(_NOT_FOUND.search(all_text(el)) for el in tree.xpath(_ALERT_XPATH))
+    return any(_NOT_FOUND.search(all_text(el)) for el in _ALERTS(tree))
 
 
 def _no_layout_reason(tree: Element) -> str:
@@ -425,8 +427,8 @@ def _scope_dates(layout: Layout) -> list[tuple[PageDate, bool]]:
     if layout.scope is layout.root:
         return []
     found: list[tuple[PageDate, bool]] = []
-    for el in layout.scope.xpath(_DATE_XPATH):
-        if class_role(el) is not Role.DATE or any(a is layout.root for a in el.iterancestors()):
+    for el in around(layout.scope, layout.root):
+        if not _may_hold_date(el) or class_role(el) is not Role.DATE:
             continue
         if is_hidden(el) or any(a.tag in ("li", "a") for a in el.iterancestors()):
             continue
@@ -435,6 +437,14 @@ def _scope_dates(layout: Layout) -> list[tuple[PageDate, bool]]:
         if date:
             found.append((date, is_update_label(text)))
     return found
+
+
+def _may_hold_date(el: Element) -> bool:
+    """Worth the role check: a ``<time>``, an ``itemprop``, or a class that hints at a date."""
+    if el.tag == "time" or el.get("itemprop") is not None:
+        return True
+    cls = el.get("class")
+    return cls is not None and any(hint in cls for hint in _DATE_HINTS)
 
 
 def _pick_date(dates: list[tuple[PageDate, bool]]) -> PageDate | None:

@@ -7,16 +7,22 @@ the largest block of paragraph text in the page's main content.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from lxml import etree
 
 from crawler.parsers.blocks import (
     BLOCK_TAGS,
     Element,
     Role,
     all_text,
+    attributes,
     class_role,
     has_block_children,
+    hidden,
     is_hidden,
+    named_role,
 )
 from crawler.parsers.text import clean, has_words
 
@@ -28,10 +34,11 @@ _ROOT_CLASSES = (
         r"|bai-?viet)?|view-article|noi-?dung(?:-chi-?tiet)?)(?![a-z])"
     ),
 )
-_HEADING_XPATH = (
+_HAS_HEADING = etree.XPath(
     "boolean(.//h1 | .//h2[contains(@class, 'itle') or contains(@class, 'tieu')]"
     " | .//h3[contains(@class, 'itle') or contains(@class, 'tieu')])"
 )
+_ARTICLE_BODY = etree.XPath("//*[@itemprop='articleBody']")
 _PORTLET = re.compile(r"(?<![\w-])portlet-boundary(?![\w-])")
 _SCORED = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote", "td", "div", "pre"})
 _NOT_BODY = frozenset({Role.JUNK, Role.BREADCRUMB, Role.TITLE, Role.DATE})
@@ -61,17 +68,27 @@ class Layout:
 
 
 def _first_matching(tree: Element, pattern: re.Pattern[str]) -> Element | None:
-    for el in tree.iter():
-        cls = el.get("class") if isinstance(el.tag, str) else None
+    # iter(etree.Element): elements only, filtered in C (comments carry no class).
+    for el in tree.iter(etree.Element):
+        cls = el.get("class")
         if cls and pattern.search(cls.lower()) and not is_hidden(el):
             return el
     return None
 
 
 def _liferay_root(tree: Element) -> Element | None:
-    liferay = tree.xpath("//*[contains(@class, 'asset-full-content')]")
-    candidates = [el for el in liferay if _ROOT_CLASSES[0].search(el.get("class", "").lower())]
-    return next((el for el in candidates if not is_hidden(el)), None)
+    for el in tree.iter(etree.Element):
+        cls = el.get("class")
+        # Liferay writes the class as is: a plain substring test rules out nearly every element
+        # before the pattern checks the name's edges.
+        if (
+            cls
+            and "asset-full-content" in cls
+            and _ROOT_CLASSES[0].search(cls.lower())
+            and not is_hidden(el)
+        ):
+            return el
+    return None
 
 
 def _named_container(tree: Element) -> Element | None:
@@ -83,7 +100,7 @@ def _named_container(tree: Element) -> Element | None:
     article = next(tree.iter("article"), None)
     if article is not None:
         return article
-    return next(iter(tree.xpath("//*[@itemprop='articleBody']")), None)
+    return next(iter(_ARTICLE_BODY(tree)), None)
 
 
 def _scope(root: Element) -> Element:
@@ -98,35 +115,46 @@ def _scope(root: Element) -> Element:
 def _leaf_scores(root: Element) -> dict[Element, int]:
     """Paragraph text length summed into every ancestor up to ``root``."""
     scores: dict[Element, int] = {}
-    skipped: set[Element] = set()
-    for el in root.iter():
-        tag = el.tag
-        if not isinstance(tag, str):
-            continue
-        if el is not root and (
-            el.getparent() in skipped or tag in _CHROME_TAGS or is_hidden(el) or _is_chrome(el)
-        ):
-            skipped.add(el)
-            continue
-        if tag not in _SCORED or has_block_children(el):
-            continue
-        size = len(all_text(el).strip())
-        node = el
-        while node is not None:
-            scores[node] = scores.get(node, 0) + size
-            if node is root:
-                break
-            node = node.getparent()
+    _score(root, [], scores)
     return scores
 
 
+def _score(el: Element, path: list[Element], scores: dict[Element, int]) -> None:
+    """Score ``el`` if it is a paragraph, then its children in document order.
+
+    Chrome children are left out with their whole subtree. ``path`` holds the ancestors from the
+    root, so a paragraph's length goes to it and then up to the root in that order (which fixes
+    the order of ``scores``) without asking lxml for parents.
+    """
+    path.append(el)
+    children = list(el.iterchildren(etree.Element))
+    if el.tag in _SCORED and not any(child.tag in BLOCK_TAGS for child in children):
+        size = len(all_text(el).strip())
+        for node in reversed(path):
+            scores[node] = scores.get(node, 0) + size
+    for child in children:
+        # A childless element that is no paragraph adds nothing, chrome or not: skip the checks.
+        if (child.tag in _SCORED or len(child)) and not _is_chrome(child):
+            _score(child, path, scores)
+    path.pop()
+
+
 def _is_chrome(el: Element) -> bool:
-    """Not body text: chrome, and the title and date lines the template puts above the body."""
-    return el.tag == "h1" or class_role(el) in _NOT_BODY
+    """Not body text: chrome, hidden markup, and the title and date lines above the body."""
+    tag = el.tag
+    if tag in _CHROME_TAGS or tag == "h1":
+        return True
+    attrs = attributes(el)
+    return hidden(attrs) or named_role(tag, attrs) in _NOT_BODY
 
 
-def _depth(el: Element) -> int:
-    return sum(1 for _ in el.iterancestors())
+def _depth_below(el: Element, root: Element) -> int:
+    """How many levels ``el`` lies under ``root`` (one of its ancestors, or itself)."""
+    depth = 0
+    while el is not root:
+        el = el.getparent()
+        depth += 1
+    return depth
 
 
 def _body_in(root: Element) -> Element:
@@ -134,11 +162,14 @@ def _body_in(root: Element) -> Element:
     total = scores.get(root, 0)
     if not total:
         return root
-    marked = next(iter(root.xpath(".//*[@itemprop='articleBody']")), None)
+    marked = next(
+        (el for el in root.iterdescendants(etree.Element) if el.get("itemprop") == "articleBody"),
+        None,
+    )
     if marked is not None:
         return marked
     holders = [el for el, score in scores.items() if score >= _BODY_SHARE * total]
-    return max(holders, key=_depth)
+    return max(holders, key=lambda el: _depth_below(el, root))
 
 
 def _densest(tree: Element) -> Element | None:
@@ -180,7 +211,7 @@ def _title_holder(body: Element) -> Element:
     """The nearest ancestor of the body that also holds the article's heading."""
     node = body
     for _ in range(4):
-        if node.xpath(_HEADING_XPATH):
+        if _HAS_HEADING(node):
             return node
         parent = node.getparent()
         if parent is None or parent.tag == "body":
@@ -209,61 +240,121 @@ def _collect(el: Element, parts: list[str]) -> None:
 def page_title(tree: Element) -> tuple[str, str]:
     """``<title>`` and ``og:title`` texts (empty when absent)."""
     title = next(tree.iter("title"), None)
-    og = tree.xpath("//meta[@property='og:title']/@content")
-    return (clean(all_text(title)) if title is not None else "", clean(og[0]) if og else "")
+    og = next(
+        (
+            content
+            for meta in tree.iter("meta")
+            if meta.get("property") == "og:title" and (content := meta.get("content")) is not None
+        ),
+        None,
+    )
+    return (
+        clean(all_text(title)) if title is not None else "",
+        clean(og) if og is not None else "",
+    )
 
 
 def find_title(layout: Layout, tree: Element) -> str | None:
     """The article title: named title elements, headings, then the page's own title."""
     head_title, og_title = page_title(tree)
-    candidates = _title_candidates(layout)
-    for text in candidates:
+    head_folded, og_folded = head_title.casefold(), og_title.casefold()
+    first = None
+    # Candidates are made one at a time: the first usually matches and the rest go unread.
+    for text in _title_candidates(layout):
         folded = text.casefold()
-        if head_title.casefold().startswith(folded) or folded == og_title.casefold():
+        if head_folded.startswith(folded) or folded == og_folded:
             return text
-    if candidates:
-        return candidates[0]
+        if first is None:
+            first = text
+    if first is not None:
+        return first
     if og_title:
         return og_title
     return _TITLE_SUFFIX.sub("", head_title) or None
 
 
-_TITLE_XPATH = (
-    ".//*[@data-analytics-asset-title or self::h1 or @itemprop or contains(@class, 'itle')"
-    " or contains(@class, 'eadline') or contains(@class, 'tieu')]"
-)
-_BREADCRUMB_XPATH = ".//*[contains(@class, 'readcrumb') or contains(@class, 'duong')]"
+# The title and breadcrumb searches test class substrings in Python: libxml2's XPath spends more
+# per node on ``contains(@class, …)`` than these tests and the role checks after them together.
+_TITLE_ATTRIBUTE = "data-analytics-asset-title"
 
 
-def _title_candidates(layout: Layout) -> list[str]:
-    found: list[str] = []
+def _may_name_title(el: Element) -> bool:
+    """A heading, an element carrying a title attribute, or one whose class hints at a title."""
+    if el.tag == "h1":
+        return True
+    cls = el.get("class")
+    if cls and ("itle" in cls or "eadline" in cls or "tieu" in cls):
+        return True
+    return el.get(_TITLE_ATTRIBUTE) is not None or el.get("itemprop") is not None
+
+
+def _title_candidates(layout: Layout) -> Iterator[str]:
+    """Title texts in document order; the search gives up once it has found six."""
+    body = layout.body
+    found = 0
     # A set of the proxies themselves: it keeps them alive, so identity checks hold.
-    holders = set(layout.body.iterancestors())
-    for el in layout.scope.xpath(_TITLE_XPATH):
-        attr = el.get("data-analytics-asset-title")
+    holders = set(body.iterancestors())
+    for el in layout.scope.iterdescendants(etree.Element):
+        if not _may_name_title(el):
+            continue
+        attr = el.get(_TITLE_ATTRIBUTE)
         if attr and has_words(attr):
-            found.append(clean(attr))
+            found += 1
+            yield clean(attr)
             continue
         # The title comes before the body, never inside it; "show-asset-title" wrappers hold it.
-        if el in holders or el is layout.body or _within(el, layout.body):
+        if el in holders or el is body or _within(el, body, holders):
             continue
         if el.tag == "h1" or class_role(el) is Role.TITLE:
             text = visible_text(el)
             if has_words(text) and len(text) < 400:
-                found.append(text)
-        if len(found) >= 6:
+                found += 1
+                yield text
+        if found >= 6:
             break
+
+
+def _within(el: Element, body: Element, holders: set[Element]) -> bool:
+    """Whether ``el`` lies under ``body``, whose ancestors are ``holders``.
+
+    Climbing from ``el`` meets ``body`` or else one of its ancestors first; no need to go higher.
+    """
+    for ancestor in el.iterancestors():
+        if ancestor is body:
+            return True
+        if ancestor in holders:
+            return False
+    return False
+
+
+def around(outer: Element, inner: Element) -> list[Element]:
+    """The elements under ``outer`` in document order, leaving out those under ``inner``.
+
+    ``inner`` itself is included; it must lie under ``outer``. Its subtree (the article, or its
+    text) is most of the portlet, so searches for what sits beside it skip it, not filter it.
+    """
+    found: list[Element] = []
+    # A set of the proxies themselves: it keeps them alive, so identity checks hold.
+    _gather_around(outer, inner, set(inner.iterancestors()), found)
     return found
 
 
-def _within(el: Element, ancestor: Element) -> bool:
-    return any(a is ancestor for a in el.iterancestors())
+def _gather_around(el: Element, inner: Element, path: set[Element], found: list[Element]) -> None:
+    for child in el.iterchildren(etree.Element):
+        found.append(child)
+        if child in path:
+            _gather_around(child, inner, path, found)
+        elif child is not inner:
+            found.extend(child.iterdescendants(etree.Element))
 
 
 def find_breadcrumbs(layout: Layout, tree: Element, title: str | None) -> list[str]:
     """The breadcrumb trail: the article's own, else the page's."""
     for scope in (layout.scope, tree):
-        for el in scope.xpath(_BREADCRUMB_XPATH):
+        for el in scope.iterdescendants(etree.Element):
+            cls = el.get("class")
+            if not cls or ("readcrumb" not in cls and "duong" not in cls):
+                continue
             if class_role(el) is Role.BREADCRUMB and not is_hidden(el):
                 trail = _trail(el, title)
                 if trail:
