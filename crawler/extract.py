@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 LISTING_META_KEY = "listing"
-"""``request.meta`` key of the listing context: ``{"url", "date", "section"}``."""
+"""``request.meta`` key of the listing context: ``{"url", "date", "section"}`` (the url is
+the listing page's, for the log and debugging)."""
 FETCHED_AT_META_KEY = "archive_fetched_at"
 """``request.meta`` key of the fetch time (ISO 8601 UTC), set by the archive."""
 WARC_META_KEY = "archive_location"
@@ -42,14 +43,15 @@ THEME_ASSET_META_KEY = "theme_asset"
 class ListingContext:
     """What the listing that linked an article says about it."""
 
-    url: str | None = None
     date: str | None = None
+    """The date the listing shows beside the article (ISO 8601)."""
     section: str | None = None
+    """The listing's section name."""
 
     @classmethod
     def from_meta(cls, value: Mapping[str, Any] | None) -> ListingContext:
         value = value or {}
-        return cls(url=value.get("url"), date=value.get("date"), section=value.get("section"))
+        return cls(date=value.get("date"), section=value.get("section"))
 
 
 def iso_utc(moment: datetime) -> str:
