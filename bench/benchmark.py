@@ -34,13 +34,14 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import quality
+
+from crawler.commands import replica_process
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -83,26 +84,6 @@ def run_measured(command: Sequence[str], log: Path) -> Usage:
         peak_rss_mb=rusage.ru_maxrss / 1024,  # KB on Linux
         exit_code=process.returncode,
     )
-
-
-@contextmanager
-def replica(articles: int) -> Iterator[str]:
-    """The replica portal with ``articles`` articles; yields its base URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "replica", "--port", "0", "--articles", str(articles)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        if not url.startswith("http://"):
-            raise RuntimeError(f"the replica did not start: {url!r}")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def manifest_articles(url: str) -> int:
@@ -157,7 +138,7 @@ def run_ours(url: str, out: Path, extra: Sequence[str], log: Path) -> dict[str, 
 
 
 def run_crawls(articles: int, work: Path) -> dict[str, Any]:
-    with replica(articles) as url:
+    with replica_process("--articles", str(articles)) as url:
         listed = manifest_articles(url)
         # One unmeasured pass renders every page once, so no measured run pays for a
         # cold replica (the replica caches what it renders).
@@ -181,7 +162,7 @@ def run_crawls(articles: int, work: Path) -> dict[str, Any]:
 
 def run_rss(articles: int, work: Path) -> dict[str, Any]:
     out = work / "rss"
-    with replica(articles) as url:
+    with replica_process("--articles", str(articles)) as url:
         listed = manifest_articles(url)
         figures = run_ours(url, out, (), work / "rss.log")
     shutil.rmtree(out, ignore_errors=True)  # gigabytes of WARC

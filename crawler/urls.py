@@ -44,7 +44,7 @@ PLIDLAYOUT = "plidlayout"
 
 # Every function here is pure and the same URLs come back on every page (menus, sidebars,
 # paging): remembering recent answers spares the crawl most of its URL parsing.
-_memo = lru_cache(maxsize=1 << 15)
+_memo = lru_cache(maxsize=1 << 12)
 
 
 class UrlKind(StrEnum):
