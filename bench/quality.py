@@ -1,6 +1,6 @@
 """Extraction quality on the specimen pages: our parser against trafilatura.
 
-Scores per extractor, over ``tests/data/specimens/*.html`` with their ``.json`` answers:
+Scores per extractor, over ``replica/data/*.html`` with their ``.json`` answers:
 
 - title and byline accuracy: share of pages where the field equals the answer exactly
   (after NFC and white-space folding; a missing byline must be reported as missing);
@@ -26,7 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SPECIMENS = Path(__file__).resolve().parent.parent / "tests" / "data" / "specimens"
+import replica
+
+# The replica serves them; they carry the answers a perfect extractor gives.
+SPECIMENS = Path(replica.__file__).parent / "data"
 _WORD = re.compile(r"\w+")
 
 

@@ -103,14 +103,19 @@ class Body:
     """``(src, title)`` pairs of attached PDFs."""
 
 
+SERVED_THEMES = frozenset({"dtp", "dtp71"})
+"""Themes of the Đồng Tháp portal; the Liferay 6.2 specimen's URL shapes are not served."""
+
+
 @cache
 def specimens() -> tuple[Specimen, ...]:
-    """All specimens shipped in ``replica/data``, in file order."""
+    """The specimens the replica serves (its portal's themes), in file order."""
     out = []
     for entry in sorted(DATA.iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".json"):
             meta = json.loads(entry.read_text(encoding="utf-8"))
-            out.append(Specimen(entry.name[:-5], meta["theme"], meta["url"], meta))
+            if meta["theme"] in SERVED_THEMES:
+                out.append(Specimen(entry.name[:-5], meta["theme"], meta["url"], meta))
     return tuple(out)
 
 

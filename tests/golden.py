@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import replica
 from crawler.items import ArticleContent
+
+SPECIMENS = Path(replica.__file__).parent / "data"
+"""The specimen pages (the portal's own and related themes) with the answers a perfect
+extractor gives: the replica serves them, the golden tests parse them."""
 
 
 def actual(field: str, content: ArticleContent) -> Any:

@@ -13,10 +13,11 @@ import pytest
 
 from archive.reader import iter_records
 from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
+from tests.golden import SPECIMENS
 from tests.replica_process import running_replica
 
 SEED_PATH = "/web/hlv/chi-tiet-bai-viet/-/asset_publisher/1mOzUrGkrdAE/content/id/4961961"
-SEED_SPECIMEN = Path(__file__).parent / "data" / "specimens" / "a01-dtp.json"
+SEED_SPECIMEN = SPECIMENS / "a01-dtp.json"
 
 
 def responses(directory: Path) -> list:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import unicodedata
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
@@ -14,9 +13,8 @@ import pytest
 from crawler.items import ArticleContent
 from crawler.parsers.article import ArticleResult, parse_article
 from crawler.parsers.page import Page
-from tests.golden import actual
+from tests.golden import SPECIMENS, actual
 
-SPECIMENS = Path(__file__).parent / "data" / "specimens"
 NAMES = sorted(path.stem for path in SPECIMENS.glob("*.json"))
 FIELDS = (
     "title",
