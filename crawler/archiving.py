@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
 
-from archive.collection import Collection
-from archive.exchange import Exchange
+from archive.collection import ArticleState, Collection
+from archive.exchange import Exchange, WarcLocation
 from archive.records import sha1_digest, warc_date
 from archive.writer import ArchiveWriteError, ArchiveWriter
 from crawler.capture import CAPTURE_META_KEY, WireCapture, ip_of
@@ -99,6 +99,16 @@ class _Captured:
     etag: str | None
     last_modified: str | None
     warc_date: str
+
+
+def _same_payload(previous: ArticleState | None, status: int, digest: str) -> bool:
+    """Whether a 200 response repeats the stored capture it could refer to."""
+    return (
+        previous is not None
+        and status == 200
+        and previous.payload_digest == digest
+        and previous.warc_date is not None
+    )
 
 
 def _header(response: Response, name: str) -> str | None:
@@ -183,6 +193,8 @@ class ArchivePipeline:
             self.stats.inc_value("archive/not_captured")
             logger.warning("No wire capture for %s; not archived", request.url)
             return
+        if self.failure is not None:
+            return
         exchange = Exchange(
             url=request.url,
             request=capture.request,
@@ -191,17 +203,15 @@ class ArchivePipeline:
             fetched_at=capture.started_at,
             ip_address=ip_of(response),
         )
-        if self.failure is not None:
-            return
-        key = record_key(request.url)
         request.meta[FETCHED_AT_META_KEY] = iso_utc(capture.started_at)
         try:
-            request.meta[WARC_META_KEY] = self._write(key, exchange, response, request)
+            request.meta[WARC_META_KEY] = self._write(exchange, response, request)
             if request.meta.get(REQUISITE_META_KEY):
                 self.collection.paid(request.url)
         except ArchiveWriteError as error:
             self._stop(error)
             return
+        self.stats.inc_value("archive/records_written", 2)  # the request and its response
         self.stats.inc_value(f"archive/requests/{self._kind(request)}")
         self.stats.set_value("archive/bytes_written", self.writer.bytes_written)
 
@@ -218,38 +228,37 @@ class ArchivePipeline:
             self.crawler.engine.close_spider_async(reason="archive_write_error")
         )
 
-    def _write(self, key: str, exchange: Exchange, response: Response, request: Request) -> Any:
+    def _write(self, exchange: Exchange, response: Response, request: Request) -> WarcLocation:
+        """Archive one exchange: in full, or as a revisit when the collection holds its payload."""
+        key = record_key(request.url)
         digest = sha1_digest(exchange.body)
         previous = self.collection.get(key)
-        fetched_at = iso_utc(exchange.fetched_at)
-        if response.status == 304 or (
-            previous is not None and response.status == 200 and previous.payload_digest == digest
-        ):
+        if response.status == 304 or _same_payload(previous, response.status, digest):
             request.meta[UNCHANGED_META_KEY] = True
-            self.collection.touch(key, fetched_at)
+            self.collection.touch(key, iso_utc(exchange.fetched_at))
             if response.status == 304:
-                location = self.writer.write_exchange(exchange)
-            else:
-                location = self.writer.write_revisit(
-                    exchange,
-                    refers_to_uri=previous.url,
-                    refers_to_date=previous.warc_date,
-                    payload_digest=digest,
-                )
-                self.stats.inc_value("archive/revisits")
-        else:
-            location = self.writer.write_exchange(exchange)
-            captured = _Captured(
-                digest,
-                _header(response, "ETag"),
-                _header(response, "Last-Modified"),
-                warc_date(exchange.fetched_at),  # what a revisit's WARC-Refers-To-Date must match
+                return self.writer.write_exchange(exchange)
+            assert previous is not None and previous.warc_date is not None
+            self.stats.inc_value("archive/revisits")
+            return self.writer.write_revisit(
+                exchange,
+                refers_to_uri=previous.url,
+                refers_to_date=previous.warc_date,
+                payload_digest=digest,
             )
-            # Only articles get state rows: listings change on every crawl, and the images
-            # and files of an unchanged article are not fetched again.
-            if classify(request.url) is UrlKind.ARTICLE:
-                self._remember(location.record_id, captured)
-        self.stats.inc_value("archive/records_written", 2)
+        location = self.writer.write_exchange(exchange)
+        # Only articles get state rows: listings change on every crawl, and the images and
+        # files of an unchanged article are not fetched again.
+        if classify(request.url) is UrlKind.ARTICLE:
+            self._remember(
+                location.record_id,
+                _Captured(
+                    digest,
+                    _header(response, "ETag"),
+                    _header(response, "Last-Modified"),
+                    warc_date(exchange.fetched_at),  # what a revisit's WARC-Refers-To-Date names
+                ),
+            )
         return location
 
     def _remember(self, record_id: str, captured: _Captured) -> None:
