@@ -224,11 +224,23 @@ def replica_process(*args: str) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+DEMO_MARKER = ".portal-archiver-demo"
+"""File marking a directory as the demo's own, which a later demo may empty."""
+
+
+def _fresh_demo_directory(out: Path) -> None:
+    """A demo shows a first crawl, so it starts empty; it never empties a real collection."""
+    if (out / DEMO_MARKER).exists():
+        shutil.rmtree(out)
+    elif out.exists() and any(out.iterdir()):
+        raise UsageError(f"{out} is not empty; give the demo a new directory")
+    ensure_writable(out)
+    (out / DEMO_MARKER).touch()
+
+
 def run_demo(args: argparse.Namespace) -> int:
     out: Path = args.out or Path("portal-archiver-demo")
-    if (out / "items.jsonl").exists():
-        # A demo shows a first crawl: start from an empty collection each time.
-        shutil.rmtree(out)
+    _fresh_demo_directory(out)
     with replica_process("--articles", str(args.articles)) as url:
         print(f"Replica portal running at {url}; crawling its Lấp Vò site ({url}web/hlv)")
         overrides = [*DEMO_SETTINGS.items(), *args.settings]

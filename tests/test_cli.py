@@ -87,6 +87,10 @@ def test_demo_archives_the_seed_article(tmp_path: Path) -> None:
     raw = (out / "items.jsonl").read_text(encoding="utf-8")
     assert "Đăng Khoa" in raw, "items.jsonl is UTF-8, not ASCII-escaped"
     assert list((out / "warc").glob("*.warc.gz")) and (out / "indexes" / "index.cdxj").exists()
+    first_count = len(read_items(out))
+    again = run_cli("demo", "--out", str(out))
+    assert again.returncode == 0
+    assert len(read_items(out)) == first_count, "a demo directory starts empty again"
 
 
 def test_fetch_captures_specific_urls_with_retries_and_errors(tmp_path: Path) -> None:
@@ -235,3 +239,11 @@ def test_replica_command_serves_the_portal() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_demo_never_empties_a_real_collection(tmp_path: Path) -> None:
+    (tmp_path / "items.jsonl").write_text("{}\n")
+    result = run_cli("demo", "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert "is not empty" in result.stderr
+    assert (tmp_path / "items.jsonl").read_text() == "{}\n"
