@@ -20,7 +20,7 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
-from crawler.extract import page_from_response
+from crawler.extract import LISTING_META_KEY, page_from_response
 from crawler.parsers import listing as listing_parser
 from crawler.profiles import SiteProfile, load_profiles, resolve_target
 from crawler.spiders.base import ArchivingSpider
@@ -46,7 +46,6 @@ logger = logging.getLogger(__name__)
 
 LISTING_PRIORITY = 20
 ARTICLE_PRIORITY = 0
-LISTING_META_KEY = "listing"
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 
