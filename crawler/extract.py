@@ -106,13 +106,18 @@ def page_from_response(response: Response) -> Page:
     return Page(url=response.url, body=response.body, headers=headers)
 
 
-def items_for_response(spider: Spider, response: Response) -> Iterator[ArticleItem | Request]:
-    """The article item of a page (if it is one) and requests for its images and files."""
+def items_for_response(
+    spider: Spider, response: Response, page: Page | None = None
+) -> Iterator[ArticleItem | Request]:
+    """The article item of a page (if it is one) and requests for its images and files.
+
+    ``page`` is the response's page when the caller already made it (decoding it once).
+    """
     stats = spider.crawler.stats
     if response.meta.get(UNCHANGED_META_KEY):
         stats.inc_value("articles/unchanged")
         return
-    page = page_from_response(response)
+    page = page or page_from_response(response)
     result = parse_article(page)
     if result.content is None:
         stats.inc_value(f"articles/rejected/{result.reason}")

@@ -211,7 +211,7 @@ def test_max_articles_counts_scheduled_requests() -> None:
 def test_article_pages_yield_items_and_defer_sidebar_links() -> None:
     spider = make_spider()
     item = {"title": "stand-in for ArticleItem"}
-    spider.article_items = lambda response: iter([item])  # type: ignore[method-assign]
+    spider.article_items = lambda response, page: iter([item])  # type: ignore[method-assign]
     out = list(spider.parse_article(response("news-last.html", _article(3000001))))
     assert out == [item]
     assert list(spider.deferred.values()) == [_article(3000001), _article(19261708)]
@@ -223,7 +223,7 @@ def test_host_wide_scope_visits_the_home_of_each_site_it_meets() -> None:
     homes = [r for r in out if r.callback == spider.parse_home]
     assert [(r.url, r.priority) for r in homes] == [(HLV, LISTING_PRIORITY)]
     assert stat(spider, "portal/sites_discovered") == 1
-    spider.article_items = lambda response: iter(())  # type: ignore[method-assign]
+    spider.article_items = lambda response, page: iter(())  # type: ignore[method-assign]
     assert requests(spider.parse_article(response("news-last.html", _article(3000001)))) == []
 
 
@@ -237,7 +237,7 @@ from crawler.spiders.portal import PortalSpider
 out = open(sys.argv[1], "w", encoding="utf-8")
 
 class Recording(PortalSpider):
-    def article_items(self, response):
+    def article_items(self, response, page):
         record = {"url": response.url, "listing": response.meta.get("listing")}
         out.write(json.dumps(record) + "\\n")
         return iter(())

@@ -20,7 +20,7 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
-from crawler.extract import LISTING_META_KEY, page_from_response
+from crawler.extract import LISTING_META_KEY, items_for_response, page_from_response
 from crawler.parsers import listing as listing_parser
 from crawler.profiles import SiteProfile, load_profiles, resolve_target
 from crawler.spiders.base import ArchivingSpider
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
     from crawler.items import ArticleItem
+    from crawler.parsers.page import Page
 
 logger = logging.getLogger(__name__)
 
@@ -140,11 +141,11 @@ class PortalSpider(ArchivingSpider):
         archive = archive_of(self.crawler)
         return archive is not None and archive.is_known(key)
 
-    def article_items(self, response: Response) -> Iterator[ArticleItem | scrapy.Request]:
+    def article_items(
+        self, response: Response, page: Page
+    ) -> Iterator[ArticleItem | scrapy.Request]:
         """The article item and its requisite requests."""
-        from crawler.extract import items_for_response
-
-        yield from items_for_response(self, response)
+        yield from items_for_response(self, response, page)
 
     # Start -------------------------------------------------------------------------
 
@@ -202,8 +203,9 @@ class PortalSpider(ArchivingSpider):
         yield from self._found_articles(listing_parser.article_links(page), response.url)
 
     def parse_article(self, response: Response) -> Iterator[Any]:
-        yield from self.article_items(response)
-        links = listing_parser.article_links(page_from_response(response))
+        page = page_from_response(response)
+        yield from self.article_items(response, page)
+        links = listing_parser.article_links(page)
         yield from self._found_articles(links, response.url)
 
     def on_idle(self) -> None:
