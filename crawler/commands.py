@@ -205,6 +205,16 @@ def run_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def stop_process(process: subprocess.Popen[Any], timeout: float = 10) -> None:
+    """Ask a child to stop (SIGTERM); kill it if it does not within ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def replica_process(*args: str) -> Iterator[str]:
     """Start the bundled replica on a free loopback port; yield its base URL."""
@@ -220,8 +230,7 @@ def replica_process(*args: str) -> Iterator[str]:
             raise UsageError("the replica portal did not start")
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process)
 
 
 DEMO_MARKER = ".portal-archiver-demo"

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crawler.commands import stop_process
+
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 30.0
 # Never go through a proxy: the replica is on loopback.
@@ -75,11 +77,6 @@ def running_replica(*args: str) -> Iterator[ReplicaHandle]:
     try:
         yield ReplicaHandle(_read_url_line(process), process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         if process.stdout:
             process.stdout.close()

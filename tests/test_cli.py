@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from archive.reader import iter_records
+from crawler.commands import stop_process
 from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
 from tests.golden import SPECIMENS
 from tests.replica_process import running_replica
@@ -237,8 +238,7 @@ def test_replica_command_serves_the_portal() -> None:
         ) as page:
             assert "Lấp Vò" in page.read().decode("utf-8")
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process)
 
 
 def test_demo_never_empties_a_real_collection(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.commands import stop_process
 from tests.conftest import Crawled, run_cli
 
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -75,8 +76,7 @@ def pywb(crawled: Crawled, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                 time.sleep(0.2)
         yield base
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process)
 
 
 def _body(response) -> bytes:

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.commands import stop_process
 from crawler.urls import UrlKind, article_key, classify
 from tests.replica_process import ReplicaHandle, running_replica
 
@@ -188,12 +189,7 @@ def running_scrapyd(root: Path) -> Iterator[Scrapyd]:
             wait_ready(scrapyd)
             yield scrapyd
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
 
 
 # -- the egg ------------------------------------------------------------------------------

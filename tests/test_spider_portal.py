@@ -2,7 +2,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import urllib.request
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.spiders.portal import ARTICLE_PRIORITY, LISTING_PRIORITY, PortalSpider
 from crawler.urls import UrlKind, article_key, classify
+from tests.replica_process import ReplicaHandle, running_replica
 
 DATA = Path(__file__).parent / "data" / "listing"
 HLV = "https://lapvo.dongthap.gov.vn/web/hlv"
@@ -257,28 +257,15 @@ out.write(json.dumps({"stats": stats}) + "\\n")
 
 
 @pytest.fixture(scope="module")
-def replica() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "replica", "--port", "0", "--articles", "120"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        base = process.stdout.readline().strip().rstrip("/")
-        assert base.startswith("http://127.0.0.1:")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def replica() -> Iterator[ReplicaHandle]:
+    with running_replica("--articles", "120") as handle:
+        yield handle
 
 
-def _control(base: str, name: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{base}/__replica/{name}", timeout=10) as answer:
-        return json.load(answer)
-
-
-def _crawl(base: str, tmp_path: Path, **args: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    urllib.request.urlopen(urllib.request.Request(f"{base}/__replica/reset", method="POST"))
+def _crawl(
+    replica: ReplicaHandle, tmp_path: Path, **args: str
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    replica.reset()
     out = tmp_path / "crawl.jsonl"
     argv = [f"{name}={value}" for name, value in args.items()]
     subprocess.run([sys.executable, "-c", CRAWL_SCRIPT, str(out), *argv], check=True, timeout=120)
@@ -286,16 +273,19 @@ def _crawl(base: str, tmp_path: Path, **args: str) -> tuple[list[dict[str, Any]]
     return lines[:-1], lines[-1]["stats"]
 
 
-def test_replica_site_crawl_finds_every_article_once(replica: str, tmp_path: Path) -> None:
-    items, stats = _crawl(replica, tmp_path, targets=f"{replica}/web/hlv")
-    manifest, log = _control(replica, "manifest"), _control(replica, "requests")
-    site = f"{replica}/web/hlv/"
+def test_replica_site_crawl_finds_every_article_once(
+    replica: ReplicaHandle, tmp_path: Path
+) -> None:
+    base = replica.url.rstrip("/")
+    items, stats = _crawl(replica, tmp_path, targets=f"{base}/web/hlv")
+    manifest, log = replica.manifest(), replica.requests()
+    site = f"{base}/web/hlv/"
     listed = {article_key(a["url"]) for a in manifest["articles"] if a["url"].startswith(site)}
     missing = {article_key(url) for url in manifest["soft404"] if url.startswith(site)}
     requested = Counter(
-        article_key(replica + entry["target"])
+        article_key(base + entry["target"])
         for entry in log["requests"]
-        if classify(replica + entry["target"]) is UrlKind.ARTICLE
+        if classify(base + entry["target"]) is UrlKind.ARTICLE
     )
     assert set(requested) == listed | missing
     assert set(requested.values()) == {1}
@@ -307,15 +297,15 @@ def test_replica_site_crawl_finds_every_article_once(replica: str, tmp_path: Pat
     assert log["count"] - len(requested) <= listing_pages + 8  # robots, home, menu pages
 
 
-def test_replica_since_crawl_stops_early(replica: str, tmp_path: Path) -> None:
-    target = f"{replica}/web/hlv"
+def test_replica_since_crawl_stops_early(replica: ReplicaHandle, tmp_path: Path) -> None:
+    target = f"{replica.url}web/hlv"
     _crawl(replica, tmp_path, targets=target)
-    full = _control(replica, "requests")["count"]
-    manifest = _control(replica, "manifest")
+    full = replica.requests()["count"]
+    manifest = replica.manifest()
     dates = [a["date"][:10] for a in manifest["articles"] if a["url"].startswith(target + "/")]
     since = dates[len(dates) // 4]  # newest first: a quarter of the site is newer
     items, stats = _crawl(replica, tmp_path, targets=target, since=since)
     assert stats["portal/stopped_since"] >= 1
-    assert _control(replica, "requests")["count"] < full / 2
+    assert replica.requests()["count"] < full / 2
     assert items
     assert all(item["listing"]["date"][:10] >= since for item in items)
