@@ -13,6 +13,20 @@ SPECIMENS = Path(replica.__file__).parent / "data"
 extractor gives: the replica serves them, the golden tests parse them."""
 
 
+FIELDS = (
+    "title",
+    "summary",
+    "paragraphs",
+    "captions",
+    "images",
+    "byline",
+    "published_on_page",
+    "category",
+    "attachments",
+)
+"""The answer fields every golden page is checked on, one test each."""
+
+
 def actual(field: str, content: ArticleContent) -> Any:
     """``field`` of ``content`` in the answers' form: images as (url, caption), attachments
     by title, the page's own date as ``2021-09-15T18:40`` (minutes, no zone)."""

@@ -13,20 +13,9 @@ import pytest
 from crawler.items import ArticleContent
 from crawler.parsers.article import ArticleResult, parse_article
 from crawler.parsers.page import Page
-from tests.golden import SPECIMENS, actual
+from tests.golden import FIELDS, SPECIMENS, actual
 
 NAMES = sorted(path.stem for path in SPECIMENS.glob("*.json"))
-FIELDS = (
-    "title",
-    "summary",
-    "paragraphs",
-    "captions",
-    "images",
-    "byline",
-    "published_on_page",
-    "category",
-    "attachments",
-)
 UTF8 = {"content-type": "text/html; charset=UTF-8"}
 _TONES = "\u0300\u0301\u0303\u0309\u0323"
 
