@@ -40,6 +40,7 @@ from crawler.extract import (
     WARC_META_KEY,
     iso_utc,
     requisite_request,
+    requisite_urls,
 )
 from crawler.items import ArticleItem
 from crawler.middlewares import user_agent
@@ -324,8 +325,7 @@ class ArchivePipeline:
     def _requisites(self, item: ArticleItem) -> list[str]:
         if not self.crawler.settings.getbool("ARCHIVE_REQUISITES"):
             return []
-        urls = [image.url for image in item.images] + [file.url for file in item.attachments]
-        return list(dict.fromkeys(urls))
+        return requisite_urls(item)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         try:

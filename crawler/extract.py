@@ -157,10 +157,15 @@ def theme_requests(spider: Spider, page: Page) -> Iterator[Request]:
         yield request
 
 
+def requisite_urls(item: ArticleItem) -> list[str]:
+    """The article's body images and attached files, once each, in page order."""
+    urls = [image.url for image in item.images] + [file.url for file in item.attachments]
+    return list(dict.fromkeys(urls))
+
+
 def requisite_requests(spider: Spider, item: ArticleItem) -> Iterator[Request]:
     """Body images and attached files: archived with the article, never parsed."""
-    urls = [image.url for image in item.images] + [file.url for file in item.attachments]
-    for url in dict.fromkeys(urls):
+    for url in requisite_urls(item):
         yield requisite_request(spider, url, item.key)
 
 
