@@ -132,7 +132,8 @@ def _normalise(url: str, keep_plid: bool) -> str:
     return urlunsplit((parts.scheme.lower(), _netloc(parts), path, urlencode(query), ""))
 
 
-def _without_session_noise(url: str) -> str:
+def without_session_noise(url: str) -> str:
+    """The URL (or href) less ``;jsessionid=`` and ``redirect=``-style parameters."""
     # Redirect parameters embed the page they sit on, so nearly every such link is new;
     # removing them and session ids first (as _normalise would) lets the memo recognise it.
     return _JSESSIONID.sub("", _REDIRECT_PARAM.sub(r"\1", url))
@@ -143,7 +144,7 @@ def canonicalize(url: str) -> str:
 
     `plidlayout` is dropped too: it only names the listing a link came from.
     """
-    return _canonical(_without_session_noise(url))
+    return _canonical(without_session_noise(url))
 
 
 def clean(url: str) -> str:
@@ -152,7 +153,7 @@ def clean(url: str) -> str:
     Liferay uses `plidlayout` to render an article in its listing's layout, and the
     portal's own links carry it.
     """
-    return _cleaned(_without_session_noise(url))
+    return _cleaned(without_session_noise(url))
 
 
 @_memo
@@ -299,9 +300,14 @@ def forbidden_reason(url: str, max_length: int = 2000) -> str | None:
     return None
 
 
+@_memo
+def _scope_of(url: str) -> Scope:
+    return Scope.from_url(url)
+
+
 def in_scope(url: str, scope: Scope) -> bool:
     """True when the URL is on the scope's host and, if it has one, under its site prefix."""
-    other = Scope.from_url(url)
+    other = _scope_of(url)
     if other.host != scope.host:
         return False
     return scope.site_prefix is None or other.site_prefix == scope.site_prefix

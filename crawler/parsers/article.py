@@ -52,7 +52,6 @@ _MAGIC = (
 )  # fmt: skip
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _CONTROL_BYTES = bytes([*range(9), *range(14, 32)])
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
 _NOT_FOUND = re.compile(
     r"tài sản không thể được tìm thấy|the asset could not be found|không tìm thấy (?:trang|bài viết"
     r"|nội dung|tài sản)|(?:trang|bài viết|nội dung) (?:này )?không tồn tại|page not found"
@@ -87,9 +86,6 @@ _ATTACHMENT_LABEL = re.compile(
 )
 # Class substrings of elements that may hold the asset's dates (the role check then decides).
 _DATE_HINTS = ("date", "time", "ngay", "created")
-# lxml's default HTML parser but for the index of id attributes, which nothing here looks up
-# (its upkeep is a tenth of the parse). lxml locks a parser while it runs: sharing one is safe.
-_HTML_PARSER = lxml.etree.HTMLParser(collect_ids=False)
 _HOME = re.compile(r"^(?:trang\s+chủ|trang\s+nhất|home)$", re.IGNORECASE)
 _SUMMARY_MIN = 50
 _LOOSE_SUMMARY_MIN = 80
@@ -134,7 +130,7 @@ def _parse(page: Page) -> ArticleResult:
         if len(body) > MAX_BYTES:
             return _fail("too-large", page)
         page = Page(page.url, body, page.headers)
-    tree = _tree(page)
+    tree = page.document
     if tree is None:
         return _fail("unparseable", page)
     layout = locate(tree)
@@ -154,19 +150,6 @@ def _is_binary(body: bytes) -> bool:
         return True
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return controls > len(head) // 10
-
-
-def _tree(page: Page) -> Element | None:
-    """The page's text (decoded once, by ``Page``) parsed with plain lxml.etree elements.
-
-    Not ``Page.tree``: lxml.html's element classes cost a lookup on every node visited, and
-    lxml refuses a str that starts with an XML encoding declaration, which some pages send.
-    """
-    text = _XML_DECL.sub("", page.text, count=1)
-    try:
-        return lxml.etree.HTML(text, _HTML_PARSER)
-    except (ValueError, lxml.etree.LxmlError):
-        return None
 
 
 def _shows_not_found(tree: Element) -> bool:

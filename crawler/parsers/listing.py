@@ -7,35 +7,41 @@ Every URL returned is absolute and passed through :func:`crawler.urls.clean`.
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
-from lxml.html import HtmlElement
+import lxml.etree
 
-from crawler.parsers.page import Page
-from crawler.urls import UrlKind, article_key, classify, clean
+from crawler.parsers.page import Element, Page
+from crawler.urls import UrlKind, article_key, classify, clean, without_session_noise
 
 _SKIPPED_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "#")
 _DATE = re.compile(r"(?<!\d)(\d{1,2})/(\d{1,2})/(\d{4})(?!\d)")
 _TIME = re.compile(r"(?<!\d)([01]?\d|2[0-3])[:hH]([0-5]\d)(?!\d)")
 _TIME_WINDOW = 12
 _TITLE_SUFFIX = re.compile(r"^(.*\S)\s+[-|]\s+[^-|]*$", re.S)
-_DATE_ELEMENTS = ".//time | .//*[contains(@class, 'date') or contains(@class, 'time')]"
+_DATE_ELEMENTS = lxml.etree.XPath(
+    ".//time | .//*[contains(@class, 'date') or contains(@class, 'time')]"
+)
 _GENERIC_TITLES = frozenset({"xuất bản thông tin", "asset publisher", "xuất bản nội dung"})
-_CHROME = "ancestor-or-self::*[self::nav or self::header or self::footer or @role='navigation']"
+_IN_CHROME = lxml.etree.XPath(
+    "ancestor-or-self::*[self::nav or self::header or self::footer or @role='navigation']"
+)
 _MENUS = (
     "//nav | //*[@role='navigation' or @role='menubar' or @id='navigation']"
     " | //*[contains(concat(' ', normalize-space(@class), ' '), ' navbar ')]"
     " | //*[contains(concat(' ', normalize-space(@class), ' '), ' menu ')]"
 )
 # In Liferay layouts every column but the first carries `portlet-column-last`.
-_SIDE_COLUMN = "ancestor::*[contains(concat(' ', @class, ' '), ' portlet-column-last ')]"
-_BOUNDARY = "ancestor-or-self::*[starts-with(@id, 'p_p_id_')][1]"
-_ACTIVE_PAGE = (
+_IN_SIDE_COLUMN = lxml.etree.XPath(
+    "ancestor::*[contains(concat(' ', @class, ' '), ' portlet-column-last ')]"
+)
+_BOUNDARY = lxml.etree.XPath("ancestor-or-self::*[starts-with(@id, 'p_p_id_')][1]")
+_ACTIVE_PAGE = lxml.etree.XPath(
     ".//*[contains(concat(' ', normalize-space(@class), ' '), ' active ')"
     " or @aria-current='page' or contains(@class, 'current')]"
 )
@@ -63,13 +69,36 @@ class Listing:
     """Paging links at the one default page size (`_delta` dropped)."""
     section: str | None
     """The listing's title: the category of its articles."""
+    articles: list[str]
+    """Every article the page links, sidebars included, once each (:func:`article_links`)."""
 
 
-# Any href will do (the hints below keep only article links): no need to find the tag first.
-_HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
-_BASE_HREF = re.compile(r"""<base\s[^>]*?\bhref\s*=\s*["']([^"']+)""", re.I)
 # Every article URL form classify() knows contains one of these.
 _ARTICLE_HINTS = ("/content/", "/view-article/", "chi-tiet")
+_ABSOLUTE = ("http://", "https://")
+_TEXT = lxml.etree.XPath("string()")
+_BY_ID = lxml.etree.XPath("//*[@id=$id]")
+_HREFS = lxml.etree.XPath("//a/@href", smart_strings=False)
+_NAVIGABLE = (UrlKind.LISTING, UrlKind.PAGE)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A followable link of a page."""
+
+    raw: str
+    """Absolute URL as written, less session ids and ``redirect=`` chains."""
+    url: str
+    """The cleaned URL to request (:func:`crawler.urls.clean`)."""
+    kind: UrlKind
+
+
+Links = dict[Element, Link]
+"""A page's followable ``<a href>`` elements, in document order, with their links."""
+
+
+def _text(element: Element) -> str:
+    return str(_TEXT(element))
 
 
 def _fold(text: str | None) -> str | None:
@@ -84,37 +113,56 @@ def _base_url(page: Page) -> str:
     return urljoin(page.url, base.get("href")) if base is not None else page.url
 
 
-def _anchors(root: HtmlElement, base: str) -> Iterator[tuple[HtmlElement, str, str]]:
-    """(element, absolute URL as written, cleaned URL) for every followable link under root."""
-    for anchor in root.iterfind(".//a[@href]"):
-        href = anchor.get("href", "").strip()
-        if not href or href.lower().startswith(_SKIPPED_SCHEMES):
-            continue
-        absolute = urljoin(base, href)
-        if urlsplit(absolute).scheme not in ("http", "https"):
-            continue
-        yield anchor, absolute, clean(absolute)
+def _link(base: str, href: str | None) -> Link | None:
+    """The link an href makes on a page at ``base``; None for scripts, mail and fragments."""
+    href = (href or "").strip()
+    if not href or href.lower().startswith(_SKIPPED_SCHEMES):
+        return None
+    # Sidebars link with a redirect= of the current page, so nearly every such href is new;
+    # without it the same few links come back on every page and the memo answers them.
+    href = without_session_noise(href)
+    return _resolved("" if href.startswith(_ABSOLUTE) else base, href)
 
 
-def _article_anchors(root: HtmlElement, base: str) -> Iterator[tuple[HtmlElement, str]]:
-    for anchor, _raw, url in _anchors(root, base):
-        if classify(url) is UrlKind.ARTICLE:
-            yield anchor, url
+@lru_cache(maxsize=1 << 13)
+def _resolved(base: str, href: str) -> Link | None:
+    absolute = urljoin(base, href)
+    if urlsplit(absolute).scheme not in ("http", "https"):
+        return None
+    url = clean(absolute)
+    return Link(absolute, url, classify(url))
 
 
-def _in_chrome(element: HtmlElement) -> bool:
-    return bool(element.xpath(_CHROME))
+def page_links(root: Element, base: str) -> Links:
+    """Every followable link under ``root``, resolved once for all the questions asked of it."""
+    links: Links = {}
+    for anchor in root.iter("a"):
+        link = _link(base, anchor.get("href"))
+        if link is not None:
+            links[anchor] = link
+    return links
 
 
-def _in_side_column(element: HtmlElement) -> bool:
-    return bool(element.xpath(_SIDE_COLUMN))
+def _within(region: Element, links: Links) -> Iterator[tuple[Element, Link]]:
+    for anchor in region.iter("a"):
+        link = links.get(anchor)
+        if link is not None:
+            yield anchor, link
 
 
-def _body_anchors(root: HtmlElement, base: str) -> Iterator[tuple[HtmlElement, str]]:
+def _in_chrome(element: Element) -> bool:
+    return bool(_IN_CHROME(element))
+
+
+def _in_side_column(element: Element) -> bool:
+    return bool(_IN_SIDE_COLUMN(element))
+
+
+def _body_articles(region: Element, links: Links) -> Iterator[tuple[Element, str]]:
     """Article links outside menus and side columns: what a listing body can hold."""
-    for anchor, url in _article_anchors(root, base):
-        if not _in_chrome(anchor) and not _in_side_column(anchor):
-            yield anchor, url
+    for anchor, link in _within(region, links):
+        if link.kind is UrlKind.ARTICLE and not _in_chrome(anchor) and not _in_side_column(anchor):
+            yield anchor, link.url
 
 
 def _cur_namespace(url: str) -> str | None:
@@ -127,40 +175,47 @@ def _cur_namespace(url: str) -> str | None:
     return None
 
 
-def _boundary(element: HtmlElement) -> HtmlElement | None:
-    found = element.xpath(_BOUNDARY)
+def _boundary(element: Element) -> Element | None:
+    found = _BOUNDARY(element)
     return found[0] if found else None
 
 
-def _busiest_boundary(page: Page, base: str) -> HtmlElement | None:
+def _busiest_boundary(tree: Element, links: Links) -> Element | None:
     """The main-column portlet holding the most distinct articles (first of equals)."""
-    keys: dict[HtmlElement, set[str]] = {}
-    for anchor, url in _body_anchors(page.tree, base):
+    keys: dict[Element, set[str]] = {}
+    for anchor, url in _body_articles(tree, links):
         boundary = _boundary(anchor)
         if boundary is not None:
             keys.setdefault(boundary, set()).add(article_key(url))
     return max(keys, key=lambda b: len(keys[b])) if keys else None
 
 
-def _region(page: Page, base: str) -> tuple[HtmlElement, str | None]:
+def _paging_links(links: Links) -> Iterator[tuple[Element, Link, str]]:
+    """(anchor, link, portlet namespace) of every link that pages through some listing."""
+    for anchor, link in links.items():
+        namespace = _cur_namespace(link.raw)
+        if namespace is not None and link.kind is not UrlKind.FORBIDDEN:
+            yield anchor, link, namespace
+
+
+def _region(tree: Element, links: Links) -> tuple[Element, str | None]:
     """The listing body and the namespace of its paging (None when it has no paging)."""
-    for anchor, raw, url in _anchors(page.tree, base):
-        namespace = _cur_namespace(raw)
-        if namespace is None or classify(url) is UrlKind.FORBIDDEN:
-            continue
-        boundary = page.tree.get_element_by_id(f"p_p_id_{namespace}_", None)
-        if boundary is None:
-            boundary = _boundary(anchor)
+    for anchor, _link, namespace in _paging_links(links):
+        found = _BY_ID(tree, id=f"p_p_id_{namespace}_")
+        boundary = found[0] if found else _boundary(anchor)
         if boundary is not None:
             return boundary, namespace
-    busiest = _busiest_boundary(page, base)
+    busiest = _busiest_boundary(tree, links)
     if busiest is not None:
         return busiest, None
-    mains = page.tree.xpath("//*[@role='main'] | //*[@id='main-content'] | //main")
-    return (mains[0] if mains else page.tree.body), None
+    mains = tree.xpath("//*[@role='main'] | //*[@id='main-content'] | //main")
+    if mains:
+        return mains[0], None
+    body = tree.find("body")
+    return (body if body is not None else tree), None
 
 
-def _entry_box(anchor: HtmlElement, key: str, region: HtmlElement, keys: dict) -> HtmlElement:
+def _entry_box(anchor: Element, key: str, region: Element, keys: dict) -> Element:
     """The largest ancestor of a link that holds no other article: the entry's own box."""
     box = anchor
     while box is not region:
@@ -188,22 +243,22 @@ def _date_in(text: str) -> str | None:
     return f"{date}T{int(time.group(1)):02d}:{time.group(2)}:00+07:00"
 
 
-def _entry_date(box: HtmlElement) -> str | None:
+def _entry_date(box: Element) -> str | None:
     """The date shown in an entry: its date element first, as a lead may cite other days."""
-    for element in box.xpath(_DATE_ELEMENTS):
-        date = _date_in(element.text_content())
+    for element in _DATE_ELEMENTS(box):
+        date = _date_in(_text(element))
         if date:
             return date
-    return _date_in(box.text_content())
+    return _date_in(_text(box))
 
 
-def _image_alt(anchor: HtmlElement) -> str | None:
+def _image_alt(anchor: Element) -> str | None:
     image = anchor.find(".//img[@alt]")
     return _fold(image.get("alt")) if image is not None else None
 
 
-def _entries(region: HtmlElement, base: str) -> list[ListingEntry]:
-    anchors = list(_body_anchors(region, base))
+def _entries(region: Element, links: Links) -> list[ListingEntry]:
+    anchors = list(_body_articles(region, links))
     keys = {anchor: article_key(url) for anchor, url in anchors}
     urls: dict[str, str] = {}
     titles: dict[str, str | None] = {}
@@ -215,27 +270,23 @@ def _entries(region: HtmlElement, base: str) -> list[ListingEntry]:
             urls[key] = url
             dates[key] = _entry_date(_entry_box(anchor, key, region, keys))
         # A thumbnail link often comes first: its alt text is only a fallback title.
-        titles[key] = titles.get(key) or _fold(anchor.text_content()) or _fold(anchor.get("title"))
+        titles[key] = titles.get(key) or _fold(_text(anchor)) or _fold(anchor.get("title"))
         alts[key] = alts.get(key) or _image_alt(anchor)
     return [ListingEntry(url, titles[key] or alts[key], dates[key]) for key, url in urls.items()]
 
 
-def _paging(page: Page, base: str, namespace: str | None) -> list[str]:
+def _paging(links: Links, namespace: str | None) -> list[str]:
     if namespace is None:
         return []
-    urls = [
-        url
-        for _anchor, raw, url in _anchors(page.tree, base)
-        if _cur_namespace(raw) == namespace and classify(url) is not UrlKind.FORBIDDEN
-    ]
+    urls = [link.url for _, link, found in _paging_links(links) if found == namespace]
     return list(dict.fromkeys(urls))
 
 
-def _current_page(page: Page, region: HtmlElement, namespace: str | None) -> int | None:
+def _current_page(page: Page, region: Element, namespace: str | None) -> int | None:
     if namespace is None:
         return None
-    for marker in region.xpath(_ACTIVE_PAGE):
-        text = _fold(marker.text_content()) or ""
+    for marker in _ACTIVE_PAGE(region):
+        text = _fold(_text(marker)) or ""
         if text.isdigit():
             return int(text)
     for name, value in parse_qsl(urlsplit(page.url).query):
@@ -244,18 +295,18 @@ def _current_page(page: Page, region: HtmlElement, namespace: str | None) -> int
     return 1
 
 
-def _section(page: Page, region: HtmlElement) -> str | None:
+def _section(tree: Element, region: Element) -> str | None:
     for title in region.xpath(".//*[contains(@class, 'portlet-title')]"):
-        text = None if _in_side_column(title) else _fold(title.text_content())
+        text = None if _in_side_column(title) else _fold(_text(title))
         if text and text.lower() not in _GENERIC_TITLES:
             return text
-    crumbs = page.tree.xpath("//*[contains(@class, 'breadcrumb')]//li")
+    crumbs = tree.xpath("//*[contains(@class, 'breadcrumb')]//li")
     if crumbs:
-        return _fold(crumbs[-1].text_content())
+        return _fold(_text(crumbs[-1]))
     heading = region.find(".//h1")
-    if heading is not None and _fold(heading.text_content()):
-        return _fold(heading.text_content())
-    head = page.tree.find(".//title")
+    if heading is not None and _fold(_text(heading)):
+        return _fold(_text(heading))
+    head = tree.find(".//title")
     if head is not None and head.text:
         # `{section} - {site}` is the Liferay title; vendor portals use `|`.
         match = _TITLE_SUFFIX.match(head.text.strip())
@@ -263,15 +314,25 @@ def _section(page: Page, region: HtmlElement) -> str | None:
     return None
 
 
+def _article_urls(links: Iterable[Link]) -> list[str]:
+    found: dict[str, str] = {}
+    for link in links:
+        if link.kind is UrlKind.ARTICLE:
+            found.setdefault(article_key(link.url), link.url)
+    return list(found.values())
+
+
 def parse_listing(page: Page) -> Listing:
     """Entries, paging and section of a listing page."""
-    base = _base_url(page)
-    region, namespace = _region(page, base)
+    tree = page.tree
+    links = page_links(tree, _base_url(page))
+    region, namespace = _region(tree, links)
     return Listing(
-        entries=_entries(region, base),
+        entries=_entries(region, links),
         page=_current_page(page, region, namespace),
-        pages=_paging(page, base, namespace),
-        section=_section(page, region),
+        pages=_paging(links, namespace),
+        section=_section(tree, region),
+        articles=_article_urls(links.values()),
     )
 
 
@@ -280,27 +341,17 @@ def navigation_links(page: Page) -> list[str]:
     base = _base_url(page)
     urls: list[str] = []
     for menu in page.tree.xpath(_MENUS):
-        for _anchor, _raw, url in _anchors(menu, base):
-            if classify(url) in (UrlKind.LISTING, UrlKind.PAGE):
-                urls.append(url)
+        links = page_links(menu, base)
+        urls += [link.url for link in links.values() if link.kind in _NAVIGABLE]
     return list(dict.fromkeys(urls))
 
 
 def article_links(page: Page) -> list[str]:
-    """Every article linked from the page, sidebars included, once each, in page order.
-
-    A scan of the markup rather than a tree: on article pages, where the crawl only needs
-    the links, building a second tree cost more than extracting the article itself.
-    """
-    text = page.text
-    base_tag = _BASE_HREF.search(text)
-    base = urljoin(page.url, html.unescape(base_tag.group(1))) if base_tag else page.url
-    found: dict[str, str] = {}
-    for match in _HREF.finditer(text):
-        href = html.unescape(next(group for group in match.groups() if group is not None))
-        if not any(hint in href for hint in _ARTICLE_HINTS):
-            continue
-        url = clean(urljoin(base, href.strip()))
-        if classify(url) is UrlKind.ARTICLE:
-            found.setdefault(article_key(url), url)
-    return list(found.values())
+    """Every article linked from the page, sidebars included, once each, in page order."""
+    base = _base_url(page)
+    candidates = (
+        _link(base, href)
+        for href in _HREFS(page.tree)
+        if any(hint in href for hint in _ARTICLE_HINTS)
+    )
+    return _article_urls(link for link in candidates if link is not None)

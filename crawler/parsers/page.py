@@ -1,7 +1,8 @@
 """The neutral page object every parser works on: (url, body bytes, headers).
 
 Text is decoded once, here, in one order: byte-order mark, the HTTP charset,
-the page's own declaration, then detection. Nothing here fetches or imports Scrapy.
+the page's own declaration, then detection; it is parsed once too, and every parser
+(article, listing, links) reads that one tree. Nothing here fetches or imports Scrapy.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import lxml.html
+import lxml.etree
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -21,7 +22,12 @@ _BOMS = (
 )
 _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.I)
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+# lxml's default HTML parser but for the index of id attributes, which nothing here looks up
+# (its upkeep is a tenth of the parse). lxml locks a parser while it runs: sharing one is safe.
+_HTML_PARSER = lxml.etree.HTMLParser(collect_ids=False)
+
+Element = lxml.etree._Element
 
 
 def _codec(name: str | None) -> str | None:
@@ -86,8 +92,21 @@ class Page:
         return text.removeprefix("\ufeff")
 
     @cached_property
-    def tree(self) -> lxml.html.HtmlElement:
-        """The parsed document (lxml), links left as written."""
+    def document(self) -> Element | None:
+        """The parsed text, or None when lxml finds no document in it.
+
+        Plain ``lxml.etree`` elements, not ``lxml.html``'s: those cost a class lookup on
+        every node a parser visits. Links are left as written.
+        """
         # lxml refuses text that still declares a byte encoding; the text is decoded already.
         text = _XML_DECLARATION.sub("", self.text, count=1)
-        return lxml.html.document_fromstring(text if text.strip() else "<html></html>")
+        try:
+            return lxml.etree.HTML(text, _HTML_PARSER)
+        except (ValueError, lxml.etree.LxmlError):
+            return None
+
+    @cached_property
+    def tree(self) -> Element:
+        """``document``, or an empty ``<html>`` for text without one: never None."""
+        document = self.document
+        return document if document is not None else lxml.etree.Element("html")

@@ -187,7 +187,7 @@ class PortalSpider(ArchivingSpider):
         if not listing.pages and classify(response.url) is UrlKind.PAGE:
             # A menu page that is no listing: its articles get no listing context.
             self.crawler.stats.inc_value("portal/other_pages")
-            yield from self._found_articles(listing_parser.article_links(page), response.url)
+            yield from self._found_articles(listing.articles, response.url)
             return
         self.crawler.stats.inc_value("portal/listing_pages")
         shown = self.listing_keys.setdefault(_listing_id(response.url), set())
@@ -200,7 +200,7 @@ class PortalSpider(ArchivingSpider):
         if following and self._paging_stop(listing, new, keys) is None:
             for url in following:
                 yield self._page_request(url, self.parse_listing)
-        yield from self._found_articles(listing_parser.article_links(page), response.url)
+        yield from self._found_articles(listing.articles, response.url)
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         page = page_from_response(response)
