@@ -57,7 +57,11 @@ REQUEST_FINGERPRINTER_CLASS = "crawler.guard.ArticleFingerprinter"
 ITEM_PIPELINES = {"crawler.archiving.ArchivePipeline": 300}
 EXTENSIONS = {
     "crawler.progress.ProgressExtension": 500,
+    "crawler.gc_tuning.GcTuningExtension": 0,
 }
+# Young-collection threshold and the two generation multipliers (CPython: 700, 10, 10);
+# see crawler/gc_tuning.py. Empty: leave the collector alone.
+PORTAL_GC_THRESHOLDS = [10_000, 20, 20]
 
 # The archive. ARCHIVE_DIR unset switches archiving off (NotConfigured).
 ARCHIVE_DIR = None
