@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from typing import NamedTuple
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml.etree import _Element as Element
 from lxml.etree import tostring
@@ -132,33 +132,37 @@ class _Ctx(NamedTuple):
     in_body: bool = False
 
 
+# Emphasis as bits, so that a run's texts carry theirs in one int and nesting is an ``|``.
+_ITALIC = 1
+_BOLD = 2
+
+
 @dataclass(slots=True)
 class _Run:
     """Inline content gathered between block boundaries."""
 
-    texts: list[tuple[str, bool, bool]] = field(default_factory=list)
-    # Each marker: ("img", url) or ("br", "") at the index of texts where it occurs.
-    marks: list[tuple[int, str, str]] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    # The emphasis each of ``texts`` is written in (``_ITALIC | _BOLD`` bits), index for index.
+    styles: list[int] = field(default_factory=list)
+    # (index of texts where it occurs, absolute URL) of each image, in order.
+    images: list[tuple[int, str]] = field(default_factory=list)
+    # Index of texts where each ``<br>`` occurs.
+    breaks: list[int] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
 
     def is_empty(self) -> bool:
-        return not (self.texts or self.marks or self.links)
+        return not (self.texts or self.images or self.breaks or self.links)
+
+    def is_blank(self) -> bool:
+        """Nothing to flush: no images, no links and no text but white space."""
+        if self.images or self.links:
+            return False
+        text = "".join(self.texts)
+        return not text or text.isspace()
 
 
-# An element's attributes: a dict read once (``attributes``) or lxml's lazy ``el.attrib`` view.
+# An element's attributes: a dict of them read at once, or lxml's lazy ``el.attrib`` view.
 Attrs = Mapping[str, str]
-# A child of an element as the walk sees it: the node, its attributes and the role its names
-# give it; attributes are None for comments and processing instructions (only their tails count).
-_Kid = tuple[Element, Attrs | None, Role | None]
-
-
-def attributes(el: Element) -> dict[str, str]:
-    """All of an element's attributes, read in one call.
-
-    Each ``el.get`` encodes the name and decodes the value anew; the walk asks an element for up
-    to a dozen of them (class, id, style, itemprop, hidden, …), so it reads them once instead.
-    """
-    return dict(el.items())
 
 
 def all_text(el: Element) -> str:
@@ -229,7 +233,8 @@ def _named_role(cls: str, ident: str) -> Role | None:
     return _ROLE_WORDS[best][0] if best < len(_ROLE_WORDS) else None
 
 
-def _alignment(tag: str, attrs: Attrs, inherited: str) -> str:
+def _alignment(tag: str, attrs: Attrs) -> str | None:
+    """The alignment an element sets for its content; None when it keeps its parent's."""
     if tag == "center":
         return "center"
     style = attrs.get("style")
@@ -242,10 +247,8 @@ def _alignment(tag: str, attrs: Attrs, inherited: str) -> str:
         return align.lower()
     cls = attrs.get("class")
     if cls:
-        align = _class_alignment(cls)
-        if align:
-            return align
-    return inherited
+        return _class_alignment(cls)
+    return None
 
 
 @lru_cache(maxsize=4096)
@@ -260,10 +263,118 @@ def _class_alignment(cls: str) -> str | None:
     return next(g for g in match.groups() if g) if match else None
 
 
+def _emphasis(tag: str, attrs: Attrs) -> int:
+    """The emphasis an element adds to its text, by its tag and inline style."""
+    style = attrs.get("style")
+    italic = tag in _ITALIC_TAGS or (style is not None and _ITALIC_STYLE.search(style) is not None)
+    bold = tag in _BOLD_TAGS or (style is not None and _BOLD_STYLE.search(style) is not None)
+    return (_ITALIC if italic else 0) | (_BOLD if bold else 0)
+
+
+class Look(NamedTuple):
+    """What an element's tag and attributes say about it, wherever it stands."""
+
+    tag: str
+    role: Role | None
+    """The role its class, id or itemprop names (inside the body the walk keeps only some)."""
+    hidden: bool
+    """Hidden or accessibility-only markup."""
+    skip: bool
+    """Never read: hidden, or scripts, forms, embeds and the like."""
+    block: bool
+    """A block-level tag."""
+    align: str | None
+    """The alignment it sets; None when it keeps its parent's."""
+    emphasis: int
+    """The ``_ITALIC``/``_BOLD`` bits its tag or inline style add."""
+
+
+def look_of(el: Element) -> Look:
+    """What an element (not a comment) says about itself: read once, shared by every test."""
+    return _look_of(el, el.tag)
+
+
+# The attributes a look is made of. Links and images carry others whose values are unique (href,
+# src, alt, title): the cache is keyed without them, or it would miss on every link and image.
+_LOOK_ATTRIBUTES = frozenset({"class", "id", "style", "itemprop", "align", "hidden", "type"})
+_ADDRESSED_TAGS = frozenset({"a", "img"})
+
+
+def _look_of(el: Element, tag: str) -> Look:
+    items = el.items()
+    if tag in _ADDRESSED_TAGS:
+        items = [item for item in items if item[0] in _LOOK_ATTRIBUTES]
+    return _look(tag, tuple(items))
+
+
 @lru_cache(maxsize=4096)
-def _style_emphasis(style: str) -> tuple[bool, bool]:
-    """(italic, bold) as an inline style sets them; editors repeat a handful of styles."""
-    return bool(_ITALIC_STYLE.search(style)), bool(_BOLD_STYLE.search(style))
+def _look(tag: str, items: tuple[tuple[str, str], ...]) -> Look:
+    # Keyed by the tag and the attributes as lxml lists them: templates and editors repeat the
+    # same few combinations on every page, so one tuple hashed stands in for a dozen lookups.
+    attrs = dict(items)
+    is_hidden = hidden(attrs)
+    return Look(
+        tag=tag,
+        role=named_role(tag, attrs),
+        hidden=is_hidden,
+        skip=is_hidden or tag in _SKIP_TAGS,
+        block=tag in BLOCK_TAGS,
+        align=_alignment(tag, attrs),
+        emphasis=_emphasis(tag, attrs),
+    )
+
+
+def absolute_url(base: str, href: str) -> str:
+    """``urljoin(base, href)``, without parsing two URLs for every link and image.
+
+    Most references are ``/path`` or ``http(s)://host/path``: they resolve against the base's
+    scheme and host alone, the same as against the site's root, whichever page links to them.
+    A path with nothing to normalise is simply appended to that root; a URL is joined to it
+    once per site. Anything else goes to ``urljoin``. Raises ValueError where ``urljoin`` does.
+    """
+    # urlsplit drops tabs and line breaks anywhere in a URL ("/\t/host" is "//host" to it).
+    if "\t" not in href and "\n" not in href and "\r" not in href:
+        if href[:1] == "/" and href[1:2] != "/":
+            origin = _origin(base)
+            if origin and _is_plain_path(href):
+                return origin + href
+        elif href.startswith(_NETWORK_PREFIXES):
+            origin = _origin(base)
+            # "//?q" names no host: urljoin then keeps the base's path, and the root's differs.
+            if origin and href.partition("//")[2][:1] not in ("", "/", "?", "#"):
+                return _join_to_site(origin, href)
+    return urljoin(base, href)
+
+
+_NETWORK_PREFIXES = ("//", "http://", "https://")
+
+
+@lru_cache(maxsize=256)
+def _origin(base: str) -> str | None:
+    """``http://host`` of an http(s) base URL; None for any other."""
+    parts = urlsplit(base)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    return None
+
+
+def _is_plain_path(href: str) -> bool:
+    """A path urljoin leaves as written: no dot segments, no ``;params``, no empty ``?`` or
+    ``#`` (it drops those)."""
+    rest, hash_mark, fragment = href.partition("#")
+    path, question_mark, query = rest.partition("?")
+    return (
+        ";" not in path
+        and "/." not in path
+        and (query or not question_mark)
+        and (fragment or not hash_mark)
+    )
+
+
+@lru_cache(maxsize=1024)
+def _join_to_site(origin: str, href: str) -> str:
+    # Links to a site's sections recur on every page of it: remembered, not parsed again.
+    return urljoin(origin + "/", href)
 
 
 def image_url(img: Element, base: str) -> str | None:
@@ -276,7 +387,7 @@ def _image_source(attrs: Attrs, base: str) -> str | None:
         src = (attrs.get(name) or "").strip()
         if src and not src.startswith("data:"):
             try:
-                return urljoin(base, src)
+                return absolute_url(base, src)
             except ValueError:
                 return None
     return None
@@ -286,65 +397,80 @@ def has_block_children(el: Element) -> bool:
     return any(isinstance(child.tag, str) and child.tag in BLOCK_TAGS for child in el)
 
 
-def _stands_apart(tag: str, role: Role | None, ctx: _Ctx) -> bool:
-    """Block-level, or inline but named for another role (a date span in an author box)."""
-    if tag in BLOCK_TAGS:
-        return True
-    return role is not None and role is not Role.JUNK and role is not ctx.role
+# A child of an element as the walk sees it: the node, its look, the role it plays here, whether
+# it stands apart from the inline run around it, and its tail. Look and role are None for
+# comments and processing instructions: only their tails count.
+_Kid = tuple[Element, Look | None, Role | None, bool, str | None]
+_NO_KIDS: tuple[list[_Kid], bool] = ([], False)
 
 
-def _own_role(el: Element, attrs: Attrs, ctx: _Ctx) -> Role | None:
-    if el is ctx.body:
-        return None
-    role = named_role(el.tag, attrs)
-    if role is None or (ctx.in_body and role not in _BODY_ROLES):
-        return None
-    return role
-
-
-def _kids(el: Element, ctx: _Ctx) -> list[_Kid]:
-    """The children of ``el`` with attributes and roles, read once for every later decision."""
+def _kids(el: Element, ctx: _Ctx) -> tuple[list[_Kid], bool]:
+    """The children of ``el``, each read once from lxml for every later decision, and whether
+    any of them stands apart (then ``el`` is a container of blocks, not a run of inline text)."""
+    if not len(el):
+        return _NO_KIDS
     kids: list[_Kid] = []
+    any_apart = False
+    body, in_body, ctx_role = ctx.body, ctx.in_body, ctx.role
     for child in el:
-        if isinstance(child.tag, str):
-            attrs = attributes(child)
-            kids.append((child, attrs, _own_role(child, attrs, ctx)))
+        tag = child.tag
+        if isinstance(tag, str):
+            look = _look_of(child, tag)
+            role = look.role
+            # The body's own class says nothing; inside it, editors' classes rarely mean much.
+            if role is not None and (child is body or (in_body and role not in _BODY_ROLES)):
+                role = None
+            # Block-level, or inline but named for another role (a date span in an author box).
+            apart = look.block or (
+                role is not None and role is not Role.JUNK and role is not ctx_role
+            )
+            any_apart = any_apart or apart
+            kids.append((child, look, role, apart, child.tail))
         else:
-            kids.append((child, None, None))
-    return kids
+            kids.append((child, None, None, False, child.tail))
+    return kids, any_apart
 
 
 def walk(root: Element, base: str, body: Element | None) -> list[Block]:
     """Blocks of ``root`` in reading order; ``body`` marks the article text container."""
     out: list[Block] = []
     ctx = _Ctx(base=base, body=body, in_body=root is body)
-    _container(root, _kids(root, ctx), ctx, out)
+    _container(root, _kids(root, ctx)[0], ctx, out)
     return out
 
 
-def _element(el: Element, attrs: Attrs, role: Role | None, ctx: _Ctx, out: list[Block]) -> None:
-    tag = el.tag
-    if tag in _SKIP_TAGS or role is Role.JUNK or hidden(attrs):
+def _element(el: Element, look: Look, role: Role | None, ctx: _Ctx, out: list[Block]) -> None:
+    if look.skip or role is Role.JUNK:
         return
-    ctx = _inherit(ctx, el, tag, attrs, role)
+    if role is not None or look.align is not None or el is ctx.body:
+        ctx = _inherit(ctx, el, look, role)
+    tag = look.tag
     if tag == "figure":
         _figure(el, ctx, out)
         return
     if (tag == "table" and _image_table(el, ctx, out)) or tag in ("hr", "br"):
         return
-    kids = _kids(el, ctx)
-    if any(attrs is not None and _stands_apart(kid.tag, role, ctx) for kid, attrs, role in kids):
+    if not len(el) and tag != "a":
+        # Most paragraphs: one text node, nothing else to gather.
+        text = el.text
+        block = _text_block([text], [look.emphasis], ctx, tag, []) if text else None
+        if block:
+            out.append(block)
+        return
+    kids, any_apart = _kids(el, ctx)
+    if any_apart:
         _container(el, kids, ctx, out)
     else:
         run = _Run()
-        _inline_content(el, attrs, kids, ctx, run, False, False)
+        _inline_content(el, look, kids, ctx, run, 0)
         _flush(run, ctx, tag, out)
 
 
-def _inherit(ctx: _Ctx, el: Element, tag: str, attrs: Attrs, role: Role | None) -> _Ctx:
-    """The context inside ``el``: most elements change nothing, and then share their parent's."""
+def _inherit(ctx: _Ctx, el: Element, look: Look, role: Role | None) -> _Ctx:
+    """The context inside ``el``, which names a role, sets an alignment or is the body; when
+    that changes nothing, it shares its parent's."""
     role = role or ctx.role
-    align = _alignment(tag, attrs, ctx.align)
+    align = look.align or ctx.align
     in_body = ctx.in_body or el is ctx.body
     if role is ctx.role and align == ctx.align and in_body == ctx.in_body:
         return ctx
@@ -353,66 +479,67 @@ def _inherit(ctx: _Ctx, el: Element, tag: str, attrs: Attrs, role: Role | None) 
 
 def _container(el: Element, kids: list[_Kid], ctx: _Ctx, out: list[Block]) -> None:
     run = _Run()
-    if el.text:
-        run.texts.append((el.text, False, False))
-    for child, attrs, role in kids:
-        if attrs is not None:
-            if _stands_apart(child.tag, role, ctx):
-                if not run.is_empty():  # an empty run flushes to nothing
-                    _flush(run, ctx, "", out)
+    text = el.text
+    # White space ahead of a run's content would be trimmed off its text: the line breaks
+    # between blocks start no run.
+    if text and not text.isspace():
+        run.texts.append(text)
+        run.styles.append(0)
+    for child, look, role, apart, tail in kids:
+        if look is not None:
+            if apart:
+                if not run.is_empty():
+                    if not run.is_blank():  # a blank run would flush to nothing
+                        _flush(run, ctx, "", out)
                     run = _Run()
-                _element(child, attrs, role, ctx, out)
+                _element(child, look, role, ctx, out)
             else:
-                _inline(child, attrs, role, ctx, run, False, False)
-        if child.tail:
-            run.texts.append((child.tail, False, False))
-    if not run.is_empty():
+                _inline(child, look, role, ctx, run, 0)
+        if tail and (not tail.isspace() or not run.is_empty()):
+            run.texts.append(tail)
+            run.styles.append(0)
+    if not run.is_blank():
         _flush(run, ctx, "", out)
 
 
 def _inline(
-    el: Element, attrs: Attrs, role: Role | None, ctx: _Ctx, run: _Run, italic: bool, bold: bool
+    el: Element, look: Look, role: Role | None, ctx: _Ctx, run: _Run, emphasis: int
 ) -> None:
-    tag = el.tag
-    if tag in _SKIP_TAGS or role is Role.JUNK or hidden(attrs):
+    if look.skip or role is Role.JUNK:
         return
+    tag = look.tag
     if tag == "img":
-        url = _image_source(attrs, ctx.base)
+        url = _image_source(el.attrib, ctx.base)
         if url:
-            run.marks.append((len(run.texts), "img", url))
+            run.images.append((len(run.texts), url))
         return
     if tag == "br":
-        run.marks.append((len(run.texts), "br", ""))
+        run.breaks.append(len(run.texts))
         return
-    _inline_content(el, attrs, _kids(el, ctx), ctx, run, italic, bold)
+    _inline_content(el, look, _kids(el, ctx)[0], ctx, run, emphasis)
 
 
 def _inline_content(
-    el: Element,
-    attrs: Attrs,
-    kids: list[_Kid],
-    ctx: _Ctx,
-    run: _Run,
-    italic: bool,
-    bold: bool,
+    el: Element, look: Look, kids: list[_Kid], ctx: _Ctx, run: _Run, emphasis: int
 ) -> None:
     """An inline element's own text and its children's, with the emphasis it adds."""
-    tag = el.tag
-    style = attrs.get("style")
-    styled_italic, styled_bold = _style_emphasis(style) if style else (False, False)
-    italic = italic or tag in _ITALIC_TAGS or styled_italic
-    bold = bold or tag in _BOLD_TAGS or styled_bold
-    start = len(run.texts)
-    if el.text:
-        run.texts.append((el.text, italic, bold))
-    for child, child_attrs, role in kids:
-        if child_attrs is not None:
-            _inline(child, child_attrs, role, ctx, run, italic, bold)
-        if child.tail:
-            run.texts.append((child.tail, italic, bold))
-    href = attrs.get("href") if tag == "a" else None
-    if href:
-        _link(href, run, start, ctx.base)
+    emphasis |= look.emphasis
+    texts, styles = run.texts, run.styles
+    start = len(texts)
+    text = el.text
+    if text:
+        texts.append(text)
+        styles.append(emphasis)
+    for child, child_look, role, _, tail in kids:
+        if child_look is not None:
+            _inline(child, child_look, role, ctx, run, emphasis)
+        if tail:
+            texts.append(tail)
+            styles.append(emphasis)
+    if look.tag == "a":
+        href = el.get("href")
+        if href:
+            _link(href, run, start, ctx.base)
 
 
 def _link(href: str, run: _Run, start: int, base: str) -> None:
@@ -420,54 +547,67 @@ def _link(href: str, run: _Run, start: int, base: str) -> None:
     if href.startswith(("javascript:", "mailto:", "#")):
         return
     try:
-        url = urljoin(base, href)
+        url = absolute_url(base, href)
     except ValueError:
         return
-    run.links.append((url, clean("".join(t for t, _, _ in run.texts[start:]))))
+    run.links.append((url, clean("".join(run.texts[start:]))))
 
 
 def _text_block(
-    texts: list[tuple[str, bool, bool]], ctx: _Ctx, tag: str, links: list[tuple[str, str]]
+    texts: list[str], styles: list[int], ctx: _Ctx, tag: str, links: list[tuple[str, str]]
 ) -> Block | None:
-    text = clean("".join(t for t, _, _ in texts))
+    text = "".join(texts)
+    # White space alone (around an inline element that gives no text) needs no cleaning to drop.
+    if not links and text.isspace():
+        return None
+    text = clean(text)
     if not has_words(text) and not links:
         return None
-    worded = [(i, b) for t, i, b in texts if has_words(t)]
+    emphasis = _shared_emphasis(texts, styles)
     return Block(
         role=ctx.role,
         text=text,
         align=ctx.align,
-        italic=bool(worded) and all(i for i, _ in worded),
-        bold=bool(worded) and all(b for _, b in worded),
+        italic=bool(emphasis & _ITALIC),
+        bold=bool(emphasis & _BOLD),
         in_body=ctx.in_body,
         tag=tag,
         links=links,
     )
 
 
+def _shared_emphasis(texts: list[str], styles: list[int]) -> int:
+    """The emphasis every text with words in it shares; none when no text has words."""
+    if not any(styles):
+        return 0
+    shared, worded = _ITALIC | _BOLD, False
+    for text, style in zip(texts, styles, strict=True):
+        if has_words(text):
+            shared &= style
+            worded = True
+    return shared if worded else 0
+
+
 def _flush(run: _Run, ctx: _Ctx, tag: str, out: list[Block]) -> None:
     """Turn an inline run into blocks, splitting it at its images."""
-    images = [(pos, url) for pos, kind, url in run.marks if kind == "img"]
+    images = run.images
     if not images:
-        if not run.links and not any(not t.isspace() for t, _, _ in run.texts):
-            return  # the line breaks between block elements
-        block = _text_block(run.texts, ctx, tag, run.links)
+        block = _text_block(run.texts, run.styles, ctx, tag, run.links)
         if block:
             out.append(block)
         return
     first = images[0][0]
-    before = _text_block(run.texts[:first], ctx, tag, [])
+    before = _text_block(run.texts[:first], run.styles[:first], ctx, tag, [])
     if before:
         out.append(before)
     if ctx.role not in (Role.TEXT, Role.CAPTION):
         return  # a portrait in an author box, an icon in a date line: not body images
     last = images[-1][0]
-    after = run.texts[last:]
     # A break between the image and the text after it marks an inline caption.
-    broken = any(kind == "br" and pos >= last for pos, kind, _ in run.marks)
+    broken = any(pos >= last for pos in run.breaks)
     for _, url in images:
         out.append(Block(Role.IMAGE, images=[url], align=ctx.align, in_body=ctx.in_body))
-    tail = _text_block(after, ctx, tag, run.links)
+    tail = _text_block(run.texts[last:], run.styles[last:], ctx, tag, run.links)
     if tail is None:
         return
     if len(tail.text) <= _INLINE_CAPTION_MAX and (broken or tail.italic or ctx.align == "center"):

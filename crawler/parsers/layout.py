@@ -17,12 +17,10 @@ from crawler.parsers.blocks import (
     Element,
     Role,
     all_text,
-    attributes,
     class_role,
     has_block_children,
-    hidden,
     is_hidden,
-    named_role,
+    look_of,
 )
 from crawler.parsers.text import clean, has_words
 
@@ -115,11 +113,11 @@ def _scope(root: Element) -> Element:
 def _leaf_scores(root: Element) -> dict[Element, int]:
     """Paragraph text length summed into every ancestor up to ``root``."""
     scores: dict[Element, int] = {}
-    _score(root, [], scores)
+    _score(root, root.tag, [], scores)
     return scores
 
 
-def _score(el: Element, path: list[Element], scores: dict[Element, int]) -> None:
+def _score(el: Element, tag: str, path: list[Element], scores: dict[Element, int]) -> None:
     """Score ``el`` if it is a paragraph, then its children in document order.
 
     Chrome children are left out with their whole subtree. ``path`` holds the ancestors from the
@@ -127,25 +125,35 @@ def _score(el: Element, path: list[Element], scores: dict[Element, int]) -> None
     the order of ``scores``) without asking lxml for parents.
     """
     path.append(el)
-    children = list(el.iterchildren(etree.Element))
-    if el.tag in _SCORED and not any(child.tag in BLOCK_TAGS for child in children):
-        size = len(all_text(el).strip())
-        for node in reversed(path):
-            scores[node] = scores.get(node, 0) + size
-    for child in children:
-        # A childless element that is no paragraph adds nothing, chrome or not: skip the checks.
-        if (child.tag in _SCORED or len(child)) and not _is_chrome(child):
-            _score(child, path, scores)
+    # Each tag read once: lxml makes a new string on every ``.tag``.
+    kids = [(child, child.tag) for child in el.iterchildren(etree.Element)]
+    if tag in _SCORED and not any(kid_tag in BLOCK_TAGS for _, kid_tag in kids):
+        _add_up(path, len(all_text(el).strip()), scores)
+    for child, kid_tag in kids:
+        if len(child):
+            if not _is_chrome(child, kid_tag):
+                _score(child, kid_tag, path, scores)
+        # A childless element adds nothing unless it is a paragraph: scored here, in one go.
+        elif kid_tag in _SCORED and not _is_chrome(child, kid_tag):
+            text = child.text
+            path.append(child)
+            _add_up(path, len(text.strip()) if text else 0, scores)
+            path.pop()
     path.pop()
 
 
-def _is_chrome(el: Element) -> bool:
+def _add_up(path: list[Element], size: int, scores: dict[Element, int]) -> None:
+    """Add a paragraph's ``size`` to it (last in ``path``) and to each of its ancestors."""
+    for node in reversed(path):
+        scores[node] = scores.get(node, 0) + size
+
+
+def _is_chrome(el: Element, tag: str) -> bool:
     """Not body text: chrome, hidden markup, and the title and date lines above the body."""
-    tag = el.tag
     if tag in _CHROME_TAGS or tag == "h1":
         return True
-    attrs = attributes(el)
-    return hidden(attrs) or named_role(tag, attrs) in _NOT_BODY
+    look = look_of(el)
+    return look.hidden or look.role in _NOT_BODY
 
 
 def _depth_below(el: Element, root: Element) -> int:
@@ -162,14 +170,19 @@ def _body_in(root: Element) -> Element:
     total = scores.get(root, 0)
     if not total:
         return root
-    marked = next(
-        (el for el in root.iterdescendants(etree.Element) if el.get("itemprop") == "articleBody"),
-        None,
-    )
+    marked = _marked_body(root)
     if marked is not None:
         return marked
     holders = [el for el, score in scores.items() if score >= _BODY_SHARE * total]
     return max(holders, key=lambda el: _depth_below(el, root))
+
+
+def _marked_body(root: Element) -> Element | None:
+    """The first element under ``root`` that schema.org's ``articleBody`` marks."""
+    for el in root.iterdescendants(etree.Element):
+        if el.get("itemprop") == "articleBody":
+            return el
+    return None
 
 
 def _densest(tree: Element) -> Element | None:
@@ -282,10 +295,13 @@ def _may_name_title(el: Element) -> bool:
     """A heading, an element carrying a title attribute, or one whose class hints at a title."""
     if el.tag == "h1":
         return True
-    cls = el.get("class")
-    if cls and ("itle" in cls or "eadline" in cls or "tieu" in cls):
-        return True
-    return el.get(_TITLE_ATTRIBUTE) is not None or el.get("itemprop") is not None
+    for name, value in el.items():
+        if name == "class":
+            if "itle" in value or "eadline" in value or "tieu" in value:
+                return True
+        elif name == _TITLE_ATTRIBUTE or name == "itemprop":
+            return True
+    return False
 
 
 def _title_candidates(layout: Layout) -> Iterator[str]:
