@@ -25,6 +25,9 @@ from crawler.parsers.dates import find_date, image_upload_time, is_date_line, is
         ("2022-06-30T08:30:00Z", "2022-06-30T15:30:00+07:00"),
         ("2022-06-30T15:30:00+07:00", "2022-06-30T15:30:00+07:00"),
         ("2022-06-30 15:30", "2022-06-30T15:30:00+07:00"),
+        # No zone is 99 hours off: the clock stands, read as the portal's own time.
+        ("2022-06-30T15:30:00+99:99", "2022-06-30T15:30:00+07:00"),
+        ("2022-06-30T15:30:00+05:75", "2022-06-30T15:30:00+07:00"),
     ],
 )
 def test_find_date(text: str, iso: str) -> None:

@@ -88,7 +88,11 @@ def _from_iso(match: re.Match[str]) -> PageDate | None:
     if zone != "Z":
         sign = -1 if zone[0] == "-" else 1
         digits = zone[1:].replace(":", "")
-        offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+        if hours > 23 or minutes > 59:
+            # No such zone (a typo in the template): the clock is still the page's word.
+            return PageDate(day, clock)
+        offset = sign * timedelta(hours=hours, minutes=minutes)
     local = datetime.combine(day, clock, timezone(offset)).astimezone(VIETNAM)
     return PageDate(local.date(), local.time())
 
