@@ -28,17 +28,20 @@ _DATE_ELEMENTS = lxml.etree.XPath(
     ".//time | .//*[contains(@class, 'date') or contains(@class, 'time')]"
 )
 _GENERIC_TITLES = frozenset({"xuất bản thông tin", "asset publisher", "xuất bản nội dung"})
-_IN_CHROME = lxml.etree.XPath(
-    "ancestor-or-self::*[self::nav or self::header or self::footer or @role='navigation']"
-)
 _MENUS = (
     "//nav | //*[@role='navigation' or @role='menubar' or @id='navigation']"
     " | //*[contains(concat(' ', normalize-space(@class), ' '), ' navbar ')]"
     " | //*[contains(concat(' ', normalize-space(@class), ' '), ' menu ')]"
 )
 # In Liferay layouts every column but the first carries `portlet-column-last`.
+_SIDE_COLUMN = "//*[contains(concat(' ', @class, ' '), ' portlet-column-last ')]"
 _IN_SIDE_COLUMN = lxml.etree.XPath(
     "ancestor::*[contains(concat(' ', @class, ' '), ' portlet-column-last ')]"
+)
+# Links in menus, page header and footer, or a side column: never a listing's entries.
+_ASIDE_ANCHORS = lxml.etree.XPath(
+    "//*[self::nav or self::header or self::footer or @role='navigation']/descendant-or-self::a"
+    f" | {_SIDE_COLUMN}//a"
 )
 _BOUNDARY = lxml.etree.XPath("ancestor-or-self::*[starts-with(@id, 'p_p_id_')][1]")
 _ACTIVE_PAGE = lxml.etree.XPath(
@@ -91,6 +94,9 @@ class Link:
     url: str
     """The cleaned URL to request (:func:`crawler.urls.clean`)."""
     kind: UrlKind
+    paging: str | None
+    """The portlet id of its paging parameter (``_{id}_cur``), "" for a bare ``cur``, or
+    None when the link pages nothing."""
 
 
 Links = dict[Element, Link]
@@ -130,7 +136,7 @@ def _resolved(base: str, href: str) -> Link | None:
     if urlsplit(absolute).scheme not in ("http", "https"):
         return None
     url = clean(absolute)
-    return Link(absolute, url, classify(url))
+    return Link(absolute, url, classify(url), _cur_namespace(absolute))
 
 
 def page_links(root: Element, base: str) -> Links:
@@ -150,19 +156,18 @@ def _within(region: Element, links: Links) -> Iterator[tuple[Element, Link]]:
             yield anchor, link
 
 
-def _in_chrome(element: Element) -> bool:
-    return bool(_IN_CHROME(element))
-
-
 def _in_side_column(element: Element) -> bool:
     return bool(_IN_SIDE_COLUMN(element))
 
 
-def _body_articles(region: Element, links: Links) -> Iterator[tuple[Element, str]]:
+def _body_articles(tree: Element, links: Links) -> Links:
     """Article links outside menus and side columns: what a listing body can hold."""
-    for anchor, link in _within(region, links):
-        if link.kind is UrlKind.ARTICLE and not _in_chrome(anchor) and not _in_side_column(anchor):
-            yield anchor, link.url
+    aside = set(_ASIDE_ANCHORS(tree))
+    return {
+        anchor: link
+        for anchor, link in links.items()
+        if link.kind is UrlKind.ARTICLE and anchor not in aside
+    }
 
 
 def _cur_namespace(url: str) -> str | None:
@@ -180,32 +185,31 @@ def _boundary(element: Element) -> Element | None:
     return found[0] if found else None
 
 
-def _busiest_boundary(tree: Element, links: Links) -> Element | None:
+def _busiest_boundary(body: Links) -> Element | None:
     """The main-column portlet holding the most distinct articles (first of equals)."""
     keys: dict[Element, set[str]] = {}
-    for anchor, url in _body_articles(tree, links):
+    for anchor, link in body.items():
         boundary = _boundary(anchor)
         if boundary is not None:
-            keys.setdefault(boundary, set()).add(article_key(url))
+            keys.setdefault(boundary, set()).add(article_key(link.url))
     return max(keys, key=lambda b: len(keys[b])) if keys else None
 
 
 def _paging_links(links: Links) -> Iterator[tuple[Element, Link, str]]:
     """(anchor, link, portlet namespace) of every link that pages through some listing."""
     for anchor, link in links.items():
-        namespace = _cur_namespace(link.raw)
-        if namespace is not None and link.kind is not UrlKind.FORBIDDEN:
-            yield anchor, link, namespace
+        if link.paging is not None and link.kind is not UrlKind.FORBIDDEN:
+            yield anchor, link, link.paging
 
 
-def _region(tree: Element, links: Links) -> tuple[Element, str | None]:
+def _region(tree: Element, links: Links, body: Links) -> tuple[Element, str | None]:
     """The listing body and the namespace of its paging (None when it has no paging)."""
     for anchor, _link, namespace in _paging_links(links):
         found = _BY_ID(tree, id=f"p_p_id_{namespace}_")
         boundary = found[0] if found else _boundary(anchor)
         if boundary is not None:
             return boundary, namespace
-    busiest = _busiest_boundary(tree, links)
+    busiest = _busiest_boundary(body)
     if busiest is not None:
         return busiest, None
     mains = tree.xpath("//*[@role='main'] | //*[@id='main-content'] | //main")
@@ -257,8 +261,8 @@ def _image_alt(anchor: Element) -> str | None:
     return _fold(image.get("alt")) if image is not None else None
 
 
-def _entries(region: Element, links: Links) -> list[ListingEntry]:
-    anchors = list(_body_articles(region, links))
+def _entries(region: Element, body: Links) -> list[ListingEntry]:
+    anchors = [(anchor, link.url) for anchor, link in _within(region, body)]
     keys = {anchor: article_key(url) for anchor, url in anchors}
     urls: dict[str, str] = {}
     titles: dict[str, str | None] = {}
@@ -326,9 +330,10 @@ def parse_listing(page: Page) -> Listing:
     """Entries, paging and section of a listing page."""
     tree = page.tree
     links = page_links(tree, _base_url(page))
-    region, namespace = _region(tree, links)
+    body = _body_articles(tree, links)
+    region, namespace = _region(tree, links, body)
     return Listing(
-        entries=_entries(region, links),
+        entries=_entries(region, body),
         page=_current_page(page, region, namespace),
         pages=_paging(links, namespace),
         section=_section(tree, region),
