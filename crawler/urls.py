@@ -6,6 +6,7 @@ Pure functions on strings; nothing here imports Scrapy.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -75,6 +76,12 @@ class Scope:
 
 
 def _netloc(parts: SplitResult) -> str:
+    return _host_and_port(parts.scheme, parts.netloc)
+
+
+@_memo
+def _host_and_port(scheme: str, netloc: str) -> str:
+    parts = SplitResult(scheme, netloc, "", "", "")
     host = (parts.hostname or "").lower()
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
@@ -123,13 +130,23 @@ def _normalise(url: str, keep_plid: bool) -> str:
     path = _site_path(parts.path)
     while _WINDOW_STATE_SUFFIX.search(path):
         path = _WINDOW_STATE_SUFFIX.sub("", path) or "/"
-    query = [
-        (name, value)
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-        if not _is_noise(name, value, keep_plid)
+    query = _clean_query(parts.query, keep_plid)
+    return urlunsplit((parts.scheme.lower(), _netloc(parts), path, query, ""))
+
+
+@_memo
+def query_pairs(query: str) -> tuple[tuple[str, str], ...]:
+    """The decoded (name, value) pairs of a query string, blank values kept."""
+    return tuple(parse_qsl(query, keep_blank_values=True))
+
+
+@_memo
+def _clean_query(query: str, keep_plid: bool) -> str:
+    # A site's links share a handful of query strings, so each is taken apart only once.
+    kept = [
+        (name, value) for name, value in query_pairs(query) if not _is_noise(name, value, keep_plid)
     ]
-    query = sorted(_drop_idle_portlet_id(query))
-    return urlunsplit((parts.scheme.lower(), _netloc(parts), path, urlencode(query), ""))
+    return urlencode(sorted(_drop_idle_portlet_id(kept)))
 
 
 def without_session_noise(url: str) -> str:
@@ -170,7 +187,7 @@ def _cleaned(url: str) -> str:
 
 
 def _query_value(url: str, name: str) -> str | None:
-    for key, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+    for key, value in query_pairs(urlsplit(url).query):
         if key == name:
             return value
     return None
@@ -185,7 +202,7 @@ def plidlayout(url: str) -> str | None:
 @_memo
 def page_number(url: str) -> int | None:
     """The Liferay paging parameter (`cur` or `_{portletId}_cur`) as a number, or None."""
-    for name, value in parse_qsl(urlsplit(url).query):
+    for name, value in query_pairs(urlsplit(url).query):
         if (name == "cur" or name.endswith("_cur")) and value.isdigit():
             return int(value)
     return None
@@ -251,7 +268,7 @@ def classify(url: str) -> UrlKind:
     return UrlKind.PAGE
 
 
-def _portlet_reason(query: list[tuple[str, str]]) -> str | None:
+def _portlet_reason(query: Sequence[tuple[str, str]]) -> str | None:
     for name, value in query:
         value = value.lower()
         if name == "p_p_lifecycle" and value == "1":
@@ -269,7 +286,7 @@ def _portlet_reason(query: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def _search_or_calendar(path: str, query: list[tuple[str, str]]) -> str | None:
+def _search_or_calendar(path: str, query: Sequence[tuple[str, str]]) -> str | None:
     # Only the page part of the path: an article's own slug may well say "lịch công tác".
     path = path.split("/-/", 1)[0]
     portlet_ids = " ".join(value for name, value in query if name == "p_p_id")
@@ -288,7 +305,7 @@ def forbidden_reason(url: str, max_length: int = 2000) -> str | None:
     robots.txt is not checked here: Scrapy's RobotsTxtMiddleware does that.
     """
     parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
+    query = query_pairs(parts.query)
     path = _site_path(parts.path)
     reason = _portlet_reason(query)
     if reason:

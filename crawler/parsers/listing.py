@@ -12,12 +12,19 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
 
 from crawler.parsers.page import Element, Page
-from crawler.urls import UrlKind, article_key, classify, clean, without_session_noise
+from crawler.urls import (
+    UrlKind,
+    article_key,
+    classify,
+    clean,
+    query_pairs,
+    without_session_noise,
+)
 
 _SKIPPED_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "#")
 _DATE = re.compile(r"(?<!\d)(\d{1,2})/(\d{1,2})/(\d{4})(?!\d)")
@@ -172,7 +179,7 @@ def _body_articles(tree: Element, links: Links) -> Links:
 
 def _cur_namespace(url: str) -> str | None:
     """The portlet id of a paging link (`_{id}_cur`), "" for a bare `cur`, None otherwise."""
-    for name, value in parse_qsl(urlsplit(url).query):
+    for name, value in query_pairs(urlsplit(url).query):
         if value.isdigit() and name == "cur":
             return ""
         if value.isdigit() and name.endswith("_cur"):
@@ -293,7 +300,7 @@ def _current_page(page: Page, region: Element, namespace: str | None) -> int | N
         text = _fold(_text(marker)) or ""
         if text.isdigit():
             return int(text)
-    for name, value in parse_qsl(urlsplit(page.url).query):
+    for name, value in query_pairs(urlsplit(page.url).query):
         if value.isdigit() and name in ("cur", f"_{namespace}_cur"):
             return int(value)
     return 1
