@@ -2,11 +2,15 @@
 
 Starts the replica portal on loopback and, in one run:
 
-1. crawls it three times, each in its own subprocess: (a) the plain Scrapy spider of
+1. crawls it, each crawl in its own subprocess: (a) the plain Scrapy spider of
    ``bench/plain_spider.py`` (same links, no extraction, no archive, no images);
-   (b) ``portal-archiver crawl`` with ``ARCHIVE_REQUISITES=False`` (pages only: the fair
-   comparison with (a), and the one the CPU budget uses); (b+) ``portal-archiver crawl`` as
-   shipped, images and attached files included;
+   (a') the same spider with portal-archiver's garbage-collector settings
+   (``crawler/gc_tuning.py``), to show what those alone are worth; (b) ``portal-archiver
+   crawl`` with ``ARCHIVE_REQUISITES=False`` (pages only: the fair comparison with (a), and
+   the one the CPU budget uses); (b+) ``portal-archiver crawl`` as shipped, images and
+   attached files included. (a), (a') and (b) run ``--rounds`` times, interleaved, because
+   a shared virtual machine's speed drifts by tens of percent within minutes: each figure
+   is the median round's, each ratio the median of the rounds' ratios;
 2. re-extracts (b+)'s WARC files with ``portal-archiver extract`` and times trafilatura
    on the same archived article pages, each in its own subprocess;
 3. crawls a bigger replica (``--rss-articles``, default 20,000; about 10 minutes and 7 GB
@@ -18,7 +22,8 @@ subprocess. "Per article page" divides by the article pages each crawl fetched (
 crawl's ``report.json`` ``requests_by_kind.article``; the plain spider's own count), soft
 404s included. Prints a table and writes every figure, with the budgets, as JSON.
 
-Usage: ``python bench/benchmark.py [--articles 3000] [--rss-articles 20000] [--json FILE]``.
+Usage: ``python bench/benchmark.py [--articles 3000] [--rounds 3] [--rss-articles 20000]
+[--json FILE]``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import os
 import pickle
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +47,7 @@ from typing import Any
 
 import quality
 
+from crawler import settings as project_settings
 from crawler.commands import replica_process
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,6 +59,11 @@ LOOPBACK = (
     "LOG_LEVEL=WARNING",
 )
 HTML_ONLY = ("ARCHIVE_REQUISITES=False",)
+# The plain spider with the collector settings portal-archiver ships: (a').
+GC_TUNED = (
+    'EXTENSIONS={"crawler.gc_tuning.GcTuningExtension": 0}',
+    "PORTAL_GC_THRESHOLDS=" + ",".join(map(str, project_settings.PORTAL_GC_THRESHOLDS)),
+)
 BUDGET_CPU_RATIO = 1.35
 BUDGET_SPEEDUP = 5.0
 BUDGET_RSS_MB = 250.0
@@ -110,13 +122,16 @@ def crawl_figures(usage: Usage, article_pages: int, requests: int) -> dict[str, 
     }
 
 
-def run_plain(url: str, work: Path) -> dict[str, Any]:
-    stats_path = work / "plain-stats.json"
+def run_plain(
+    url: str, work: Path, extra: Sequence[str] = (), name: str = "plain"
+) -> dict[str, Any]:
+    stats_path = work / f"{name}-stats.json"
     command = [sys.executable, str(BENCH / "plain_spider.py"), url, "--stats", str(stats_path)]
-    usage = run_measured(command, work / "plain.log")
+    usage = run_measured(command + _settings(extra), work / f"{name}.log")
     stats = json.loads(stats_path.read_text(encoding="utf-8"))
     figures = crawl_figures(usage, stats["requests_by_kind"]["article"], stats["requests"])
     figures["requests_by_kind"] = stats["requests_by_kind"]
+    figures["gc_collections"] = stats["gc_collections"]
     return figures
 
 
@@ -137,7 +152,33 @@ def run_ours(url: str, out: Path, extra: Sequence[str], log: Path) -> dict[str, 
     return figures
 
 
-def run_crawls(articles: int, work: Path) -> dict[str, Any]:
+def run_round(url: str, work: Path) -> dict[str, Any]:
+    """(a), (a') and (b) back to back, so that their ratios share the machine's mood."""
+    plain = run_plain(url, work)
+    tuned = run_plain(url, work, GC_TUNED, "plain-gc-tuned")
+    shutil.rmtree(work / "html-only", ignore_errors=True)
+    ours = run_ours(url, work / "html-only", HTML_ONLY, work / "html-only.log")
+    per_page = ours["cpu_s_per_article_page"]
+    return {
+        "plain": plain,
+        "plain_gc_tuned": tuned,
+        "ours_html_only": ours,
+        "cpu_ratio_html_only": per_page / plain["cpu_s_per_article_page"],
+        "cpu_ratio_vs_gc_tuned": per_page / tuned["cpu_s_per_article_page"],
+    }
+
+
+def _median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def _median_run(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median CPU per article page (the lower middle of an even count)."""
+    ordered = sorted(runs, key=lambda run: run["cpu_s_per_article_page"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def run_crawls(articles: int, rounds: int, work: Path) -> dict[str, Any]:
     with replica_process("--articles", str(articles)) as url:
         listed = manifest_articles(url)
         # One unmeasured pass renders every page once, so no measured run pays for a
@@ -146,17 +187,23 @@ def run_crawls(articles: int, work: Path) -> dict[str, Any]:
             [sys.executable, str(BENCH / "plain_spider.py"), url, "--stats", os.devnull],
             work / "warmup.log",
         )
-        plain = run_plain(url, work)
-        html_only = run_ours(url, work / "html-only", HTML_ONLY, work / "html-only.log")
+        measured = [run_round(url, work) for _ in range(rounds)]
         full = run_ours(url, work / "full", (), work / "full.log")
-    per_page = plain["cpu_s_per_article_page"]
+    plain = _median_run([one["plain"] for one in measured])
     return {
         "replica_articles": listed,
+        "rounds": measured,
         "plain": plain,
-        "ours_html_only": html_only,
+        "plain_gc_tuned": _median_run([one["plain_gc_tuned"] for one in measured]),
+        "ours_html_only": _median_run([one["ours_html_only"] for one in measured]),
         "ours_full": full,
-        "cpu_ratio_html_only": html_only["cpu_s_per_article_page"] / per_page,
-        "cpu_ratio_full": full["cpu_s_per_article_page"] / per_page,
+        "cpu_ratio_html_only": _median([one["cpu_ratio_html_only"] for one in measured]),
+        "cpu_ratio_html_only_range": [
+            min(one["cpu_ratio_html_only"] for one in measured),
+            max(one["cpu_ratio_html_only"] for one in measured),
+        ],
+        "cpu_ratio_vs_gc_tuned": _median([one["cpu_ratio_vs_gc_tuned"] for one in measured]),
+        "cpu_ratio_full": full["cpu_s_per_article_page"] / plain["cpu_s_per_article_page"],
     }
 
 
@@ -320,10 +367,13 @@ def format_results(results: dict[str, Any]) -> str:
         f"{'crawl':<28}{'CPU ms/pg':>10}{'pages/s':>10}{'RSS MB':>9}{'art.pg':>8}"
         f"{'reqs':>8}{'WARC KB/pg':>12}",
         _crawl_row("(a) plain Scrapy", crawl["plain"]),
+        _crawl_row("(a') plain, our GC settings", crawl["plain_gc_tuned"]),
         _crawl_row("(b) ours, pages only", crawl["ours_html_only"]),
         _crawl_row("(b+) ours, with images/files", crawl["ours_full"]),
-        f"CPU ratio (b)/(a): {crawl['cpu_ratio_html_only']:.2f}   "
-        f"(b+)/(a): {crawl['cpu_ratio_full']:.2f}",
+        f"CPU ratio (b)/(a): {crawl['cpu_ratio_html_only']:.2f} (median of"
+        f" {len(crawl['rounds'])} rounds, {crawl['cpu_ratio_html_only_range'][0]:.2f}"
+        f"-{crawl['cpu_ratio_html_only_range'][1]:.2f})   (b)/(a'):"
+        f" {crawl['cpu_ratio_vs_gc_tuned']:.2f}   (b+)/(a): {crawl['cpu_ratio_full']:.2f}",
         "",
         f"{'re-extraction':<44}{'CPU ms/page':>12}",
         f"{'portal-archiver extract (WARCs with images)':<44}"
@@ -378,7 +428,7 @@ def machine() -> dict[str, Any]:
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "articles": args.articles}
-    results["crawl"] = run_crawls(args.articles, work)
+    results["crawl"] = run_crawls(args.articles, args.rounds, work)
     results["reextract"] = run_reextract(work)
     results["rss"] = run_rss(args.rss_articles, work) if args.rss_articles else None
     results["quality"] = quality.run_quality()
@@ -397,6 +447,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=20000,
         metavar="N",
         help="size of the crawl measured for peak RSS (0 skips; 20,000 takes ~10 min, 7 GB disk)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        metavar="N",
+        help="interleaved rounds of (a), (a') and (b); medians are reported (default 3)",
     )
     parser.add_argument("--json", type=Path, default=BENCH / "results.json", metavar="FILE")
     parser.add_argument(

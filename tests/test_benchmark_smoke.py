@@ -21,7 +21,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("bench")
     out = work / "results.json"
     command = [sys.executable, str(REPO / "bench" / "benchmark.py"), "--articles", "40"]
-    command += ["--rss-articles", "0", "--json", str(out), "--workdir", str(work / "run")]
+    command += ["--rounds", "1", "--rss-articles", "0", "--json", str(out)]
+    command += ["--workdir", str(work / "run")]
     done = subprocess.run(
         command, cwd=REPO, capture_output=True, text=True, timeout=120, check=False
     )
@@ -34,7 +35,7 @@ def _positive(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value) and value > 0
 
 
-@pytest.mark.parametrize("side", ["plain", "ours_html_only", "ours_full"])
+@pytest.mark.parametrize("side", ["plain", "plain_gc_tuned", "ours_html_only", "ours_full"])
 def test_each_crawl_has_its_costs(results: dict[str, Any], side: str) -> None:
     figures = results["crawl"][side]
     for name in ("cpu_s", "wall_s", "peak_rss_mb", "cpu_s_per_article_page"):
@@ -52,9 +53,20 @@ def test_the_baseline_fetches_the_same_pages(results: dict[str, Any]) -> None:
     assert crawl["ours_full"]["requests"] > crawl["ours_html_only"]["requests"]
 
 
+def test_the_gc_tuned_baseline_is_the_plain_spider_with_our_gc_settings(
+    results: dict[str, Any],
+) -> None:
+    crawl = results["crawl"]
+    assert crawl["plain"]["gc_collections"] == {}
+    assert set(crawl["plain_gc_tuned"]["gc_collections"]) == {"0", "1", "2"}
+    assert crawl["plain_gc_tuned"]["article_pages"] == crawl["plain"]["article_pages"]
+    assert len(crawl["rounds"]) == 1
+
+
 def test_ratios_and_warc_size(results: dict[str, Any]) -> None:
     crawl = results["crawl"]
     assert _positive(crawl["cpu_ratio_html_only"])
+    assert _positive(crawl["cpu_ratio_vs_gc_tuned"])
     assert _positive(crawl["cpu_ratio_full"])
     full, pages_only = crawl["ours_full"], crawl["ours_html_only"]
     assert full["warc_bytes_per_article_page"] > pages_only["warc_bytes_per_article_page"] > 0
