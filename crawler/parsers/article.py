@@ -120,7 +120,7 @@ def parse_article(page: Page) -> ArticleResult:
 
 def _parse(page: Page) -> ArticleResult:
     body = page.body
-    if not body.strip():
+    if not body or body.isspace():
         return _fail("empty-body", page)
     if _is_binary(body):
         return _fail("binary", page)

@@ -39,12 +39,12 @@ def _codec(name: str | None) -> str | None:
         return None
 
 
-def _decodes(body: bytes, encoding: str) -> bool:
+def _decode(body: bytes, encoding: str) -> str | None:
+    """The body decoded, or None when its bytes are not valid in that encoding."""
     try:
-        body.decode(encoding)
+        return body.decode(encoding)
     except UnicodeDecodeError:
-        return False
-    return True
+        return None
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,17 @@ class Page:
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
 
-    @cached_property
+    @property
     def encoding(self) -> str:
         """The charset the body is decoded with (a Python codec name)."""
+        return self._decoded[0]
+
+    @cached_property
+    def _decoded(self) -> tuple[str, str | None]:
+        """The encoding, and the body decoded with it when the check already did that."""
         for bom, name in _BOMS:
             if self.body.startswith(bom):
-                return name
+                return name, None
         declared = [
             _codec(m.group(1))
             for m in [_HTTP_CHARSET.search(self.headers.get("content-type", ""))]
@@ -75,20 +80,21 @@ class Page:
             declared.append(_codec(meta.group(1).decode("ascii", "replace")))
         # A declaration is trusted only when the bytes agree with it: some portals
         # declare one charset and send another.
-        for name in declared:
-            if name and _decodes(self.body, name):
-                return name
-        if _decodes(self.body, "utf-8"):
-            return "utf-8"
+        for name in [*declared, "utf-8"]:
+            text = _decode(self.body, name) if name else None
+            if text is not None:
+                return name, text
         from charset_normalizer import from_bytes  # slow path, only for liars
 
         best = from_bytes(self.body[:65536]).best()
-        return _codec(best.encoding if best else None) or "windows-1258"
+        return _codec(best.encoding if best else None) or "windows-1258", None
 
     @cached_property
     def text(self) -> str:
         """The body as text, BOM stripped, undecodable bytes replaced."""
-        text = self.body.decode(self.encoding, errors="replace")
+        encoding, text = self._decoded
+        if text is None:
+            text = self.body.decode(encoding, errors="replace")
         return text.removeprefix("\ufeff")
 
     @cached_property
