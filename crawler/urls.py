@@ -155,7 +155,8 @@ def without_session_noise(url: str) -> str:
     # removing them and session ids first (as _normalise would) lets the memo recognise it.
     # The substring tests spare most URLs both regex scans.
     if "edirect=" in url or "backURL=" in url:
-        url = _REDIRECT_PARAM.sub(r"\1", url)
+        # A trailing separator left behind would make one more form of the same link.
+        url = _REDIRECT_PARAM.sub(r"\1", url).rstrip("?&")
     return _JSESSIONID.sub("", url) if ";" in url else url
 
 

@@ -358,12 +358,14 @@ def navigation_links(page: Page) -> list[str]:
     return list(dict.fromkeys(urls))
 
 
+def _may_be_article(href: str) -> bool:
+    # Only the path: share buttons carry the page's own URL in their query.
+    path = href.partition("?")[0]
+    return any(hint in path for hint in _ARTICLE_HINTS)
+
+
 def article_links(page: Page) -> list[str]:
     """Every article linked from the page, sidebars included, once each, in page order."""
     base = _base_url(page)
-    candidates = (
-        _link(base, href)
-        for href in _HREFS(page.tree)
-        if any(hint in href for hint in _ARTICLE_HINTS)
-    )
+    candidates = (_link(base, href) for href in _HREFS(page.tree) if _may_be_article(href))
     return _article_urls(link for link in candidates if link is not None)
