@@ -87,7 +87,8 @@ def head_headers(head: bytes) -> list[tuple[str, str]]:
     return fields
 
 
-def _header(fields: Sequence[tuple[str, str]], name: str) -> str | None:
+def header_value(fields: Sequence[tuple[str, str]], name: str) -> str | None:
+    """The first value of header ``name`` (any case) among ``head_headers`` fields."""
     name = name.lower()
     return next((value for key, value in fields if key.lower() == name), None)
 
@@ -120,11 +121,15 @@ def stored_response_head(head: bytes, body_length: int) -> bytes:
 
 def compression_level(response_head: bytes) -> int:
     """Level 0 for payloads that are already compressed, else the default level."""
-    fields = head_headers(response_head)
-    encoding = (_header(fields, "content-encoding") or "").strip().lower()
+    return compression_level_of(head_headers(response_head))
+
+
+def compression_level_of(fields: Sequence[tuple[str, str]]) -> int:
+    """:func:`compression_level` from the head's fields, for a caller that has them."""
+    encoding = (header_value(fields, "content-encoding") or "").strip().lower()
     if encoding in _COMPRESSED_ENCODINGS:
         return STORED_LEVEL
-    mime = (_header(fields, "content-type") or "").split(";")[0].strip().lower()
+    mime = (header_value(fields, "content-type") or "").split(";")[0].strip().lower()
     if mime in _COMPRESSIBLE_IMAGES:
         return DEFAULT_LEVEL
     if mime.startswith(_COMPRESSED_TYPES) or mime in _COMPRESSED_SUBTYPES:

@@ -28,9 +28,10 @@ from archive.exchange import Exchange, WarcLocation
 from archive.records import (
     DEFAULT_LEVEL,
     REVISIT_PROFILE,
-    compression_level,
+    compression_level_of,
     gzip_member,
     head_headers,
+    header_value,
     render_record,
     sha1_digest,
     stored_response_head,
@@ -128,6 +129,7 @@ class ArchiveWriter:
     def write_exchange(self, ex: Exchange) -> WarcLocation:
         """Write the response and its request; return the response's location."""
         response_id = self._record_ids()
+        fields = head_headers(ex.response_head)
         head = stored_response_head(ex.response_head, len(ex.body))
         digest = sha1_digest(ex.body)
         response = self._render(
@@ -137,11 +139,11 @@ class ArchiveWriter:
             [("WARC-Payload-Digest", digest)],
             head + ex.body,
             RESPONSE_TYPE,
-            compression_level(ex.response_head),
+            compression_level_of(fields),
         )
         request = self._request(ex, response_id)
         location = self._write([response, request])
-        self._index(ex, location, len(response.data), digest, revisit=False)
+        self._index(ex, fields, location, len(response.data), digest, revisit=False)
         return location
 
     def write_revisit(
@@ -160,24 +162,25 @@ class ArchiveWriter:
             "revisit", revisit_id, ex, fields, head, RESPONSE_TYPE, DEFAULT_LEVEL
         )
         location = self._write([revisit, self._request(ex, revisit_id)])
-        self._index(ex, location, len(revisit.data), payload_digest, revisit=True)
+        fields = head_headers(ex.response_head)
+        self._index(ex, fields, location, len(revisit.data), payload_digest, revisit=True)
         return location
 
     def _index(
-        self, ex: Exchange, location: WarcLocation, length: int, digest: str, *, revisit: bool
+        self,
+        ex: Exchange,
+        fields: list[tuple[str, str]],
+        location: WarcLocation,
+        length: int,
+        digest: str,
+        *,
+        revisit: bool,
     ) -> None:
-        """Hand the record's CDXJ line to the index sink, if any."""
+        """Hand the record's CDXJ line to the index sink, if any (``fields``: the head's)."""
         if self._index_sink is None:
             return
         status_line = ex.response_head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
-        content_type = next(
-            (
-                value
-                for name, value in head_headers(ex.response_head)
-                if name.lower() == "content-type"
-            ),
-            None,
-        )
+        content_type = header_value(fields, "content-type")
         self._index_sink(
             capture_line(
                 url=ex.url,
