@@ -129,6 +129,7 @@ def run(start_url: str, stats_path: Path, overrides: dict[str, str]) -> None:
         "requests_by_kind": spider.counts,
         "response_bytes": stats.get("downloader/response_bytes", 0),
         "finish_reason": stats.get("finish_reason"),
+        "concurrent_items": crawler.settings.getint("CONCURRENT_ITEMS"),
         # Set only when the GC-tuning extension ran (the benchmark's (a') baseline).
         "gc_collections": {
             key.rsplit("/", 1)[-1]: value
