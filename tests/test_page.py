@@ -6,7 +6,10 @@ import codecs
 import unicodedata
 from pathlib import Path
 
+import lxml.etree
+
 from crawler.parsers.page import Page
+from tests.golden import SPECIMENS
 
 TEXT = "Thường trực Huyện uỷ Lấp Vò"
 
@@ -43,3 +46,25 @@ def test_tree_accepts_an_xml_declaration_and_empty_bodies() -> None:
     body = f'<?xml version="1.0" encoding="utf-8"?><html><body><p>{TEXT}</p></body></html>'
     assert Page("http://x/", body.encode()).tree.findtext(".//p") == TEXT
     assert Page("http://x/", b"").tree.tag == "html"
+
+
+def _text_tree(page: Page) -> bytes:
+    """The tree the page's decoded text gives: what the UTF-8 shortcut must reproduce."""
+    return lxml.etree.tostring(lxml.etree.HTML(page.text, lxml.etree.HTMLParser()))
+
+
+def test_utf8_bytes_parse_to_the_same_tree_as_their_text() -> None:
+    tricky = (
+        f"<html><body>\r\n<p>{TEXT}\r\nx\x00y\x0bz &nbsp;&#0;&#xD800; \U0001f600</p>"
+        "<script>if (a<b && c>d) {}</script><!-- note --><p title='Đ'>&amp;</p>"
+    )
+    for body in (tricky.encode(), (SPECIMENS / "a01-dtp.html").read_bytes()):
+        page = Page("http://x/", body, {"content-type": "text/html; charset=UTF-8"})
+        assert page.encoding == "utf-8"
+        assert lxml.etree.tostring(page.tree) == _text_tree(page)
+
+
+def test_utf8_bytes_ignore_a_meta_charset_they_contradict() -> None:
+    body = f'<meta charset="windows-1258"><title>{TEXT}</title>'.encode()
+    page = Page("http://x/", body, {"content-type": "text/html; charset=UTF-8"})
+    assert _title(page) == TEXT
