@@ -126,12 +126,16 @@ class ArchiveWriter:
         """Final name (``....warc.gz``) of the file being written, or None between files."""
         return self._path.name.removesuffix(OPEN_SUFFIX) if self._path else None
 
-    def write_exchange(self, ex: Exchange) -> WarcLocation:
-        """Write the response and its request; return the response's location."""
+    def write_exchange(self, ex: Exchange, *, payload_digest: str | None = None) -> WarcLocation:
+        """Write the response and its request; return the response's location.
+
+        ``payload_digest`` is :func:`archive.records.sha1_digest` of the body, for a caller
+        that computed it already.
+        """
         response_id = self._record_ids()
         fields = head_headers(ex.response_head)
         head = stored_response_head(ex.response_head, len(ex.body))
-        digest = sha1_digest(ex.body)
+        digest = payload_digest or sha1_digest(ex.body)
         response = self._render(
             "response",
             response_id,

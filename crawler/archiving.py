@@ -238,7 +238,7 @@ class ArchivePipeline:
             request.meta[UNCHANGED_META_KEY] = True
             self.collection.touch(key, iso_utc(exchange.fetched_at))
             if response.status == 304:
-                return self.writer.write_exchange(exchange)
+                return self.writer.write_exchange(exchange, payload_digest=digest)
             assert previous is not None and previous.warc_date is not None
             self.stats.inc_value("archive/revisits")
             return self.writer.write_revisit(
@@ -247,7 +247,7 @@ class ArchivePipeline:
                 refers_to_date=previous.warc_date,
                 payload_digest=digest,
             )
-        location = self.writer.write_exchange(exchange)
+        location = self.writer.write_exchange(exchange, payload_digest=digest)
         # Only articles get state rows: listings change on every crawl, and the images and
         # files of an unchanged article are not fetched again.
         if classify(request.url) is UrlKind.ARTICLE:

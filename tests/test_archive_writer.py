@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.records import compression_level, stored_response_head
+from archive.records import compression_level, sha1_digest, stored_response_head
 from archive.writer import ArchiveWriteError, software_version
 from tests.archive_support import (
     FETCHED,
@@ -89,6 +89,16 @@ def test_records_are_byte_exact(tmp_path: Path) -> None:
         + REQUEST
         + b"\r\n\r\n"
     )
+
+
+def test_a_payload_digest_the_caller_computed_gives_the_same_bytes(tmp_path: Path) -> None:
+    for name, digest in (("computed", None), ("given", sha1_digest(exchange().body))):
+        writer = make_writer(tmp_path / name)
+        writer.write_exchange(exchange(), payload_digest=digest)
+        writer.close()
+    given = written_file(tmp_path / "given")
+    assert given.read_bytes() == written_file(tmp_path / "computed").read_bytes()
+    assert b"WARC-Payload-Digest: sha1:7UQCN3TKU6IURJPSXU247MBIT5AO5JQ4" in members(given)[1]
 
 
 def test_digests_are_sha1_base32_of_body_and_block() -> None:
