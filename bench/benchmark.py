@@ -5,10 +5,11 @@ Starts the replica portal on loopback and, in one run:
 1. crawls it, each crawl in its own subprocess: (a) the plain Scrapy spider of
    ``bench/plain_spider.py`` (same links, no extraction, no archive, no images);
    (a') the same spider with the Scrapy and garbage-collector settings portal-archiver
-   ships (``CONCURRENT_ITEMS``, ``crawler/gc_tuning.py``), to show what those alone are
-   worth: (b)/(a') is the cost of extraction and archiving like for like; (b) ``portal-archiver
-   crawl`` with ``ARCHIVE_REQUISITES=False`` (pages only: the fair comparison with (a), and
-   the one the CPU budget uses); (b+) ``portal-archiver crawl`` as shipped, images and
+   ships (``CONCURRENT_ITEMS``, ``WARN_ON_GENERATOR_RETURN_VALUE``,
+   ``crawler/gc_tuning.py``), to show what those alone are worth: (b)/(a') is the cost of
+   extraction and archiving like for like; (b) ``portal-archiver crawl`` with
+   ``ARCHIVE_REQUISITES=False`` (pages only: the fair comparison with (a), and the one the
+   CPU budget uses); (b+) ``portal-archiver crawl`` as shipped, images and
    attached files included. (a), (a') and (b) run ``--rounds`` times, interleaved, because
    a shared virtual machine's speed drifts by tens of percent within minutes: each figure
    is the median round's, each ratio the median of the rounds' ratios;
@@ -65,6 +66,7 @@ TUNED = (
     'EXTENSIONS={"crawler.gc_tuning.GcTuningExtension": 0}',
     "PORTAL_GC_THRESHOLDS=" + ",".join(map(str, project_settings.PORTAL_GC_THRESHOLDS)),
     f"CONCURRENT_ITEMS={project_settings.CONCURRENT_ITEMS}",
+    f"WARN_ON_GENERATOR_RETURN_VALUE={project_settings.WARN_ON_GENERATOR_RETURN_VALUE}",
 )
 BUDGET_CPU_RATIO = 1.35
 BUDGET_SPEEDUP = 5.0

@@ -66,6 +66,10 @@ PORTAL_GC_THRESHOLDS = [10_000, 20, 20]
 # afresh for every response: the default 100 cost about a sixth of a crawl's CPU on the
 # replica. A page yields at most one item and the archive pipeline never waits on I/O.
 CONCURRENT_ITEMS = 4
+# Scrapy re-reads and parses a callback's source to warn about `return value` in generators
+# whenever its weak cache has lost the bound method (often, with disk queues). Our
+# callbacks are checked once, in the tests (tests/test_spider_callbacks.py).
+WARN_ON_GENERATOR_RETURN_VALUE = False
 
 # The archive. ARCHIVE_DIR unset switches archiving off (NotConfigured).
 ARCHIVE_DIR = None
