@@ -86,7 +86,7 @@ ARCHIVE_COMMIT_EVERY = 50
 PORTAL_MAX_URL_LENGTH = 2000
 
 # Disk-backed queues keep memory flat on large sites (JOBDIR is set per collection).
-SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+SCHEDULER_DISK_QUEUE = "crawler.queues.RequestDiskQueue"  # Scrapy's pickle FIFO, faster
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
 

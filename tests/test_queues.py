@@ -1,0 +1,80 @@
+"""The request disk queue stores what Scrapy's would, and reads back the same requests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy import FormRequest, Request
+from scrapy.http.request import NO_CALLBACK
+from scrapy.squeues import PickleFifoDiskQueue
+from scrapy.utils.test import get_crawler
+
+from crawler.queues import RequestDiskQueue, request_to_dict
+from crawler.spiders.portal import PortalSpider
+
+URL = "https://lapvo.dongthap.gov.vn/web/hlv/tin-tuc?plidlayout=5101&_x_cur=2"
+
+
+@pytest.fixture
+def crawler() -> Any:
+    crawler = get_crawler(PortalSpider)
+    crawler.spider = PortalSpider.from_crawler(crawler, targets="lapvo")
+    return crawler
+
+
+def _requests(spider: PortalSpider) -> list[Request]:
+    return [
+        Request(URL, callback=spider.parse_listing, errback=spider.on_failure, priority=20),
+        Request(
+            URL,
+            callback=spider.parse_article,
+            meta={"listing": {"date": "2025-06-27", "section": "Tin tức"}},
+            cb_kwargs={"depth": 2},
+            headers={"If-None-Match": '"abc"', "Accept": ["a", "b"]},
+            cookies={"GUEST_LANGUAGE_ID": "vi_VN"},
+            dont_filter=True,
+            flags=["retried"],
+        ),
+        Request(URL),
+        Request(URL, callback=spider.parse_requisite),  # inherited from the base spider
+        FormRequest(URL, formdata={"q": "Lấp Vò"}, callback=spider.parse_home),
+    ]
+
+
+def test_the_dict_is_the_one_scrapy_makes(crawler: Any) -> None:
+    spider = crawler.spider
+    for request in _requests(spider):
+        assert request_to_dict(request, spider) == request.to_dict(spider=spider)
+
+
+def test_callbacks_that_are_not_spider_methods_get_scrapys_answer(crawler: Any) -> None:
+    other = PortalSpider.from_crawler(get_crawler(PortalSpider), targets="lapvo")
+    # Scrapy's scheduler keeps what cannot be named in memory instead.
+    for callback in (lambda response: None, print, NO_CALLBACK):
+        with pytest.raises(ValueError, match="not an instance method"):
+            request_to_dict(Request(URL, callback=callback), crawler.spider)
+    # Another spider's method: Scrapy names it by the function, and so do we.
+    request = Request(URL, callback=other.parse_article)
+    expected = request.to_dict(spider=crawler.spider)
+    assert request_to_dict(request, crawler.spider) == expected
+
+
+@pytest.mark.parametrize("reader", [RequestDiskQueue, PickleFifoDiskQueue])
+def test_requests_read_back_after_a_restart(
+    crawler: Any, tmp_path: Path, reader: type[PickleFifoDiskQueue]
+) -> None:
+    spider = crawler.spider
+    queue = RequestDiskQueue.from_crawler(crawler, str(tmp_path / "q"))
+    for request in _requests(spider):
+        queue.push(request)
+    queue.close()
+    queue = reader.from_crawler(crawler, str(tmp_path / "q"))
+    for sent in _requests(spider):
+        got = queue.pop()
+        assert got is not None
+        assert got.to_dict(spider=spider) == sent.to_dict(spider=spider)
+        assert type(got) is type(sent)
+    assert queue.pop() is None
+    queue.close()
