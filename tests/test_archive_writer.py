@@ -173,9 +173,9 @@ def test_chunked_gzip_body_reads_back_decoded(tmp_path: Path) -> None:
         (b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n\r\n", 0),
         (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n\r\n", 0),
         (b"HTTP/1.1 200 OK\r\ncontent-type: application/zip\r\n\r\n", 0),
-        (b"HTTP/1.1 200 OK\r\nContent-Type: image/svg+xml\r\n\r\n", 6),
-        (b"HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\n\r\n", 6),
-        (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n", 6),
+        (b"HTTP/1.1 200 OK\r\nContent-Type: image/svg+xml\r\n\r\n", 3),
+        (b"HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\n\r\n", 3),
+        (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n", 3),
     ],
 )
 def test_compression_level(head: bytes, level: int) -> None:
