@@ -16,9 +16,9 @@ Compression
 Each record is one gzip member. Bodies that are already compressed (``Content-Encoding`` gzip,
 br, deflate, zstd; images, audio, video, archives) are stored with zlib level 0 (stored blocks):
 deflating them again gains nothing and costs about 1 ms per 40 KB at any other level (see
-``bench/warc_write_speed.py``). Everything else is deflated at level 3: on a portal page it
-takes about 60% of the time of zlib's default level 6 and stores 6-7% more bytes, some 300
-bytes a page beside the hundreds of KB of its photos.
+``bench/warc_write_speed.py``). Everything else (pages, JSON, PDFs) is deflated at level 3:
+on a portal page it takes about 60% of the time of zlib's default level 6 and stores 6-7%
+more bytes, some 300 bytes a page beside the hundreds of KB of its photos.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Starts the replica portal on loopback and, in one run:
    (a') the same spider with the Scrapy and garbage-collector settings portal-archiver
    ships (``CONCURRENT_ITEMS``, ``WARN_ON_GENERATOR_RETURN_VALUE``,
    ``crawler/gc_tuning.py``), to show what those alone are worth: (b)/(a') is the cost of
-   extraction and archiving like for like; (b) ``portal-archiver crawl`` with
+   extraction, archive and disk queue like for like; (b) ``portal-archiver crawl`` with
    ``ARCHIVE_REQUISITES=False`` (pages only: the fair comparison with (a), and the one the
    CPU budget uses); (b+) ``portal-archiver crawl`` as shipped, images and
    attached files included. (a), (a') and (b) run ``--rounds`` times, interleaved, because

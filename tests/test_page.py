@@ -7,6 +7,7 @@ import unicodedata
 from pathlib import Path
 
 import lxml.etree
+import pytest
 
 from crawler.parsers.page import Page
 from tests.golden import SPECIMENS
@@ -60,11 +61,30 @@ def test_utf8_bytes_parse_to_the_same_tree_as_their_text() -> None:
     )
     for body in (tricky.encode(), (SPECIMENS / "a01-dtp.html").read_bytes()):
         page = Page("http://x/", body, {"content-type": "text/html; charset=UTF-8"})
-        assert page.encoding == "utf-8"
-        assert lxml.etree.tostring(page.tree) == _text_tree(page)
+        tree = lxml.etree.tostring(page.tree)
+        assert "text" not in page.__dict__  # parsed from the bytes: the text was never needed
+        assert tree == _text_tree(page)
 
 
-def test_utf8_bytes_ignore_a_meta_charset_they_contradict() -> None:
-    body = f'<meta charset="windows-1258"><title>{TEXT}</title>'.encode()
+@pytest.mark.parametrize(
+    "meta",
+    [
+        '<meta charset="windows-1258">',
+        '<meta http-equiv="Content-Type" content="text/html; charset=windows-1258">',
+    ],
+)
+def test_utf8_bytes_ignore_a_meta_charset_they_contradict(meta: str) -> None:
+    body = f"<html><head>{meta}<title>{TEXT}</title></head></html>".encode()
     page = Page("http://x/", body, {"content-type": "text/html; charset=UTF-8"})
     assert _title(page) == TEXT
+    assert "text" not in page.__dict__
+
+
+@pytest.mark.parametrize("start", ["", " \n", "\u00a0", "junk "])
+def test_an_xml_declaration_anywhere_before_the_first_tag_takes_the_text_path(
+    start: str,
+) -> None:
+    body = f'{start}<?xml version="1.0" encoding="utf-8"?><html><p>{TEXT}</p></html>'.encode()
+    page = Page("http://x/", body)
+    assert page.tree.findtext(".//p") == TEXT
+    assert "text" in page.__dict__

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import scrapy.http.request
 from scrapy import FormRequest, Request
 from scrapy.http.request import NO_CALLBACK
 from scrapy.squeues import PickleFifoDiskQueue
@@ -49,13 +50,25 @@ def test_the_dict_is_the_one_scrapy_makes(crawler: Any) -> None:
         assert request_to_dict(request, spider) == request.to_dict(spider=spider)
 
 
+def test_spider_methods_are_named_without_scrapys_search(
+    crawler: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_search(*args: object) -> str:
+        raise AssertionError("Scrapy's member search was used")
+
+    expected = [request.to_dict(spider=crawler.spider) for request in _requests(crawler.spider)]
+    monkeypatch.setattr(scrapy.http.request, "_find_method", no_search)
+    got = [request_to_dict(request, crawler.spider) for request in _requests(crawler.spider)]
+    assert got == expected
+
+
 def test_callbacks_that_are_not_spider_methods_get_scrapys_answer(crawler: Any) -> None:
     other = PortalSpider.from_crawler(get_crawler(PortalSpider), targets="lapvo")
     # Scrapy's scheduler keeps what cannot be named in memory instead.
     for callback in (lambda response: None, print, NO_CALLBACK):
         with pytest.raises(ValueError, match="not an instance method"):
             request_to_dict(Request(URL, callback=callback), crawler.spider)
-    # Another spider's method: Scrapy names it by the function, and so do we.
+    # Another spider's method is left to Scrapy, which finds the function on this one.
     request = Request(URL, callback=other.parse_article)
     expected = request.to_dict(spider=crawler.spider)
     assert request_to_dict(request, crawler.spider) == expected
