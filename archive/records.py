@@ -121,13 +121,11 @@ def stored_response_head(head: bytes, body_length: int) -> bytes:
     return b"".join(line + b"\r\n" for line in lines) + b"\r\n"
 
 
-def compression_level(response_head: bytes) -> int:
-    """Level 0 for payloads that are already compressed, else the default level."""
-    return compression_level_of(head_headers(response_head))
+def compression_level(fields: Sequence[tuple[str, str]]) -> int:
+    """Level 0 for payloads that are already compressed, else the default level.
 
-
-def compression_level_of(fields: Sequence[tuple[str, str]]) -> int:
-    """:func:`compression_level` from the head's fields, for a caller that has them."""
+    ``fields`` are the response head's (:func:`head_headers`).
+    """
     encoding = (header_value(fields, "content-encoding") or "").strip().lower()
     if encoding in _COMPRESSED_ENCODINGS:
         return STORED_LEVEL

@@ -28,7 +28,7 @@ from archive.exchange import Exchange, WarcLocation
 from archive.records import (
     DEFAULT_LEVEL,
     REVISIT_PROFILE,
-    compression_level_of,
+    compression_level,
     gzip_member,
     head_headers,
     header_value,
@@ -143,7 +143,7 @@ class ArchiveWriter:
             [("WARC-Payload-Digest", digest)],
             head + ex.body,
             RESPONSE_TYPE,
-            compression_level_of(fields),
+            compression_level(fields),
         )
         request = self._request(ex, response_id)
         location = self._write([response, request])

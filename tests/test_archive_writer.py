@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.records import compression_level, sha1_digest, stored_response_head
+from archive.records import compression_level, head_headers, sha1_digest, stored_response_head
 from archive.writer import ArchiveWriteError, software_version
 from tests.archive_support import (
     FETCHED,
@@ -179,7 +179,7 @@ def test_chunked_gzip_body_reads_back_decoded(tmp_path: Path) -> None:
     ],
 )
 def test_compression_level(head: bytes, level: int) -> None:
-    assert compression_level(head) == level
+    assert compression_level(head_headers(head)) == level
 
 
 def test_stored_member_is_valid_gzip(tmp_path: Path) -> None:
