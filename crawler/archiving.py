@@ -123,6 +123,7 @@ class ArchivePipeline:
         self.stats = crawler.stats
         self.collection = collection
         self.writer = writer
+        self.requisites = crawler.settings.getbool("ARCHIVE_REQUISITES")
         # Captured articles waiting for their item; bounded, since a page may turn
         # out not to be an article (soft 404) and never produce one.
         self._pending: OrderedDict[str, _Captured] = OrderedDict()
@@ -315,17 +316,12 @@ class ArchivePipeline:
             last_modified=captured.last_modified if captured else None,
             location=item.warc,
             content_digest=digest,
-            requisites=self._requisites(item),
+            requisites=requisite_urls(item) if self.requisites else [],
         )
         self.stats.inc_value("articles/archived")
         if item.version > 1:
             self.stats.inc_value("articles/changed")
         return item
-
-    def _requisites(self, item: ArticleItem) -> list[str]:
-        if not self.crawler.settings.getbool("ARCHIVE_REQUISITES"):
-            return []
-        return requisite_urls(item)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         try:
