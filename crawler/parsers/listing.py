@@ -41,14 +41,12 @@ _MENUS = (
     " | //*[contains(concat(' ', normalize-space(@class), ' '), ' menu ')]"
 )
 # In Liferay layouts every column but the first carries `portlet-column-last`.
-_SIDE_COLUMN = "//*[contains(concat(' ', @class, ' '), ' portlet-column-last ')]"
-_IN_SIDE_COLUMN = lxml.etree.XPath(
-    "ancestor::*[contains(concat(' ', @class, ' '), ' portlet-column-last ')]"
-)
+_SIDE_COLUMN = "*[contains(concat(' ', @class, ' '), ' portlet-column-last ')]"
+_IN_SIDE_COLUMN = lxml.etree.XPath(f"ancestor::{_SIDE_COLUMN}")
 # Links in menus, page header and footer, or a side column: never a listing's entries.
 _ASIDE_ANCHORS = lxml.etree.XPath(
     "//*[self::nav or self::header or self::footer or @role='navigation']/descendant-or-self::a"
-    f" | {_SIDE_COLUMN}//a"
+    f" | //{_SIDE_COLUMN}//a"
 )
 _BOUNDARY = lxml.etree.XPath("ancestor-or-self::*[starts-with(@id, 'p_p_id_')][1]")
 _ACTIVE_PAGE = lxml.etree.XPath(
