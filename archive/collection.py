@@ -84,7 +84,12 @@ _ARTICLE_COLUMNS = (
 _PLACEHOLDERS = ",".join("?" * len(_ARTICLE_COLUMNS.split(",")))
 
 
-class CollectionLocked(RuntimeError):
+class CollectionError(RuntimeError):
+    """An expected problem with a collection that the user can fix: the command reports its
+    message as one sentence and exits 2, with no traceback."""
+
+
+class CollectionLocked(CollectionError):
     """Another process holds the collection."""
 
 
