@@ -32,6 +32,7 @@ from archive.records import (
     gzip_member,
     head_headers,
     header_value,
+    item_target,
     render_record,
     sha1_digest,
     stored_response_head,
@@ -207,14 +208,17 @@ class ArchiveWriter:
         payload: bytes,
         content_type: str = "application/json",
     ) -> WarcLocation:
-        """Write a metadata record about the response ``concurrent_to``."""
+        """Write a metadata record about the response ``concurrent_to`` (the page at
+        ``target_uri``), addressed by :func:`archive.records.item_target` so that no indexer
+        takes it for the page; it refers to the response both ways WARC 1.1 allows."""
         record_id = self._record_ids()
         headers = [
             ("WARC-Type", "metadata"),
             ("WARC-Record-ID", record_id),
             ("WARC-Date", warc_date(self._clock())),
-            ("WARC-Target-URI", target_uri),
+            ("WARC-Target-URI", item_target(target_uri)),
             ("WARC-Concurrent-To", concurrent_to),
+            ("WARC-Refers-To", concurrent_to),
             ("WARC-Payload-Digest", sha1_digest(payload)),
         ]
         data = render_record("metadata", headers, payload, content_type)

@@ -280,3 +280,20 @@ def test_fetch_time_is_the_warc_date(tmp_path: Path) -> None:
     with written_file(tmp_path).open("rb") as stream:
         dates = {r.rec_type: r.rec_headers.get_header("WARC-Date") for r in ArchiveIterator(stream)}
     assert dates["response"] == dates["request"] == FETCHED.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_item_record_is_addressed_apart_from_its_page(tmp_path: Path) -> None:
+    # Indexers (pywb's wb-manager add, cdxj-indexer) index metadata records by their target:
+    # one addressed at the page's URL would be replayed instead of the page.
+    writer = make_writer(tmp_path)
+    page = writer.write_exchange(exchange())
+    meta = writer.write_metadata(
+        target_uri=exchange().url, concurrent_to=page.record_id, payload=b'{"a": 1}'
+    )
+    writer.close()
+    with written_file(tmp_path).open("rb") as stream:
+        records = {r.rec_headers.get_header("WARC-Record-ID"): r for r in ArchiveIterator(stream)}
+    headers = records[meta.record_id].rec_headers
+    assert headers.get_header("WARC-Target-URI") == "urn:portal-archiver:item:" + exchange().url
+    assert headers.get_header("WARC-Concurrent-To") == page.record_id
+    assert headers.get_header("WARC-Refers-To") == page.record_id
