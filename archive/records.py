@@ -119,6 +119,29 @@ def _is_chunked(value: str) -> bool:
     return "chunked" in (coding.strip().lower() for coding in value.split(","))
 
 
+_CREDENTIALS = frozenset({b"authorization", b"proxy-authorization"})
+
+
+def archived_request(request: bytes) -> bytes:
+    """The request as written to the socket, less the operator's credentials.
+
+    ``Proxy-Authorization`` (a proxy with a password) and ``Authorization`` (HTTP auth
+    settings) are the operator's secrets, not part of what the site served: their lines are
+    dropped, every other byte is kept.
+    """
+    head, sep, body = request.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    kept = [
+        line
+        for line in lines
+        if (match := _HEADER_LINE.match(line)) is None
+        or match.group(1).lower() not in _CREDENTIALS
+    ]
+    if len(kept) == len(lines):
+        return request
+    return b"\r\n".join(kept) + sep + body
+
+
 def stored_response_head(head: bytes, body_length: int) -> bytes:
     """Apply the chunked rule (module docstring) to a response head; other heads pass unchanged."""
     lines = head_lines(head)
