@@ -134,8 +134,7 @@ def archived_request(request: bytes) -> bytes:
     kept = [
         line
         for line in lines
-        if (match := _HEADER_LINE.match(line)) is None
-        or match.group(1).lower() not in _CREDENTIALS
+        if (match := _HEADER_LINE.match(line)) is None or match.group(1).lower() not in _CREDENTIALS
     ]
     if len(kept) == len(lines):
         return request

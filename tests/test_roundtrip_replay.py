@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from crawler.commands import stop_process
 from tests.conftest import Crawled, run_cli
-
-NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+from tests.replay_support import NO_PROXY, running_wayback
 
 
 def test_extract_from_warc_gives_the_live_items(crawled: Crawled, tmp_path: Path) -> None:
@@ -39,18 +31,9 @@ def test_extract_reads_other_tools_warcs(tmp_path: Path) -> None:
     assert "responses read: 1" in result.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def pywb(crawled: Crawled, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Real pywb, serving the collection's WARCs through the collection's own CDXJ index."""
-    wayback = shutil.which("wayback") or str(Path(sys.executable).parent / "wayback")
-    if not Path(wayback).exists():
-        pytest.skip("pywb is not installed (pip install -e '.[test]')")
     root = tmp_path_factory.mktemp("pywb")
     (root / "config.yaml").write_text(
         "collections:\n"
@@ -58,25 +41,8 @@ def pywb(crawled: Crawled, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         f"    index_paths: {crawled.directory / 'indexes'}\n"
         f"    archive_paths: {crawled.directory / 'warc'}/\n"
     )
-    port = _free_port()
-    process = subprocess.Popen(
-        [wayback, "-b", "127.0.0.1", "-p", str(port)],
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/portal/"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                NO_PROXY.open(base, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with running_wayback(root, "portal") as base:
         yield base
-    finally:
-        stop_process(process)
 
 
 def _body(response) -> bytes:
