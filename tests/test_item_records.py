@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.records import gzip_member, render_record, sha1_digest, warc_date
+from archive.records import DEFAULT_LEVEL, gzip_member, render_record, sha1_digest, warc_date
 from crawler.reextract import extract_items
 from tests.archive_support import FETCHED, exchange, make_writer
 from tests.golden import SPECIMENS
