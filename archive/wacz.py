@@ -30,7 +30,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
@@ -177,16 +177,19 @@ class _Package:
                 self.report.warc_files += 1
         if not self.report.warc_files:
             raise WaczError("nothing in the collection matches the site and dates asked for")
-        with self.entry("indexes/index.cdxj") as index:
-            for line in _sorted(unsorted, self.work):
-                index.write(line.encode("utf-8"))
+        index = self.work / "index.cdxj"
+        with index.open("w", encoding="utf-8") as out:
+            out.writelines(_sorted(unsorted, self.work))
+        self.add_file("indexes/index.cdxj", index)
         packaged = {source.name for source in sources}
-        with self.entry("pages/pages.jsonl") as pages:
-            pages.write(_json_line(PAGES_HEADER))
+        pages = self.work / "pages.jsonl"
+        with pages.open("wb") as out:
+            out.write(_json_line(PAGES_HEADER))
             for item in items:
                 if (item.get("warc") or {}).get("file") in packaged:
-                    pages.write(_json_line(_page(item)))
+                    out.write(_json_line(_page(item)))
                     self.report.pages += 1
+        self.add_file("pages/pages.jsonl", pages)
         main_page = info.main_page_url or (seeds[0] if seeds else None)
         self.finish(info, main_page)
 
@@ -208,24 +211,23 @@ class _Package:
         return target
 
     def add_file(self, name: str, path: Path) -> None:
-        with path.open("rb") as source, self.entry(name) as entry:
-            while chunk := source.read(_CHUNK):
-                entry.write(chunk)
-
-    @contextmanager
-    def entry(self, name: str) -> Iterator[_HashingWriter]:
-        """A stored ZIP entry, hashed as it is written, then listed as a resource."""
+        """Copy ``path`` into a stored entry, hashing it on the way; list it as a resource."""
         info = zipfile.ZipInfo(name, date_time=datetime.now(UTC).timetuple()[:6])
         info.compress_type = zipfile.ZIP_STORED
-        with self.zip.open(info, "w", force_zip64=True) as raw:
-            writer = _HashingWriter(raw)
-            yield writer
+        # The size known up front: ZIP64 fields only where the size needs them, as readers
+        # that find an entry's data from its central record (ReplayWeb.page) expect.
+        info.file_size = path.stat().st_size
+        sha256 = hashlib.sha256()
+        with path.open("rb") as source, self.zip.open(info, "w") as entry:
+            while chunk := source.read(_CHUNK):
+                sha256.update(chunk)
+                entry.write(chunk)
         self.resources.append(
             {
                 "name": Path(name).name.lower(),
                 "path": name,
-                "hash": "sha256:" + writer.sha256.hexdigest(),
-                "bytes": writer.size,
+                "hash": "sha256:" + sha256.hexdigest(),
+                "bytes": info.file_size,
             }
         )
 
@@ -245,20 +247,6 @@ class _Package:
         self.zip.writestr("datapackage.json", data)
         digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(data).hexdigest()}
         self.zip.writestr("datapackage-digest.json", json.dumps(digest, indent=2))
-
-
-class _HashingWriter:
-    """Writes through to a ZIP entry, keeping its SHA-256 and size."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw = raw
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> None:
-        self.sha256.update(data)
-        self.size += len(data)
-        self.raw.write(data)
 
 
 def _copy_members(source: Path, target: Path, keeps: Any) -> int:

@@ -1,0 +1,140 @@
+"""The WACZ in a real browser: ReplayWeb.page (the npm package's ui.js and sw.js, served from
+loopback) in headless Chromium, driven by Playwright. The service worker reads the package
+with Range requests; every wait is for content, never a fixed sleep."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.conftest import Crawled, run_cli
+from tests.replay_support import missing_tool, stamp
+from tests.replaywebpage_support import ASSETS, serving
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+WAIT_MS = 90_000
+# Text of a document and of every shadow root in it: ReplayWeb.page renders in shadow DOM.
+DEEP_TEXT = """root => {
+  const parts = [];
+  const visit = node => {
+    if (node.nodeType === Node.TEXT_NODE) parts.push(node.data);
+    if (node.shadowRoot) visit(node.shadowRoot);
+    for (const child of node.childNodes) visit(child);
+  };
+  visit(root);
+  return parts.join("");
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing_tool("playwright is not installed (pip install -e '.[test]')")
+    if not shutil.which(CHROMIUM):
+        missing_tool(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    if not (ASSETS / "ui.js").is_file() or not (ASSETS / "sw.js").is_file():
+        missing_tool(f"ReplayWeb.page's ui.js and sw.js are not in {ASSETS} (see .ci/run)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def site(crawled: Crawled, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    package = tmp_path_factory.mktemp("browser") / "lapvo.wacz"
+    result = run_cli("wacz", str(crawled.directory), "--out", str(package))
+    assert result.returncode == 0, result.stderr
+    with serving(package) as base:
+        yield base
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context()
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _embed(page: Any, site: str, **params: str) -> Any:
+    """Open the embedding page; return ReplayWeb.page's app frame."""
+    page.goto(f"{site}/embed?{urlencode(params)}")
+    return page.frame_locator("replay-web-page iframe")
+
+
+def _page_list(app: Any, shown: Callable[[int], bool]) -> list[str]:
+    """The texts of the page list's entries, once their number satisfies ``shown``."""
+    entries = app.locator("wr-page-entry")
+    entries.first.wait_for(state="attached", timeout=WAIT_MS)
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not shown(entries.count()):
+        assert time.monotonic() < deadline, f"the page list shows {entries.count()} entries"
+        time.sleep(0.2)
+    return [entries.nth(n).evaluate(DEEP_TEXT) for n in range(entries.count())]
+
+
+def test_seed_article_renders_from_the_archive(
+    crawled: Crawled, site: str, page: Any, tmp_path: Path
+) -> None:
+    seed = next(item for item in crawled.items if item["asset_id"] == "4961961")
+    crawled.replica.reset()
+    app = _embed(page, site, url=seed["url"], ts=stamp(seed["fetched_at"]))
+    replayed = app.frame_locator("iframe")
+    body_images = replayed.locator(".journal-content-article img")
+    body_images.last.wait_for(timeout=WAIT_MS)
+    assert seed["title"] in replayed.locator("span.asset-title").inner_text()
+    # decode() waits for an image to load, and fails unless it loads and decodes.
+    loaded = replayed.locator(".journal-content-article").evaluate(
+        "body => Promise.all(Array.from(body.querySelectorAll('img'))"
+        ".map(img => img.decode().then(() => img.naturalWidth)))"
+    )
+    assert len(loaded) == len(seed["images"]) > 0
+    assert all(width > 0 for width in loaded), loaded
+    page.screenshot(path=str(tmp_path / "seed.png"))
+    requests = crawled.replica.requests()
+    assert not requests["requests"], "everything came from the WACZ, nothing from the live site"
+
+
+def test_page_list_shows_the_articles(crawled: Crawled, site: str, page: Any) -> None:
+    app = _embed(page, site, view="pages")
+    entries = _page_list(app, lambda count: count == len(crawled.items))
+    for item in crawled.items:
+        assert any(item["title"] in entry for entry in entries), item["title"]
+
+
+def test_full_text_search_finds_an_article_by_its_words(
+    crawled: Crawled, site: str, page: Any
+) -> None:
+    seed = next(item for item in crawled.items if item["asset_id"] == "4961961")
+    words = "Bình Thạnh Trung"  # in the seed's body, not in its title
+    assert words in " ".join(seed["paragraphs"]) and words not in seed["title"]
+    # The replica reuses a few bodies, and the search matches words loosely (diacritics
+    # folded): every article with these words must be found, and not every article is.
+    matching = [item for item in crawled.items if words in " ".join(item["paragraphs"])]
+    assert len(matching) < len(crawled.items) / 2
+    app = _embed(page, site, view="pages", query=words)
+    entries = _page_list(app, lambda count: 0 < count < len(crawled.items))
+    for item in matching:
+        assert any(item["title"] in entry for entry in entries), item["title"]
