@@ -36,6 +36,7 @@ from crawler.capture import CAPTURE_META_KEY, WireCapture, ip_of
 from crawler.extract import (
     FETCHED_AT_META_KEY,
     REQUISITE_META_KEY,
+    THEME_ASSET_META_KEY,
     UNCHANGED_META_KEY,
     WARC_META_KEY,
     iso_utc,
@@ -287,6 +288,8 @@ class ArchivePipeline:
 
     @staticmethod
     def _kind(request: Request) -> str:
+        if request.meta.get(THEME_ASSET_META_KEY):
+            return "asset"
         if request.meta.get("requisite"):
             return "requisite"
         return classify(request.url).name.lower()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import scrapy
+from scrapy import Request
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
+
+from crawler.extract import theme_css_requests
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +43,9 @@ class ArchivingSpider(scrapy.Spider):
         super().__init__(*args, **kwargs)
         self.failures: list[dict[str, str]] = []
 
-    def parse_requisite(self, response: Response) -> None:
-        """Images and attached files are archived on download; there is nothing to parse."""
+    def parse_requisite(self, response: Response) -> Iterator[Request]:
+        """Requisites are archived on download; a theme stylesheet names more (fonts, images)."""
+        return theme_css_requests(self, response)
 
     def on_failure(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
