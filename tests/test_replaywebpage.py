@@ -112,6 +112,14 @@ def test_seed_article_renders_from_the_archive(
     )
     assert len(loaded) == len(seed["images"]) > 0
     assert all(width > 0 for width in loaded), loaded
+    # The chrome too: the stylesheet applies (its background image) and the logo loads.
+    banner = replayed.locator("#banner")
+    assert "header-bg.png" in banner.evaluate("el => getComputedStyle(el).backgroundImage")
+    logo = banner.evaluate(
+        "el => Promise.all(Array.from(el.querySelectorAll('img'))"
+        ".map(img => img.decode().then(() => img.naturalWidth)))"
+    )
+    assert logo and all(width > 0 for width in logo), logo
     page.screenshot(path=str(tmp_path / "seed.png"))
     requests = crawled.replica.requests()
     assert not requests["requests"], "everything came from the WACZ, nothing from the live site"

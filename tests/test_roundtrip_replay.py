@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from crawler.extract import theme_assets, theme_css_urls
+from crawler.parsers.page import Page
 from tests.conftest import Crawled, run_cli
 from tests.replay_support import NO_PROXY, running_wayback
 
@@ -70,3 +72,22 @@ def test_pywb_replays_an_image_byte_for_byte(crawled: Crawled, pywb: str) -> Non
     stamp = item["fetched_at"].replace("-", "").replace(":", "").replace("T", "")[:14]
     with NO_PROXY.open(f"{pywb}{stamp}id_/{url}", timeout=30) as replay:
         assert replay.read() == live_bytes
+
+
+def test_pywb_replays_the_article_with_its_theme(crawled: Crawled, pywb: str) -> None:
+    seed = next(item for item in crawled.items if item["asset_id"] == "4961961")
+    stamp = seed["fetched_at"].replace("-", "").replace(":", "").replace("T", "")[:14]
+    with NO_PROXY.open(seed["url"], timeout=10) as live:
+        page = Page(url=seed["url"], body=_body(live), headers={"content-type": "text/html"})
+    assets = theme_assets(page)
+    stylesheet = next(url for url in assets if "/css/main.css" in url)
+    with NO_PROXY.open(stylesheet, timeout=10) as live:
+        assets += theme_css_urls(stylesheet, _body(live))
+    assert any("layout_set_logo" in url for url in assets)
+    assert any(url.endswith("/fonts/roboto-regular.woff2") for url in assets)
+    for url in assets:
+        with NO_PROXY.open(url, timeout=10) as live:
+            expected = _body(live)
+        with NO_PROXY.open(f"{pywb}{stamp}id_/{url}", timeout=30) as replay:
+            assert replay.status == 200, url
+            assert _body(replay) == expected, url
