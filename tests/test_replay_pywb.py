@@ -1,6 +1,7 @@
-"""Replay with pywb after two crawls (the second answered with 304s), by both of pywb's routes:
-the collection's own CDXJ index, and pywb's standard ``wb-manager add`` of our WARC files,
-whose own indexer sees every record (item records included). And cdxj-indexer's defaults."""
+"""Replay with pywb after two crawls (the second answered with 304s, or with the same payloads),
+by both of pywb's routes: the collection's own CDXJ index, and pywb's standard ``wb-manager add``
+of our WARC files, whose own indexer sees every record (item records included). And
+cdxj-indexer's defaults."""
 
 from __future__ import annotations
 
@@ -14,31 +15,40 @@ from typing import Any
 import pytest
 
 from archive.reader import ArchivedResponse, iter_records
-from archive.records import NOT_MODIFIED_PROFILE
+from archive.records import NOT_MODIFIED_PROFILE, REVISIT_PROFILE
 from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
 from tests.replay_support import NO_PROXY, running_wayback, stamp, venv_tool
-from tests.replica_process import ReplicaHandle
+from tests.replica_process import running_replica
 
 
 class Recrawled:
-    """A collection crawled twice from an unchanged replica that answers conditional requests."""
+    """A collection crawled twice from an unchanged replica (still running)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, profile: str) -> None:
         self.directory = directory
+        self.profile = profile
+        """The revisit profile the second crawl's unchanged articles get."""
         self.items: list[dict[str, Any]] = read_items(directory)
         self.warcs = sorted((directory / "warc").glob("*.warc.gz"))
         self.records: list[ArchivedResponse] = list(iter_records(self.warcs))
 
 
-@pytest.fixture(scope="module")
-def recrawled(replica: ReplicaHandle, tmp_path_factory: pytest.TempPathFactory) -> Recrawled:
+@pytest.fixture(scope="module", params=["304", "identical-payload"])
+def recrawled(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Recrawled]:
+    """The second crawl gets 304s from a replica that answers conditional requests, and the
+    same payloads again from one that ignores them."""
+    conditional = request.param == "304"
+    flags = [] if conditional else ["--no-conditional"]
     directory = tmp_path_factory.mktemp("recrawled")
-    for _ in range(2):
-        result = run_cli(
-            "crawl", f"{replica.url}web/hlv", "--out", str(directory), *LOOPBACK_SETTINGS
-        )
-        assert result.returncode == 0, result.stderr + result.stdout
-    return Recrawled(directory)
+    with running_replica("--articles", "40", "--chunked-all", *flags) as replica:
+        for _ in range(2):
+            result = run_cli(
+                "crawl", f"{replica.url}web/hlv", "--out", str(directory), *LOOPBACK_SETTINGS
+            )
+            assert result.returncode == 0, result.stderr + result.stdout
+        yield Recrawled(directory, NOT_MODIFIED_PROFILE if conditional else REVISIT_PROFILE)
 
 
 @pytest.fixture(scope="module", params=["own-index", "wb-manager-add"])
@@ -90,12 +100,13 @@ def test_every_article_replays_as_its_page(recrawled: Recrawled, replay: str) ->
         assert body == _live(item["url"]), item["url"]
 
 
-def test_unchanged_article_after_a_304_replays_as_its_page(
+def test_unchanged_article_after_a_recrawl_replays_as_its_page(
     recrawled: Recrawled, replay: str
 ) -> None:
-    not_modified = [r for r in recrawled.records if r.profile == NOT_MODIFIED_PROFILE]
-    assert len(not_modified) >= len(recrawled.items), "the second crawl got 304s"
-    for revisit in not_modified:
+    revisits = [r for r in recrawled.records if r.is_revisit and "/content/id/" in r.url]
+    assert len(revisits) >= len(recrawled.items), "the second crawl found every article unchanged"
+    for revisit in revisits:
+        assert revisit.profile == recrawled.profile
         status, body = _replayed(replay, revisit.date, revisit.url)
         assert status == 200, revisit.url
         assert body == _live(revisit.url), revisit.url
