@@ -8,15 +8,19 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import Crawled, run_cli
+from archive.reader import iter_records
+from archive.records import NOT_MODIFIED_PROFILE
+from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
 from tests.replay_support import missing_tool, stamp
 from tests.replaywebpage_support import ASSETS, serving
+from tests.replica_process import ReplicaHandle
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -60,12 +64,34 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+@dataclass
+class Packaged:
+    """A collection crawled twice (the second crawl answered with 304s), as a WACZ."""
+
+    wacz: Path
+    items: list[dict[str, Any]]
+    not_modified: dict[str, str]
+    """The second crawl's capture time (WARC-Date) of each article, by URL."""
+
+
 @pytest.fixture(scope="module")
-def site(crawled: Crawled, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    package = tmp_path_factory.mktemp("browser") / "lapvo.wacz"
-    result = run_cli("wacz", str(crawled.directory), "--out", str(package))
+def packaged(replica: ReplicaHandle, tmp_path_factory: pytest.TempPathFactory) -> Packaged:
+    work = tmp_path_factory.mktemp("browser")
+    for _ in range(2):
+        result = run_cli(
+            "crawl", f"{replica.url}web/hlv", "--out", str(work / "c"), *LOOPBACK_SETTINGS
+        )
+        assert result.returncode == 0, result.stderr
+    result = run_cli("wacz", str(work / "c"), "--out", str(work / "lapvo.wacz"))
     assert result.returncode == 0, result.stderr
-    with serving(package) as base:
+    revisits = iter_records(sorted((work / "c" / "warc").glob("*.warc.gz")))
+    not_modified = {r.url: r.date for r in revisits if r.profile == NOT_MODIFIED_PROFILE}
+    return Packaged(work / "lapvo.wacz", read_items(work / "c"), not_modified)
+
+
+@pytest.fixture(scope="module")
+def site(packaged: Packaged) -> Iterator[str]:
+    with serving(packaged.wacz) as base:
         yield base
 
 
@@ -95,12 +121,15 @@ def _page_list(app: Any, shown: Callable[[int], bool]) -> list[str]:
     return [entries.nth(n).evaluate(DEEP_TEXT) for n in range(entries.count())]
 
 
+@pytest.mark.parametrize("capture", ["first", "after-304"])
 def test_seed_article_renders_from_the_archive(
-    crawled: Crawled, site: str, page: Any, tmp_path: Path
+    replica: ReplicaHandle, packaged: Packaged, site: str, page: Any, capture: str, tmp_path: Path
 ) -> None:
-    seed = next(item for item in crawled.items if item["asset_id"] == "4961961")
-    crawled.replica.reset()
-    app = _embed(page, site, url=seed["url"], ts=stamp(seed["fetched_at"]))
+    seed = next(item for item in packaged.items if item["asset_id"] == "4961961")
+    # The second crawl's capture is a server-not-modified revisit: it shows the stored page.
+    when = seed["fetched_at"] if capture == "first" else packaged.not_modified[seed["url"]]
+    replica.reset()
+    app = _embed(page, site, url=seed["url"], ts=stamp(when))
     replayed = app.frame_locator("iframe")
     body_images = replayed.locator(".journal-content-article img")
     body_images.last.wait_for(timeout=WAIT_MS)
@@ -121,28 +150,28 @@ def test_seed_article_renders_from_the_archive(
     )
     assert logo and all(width > 0 for width in logo), logo
     page.screenshot(path=str(tmp_path / "seed.png"))
-    requests = crawled.replica.requests()
+    requests = replica.requests()
     assert not requests["requests"], "everything came from the WACZ, nothing from the live site"
 
 
-def test_page_list_shows_the_articles(crawled: Crawled, site: str, page: Any) -> None:
+def test_page_list_shows_the_articles(packaged: Packaged, site: str, page: Any) -> None:
     app = _embed(page, site, view="pages")
-    entries = _page_list(app, lambda count: count == len(crawled.items))
-    for item in crawled.items:
+    entries = _page_list(app, lambda count: count == len(packaged.items))
+    for item in packaged.items:
         assert any(item["title"] in entry for entry in entries), item["title"]
 
 
 def test_full_text_search_finds_an_article_by_its_words(
-    crawled: Crawled, site: str, page: Any
+    packaged: Packaged, site: str, page: Any
 ) -> None:
-    seed = next(item for item in crawled.items if item["asset_id"] == "4961961")
+    seed = next(item for item in packaged.items if item["asset_id"] == "4961961")
     words = "Bình Thạnh Trung"  # in the seed's body, not in its title
     assert words in " ".join(seed["paragraphs"]) and words not in seed["title"]
     # The replica reuses a few bodies, and the search matches words loosely (diacritics
     # folded): every article with these words must be found, and not every article is.
-    matching = [item for item in crawled.items if words in " ".join(item["paragraphs"])]
-    assert len(matching) < len(crawled.items) / 2
+    matching = [item for item in packaged.items if words in " ".join(item["paragraphs"])]
+    assert len(matching) < len(packaged.items) / 2
     app = _embed(page, site, view="pages", query=words)
-    entries = _page_list(app, lambda count: 0 < count < len(crawled.items))
+    entries = _page_list(app, lambda count: 0 < count < len(packaged.items))
     for item in matching:
         assert any(item["title"] in entry for entry in entries), item["title"]
