@@ -4,6 +4,8 @@ The package holds ``archive/`` (the WARC files, stored byte for byte), ``indexes
 (sorted, the collection's own index format: responses and revisits only, so nothing shadows a
 page), ``pages/pages.jsonl`` (one entry per article version, with its text, so ReplayWeb.page
 lists and searches the articles), ``datapackage.json`` and ``datapackage-digest.json``.
+There is no ``extraPages.jsonl`` for listings: ReplayWeb.page searches the text of that file
+instead of ``pages.jsonl`` when there is one, and the articles' text would not be found.
 
 Everything streams: each file is hashed while it is copied into the ZIP, the index is sorted
 in bounded runs merged from disk, and no WARC is ever held in memory, so the time is linear in
@@ -125,6 +127,13 @@ def write_wacz(
             Path(temp).unlink(missing_ok=True)
             raise
     report.bytes = out.stat().st_size
+    logger.info(
+        "packaged %d WARC files (%d captures, %d pages) into %s",
+        report.warc_files,
+        report.captures,
+        report.pages,
+        out,
+    )
     return report
 
 
@@ -159,6 +168,8 @@ class _Package:
 
     def build(self, collection: Collection, info: PackageInfo, selection: Selection) -> None:
         items = list(_selected_items(collection.items_path, selection))
+        # A site's articles keep their images and files, wherever those are.
+        wanted = {url for item in items for url in _requisites(item)}
         sources = warc_files(collection.warc_dir)
         if not sources:
             raise WaczError(f"{collection.directory} holds no closed WARC files to package")
@@ -166,7 +177,7 @@ class _Package:
         seeds: list[str] = []
         with unsorted.open("w", encoding="utf-8") as lines:
             for source in sources:
-                warc = source if selection.everything else self._cut(source, selection, items)
+                warc = source if selection.everything else self._cut(source, selection, wanted)
                 if warc is None:
                     continue
                 seeds += _seeds(warc)
@@ -193,10 +204,9 @@ class _Package:
         main_page = info.main_page_url or (seeds[0] if seeds else None)
         self.finish(info, main_page)
 
-    def _cut(self, source: Path, selection: Selection, items: list[dict[str, Any]]) -> Path | None:
-        """A copy of ``source`` with only the selected records (whole gzip members), or None
-        when none is selected."""
-        wanted = {url for item in items for url in _requisites(item)}
+    def _cut(self, source: Path, selection: Selection, wanted: set[str]) -> Path | None:
+        """A copy of ``source`` with only the selected records (whole gzip members) and the
+        ``wanted`` URLs captured in the date range, or None when none is selected."""
         target = self.work / source.name
         kept = _copy_members(
             source,
