@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.cdxj import build_index
 from crawler.urls import UrlKind, classify
 from tests.captures import records
 from tests.conftest import Crawled, read_items, require_tool, run_cli
@@ -77,3 +78,22 @@ def test_extract_of_wgets_warc_gives_the_crawled_items(
         for name in PAGE_FIELDS:
             assert item[name] == crawled_item[name], (item["url"], name)
         assert item["warc"]["file"] == wget_warc.name
+
+
+def test_index_of_wgets_warc_equals_pywbs(wget_warc: Path, tmp_path: Path) -> None:
+    indexer = require_tool("cdx-indexer")
+    ours = tmp_path / "ours.cdxj"
+    build_index(wget_warc.parent, ours)
+    theirs = subprocess.run(
+        [indexer, "-j", "-s", wget_warc.name],
+        cwd=wget_warc.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    # pywb also indexes wget's own metadata and resource records (its log, its manifest,
+    # under metadata:// URIs); ours indexes responses and revisits, all that replay needs.
+    lines = theirs.splitlines(keepends=True)
+    captures = [line for line in lines if '"url": "http' in line]
+    assert len(captures) < len(lines), "pywb saw wget's metadata records"
+    assert ours.read_text() == "".join(captures)
