@@ -24,7 +24,7 @@ from tests.scripted_server import Reply, ScriptedServer, scripted_server
 THEMES = Path(__file__).parent / "data" / "themes"
 ARTICLE = "/web/hlv/chi-tiet-bai-viet/-/asset_publisher/1mOzUrGkrdAE/content/id/{}"
 BASE = 0.2
-TIMEOUT = 1.0
+TIMEOUT = 2.0
 RETRY_AFTER = 2
 
 
