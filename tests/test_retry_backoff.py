@@ -138,3 +138,21 @@ class _Response:
 )
 def test_retry_after_forms(headers: dict[bytes, bytes], seconds: float | None) -> None:
     assert retry_after_seconds(_Response(headers)) == seconds  # type: ignore[arg-type]
+
+
+def test_gives_up_after_retry_times_and_names_the_url(tmp_path: Path) -> None:
+    path = ARTICLE.format(500)
+    robots = [Reply(200, b"User-agent: *\nDisallow:\n", content_type="text/plain")]
+    with scripted_server({"/robots.txt": robots, path: [Reply(503)]}) as server:
+        result = run_cli(
+            "fetch", server.url(path), "--out", str(tmp_path),
+            "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+            "-s", f"PORTAL_RETRY_BACKOFF_BASE={BASE}", "-s", "RETRY_TIMES=2",
+        )  # fmt: skip
+        arrivals = [hit.at for hit in server.hits(path)]
+    assert result.returncode == 1, result.stderr
+    assert len(arrivals) == 3, "the first attempt and RETRY_TIMES retries"
+    gaps = [later - earlier for earlier, later in pairwise(arrivals)]
+    assert gaps[0] >= BASE and gaps[1] >= 2 * BASE, gaps
+    assert [failed["url"] for failed in report(tmp_path)["failed_urls"]] == [server.url(path)]
+    assert report(tmp_path)["retry_backoff_seconds"] == pytest.approx(3 * BASE)
