@@ -7,17 +7,19 @@ with 304, ``ignored`` (``--no-conditional``) ignores them as many portals do.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
-from crawler.urls import UrlKind, classify
+from crawler.urls import UrlKind, article_key, classify
 from tests.captures import IDENTICAL, NOT_MODIFIED, captures_by_uri, records
 from tests.conftest import LOOPBACK_SETTINGS, run_cli
 from tests.replica_process import running_replica
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class Recrawl:
     base: str
     """The replica's base URL without the trailing slash."""
     articles: set[str]
-    """URLs of the site's real articles (soft 404s have no validators)."""
+    """Keys of the site's real articles (soft 404s have no validators)."""
     first: list[Path]
     """WARC files of the first run."""
     second: list[Path]
@@ -49,7 +51,8 @@ def recrawl(
     with running_replica("--articles", "20", *flags) as replica:
         manifest = replica.manifest()
         soft = set(manifest["soft404"])
-        articles = {a["url"] for a in manifest["articles"] if a["site"] == "hlv"} - soft
+        urls = {a["url"] for a in manifest["articles"] if a["site"] == "hlv"} - soft
+        articles = {article_key(url) for url in urls}
         command = ("crawl", f"{replica.url}web/hlv", "--out", str(directory), *LOOPBACK_SETTINGS)
         assert run_cli(*command).returncode == 0
         first = warc_files(directory)
@@ -67,50 +70,58 @@ def recrawl(
         )
 
 
+def by_article(pairs: Iterable[tuple[str, T]]) -> dict[str, T]:
+    """Values by article key, whatever URL form an article was requested under."""
+    return {article_key(url): value for url, value in pairs if classify(url) is UrlKind.ARTICLE}
+
+
 def stored_validators(warcs: list[Path]) -> dict[str, tuple[str, str]]:
-    """(ETag, Last-Modified) of each page the first run stored whole."""
-    return {
-        record.rec_headers.get_header("WARC-Target-URI"): (
-            record.http_headers.get_header("ETag"),
-            record.http_headers.get_header("Last-Modified"),
+    """(ETag, Last-Modified) of each article the first run stored whole."""
+    return by_article(
+        (
+            record.rec_headers.get_header("WARC-Target-URI"),
+            (
+                record.http_headers.get_header("ETag"),
+                record.http_headers.get_header("Last-Modified"),
+            ),
         )
         for record in records(warcs, "response")
         if record.http_headers.get_header("ETag")
-    }
+    )
 
 
 def test_articles_are_asked_with_the_stored_validators(recrawl: Recrawl) -> None:
     stored = stored_validators(recrawl.first)
     assert recrawl.articles <= set(stored), "the replica gives every article validators"
-    asked = {recrawl.base + r["target"]: r["headers"] for r in recrawl.requests}
-    for url in recrawl.articles:
-        etag, last_modified = stored[url]
-        assert asked[url].get("If-None-Match") == etag, url
-        assert asked[url].get("If-Modified-Since") == last_modified, url
+    asked = by_article((recrawl.base + r["target"], r["headers"]) for r in recrawl.requests)
+    for key in recrawl.articles:
+        etag, last_modified = stored[key]
+        assert asked[key].get("If-None-Match") == etag, key
+        assert asked[key].get("If-Modified-Since") == last_modified, key
 
 
 def test_only_articles_are_asked_conditionally(recrawl: Recrawl) -> None:
-    conditional = {
+    conditional = [
         recrawl.base + r["target"]
         for r in recrawl.requests
         if "If-None-Match" in r["headers"] or "If-Modified-Since" in r["headers"]
-    }
-    assert conditional == recrawl.articles
+    ]
+    assert all(classify(url) is UrlKind.ARTICLE for url in conditional), conditional
+    assert {article_key(url) for url in conditional} == recrawl.articles
 
 
 def test_request_records_show_the_validators_sent(recrawl: Recrawl) -> None:
-    written = {
-        record.rec_headers.get_header("WARC-Target-URI"): record.http_headers
+    written = by_article(
+        (record.rec_headers.get_header("WARC-Target-URI"), record.http_headers)
         for record in records(recrawl.second, "request")
-        if classify(record.rec_headers.get_header("WARC-Target-URI")) is UrlKind.ARTICLE
-    }
+    )
     stored = stored_validators(recrawl.first)
-    for url in recrawl.articles:
-        assert written[url].get_header("If-None-Match") == stored[url][0], url
-        assert written[url].get_header("If-Modified-Since") == stored[url][1], url
+    for key in recrawl.articles:
+        assert written[key].get_header("If-None-Match") == stored[key][0], key
+        assert written[key].get_header("If-Modified-Since") == stored[key][1], key
 
 
 def test_unchanged_articles_are_archived_as_the_server_answered(recrawl: Recrawl) -> None:
-    kinds = captures_by_uri(recrawl.second)
+    kinds = by_article(captures_by_uri(recrawl.second).items())
     expected = {"conditional": NOT_MODIFIED, "ignored": IDENTICAL}[recrawl.mode]
-    assert {kinds[url] for url in recrawl.articles} == {expected}, kinds
+    assert {kinds[key] for key in recrawl.articles} == {expected}, kinds
