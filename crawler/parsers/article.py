@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -43,8 +44,11 @@ from crawler.parsers.text import clean, has_words, same_text
 
 logger = logging.getLogger(__name__)
 
-MAX_BYTES = 5_000_000
-"""Pages larger than this (after dropping inline data URIs) are not parsed."""
+# Frames the block walk may use on a deeply nested page: some 30,000 levels of elements.
+_DEEP_RECURSION_LIMIT = 100_000
+MAX_BYTES = 64 * 1024 * 1024
+"""Pages larger than this (after dropping inline data URIs) are not parsed: Scrapy's download
+limit as the crawl sets it (``DOWNLOAD_MAXSIZE``), for bodies read back from other archives."""
 _DATA_URI = re.compile(rb"""data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]{256,}""")
 _MAGIC = (
     b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"Rar!",
@@ -101,7 +105,7 @@ class ArticleResult:
     """None when the page is not an article."""
     reason: str | None
     """Why not: ``soft-404``, ``not-article``, ``empty-body``, ``binary``, ``too-large``,
-    ``unparseable``; None when content is set."""
+    ``too-deep``, ``unparseable``; None when content is set."""
 
 
 def _fail(reason: str, page: Page) -> ArticleResult:
@@ -112,10 +116,30 @@ def _fail(reason: str, page: Page) -> ArticleResult:
 def parse_article(page: Page) -> ArticleResult:
     """Read one article page; never raises."""
     try:
-        return _parse(page)
+        try:
+            return _parse(page)
+        except RecursionError:
+            return _parse_deep(page)
     except Exception:  # the contract is "any bytes in, a result out": log, never crash the crawl
         logger.exception("article parser failed on %s", page.url)
         return ArticleResult(None, "unparseable")
+
+
+def _parse_deep(page: Page) -> ArticleResult:
+    """``_parse`` with room for a tree nested thousands deep (unclosed tags of Word pastes).
+
+    The block walk recurses once or twice per level of the tree; Python 3.11 and later keep
+    Python-to-Python calls off the C stack, so the room is only the frames' memory. Ordinary
+    pages never come here: the limit is raised for the one page that needs it.
+    """
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _DEEP_RECURSION_LIMIT))
+    try:
+        return _parse(page)
+    except RecursionError:
+        return _fail("too-deep", page)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def _parse(page: Page) -> ArticleResult:
@@ -133,6 +157,8 @@ def _parse(page: Page) -> ArticleResult:
     tree = page.document
     if tree is None:
         return _fail("unparseable", page)
+    if page.cut_short:
+        return _fail("too-deep", page)
     layout = locate(tree)
     # An article widget that renders is no error page; only look for the alert otherwise.
     if (layout is None or not layout.known) and _shows_not_found(tree):

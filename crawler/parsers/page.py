@@ -25,14 +25,30 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.I
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 # lxml's default HTML parser but for the index of id attributes, which nothing here looks up
 # (its upkeep is a tenth of the parse). lxml locks a parser while it runs: sharing one is safe.
-_HTML_PARSER = lxml.etree.HTMLParser(collect_ids=False)
+# huge_tree lifts libxml2's limits (256 levels of nesting, 10 MB text nodes), which otherwise cut
+# the tree short without an error: Word pastes nest unclosed <font> tags hundreds deep, and a
+# page may carry a huge comment or inline data. It costs nothing measurable on ordinary pages
+# (0.09 ms either way on a specimen), and the download size limit bounds what it may build.
+_HTML_PARSER = lxml.etree.HTMLParser(collect_ids=False, huge_tree=True)
 # The same for bytes known to be valid UTF-8: libxml2 reads them as they are, where text
 # would first be re-encoded for it (about an eighth of the parse of a portal page).
-_UTF8_PARSER = lxml.etree.HTMLParser(collect_ids=False, encoding="utf-8")
+_UTF8_PARSER = lxml.etree.HTMLParser(collect_ids=False, encoding="utf-8", huge_tree=True)
 # Anything before the first tag, then a declaration: such bodies keep the text path.
 _XML_DECLARATION_BYTES = re.compile(rb"^[^<]*<\?xml", re.I)
 
 Element = lxml.etree._Element
+_RESOURCE_LIMIT = lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT
+
+# Letters only Vietnamese text has (ă â đ ê ô ơ ư, the precomposed toned vowels, combining tone
+# marks): what a wrong single-byte charset (Latin-1 for windows-1258) never produces.
+_VIETNAMESE = re.compile("[ăâđêôơưĂÂĐÊÔƠƯ\u1ea0-\u1ef9\u0300\u0301\u0303\u0309\u0323]")
+# Legacy Vietnamese encodings live in fonts: the bytes are Latin-1 letters that only the font
+# draws as Vietnamese ("ViÖt Nam" in .VnTime is "Việt Nam"). The font names give them away.
+_LEGACY_FONTS = (
+    (re.compile(rb"""font-family\s*:\s*["']?\.vn|face\s*=\s*["']?\.vn""", re.I), "TCVN3"),
+    (re.compile(rb"""font-family\s*:\s*["']?vni[- ]|face\s*=\s*["']?vni[- ]""", re.I), "VNI"),
+)
+_IANA = {"cp1250": "windows-1250", "cp1252": "windows-1252", "cp1258": "windows-1258"}
 
 
 def _codec(name: str | None) -> str | None:
@@ -42,6 +58,25 @@ def _codec(name: str | None) -> str | None:
         return codecs.lookup(name).name
     except LookupError:
         return None
+
+
+def iana_name(codec: str) -> str:
+    """A Python codec name as pages declare it: ``cp1258`` → ``windows-1258``."""
+    if codec in _IANA:
+        return _IANA[codec]
+    return codec.replace("iso8859", "iso-8859").replace("_", "-")
+
+
+def legacy_font_encoding(body: bytes) -> str | None:
+    """``TCVN3`` or ``VNI`` when the page sets its text in that family's fonts, else None."""
+    for pattern, name in _LEGACY_FONTS:
+        if pattern.search(body):
+            return name
+    return None
+
+
+def _vietnamese_letters(text: str) -> int:
+    return len(_VIETNAMESE.findall(text))
 
 
 def _decode(body: bytes, encoding: str) -> str | None:
@@ -69,26 +104,75 @@ class Page:
         """The charset the body is decoded with (a Python codec name)."""
         return self._decoded[0]
 
+    @property
+    def charset(self) -> str:
+        """``encoding`` by its IANA name, as pages declare it: ``windows-1258``, ``utf-8``."""
+        return iana_name(self.encoding)
+
+    @cached_property
+    def encoding_note(self) -> str | None:
+        """What a reader of the text should know about its encoding, or None.
+
+        Said when the declarations disagree with each other or with the bytes, and for pages of
+        the legacy font encodings (TCVN3, VNI), whose text reads right only in their fonts.
+        """
+        declared = self._declared
+        notes = []
+        legacy = legacy_font_encoding(self.body)
+        if legacy:
+            notes.append(f"text in the {legacy} font encoding, kept as decoded (not converted)")
+        named = {iana_name(name) for name in declared if name}
+        if declared and (len(named) > 1 or self.charset not in named):
+            said = ", ".join(
+                f"{where} {iana_name(name) if name else 'unknown'}"
+                for where, name in zip(self._declared_where, declared, strict=True)
+            )
+            notes.append(f"declared {said}; decoded as {self.charset}")
+        return "; ".join(notes) or None
+
+    @cached_property
+    def _declarations(self) -> list[tuple[str, str | None]]:
+        """(where, codec) of each charset the page declares: the HTTP header, then the meta."""
+        found = []
+        header = _HTTP_CHARSET.search(self.headers.get("content-type", ""))
+        if header:
+            found.append(("HTTP header", _codec(header.group(1))))
+        meta = _META_CHARSET.search(self.body[:4096])
+        if meta:
+            found.append(("meta", _codec(meta.group(1).decode("ascii", "replace"))))
+        return found
+
+    @property
+    def _declared(self) -> list[str | None]:
+        return [name for _, name in self._declarations]
+
+    @property
+    def _declared_where(self) -> list[str]:
+        return [where for where, _ in self._declarations]
+
     @cached_property
     def _decoded(self) -> tuple[str, str | None]:
-        """The encoding, and the body decoded with it when the check already did that."""
+        """The encoding, and the body decoded with it when the check already did that.
+
+        Declarations are evidence, weighed against the bytes: servers send a default charset
+        (ISO-8859-1, UTF-8) whatever the page is, and pages copied between sites keep their old
+        meta. Valid UTF-8 with non-ASCII in it is UTF-8 (single-byte Vietnamese text never forms
+        its sequences by chance); otherwise, of the declared charsets that decode the bytes, the
+        one giving the most Vietnamese letters wins, the header first among equals.
+        """
         for bom, name in _BOMS:
             if self.body.startswith(bom):
                 return name, None
-        declared = [
-            _codec(m.group(1))
-            for m in [_HTTP_CHARSET.search(self.headers.get("content-type", ""))]
-            if m
-        ]
-        meta = _META_CHARSET.search(self.body[:4096])
-        if meta:
-            declared.append(_codec(meta.group(1).decode("ascii", "replace")))
-        # A declaration is trusted only when the bytes agree with it: some portals
-        # declare one charset and send another.
-        for name in [*declared, "utf-8"]:
-            text = _decode(self.body, name) if name else None
-            if text is not None:
-                return name, text
+        declared = [name for name in dict.fromkeys(self._declared) if name]
+        if self.body.isascii():
+            name = declared[0] if declared else "utf-8"
+            return name, self.body.decode("ascii")
+        text = _decode(self.body, "utf-8")
+        if text is not None:
+            return "utf-8", text
+        decoded = [(name, text) for name in declared if (text := _decode(self.body, name))]
+        if decoded:
+            return max(decoded, key=lambda pair: _vietnamese_letters(pair[1]))
         from charset_normalizer import from_bytes  # slow path, only for liars
 
         best = from_bytes(self.body[:65536]).best()
@@ -102,13 +186,23 @@ class Page:
             text = self.body.decode(encoding, errors="replace")
         return text.removeprefix("\ufeff")
 
-    @cached_property
+    @property
     def document(self) -> Element | None:
         """The parsed text, or None when lxml finds no document in it.
 
         Plain ``lxml.etree`` elements, not ``lxml.html``'s: those cost a class lookup on
         every node a parser visits. Links are left as written.
         """
+        return self._parsed[0]
+
+    @property
+    def cut_short(self) -> bool:
+        """True when libxml2 stopped building the tree at its nesting limit (2,048 levels even
+        with huge_tree): what follows that point is missing from ``document``."""
+        return self._parsed[1]
+
+    @cached_property
+    def _parsed(self) -> tuple[Element | None, bool]:
         encoding, decoded = self._decoded
         try:
             if (
@@ -116,12 +210,17 @@ class Page:
                 and decoded is not None
                 and not _XML_DECLARATION_BYTES.match(self.body)
             ):
-                return lxml.etree.HTML(self.body, _UTF8_PARSER)
-            # lxml refuses text that still declares a byte encoding; the text is decoded already.
-            text = _XML_DECLARATION.sub("", self.text, count=1)
-            return lxml.etree.HTML(text, _HTML_PARSER)
+                parser = _UTF8_PARSER
+                document = lxml.etree.HTML(self.body, parser)
+            else:
+                # lxml refuses text that still declares a byte encoding; it is decoded already.
+                parser = _HTML_PARSER
+                text = _XML_DECLARATION.sub("", self.text, count=1)
+                document = lxml.etree.HTML(text, parser)
         except (ValueError, lxml.etree.LxmlError):
-            return None
+            return None, False
+        cut = any(error.type == _RESOURCE_LIMIT for error in parser.error_log)
+        return document, cut
 
     @cached_property
     def tree(self) -> Element:
