@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 import lxml.etree
+from lxml import etree
 
 from crawler.items import ArticleContent, Attachment, ImageRef
 from crawler.parsers.blocks import Block, Element, Role, all_text, class_role, is_hidden, walk
@@ -73,9 +74,9 @@ _STOP = re.compile(
     re.IGNORECASE,
 )
 _CHROME_LINE = re.compile(
-    r"^(?:[|\s/·•-]*(?:in bài(?: viết)?|in trang|bản in|in|gửi e-?mail|gửi bài|e-?mail|chia sẻ"
-    r"|lưu(?: tin)?|quay lại|trở về|về đầu trang|đầu trang|print|share|back|xuất bản thông tin"
-    r"|phóng to|thu nhỏ|cỡ chữ|a\+|a-|nghe đọc bài)[|\s/·•-]*)+$"
+    r"^(?:[|\s/·•\[\]()-]*(?:in bài(?: viết)?|in trang|bản in|in|gửi e-?mail|gửi bài|e-?mail"
+    r"|chia sẻ|lưu(?: tin)?|quay lại|trở về|về đầu trang|đầu trang|print|share|back"
+    r"|xuất bản thông tin|phóng to|thu nhỏ|cỡ chữ|a\+|a-|nghe đọc bài)[|\s/·•\[\]()-]*)+$"
     r"|^(?:số\s+)?lượt\s+(?:xem|đọc|truy\s+cập)\s*:?\s*[\d.,]+$|^[\d.,]+\s+lượt\s+(?:xem|đọc)$"
     r"|^(?:từ\s+khóa|từ\s+khoá|tags?)\s*:"
     r"|^(?:(?:tập\s+tin|tệp|file|văn\s+bản|tài\s+liệu)\s+)?đính\s+kèm\s*:?$|^tải\s+về\s*:?$",
@@ -87,6 +88,12 @@ _ATTACHMENT_LABEL = re.compile(
     r"(?:tải\s+về|tải\s+xuống|tập\s+tin\s+đính\s+kèm|tệp\s+đính\s+kèm|file\s+đính\s+kèm"
     r"|văn\s+bản\s+đính\s+kèm|đính\s+kèm|download|xem\s+chi\s+tiết|xem|file|tại\s+đây)",
     re.IGNORECASE,
+)
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4"})
+# The site's menus: links in <nav>, navigation roles, and lists or cells classed as menus.
+_MENU_LINKS = etree.XPath(
+    "//*[self::nav or @role='navigation' or @role='menubar'"
+    " or contains(@class, 'menu') or contains(@class, 'navbar')]//a[@href]"
 )
 # Class substrings of elements that may hold the asset's dates (the role check then decides).
 _DATE_HINTS = ("date", "time", "ngay", "created")
@@ -209,6 +216,8 @@ def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
     blocks = _until_stop(walk(layout.root, page.url, layout.body))
     if not title:
         return _fail(_empty_reason(layout), page)
+    if _names_a_menu_entry(tree, title) or _lists_entries(layout.root):
+        return _fail("not-article", page)
     draft = _Draft(title=title)
     _sort_blocks(blocks, draft)
     _take_summary(draft)
@@ -237,6 +246,35 @@ def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
     content.breadcrumbs = find_breadcrumbs(layout, tree, title) or draft.trail
     content.category = category_of(content.breadcrumbs)
     return ArticleResult(content, None)
+
+
+def _names_a_menu_entry(tree: Element, title: str) -> bool:
+    """A page titled like an entry of the site's menu is that section's page (home, listing,
+    introduction), whatever its generation: an article's title is never a menu entry."""
+    return any(same_text(clean(all_text(link)), title) for link in _MENU_LINKS(tree))
+
+
+def _lists_entries(root: Element) -> bool:
+    """Headings that are links to other pages, two or more: a listing's entries, not an
+    article (whose heading is its own: at most a back arrow beside it is a link)."""
+    linked = 0
+    for el in root.iter(etree.Element):
+        if el.tag not in _HEADINGS and class_role(el) is not Role.TITLE:
+            continue
+        heading = visible_text(el)
+        if has_words(heading) and any(_links_text(a, heading) for a in el.iter("a")):
+            linked += 1
+            if linked >= 2:
+                return True
+    return False
+
+
+def _links_text(anchor: Element, heading: str) -> bool:
+    """Whether the link carries the heading's words (not an icon or a hidden label)."""
+    href = (anchor.get("href") or "").strip()
+    if not href or href.startswith(("#", "javascript:", "mailto:")):
+        return False
+    return 2 * len(visible_text(anchor)) >= len(heading)
 
 
 def _empty_reason(layout: Layout) -> str:

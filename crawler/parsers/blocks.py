@@ -71,6 +71,9 @@ _ROLE_WORDS: tuple[tuple[Role, str], ...] = (
 )
 _WORD_RANK = {word: rank for rank, (_, words) in enumerate(_ROLE_WORDS) for word in words.split()}
 _NAME_SPLIT = re.compile(r"[\s_-]+")
+# ASP.NET and SharePoint templates name in camel case (``ArticleTitle``, ``lblDate``): a word
+# starts at each capital after a small letter or digit.
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # Classes trusted inside the body too: editors' markup rarely names these by accident.
 _BODY_ROLES = frozenset({Role.JUNK, Role.CAPTION, Role.AUTHOR, Role.BREADCRUMB})
 _ITEMPROP_ROLES = {
@@ -218,7 +221,7 @@ def named_role(tag: str, attrs: Attrs) -> Role | None:
 @lru_cache(maxsize=4096)
 def _named_role(cls: str, ident: str) -> Role | None:
     # Templates repeat the same few class strings on every node and every page.
-    words = _NAME_SPLIT.split(f"{cls} {ident}".lower())
+    words = _NAME_SPLIT.split(_CAMEL.sub(" ", f"{cls} {ident}").lower())
     best = len(_ROLE_WORDS)
     previous = ""
     for word in words:

@@ -221,16 +221,31 @@ def locate(tree: Element) -> Layout | None:
 
 
 def _title_holder(body: Element) -> Element:
-    """The nearest ancestor of the body that also holds the article's heading."""
+    """The nearest ancestor of the body that also holds the article's heading: an ``<h1>``, a
+    titled ``<h2>``/``<h3>``, or any element a template names as the title (table layouts of
+    2008–2014 put it in a ``<span class="ArticleTitle">`` rows above the text)."""
     node = body
     for _ in range(4):
-        if _HAS_HEADING(node):
+        if _HAS_HEADING(node) or _holds_named_title(node, body):
             return node
         parent = node.getparent()
         if parent is None or parent.tag == "body":
             break
         node = parent
     return body.getparent() if body.getparent() is not None else body
+
+
+def _holds_named_title(node: Element, body: Element) -> bool:
+    """Whether an element the template names as the title sits under ``node``, before
+    ``body`` (a title inside the text is the editor's, not the page's)."""
+    if node is body:
+        return False
+    for el in node.iter(etree.Element):
+        if el is body:
+            return False
+        if _may_name_title(el) and class_role(el) is Role.TITLE and has_words(all_text(el)):
+            return True
+    return False
 
 
 def visible_text(el: Element) -> str:
