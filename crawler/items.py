@@ -60,6 +60,11 @@ class ArticleContent:
     """Breadcrumb trail as shown, ``["Trang chủ", "Tin tức"]``."""
     attachments: list[Attachment] = field(default_factory=list)
     """Attached files."""
+    charset: str | None = None
+    """The charset the page's bytes were read in (``windows-1258``, ``utf-8``)."""
+    encoding_note: str | None = None
+    """What to know about the page's encoding (declarations that disagree, a legacy font
+    encoding such as TCVN3 or VNI left unconverted), or None."""
 
 
 @dataclass(slots=True)
@@ -104,6 +109,10 @@ class ArticleItem:
     """ISO 8601 UTC time of the fetch: ``2026-11-26T12:00:00Z``."""
     warc: WarcLocation | None
     """The response record holding the page."""
+    charset: str | None = None
+    """The charset the page's bytes were read in."""
+    encoding_note: str | None = None
+    """What to know about the page's encoding, or None."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``items.jsonl``, field order as declared."""

@@ -241,6 +241,8 @@ def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
         images=images,
         byline=draft.byline or next(iter(draft.authors), None),
         attachments=[Attachment(url, name) for url, name in draft.attachments.items()],
+        charset=page.charset,
+        encoding_note=page.encoding_note,
     )
     _set_dates(content, draft, layout)
     content.breadcrumbs = find_breadcrumbs(layout, tree, title) or draft.trail

@@ -41,7 +41,8 @@ _PORTLET = re.compile(r"(?<![\w-])portlet-boundary(?![\w-])")
 _SCORED = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote", "td", "div", "pre"})
 _NOT_BODY = frozenset({Role.JUNK, Role.BREADCRUMB, Role.TITLE, Role.DATE})
 _NO_TEXT = frozenset({"script", "style", "noscript", "template"})
-_CHROME_TAGS = frozenset({"header", "nav", "footer", "aside", "script", "style", "form"})
+# Not <form>: ASP.NET pages (DotNetNuke, SharePoint) put the whole page in one.
+_CHROME_TAGS = frozenset({"header", "nav", "footer", "aside", "script", "style"})
 # The body is the deepest element holding this share of the root's paragraph text.
 _BODY_SHARE = 0.7
 # Trail separators, written as text between or inside the entries.
@@ -383,8 +384,10 @@ def find_breadcrumbs(layout: Layout, tree: Element, title: str | None) -> list[s
     """The breadcrumb trail: the article's own, else the page's."""
     for scope in (layout.scope, tree):
         for el in scope.iterdescendants(etree.Element):
-            cls = el.get("class")
-            if not cls or ("readcrumb" not in cls and "duong" not in cls):
+            # The trail's own element first: DotNetNuke names it by id (``lblBreadCrumb``)
+            # and classes only its links (``breadcrumbLink``).
+            name = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+            if "readcrumb" not in name and "duong" not in name:
                 continue
             if class_role(el) is Role.BREADCRUMB and not is_hidden(el):
                 trail = _trail(el, title)

@@ -81,6 +81,12 @@ class Listing:
     """Every article the page links, sidebars included, once each (:func:`article_links`)."""
 
 
+# Article URLs of the portals' earlier generations, which a crawl of today's sites never meets
+# but archived listings link: DotNetNuke news modules (``/tabid/89/ArticleId/61961/slug.aspx``,
+# ``?ArticleId=``, ``NewsID``), SharePoint pages of items (``/Pages/tin-tuc.aspx?ItemID=835569``).
+_EARLIER_ARTICLE = re.compile(
+    r"/(?:articleid|newsid|itemid)/\d+|[?&](?:articleid|newsid|itemid|mid_news)=\d+", re.I
+)
 # Every article URL form classify() knows contains one of these.
 _ARTICLE_HINTS = ("/content/", "/view-article/", "chi-tiet")
 _ABSOLUTE = ("http://", "https://")
@@ -165,13 +171,20 @@ def _in_side_column(element: Element) -> bool:
     return bool(_IN_SIDE_COLUMN(element))
 
 
+def is_article_link(link: Link) -> bool:
+    """An article of today's portal (:func:`crawler.urls.classify`) or of an earlier one."""
+    return link.kind is UrlKind.ARTICLE or (
+        link.kind is UrlKind.PAGE and _EARLIER_ARTICLE.search(link.url) is not None
+    )
+
+
 def _body_articles(tree: Element, links: Links) -> Links:
     """Article links outside menus and side columns: what a listing body can hold."""
     aside = set(_ASIDE_ANCHORS(tree))
     return {
         anchor: link
         for anchor, link in links.items()
-        if link.kind is UrlKind.ARTICLE and anchor not in aside
+        if is_article_link(link) and anchor not in aside
     }
 
 

@@ -124,10 +124,10 @@ class Page:
         named = {iana_name(name) for name in declared if name}
         if declared and (len(named) > 1 or self.charset not in named):
             said = ", ".join(
-                f"{where} {iana_name(name) if name else 'unknown'}"
-                for where, name in zip(self._declared_where, declared, strict=True)
+                f"{where} says {iana_name(name) if name else 'an unknown charset'}"
+                for where, name in self._declarations
             )
-            notes.append(f"declared {said}; decoded as {self.charset}")
+            notes.append(f"{said}; read as {self.charset}")
         return "; ".join(notes) or None
 
     @cached_property
@@ -145,10 +145,6 @@ class Page:
     @property
     def _declared(self) -> list[str | None]:
         return [name for _, name in self._declarations]
-
-    @property
-    def _declared_where(self) -> list[str]:
-        return [where for where, _ in self._declarations]
 
     @cached_property
     def _decoded(self) -> tuple[str, str | None]:
