@@ -30,6 +30,7 @@ from crawler.parsers.dates import (
     image_upload_time,
     is_date_line,
     is_update_label,
+    structured_date,
 )
 from crawler.parsers.layout import (
     Layout,
@@ -244,7 +245,7 @@ def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
         charset=page.charset,
         encoding_note=page.encoding_note,
     )
-    _set_dates(content, draft, layout)
+    _set_dates(content, draft, layout, tree)
     content.breadcrumbs = find_breadcrumbs(layout, tree, title) or draft.trail
     content.category = category_of(content.breadcrumbs)
     return ArticleResult(content, None)
@@ -458,11 +459,17 @@ def _attach_captions(draft: _Draft) -> None:
     draft.flow = kept
 
 
-def _set_dates(content: ArticleContent, draft: _Draft, layout: Layout) -> None:
+def _set_dates(content: ArticleContent, draft: _Draft, layout: Layout, tree: Element) -> None:
     dates = draft.dates + _scope_dates(layout)
     found = _pick_date(dates)
     if found:
         content.published, content.published_source = found.iso(), "page"
+        return
+    # Structured data is the CMS's claim, not what the reader saw: used only where the page
+    # shows no date, never over one it shows.
+    declared = structured_date(tree)
+    if declared:
+        content.published, content.published_source = declared.iso(), "metadata"
         return
     for image in content.images:
         uploaded = image_upload_time(image.url)

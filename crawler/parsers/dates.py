@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
+
+from lxml import etree
 
 VIETNAM = timezone(timedelta(hours=7))
 # Uploads before this are not plausible for these portals; keeps garbage `t=` values out.
@@ -159,3 +162,50 @@ def image_upload_time(url: str) -> PageDate | None:
         return None
     local = moment.astimezone(VIETNAM)
     return PageDate(local.date(), local.time().replace(microsecond=0))
+
+
+_PUBLISHED_META = etree.XPath(
+    "//meta[@property='article:published_time' or @name='article:published_time'"
+    " or @itemprop='datePublished' or @name='pubdate' or @name='date']/@content"
+    " | //*[@itemprop='datePublished']/@datetime",
+    smart_strings=False,
+)
+_JSON_LD = etree.XPath("//script[@type='application/ld+json']/text()", smart_strings=False)
+_ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "BlogPosting", "ReportageNewsArticle"})
+
+
+def structured_date(tree: etree._Element) -> PageDate | None:
+    """The publication date a page declares in its metadata (``article:published_time``,
+    ``itemprop=datePublished``, JSON-LD ``NewsArticle.datePublished``), or None."""
+    for value in _PUBLISHED_META(tree):
+        found = find_date(value)
+        if found:
+            return found
+    for script in _JSON_LD(tree):
+        for value in _json_ld_dates(script):
+            found = find_date(value)
+            if found:
+                return found
+    return None
+
+
+def _json_ld_dates(script: str) -> list[str]:
+    try:
+        data = json.loads(script)
+    except ValueError:
+        return []  # a broken script is no evidence; the page's own text still counts
+    nodes = data if isinstance(data, list) else [data]
+    if isinstance(data, dict) and isinstance(data.get("@graph"), list):
+        nodes = data["@graph"]
+    dates = []
+    for node in nodes:
+        if not isinstance(node, dict):
+            continue
+        kinds = node.get("@type")
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        value = node.get("datePublished")
+        if _ARTICLE_TYPES.intersection(k for k in kinds if isinstance(k, str)) and isinstance(
+            value, str
+        ):
+            dates.append(value)
+    return dates

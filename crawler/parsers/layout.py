@@ -39,7 +39,8 @@ _HAS_HEADING = etree.XPath(
 _ARTICLE_BODY = etree.XPath("//*[@itemprop='articleBody']")
 _PORTLET = re.compile(r"(?<![\w-])portlet-boundary(?![\w-])")
 _SCORED = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote", "td", "div", "pre"})
-_NOT_BODY = frozenset({Role.JUNK, Role.BREADCRUMB, Role.TITLE, Role.DATE})
+# The lead is not body text either: on short articles it would pull the body up to the root.
+_NOT_BODY = frozenset({Role.JUNK, Role.BREADCRUMB, Role.TITLE, Role.DATE, Role.SUMMARY})
 _NO_TEXT = frozenset({"script", "style", "noscript", "template"})
 # Not <form>: ASP.NET pages (DotNetNuke, SharePoint) put the whole page in one.
 _CHROME_TAGS = frozenset({"header", "nav", "footer", "aside", "script", "style"})
@@ -313,7 +314,8 @@ def _may_name_title(el: Element) -> bool:
         return True
     for name, value in el.items():
         if name == "class":
-            if "itle" in value or "eadline" in value or "tieu" in value:
+            # "TieuDe", "ArticleTitle", "NewsHeadline": table-era templates capitalise.
+            if "itle" in value or "eadline" in value or "tieu" in value or "Tieu" in value:
                 return True
         elif name == _TITLE_ATTRIBUTE or name == "itemprop":
             return True
