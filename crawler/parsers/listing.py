@@ -322,7 +322,10 @@ def _section(tree: Element, region: Element) -> str | None:
         text = None if _in_side_column(title) else _fold(_text(title))
         if text and text.lower() not in _GENERIC_TITLES:
             return text
-    crumbs = tree.xpath("//*[contains(@class, 'breadcrumb')]//li")
+    # Trails as lists (Liferay, Bootstrap) or as bare links (DotNetNuke's span.Breadcrumb).
+    crumbs = tree.xpath("//*[contains(@class, 'breadcrumb')]//li") or tree.xpath(
+        "//*[contains(@class, 'readcrumb')]//a | //a[contains(@class, 'readcrumb')]"
+    )
     if crumbs:
         return _fold(_text(crumbs[-1]))
     heading = region.find(".//h1")
@@ -330,7 +333,10 @@ def _section(tree: Element, region: Element) -> str | None:
         return _fold(_text(heading))
     head = tree.find(".//title")
     if head is not None and head.text:
-        # `{section} - {site}` is the Liferay title; vendor portals use `|`.
+        # `{section} - {site}` is the Liferay title; vendor portals use `|`; DotNetNuke
+        # writes the trail `{site} > {tab} > {tab}`.
+        if " > " in head.text:
+            return _fold(head.text.rsplit(" > ", 1)[1])
         match = _TITLE_SUFFIX.match(head.text.strip())
         return _fold(match.group(1) if match else head.text)
     return None
