@@ -88,3 +88,79 @@ def test_an_xml_declaration_anywhere_before_the_first_tag_takes_the_text_path(
     page = Page("http://x/", body)
     assert page.tree.findtext(".//p") == TEXT
     assert "text" in page.__dict__
+
+
+# --- charsets weighed as evidence (issue 17) ------------------------------------------------
+
+_TONES = "\u0300\u0301\u0303\u0309\u0323"
+
+
+def _compose(text: str) -> bytes:
+    out = []
+    for char in text:
+        try:
+            out.append(char.encode("cp1258"))
+        except UnicodeEncodeError:
+            parts = unicodedata.normalize("NFD", char)
+            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONES))
+            out.append((base + "".join(c for c in parts if c in _TONES)).encode("cp1258"))
+    return b"".join(out)
+
+
+def _legacy_page(meta: str, text: str = TEXT) -> bytes:
+    return _compose(
+        f"<html><head>{meta}<title>{text}</title></head><body><p>{text}</p></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["text/html; charset=ISO-8859-1", "text/html; charset=windows-1252", "text/html"],
+)
+def test_a_server_default_charset_loses_to_the_meta_that_gives_vietnamese(header: str) -> None:
+    # IIS and Apache sent a default charset whatever the page was; Latin-1 decodes any byte,
+    # so "it decodes" proves nothing: the charset that yields Vietnamese letters wins.
+    body = _legacy_page(
+        '<meta http-equiv="Content-Type" content="text/html; charset=windows-1258">'
+    )
+    page = Page("http://x/", body, {"content-type": header})
+    assert (page.charset, _title(page)) == ("windows-1258", TEXT)
+
+
+def test_disagreeing_declarations_are_noted() -> None:
+    body = _legacy_page('<meta charset="windows-1258">')
+    page = Page("http://x/", body, {"content-type": "text/html; charset=ISO-8859-1"})
+    assert page.encoding_note == (
+        "HTTP header says iso-8859-1, meta says windows-1258; read as windows-1258"
+    )
+    agreeing = Page("http://x/", body, {"content-type": "text/html; charset=windows-1258"})
+    assert agreeing.encoding_note is None
+
+
+def test_valid_utf8_wins_over_a_single_byte_declaration() -> None:
+    body = f'<html><head><meta charset="windows-1258"><title>{TEXT}</title></head></html>'
+    page = Page("http://x/", body.encode(), {"content-type": "text/html; charset=windows-1258"})
+    assert (page.charset, _title(page)) == ("utf-8", TEXT)
+    assert page.encoding_note == (
+        "HTTP header says windows-1258, meta says windows-1258; read as utf-8"
+    )
+
+
+def test_an_ascii_page_keeps_its_declared_charset() -> None:
+    body = b'<html><head><meta charset="windows-1258"><title>Tin tuc</title></head></html>'
+    page = Page("http://x/", body)
+    assert (page.charset, page.encoding_note) == ("windows-1258", None)
+
+
+@pytest.mark.parametrize(
+    ("font", "name"),
+    [('<font face=".VnTime">', "TCVN3"), ("<span style=\"font-family: 'VNI-Times'\">", "VNI")],
+)
+def test_legacy_font_encodings_are_named(font: str, name: str) -> None:
+    # "ViÖt Nam" in .VnTime, "Vieät Nam" in VNI-Times: Latin-1 letters only the font draws as
+    # Vietnamese. The text is kept as decoded, and the note says so.
+    body = f"<html><body><p>{font}ViÖt Nam</p></body></html>".encode("latin-1", "replace")
+    page = Page("http://x/", body, {"content-type": "text/html; charset=ISO-8859-1"})
+    assert page.encoding_note == (
+        f"text in the {name} font encoding, kept as decoded (not converted)"
+    )
