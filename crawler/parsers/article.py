@@ -75,9 +75,9 @@ _STOP = re.compile(
     re.IGNORECASE,
 )
 _CHROME_LINE = re.compile(
-    r"^(?:[|\s/·•\[\]()-]*(?:in bài(?: viết)?|in trang|bản in|in|gửi e-?mail|gửi bài|e-?mail"
+    r"^(?:[|\s/·•\[\]()<>«»-]*(?:in bài(?: viết)?|in trang|bản in|in|gửi e-?mail|gửi bài|e-?mail"
     r"|chia sẻ|lưu(?: tin)?|quay lại|trở về|về đầu trang|đầu trang|print|share|back"
-    r"|xuất bản thông tin|phóng to|thu nhỏ|cỡ chữ|a\+|a-|nghe đọc bài)[|\s/·•\[\]()-]*)+$"
+    r"|xuất bản thông tin|phóng to|thu nhỏ|cỡ chữ|a\+|a-|nghe đọc bài)[|\s/·•\[\]()<>«»-]*)+$"
     r"|^(?:số\s+)?lượt\s+(?:xem|đọc|truy\s+cập)\s*:?\s*[\d.,]+$|^[\d.,]+\s+lượt\s+(?:xem|đọc)$"
     r"|^(?:từ\s+khóa|từ\s+khoá|tags?)\s*:"
     r"|^(?:(?:tập\s+tin|tệp|file|văn\s+bản|tài\s+liệu)\s+)?đính\s+kèm\s*:?$|^tải\s+về\s*:?$",

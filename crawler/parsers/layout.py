@@ -42,6 +42,9 @@ _SCORED = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote", "td"
 # The lead is not body text either: on short articles it would pull the body up to the root.
 _NOT_BODY = frozenset({Role.JUNK, Role.BREADCRUMB, Role.TITLE, Role.DATE, Role.SUMMARY})
 _NO_TEXT = frozenset({"script", "style", "noscript", "template"})
+# Tags that set a title by its type alone, and the length a title may have.
+_LOUD_TAGS = frozenset({"b", "strong", "h2", "h3", "h4"})
+_TITLE_MIN, _TITLE_MAX = 12, 300
 # Not <form>: ASP.NET pages (DotNetNuke, SharePoint) put the whole page in one.
 _CHROME_TAGS = frozenset({"header", "nav", "footer", "aside", "script", "style"})
 # The body is the deepest element holding this share of the root's paragraph text.
@@ -225,7 +228,8 @@ def locate(tree: Element) -> Layout | None:
 def _title_holder(body: Element) -> Element:
     """The nearest ancestor of the body that also holds the article's heading: an ``<h1>``, a
     titled ``<h2>``/``<h3>``, or any element a template names as the title (table layouts of
-    2008–2014 put it in a ``<span class="ArticleTitle">`` rows above the text)."""
+    2008–2014 put it in a ``<span class="ArticleTitle">`` rows above the text); failing those,
+    one holding a title set in large bold type above the body."""
     node = body
     for _ in range(4):
         if _HAS_HEADING(node) or _holds_named_title(node, body):
@@ -234,7 +238,47 @@ def _title_holder(body: Element) -> Element:
         if parent is None or parent.tag == "body":
             break
         node = parent
+    shown = shown_title(body)
+    if shown is not None:
+        return shown[0]
     return body.getparent() if body.getparent() is not None else body
+
+
+def shown_title(body: Element) -> tuple[Element, str] | None:
+    """(ancestor, text) of a title only the type shows: the last line set in bold, a large
+    ``<font>`` or a heading among the few rows before the body, in the nearest ancestor that
+    has one. Table layouts of 2008–2014 often name nothing and write ``<b><font size=4>``."""
+    node = body
+    for _ in range(4):
+        parent = node.getparent()
+        if parent is None or parent.tag in ("body", "form"):
+            return None
+        node = parent
+        found = None
+        for el in node.iter(etree.Element):
+            if el is body:
+                break
+            if el.tag in _LOUD_TAGS or _large_font(el):
+                text = visible_text(el)
+                if _TITLE_MIN <= len(text) <= _TITLE_MAX and not _in_link(el, node):
+                    found = text
+        if found:
+            return node, found
+    return None
+
+
+def _large_font(el: Element) -> bool:
+    size = el.get("size") if el.tag == "font" else None
+    return size is not None and size.strip().lstrip("+").isdigit() and int(size.strip("+ ")) >= 4
+
+
+def _in_link(el: Element, top: Element) -> bool:
+    for ancestor in el.iterancestors():
+        if ancestor.tag == "a":
+            return True
+        if ancestor is top:
+            return False
+    return False
 
 
 def _holds_named_title(node: Element, body: Element) -> bool:
@@ -298,6 +342,9 @@ def find_title(layout: Layout, tree: Element) -> str | None:
             first = text
     if first is not None:
         return first
+    shown = shown_title(layout.body)
+    if shown is not None:
+        return shown[1]
     if og_title:
         return og_title
     return _TITLE_SUFFIX.sub("", head_title) or None
