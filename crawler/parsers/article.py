@@ -87,7 +87,8 @@ _FILE_EXT = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|odt|ods|odp|rtf|zip|rar|7z|t
 _IMAGE_EXT = re.compile(r"\.(?:jpe?g|png|gif|webp|bmp|svg|tiff?)$", re.IGNORECASE)
 _ATTACHMENT_LABEL = re.compile(
     r"(?:tải\s+về|tải\s+xuống|tập\s+tin\s+đính\s+kèm|tệp\s+đính\s+kèm|file\s+đính\s+kèm"
-    r"|văn\s+bản\s+đính\s+kèm|đính\s+kèm|download|xem\s+chi\s+tiết|xem|file|tại\s+đây)",
+    r"|văn\s+bản\s+đính\s+kèm|đính\s+kèm|tài\s+liệu|tệp\s+tin|download|xem\s+chi\s+tiết|xem"
+    r"|file|tại\s+đây)",
     re.IGNORECASE,
 )
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4"})
@@ -95,6 +96,8 @@ _HEADINGS = frozenset({"h1", "h2", "h3", "h4"})
 _MENU_LINKS = etree.XPath(
     "//*[self::nav or @role='navigation' or @role='menubar'"
     " or contains(@class, 'menu') or contains(@class, 'navbar')]//a[@href]"
+    # A breadcrumb (often a <nav> too) ends with the article's own title.
+    "[not(ancestor::*[contains(@class, 'readcrumb') or contains(@id, 'readcrumb')])]"
 )
 # Class substrings of elements that may hold the asset's dates (the role check then decides).
 _DATE_HINTS = ("date", "time", "ngay", "created")
