@@ -92,6 +92,7 @@ _ATTACHMENT_LABEL = re.compile(
     re.IGNORECASE,
 )
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4"})
+_MAY_HOLD_DATE_LINE = frozenset({Role.TEXT, Role.SUMMARY})
 # The site's menus: links in <nav>, navigation roles, and lists or cells classed as menus.
 _MENU_LINKS = etree.XPath(
     "//*[self::nav or @role='navigation' or @role='menubar'"
@@ -309,7 +310,8 @@ def _sort_blocks(blocks: list[Block], draft: _Draft) -> None:
         role, text = block.role, block.text
         if role in (Role.TITLE, Role.BREADCRUMB):
             continue
-        if role is Role.DATE or (role is Role.TEXT and is_date_line(text)):
+        # A date line is a date whatever box holds it (templates put stamps in lead boxes).
+        if role is Role.DATE or (role in _MAY_HOLD_DATE_LINE and is_date_line(text)):
             found = find_date(text)
             if found:
                 draft.dates.append((found, is_update_label(text)))
