@@ -169,6 +169,10 @@ class Page:
         decoded = [(name, text) for name in declared if (text := _decode(self.body, name))]
         if decoded:
             return max(decoded, key=lambda pair: _vietnamese_letters(pair[1]))
+        if not declared and legacy_font_encoding(self.body):
+            # TCVN3 and VNI text is bytes for a font: Latin-1 keeps each byte as one character,
+            # so the text can still be converted later; a guessed charset would garble it.
+            return "iso8859-1", None
         from charset_normalizer import from_bytes  # slow path, only for liars
 
         best = from_bytes(self.body[:65536]).best()
