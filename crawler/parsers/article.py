@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 import lxml.etree
-from lxml import etree
 
 from crawler.items import ArticleContent, Attachment, ImageRef
 from crawler.parsers.blocks import Block, Element, Role, all_text, class_role, is_hidden, walk
@@ -38,7 +37,9 @@ from crawler.parsers.layout import (
     category_of,
     find_breadcrumbs,
     find_title,
+    folded_label,
     locate,
+    menu_labels,
     visible_text,
 )
 from crawler.parsers.page import Page
@@ -94,12 +95,6 @@ _ATTACHMENT_LABEL = re.compile(
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4"})
 _MAY_HOLD_DATE_LINE = frozenset({Role.TEXT, Role.SUMMARY})
 # The site's menus: links in <nav>, navigation roles, and lists or cells classed as menus.
-_MENU_LINKS = etree.XPath(
-    "//*[self::nav or @role='navigation' or @role='menubar'"
-    " or contains(@class, 'menu') or contains(@class, 'navbar')]//a[@href]"
-    # A breadcrumb (often a <nav> too) ends with the article's own title.
-    "[not(ancestor::*[contains(@class, 'readcrumb') or contains(@id, 'readcrumb')])]"
-)
 # Class substrings of elements that may hold the asset's dates (the role check then decides).
 _DATE_HINTS = ("date", "time", "ngay", "created")
 _HOME = re.compile(r"^(?:trang\s+chủ|trang\s+nhất|home)$", re.IGNORECASE)
@@ -217,11 +212,14 @@ class _Draft:
 
 
 def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
-    title = find_title(layout, tree)
+    menu = menu_labels(tree)
+    title = find_title(layout, tree, menu)
     blocks = _until_stop(walk(layout.root, page.url, layout.body))
     if not title:
         return _fail(_empty_reason(layout), page)
-    if _names_a_menu_entry(tree, title) or _lists_entries(layout.root):
+    # A page titled like an entry of the site's menu is that section's page (home, listing,
+    # introduction), whatever its generation: an article's title is never a menu entry.
+    if folded_label(title) in menu or _lists_entries(layout.root):
         return _fail("not-article", page)
     draft = _Draft(title=title)
     _sort_blocks(blocks, draft)
@@ -255,17 +253,11 @@ def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
     return ArticleResult(content, None)
 
 
-def _names_a_menu_entry(tree: Element, title: str) -> bool:
-    """A page titled like an entry of the site's menu is that section's page (home, listing,
-    introduction), whatever its generation: an article's title is never a menu entry."""
-    return any(same_text(clean(all_text(link)), title) for link in _MENU_LINKS(tree))
-
-
 def _lists_entries(root: Element) -> bool:
     """Headings that are links to other pages, two or more: a listing's entries, not an
     article (whose heading is its own: at most a back arrow beside it is a link)."""
     linked = 0
-    for el in root.iter(etree.Element):
+    for el in root.iter(lxml.etree.Element):
         if el.tag not in _HEADINGS and class_role(el) is not Role.TITLE:
             continue
         heading = visible_text(el)

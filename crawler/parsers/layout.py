@@ -328,13 +328,20 @@ def page_title(tree: Element) -> tuple[str, str]:
     )
 
 
-def find_title(layout: Layout, tree: Element) -> str | None:
-    """The article title: named title elements, headings, then the page's own title."""
+def find_title(layout: Layout, tree: Element, menu: frozenset[str] = frozenset()) -> str | None:
+    """The article title: named title elements, headings, then the page's own title.
+
+    ``menu`` holds the site's menu entries (``menu_labels``): a candidate that is one is a
+    section's label above the article ("Tin tức - Sự kiện"), passed over while another remains.
+    """
     head_title, og_title = page_title(tree)
     head_folded, og_folded = head_title.casefold(), og_title.casefold()
-    first = None
+    first = label = None
     # Candidates are made one at a time: the first usually matches and the rest go unread.
     for text in _title_candidates(layout):
+        if folded_label(text) in menu:
+            label = label or text
+            continue
         folded = text.casefold()
         if head_folded.startswith(folded) or folded == og_folded:
             return text
@@ -345,9 +352,25 @@ def find_title(layout: Layout, tree: Element) -> str | None:
     shown = shown_title(layout.body)
     if shown is not None:
         return shown[1]
-    if og_title:
-        return og_title
-    return _TITLE_SUFFIX.sub("", head_title) or None
+    return label or og_title or _TITLE_SUFFIX.sub("", head_title) or None
+
+
+_MENU_LINKS = etree.XPath(
+    "//*[self::nav or @role='navigation' or @role='menubar'"
+    " or contains(@class, 'menu') or contains(@class, 'navbar')]//a[@href]"
+    # A breadcrumb (often a <nav> too) ends with the article's own title.
+    "[not(ancestor::*[contains(@class, 'readcrumb') or contains(@id, 'readcrumb')])]"
+)
+
+
+def menu_labels(tree: Element) -> frozenset[str]:
+    """The entries of the site's menus, as ``folded_label`` gives them."""
+    return frozenset(folded_label(all_text(link)) for link in _MENU_LINKS(tree))
+
+
+def folded_label(text: str) -> str:
+    """A label for comparison: cleaned, case folded, trailing punctuation dropped."""
+    return clean(text).rstrip(" .:").casefold()
 
 
 # The title and breadcrumb searches test class substrings in Python: libxml2's XPath spends more
