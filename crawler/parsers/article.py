@@ -33,13 +33,12 @@ from crawler.parsers.dates import (
 )
 from crawler.parsers.layout import (
     Layout,
+    Menu,
     around,
     category_of,
     find_breadcrumbs,
     find_title,
-    folded_label,
     locate,
-    menu_labels,
     visible_text,
 )
 from crawler.parsers.page import Page
@@ -93,8 +92,10 @@ _ATTACHMENT_LABEL = re.compile(
     re.IGNORECASE,
 )
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4"})
+# How far above a link its heading may be: <h3><a>, <h3><span><a>, <td class="title"><b><a>.
+_HEADING_LEVELS = 4
 _MAY_HOLD_DATE_LINE = frozenset({Role.TEXT, Role.SUMMARY})
-# The site's menus: links in <nav>, navigation roles, and lists or cells classed as menus.
+
 # Class substrings of elements that may hold the asset's dates (the role check then decides).
 _DATE_HINTS = ("date", "time", "ngay", "created")
 _HOME = re.compile(r"^(?:trang\s+chủ|trang\s+nhất|home)$", re.IGNORECASE)
@@ -212,14 +213,14 @@ class _Draft:
 
 
 def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
-    menu = menu_labels(tree)
+    menu = Menu(tree)
     title = find_title(layout, tree, menu)
     blocks = _until_stop(walk(layout.root, page.url, layout.body))
     if not title:
         return _fail(_empty_reason(layout), page)
     # A page titled like an entry of the site's menu is that section's page (home, listing,
     # introduction), whatever its generation: an article's title is never a menu entry.
-    if folded_label(title) in menu or _lists_entries(layout.root):
+    if menu.names(title) or _lists_entries(layout.root):
         return _fail("not-article", page)
     draft = _Draft(title=title)
     _sort_blocks(blocks, draft)
@@ -247,7 +248,7 @@ def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
         charset=page.charset,
         encoding_note=page.encoding_note,
     )
-    _set_dates(content, draft, layout, tree)
+    _set_dates(content, draft, layout, page)
     content.breadcrumbs = find_breadcrumbs(layout, tree, title) or draft.trail
     content.category = category_of(content.breadcrumbs)
     return ArticleResult(content, None)
@@ -255,25 +256,45 @@ def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
 
 def _lists_entries(root: Element) -> bool:
     """Headings that are links to other pages, two or more: a listing's entries, not an
-    article (whose heading is its own: at most a back arrow beside it is a link)."""
-    linked = 0
-    for el in root.iter(lxml.etree.Element):
-        if el.tag not in _HEADINGS and class_role(el) is not Role.TITLE:
+    article (whose heading is its own: at most a back arrow beside it is a link).
+
+    Read from the links up (an article has few), not from every element down.
+    """
+    headings: set[Element] = set()
+    for anchor in root.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:")):
             continue
-        heading = visible_text(el)
-        if has_words(heading) and any(_links_text(a, heading) for a in el.iter("a")):
-            linked += 1
-            if linked >= 2:
+        heading = _heading_of(anchor, root)
+        if heading is not None and heading not in headings and _carries(anchor, heading):
+            headings.add(heading)
+            if len(headings) >= 2:
                 return True
     return False
 
 
-def _links_text(anchor: Element, heading: str) -> bool:
-    """Whether the link carries the heading's words (not an icon or a hidden label)."""
-    href = (anchor.get("href") or "").strip()
-    if not href or href.startswith(("#", "javascript:", "mailto:")):
-        return False
-    return 2 * len(visible_text(anchor)) >= len(heading)
+def _carries(anchor: Element, heading: Element) -> bool:
+    """Whether a link carries most of its heading's text (not an icon or a hidden label).
+
+    Raw text lengths: a back arrow's hidden label is a few letters beside a whole title.
+    """
+    return 2 * len(all_text(anchor).strip()) >= len(all_text(heading).strip()) > 0
+
+
+def _heading_of(anchor: Element, root: Element) -> Element | None:
+    """The heading (or title-classed element) a link is, or sits in, a few levels up."""
+    node: Element | None = anchor
+    for _ in range(_HEADING_LEVELS):
+        if node is None or node is root:
+            return None
+        if node.tag in _HEADINGS:
+            return node
+        cls = node.get("class")
+        # Class substrings first: the role lookup is the dearer test.
+        if cls and ("itle" in cls or "ieu" in cls) and class_role(node) is Role.TITLE:
+            return node
+        node = node.getparent()
+    return None
 
 
 def _empty_reason(layout: Layout) -> str:
@@ -456,7 +477,7 @@ def _attach_captions(draft: _Draft) -> None:
     draft.flow = kept
 
 
-def _set_dates(content: ArticleContent, draft: _Draft, layout: Layout, tree: Element) -> None:
+def _set_dates(content: ArticleContent, draft: _Draft, layout: Layout, page: Page) -> None:
     dates = draft.dates + _scope_dates(layout)
     found = _pick_date(dates)
     if found:
@@ -464,7 +485,7 @@ def _set_dates(content: ArticleContent, draft: _Draft, layout: Layout, tree: Ele
         return
     # Structured data is the CMS's claim, not what the reader saw: used only where the page
     # shows no date, never over one it shows.
-    declared = structured_date(tree)
+    declared = structured_date(page.tree, page.body)
     if declared:
         content.published, content.published_source = declared.iso(), "metadata"
         return

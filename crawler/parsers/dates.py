@@ -170,13 +170,20 @@ _PUBLISHED_META = etree.XPath(
     " | //*[@itemprop='datePublished']/@datetime",
     smart_strings=False,
 )
+_STRUCTURED_HINTS = (b"published_time", b"datePublished", b"pubdate", b'name="date"')
 _JSON_LD = etree.XPath("//script[@type='application/ld+json']/text()", smart_strings=False)
 _ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "BlogPosting", "ReportageNewsArticle"})
 
 
-def structured_date(tree: etree._Element) -> PageDate | None:
+def structured_date(tree: etree._Element, body: bytes) -> PageDate | None:
     """The publication date a page declares in its metadata (``article:published_time``,
-    ``itemprop=datePublished``, JSON-LD ``NewsArticle.datePublished``), or None."""
+    ``itemprop=datePublished``, JSON-LD ``NewsArticle.datePublished``), or None.
+
+    ``body`` is the page's bytes: most pages have no such data, and a plain search of them
+    says so before the tree is walked.
+    """
+    if not any(hint in body for hint in _STRUCTURED_HINTS):
+        return None
     for value in _PUBLISHED_META(tree):
         found = find_date(value)
         if found:
