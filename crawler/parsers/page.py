@@ -176,7 +176,7 @@ class Page:
         decoded = [(name, text) for name in declared if (text := _decode(self.body, name))]
         if decoded:
             return max(decoded, key=lambda pair: _vietnamese_letters(pair[1]))
-        if not declared and legacy_font_encoding(self.body):
+        if legacy_font_encoding(self.body):
             # TCVN3 and VNI text is bytes for a font: Latin-1 keeps each byte as one character,
             # so the text can still be converted later; a guessed charset would garble it.
             return "iso8859-1", None
