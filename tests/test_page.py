@@ -152,25 +152,48 @@ def test_an_ascii_page_keeps_its_declared_charset() -> None:
     assert (page.charset, page.encoding_note) == ("windows-1258", None)
 
 
+def _legacy(font: str, text: str, header: str) -> Page:
+    body = f"<html><body><p>{font}{text}</p></body></html>".encode("latin-1")
+    return Page("http://x/", body, {"content-type": header})
+
+
+# The header each test serves the page with, and what the note adds about it.
+HEADERS = [
+    ("text/html", ""),
+    ("text/html; charset=ISO-8859-1", "; HTTP header says iso-8859-1; read as {}"),
+    ("text/html; charset=UTF-8", "; HTTP header says utf-8; read as {}"),
+]
+
+
+@pytest.mark.parametrize(("header", "said"), HEADERS)
 @pytest.mark.parametrize(
-    ("font", "name"),
-    [('<font face=".VnTime">', "TCVN3"), ("<span style=\"font-family: 'VNI-Times'\">", "VNI")],
+    ("tcvn3", "text"),
+    [
+        ("§¶ng Céng s¶n ViÖt Nam", "Đảng Cộng sản Việt Nam"),
+        ("Th«ng b¸o lÞch tiÕp c«ng d©n", "Thông báo lịch tiếp công dân"),
+        ("Tr\xadêng Uû ban nh©n d©n ®· kiÓm tra", "Trường Uỷ ban nhân dân đã kiểm tra"),
+    ],
 )
-def test_legacy_font_encodings_are_named(font: str, name: str) -> None:
-    # "ViÖt Nam" in .VnTime, "Vieät Nam" in VNI-Times: Latin-1 letters only the font draws as
-    # Vietnamese. The text is kept as decoded, and the note says so.
-    body = f"<html><body><p>{font}ViÖt Nam</p></body></html>".encode("latin-1", "replace")
-    page = Page("http://x/", body, {"content-type": "text/html; charset=ISO-8859-1"})
-    assert page.encoding_note == (
-        f"text in the {name} font encoding, kept as decoded (not converted)"
+def test_tcvn3_pages_are_converted_to_unicode(
+    header: str, said: str, tcvn3: str, text: str
+) -> None:
+    # "ViÖt Nam" in .VnTime is "Việt Nam": the fonts outweigh whatever charset is declared.
+    page = _legacy('<font face=".VnTime">', tcvn3, header)
+    assert page.tree.findtext(".//font") == text
+    assert (page.charset, page.encoding_note) == (
+        "TCVN3",
+        "text in the TCVN3 font encoding, converted to Unicode" + said.format("TCVN3"),
     )
 
 
-@pytest.mark.parametrize("header", ["text/html", "text/html; charset=UTF-8"])
-def test_legacy_font_pages_are_read_byte_for_byte(header: str) -> None:
-    # Latin-1 keeps each byte as one character, so TCVN3 text can still be converted; a guess
-    # by a detector (ISO-8859-15 turns "¸" into "ž") would garble it for good.
-    body = '<p><font face=".VnTime">Th«ng b¸o lÞch tiÕp c«ng d©n</font></p>'.encode("latin-1")
-    page = Page("http://x/", body, {"content-type": header})
-    assert page.charset == "iso-8859-1"
-    assert page.tree.findtext(".//font") == "Th«ng b¸o lÞch tiÕp c«ng d©n"
+@pytest.mark.parametrize(("header", "said"), HEADERS)
+def test_vni_pages_are_read_byte_for_byte(header: str, said: str) -> None:
+    # VNI writes a letter and its marks as separate bytes ("Vieät"): left as read, and said so.
+    # Latin-1 keeps each byte as one character, so the text can still be converted; a guess by
+    # a detector (ISO-8859-15 turns "¸" into "ž") would garble it for good.
+    page = _legacy("<span style=\"font-family: 'VNI-Times'\">", "Coäng hoøa xaõ hoäi", header)
+    assert page.tree.findtext(".//span") == "Coäng hoøa xaõ hoäi"
+    note = "text in the VNI font encoding, kept as read (not converted)"
+    if "ISO" in header:
+        said = ""  # the header named what the bytes were read as: nothing to add
+    assert (page.charset, page.encoding_note) == ("iso-8859-1", note + said.format("iso-8859-1"))

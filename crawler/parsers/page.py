@@ -15,6 +15,8 @@ from functools import cached_property
 
 import lxml.etree
 
+from crawler.parsers.legacy import decode_tcvn3, font_encoding
+
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -37,22 +39,19 @@ _UTF8_PARSER = lxml.etree.HTMLParser(collect_ids=False, encoding="utf-8", huge_t
 _XML_DECLARATION_BYTES = re.compile(rb"^[^<]*<\?xml", re.I)
 
 Element = lxml.etree._Element
+# The name ``encoding`` gives a TCVN3 page: no Python codec, the text is converted here.
+_TCVN3 = "tcvn3"
 _RESOURCE_LIMIT = lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT
 
 # Letters only Vietnamese text has (ă â đ ê ô ơ ư, the precomposed toned vowels, combining tone
 # marks): what a wrong single-byte charset (Latin-1 for windows-1258) never produces.
 _VIETNAMESE = re.compile("[ăâđêôơưĂÂĐÊÔƠƯ\u1ea0-\u1ef9\u0300\u0301\u0303\u0309\u0323]")
-# Legacy Vietnamese encodings live in fonts: the bytes are Latin-1 letters that only the font
-# draws as Vietnamese ("ViÖt Nam" in .VnTime is "Việt Nam"). The font names give them away.
-_LEGACY_FONTS = (
-    (re.compile(rb"""font-family\s*:\s*["']?\.vn|face\s*=\s*["']?\.vn""", re.I), "TCVN3"),
-    (re.compile(rb"""font-family\s*:\s*["']?vni[- ]|face\s*=\s*["']?vni[- ]""", re.I), "VNI"),
-)
-# Every such font name has one of these spellings: a plain search rules out nearly every page
-# before the patterns (case-insensitive, so several times slower) read it.
-# (Not ".vn": every Vietnamese domain name has it; TCVN3 fonts are written ".VnTime".)
-_LEGACY_HINTS = (b".Vn", b".VN", b"VNI", b"Vni", b"vni-")
-_IANA = {"cp1250": "windows-1250", "cp1252": "windows-1252", "cp1258": "windows-1258"}
+_IANA = {
+    "cp1250": "windows-1250",
+    "cp1252": "windows-1252",
+    "cp1258": "windows-1258",
+    _TCVN3: "TCVN3",
+}
 
 
 def _codec(name: str | None) -> str | None:
@@ -69,16 +68,6 @@ def iana_name(codec: str) -> str:
     if codec in _IANA:
         return _IANA[codec]
     return codec.replace("iso8859", "iso-8859").replace("_", "-")
-
-
-def legacy_font_encoding(body: bytes) -> str | None:
-    """``TCVN3`` or ``VNI`` when the page sets its text in that family's fonts, else None."""
-    if not any(hint in body for hint in _LEGACY_HINTS):
-        return None
-    for pattern, name in _LEGACY_FONTS:
-        if pattern.search(body):
-            return name
-    return None
 
 
 def _vietnamese_letters(text: str) -> int:
@@ -120,14 +109,16 @@ class Page:
         """What a reader of the text should know about its encoding, or None.
 
         Said when the declarations disagree with each other or with the bytes, and for pages of
-        the legacy font encodings (TCVN3, VNI), whose text reads right only in their fonts.
+        the legacy font encodings (TCVN3, converted; VNI, left as read).
         """
         declared = self._declared
         notes = []
         # Legacy font text is high-bit Latin-1 letters: never valid UTF-8, never read as it.
-        legacy = None if self.encoding == "utf-8" else legacy_font_encoding(self.body)
-        if legacy:
-            notes.append(f"text in the {legacy} font encoding, kept as decoded (not converted)")
+        legacy = None if self.encoding == "utf-8" else font_encoding(self.body)
+        if legacy == "TCVN3":
+            notes.append("text in the TCVN3 font encoding, converted to Unicode")
+        elif legacy:
+            notes.append(f"text in the {legacy} font encoding, kept as read (not converted)")
         named = {iana_name(name) for name in declared if name}
         if declared and (len(named) > 1 or self.charset not in named):
             said = ", ".join(
@@ -161,7 +152,8 @@ class Page:
         (ISO-8859-1, UTF-8) whatever the page is, and pages copied between sites keep their old
         meta. Valid UTF-8 with non-ASCII in it is UTF-8 (single-byte Vietnamese text never forms
         its sequences by chance); otherwise, of the declared charsets that decode the bytes, the
-        one giving the most Vietnamese letters wins, the header first among equals.
+        one giving the most Vietnamese letters wins, the header first among equals. Pages set in
+        the TCVN3 fonts are converted from it; VNI ones are read byte for byte.
         """
         for bom, name in _BOMS:
             if self.body.startswith(bom):
@@ -173,13 +165,17 @@ class Page:
         text = _decode(self.body, "utf-8")
         if text is not None:
             return "utf-8", text
+        # The fonts outweigh any declaration: such pages said ISO-8859-1 or nothing at all.
+        legacy = font_encoding(self.body)
+        if legacy == "TCVN3":
+            return _TCVN3, decode_tcvn3(self.body)
+        if legacy:
+            # VNI text is bytes for a font: Latin-1 keeps each byte as one character, so the
+            # text can still be converted later; a guessed charset would garble it for good.
+            return "iso8859-1", self.body.decode("latin-1")
         decoded = [(name, text) for name in declared if (text := _decode(self.body, name))]
         if decoded:
             return max(decoded, key=lambda pair: _vietnamese_letters(pair[1]))
-        if legacy_font_encoding(self.body):
-            # TCVN3 and VNI text is bytes for a font: Latin-1 keeps each byte as one character,
-            # so the text can still be converted later; a guessed charset would garble it.
-            return "iso8859-1", None
         from charset_normalizer import from_bytes  # slow path, only for liars
 
         best = from_bytes(self.body[:65536]).best()
