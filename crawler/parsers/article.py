@@ -92,8 +92,6 @@ _ATTACHMENT_LABEL = re.compile(
     re.IGNORECASE,
 )
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4"})
-# How far above a link its heading may be: <h3><a>, <h3><span><a>, <td class="title"><b><a>.
-_HEADING_LEVELS = 4
 _MAY_HOLD_DATE_LINE = frozenset({Role.TEXT, Role.SUMMARY})
 
 # Class substrings of elements that may hold the asset's dates (the role check then decides).
@@ -220,7 +218,7 @@ def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
         return _fail(_empty_reason(layout), page)
     # A page titled like an entry of the site's menu is that section's page (home, listing,
     # introduction), whatever its generation: an article's title is never a menu entry.
-    if menu.names(title) or _lists_entries(layout.root):
+    if menu.names(title) or _lists_entries(blocks):
         return _fail("not-article", page)
     draft = _Draft(title=title)
     _sort_blocks(blocks, draft)
@@ -254,47 +252,27 @@ def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
     return ArticleResult(content, None)
 
 
-def _lists_entries(root: Element) -> bool:
+def _lists_entries(blocks: list[Block]) -> bool:
     """Headings that are links to other pages, two or more: a listing's entries, not an
     article (whose heading is its own: at most a back arrow beside it is a link).
 
-    Read from the links up (an article has few), not from every element down.
+    Read from the blocks of the page's main part, so the related-news boxes an article may
+    carry (cut at their "Tin liên quan" heading, or skipped for their class) do not count.
     """
-    headings: set[Element] = set()
-    for anchor in root.iter("a"):
-        href = (anchor.get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:")):
-            continue
-        heading = _heading_of(anchor, root)
-        if heading is not None and heading not in headings and _carries(anchor, heading):
-            headings.add(heading)
-            if len(headings) >= 2:
-                return True
+    linked = 0
+    for block in blocks:
+        if block.links and (block.tag in _HEADINGS or block.role is Role.TITLE):
+            # A back arrow's hidden label is a few letters beside a whole title.
+            carried = sum(len(name) for url, name in block.links if _is_page(url))
+            if 2 * carried >= len(block.text) > 0:
+                linked += 1
+                if linked >= 2:
+                    return True
     return False
 
 
-def _carries(anchor: Element, heading: Element) -> bool:
-    """Whether a link carries most of its heading's text (not an icon or a hidden label).
-
-    Raw text lengths: a back arrow's hidden label is a few letters beside a whole title.
-    """
-    return 2 * len(all_text(anchor).strip()) >= len(all_text(heading).strip()) > 0
-
-
-def _heading_of(anchor: Element, root: Element) -> Element | None:
-    """The heading (or title-classed element) a link is, or sits in, a few levels up."""
-    node: Element | None = anchor
-    for _ in range(_HEADING_LEVELS):
-        if node is None or node is root:
-            return None
-        if node.tag in _HEADINGS:
-            return node
-        cls = node.get("class")
-        # Class substrings first: the role lookup is the dearer test.
-        if cls and ("itle" in cls or "ieu" in cls) and class_role(node) is Role.TITLE:
-            return node
-        node = node.getparent()
-    return None
+def _is_page(url: str) -> bool:
+    return urlsplit(url).scheme in ("http", "https")
 
 
 def _empty_reason(layout: Layout) -> str:
