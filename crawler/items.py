@@ -53,7 +53,8 @@ class ArticleContent:
     published: str | None = None
     """ISO 8601 date on the page: ``2022-06-30T16:30:00+07:00`` or ``2022-06-30``; else None."""
     published_source: str | None = None
-    """Where ``published`` came from: ``page``, ``image`` (upload time of a body image), or None."""
+    """Where ``published`` came from: ``page``, ``metadata`` (the page's structured data, when it
+    shows no date), ``image`` (upload time of a body image), or None."""
     category: str | None = None
     """Section name shown by the page (last breadcrumb), or None."""
     breadcrumbs: list[str] = field(default_factory=list)
@@ -98,7 +99,7 @@ class ArticleItem:
     published: str | None
     """ISO 8601 publication date or date-time (``+07:00``), or None."""
     published_source: str | None
-    """``page``, ``listing``, ``image`` or None."""
+    """``page``, ``metadata``, ``listing``, ``image`` or None."""
     category: str | None
     """Section name, or None."""
     breadcrumbs: list[str]
