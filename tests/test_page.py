@@ -197,3 +197,10 @@ def test_vni_pages_are_read_byte_for_byte(header: str, said: str) -> None:
     if "ISO" in header:
         said = ""  # the header named what the bytes were read as: nothing to add
     assert (page.charset, page.encoding_note) == ("iso-8859-1", note + said.format("iso-8859-1"))
+
+
+def test_vietnamese_windows_bytes_under_two_utf8_declarations_are_read_as_such() -> None:
+    body = _compose(f'<html><head><meta charset="utf-8"><title>{TEXT}</title></head></html>')
+    page = Page("http://x/", body, {"content-type": "text/html; charset=utf-8"})
+    assert (page.charset, _title(page)) == ("windows-1258", TEXT)
+    assert page.encoding_note == "HTTP header says utf-8, meta says utf-8; read as windows-1258"

@@ -176,6 +176,10 @@ class Page:
         decoded = [(name, text) for name in declared if (text := _decode(self.body, name))]
         if decoded:
             return max(decoded, key=lambda pair: _vietnamese_letters(pair[1]))
+        # Nothing declared fits: Vietnamese Windows was these portals' own charset for a decade.
+        text = _decode(self.body, "cp1258")
+        if text is not None and _vietnamese_letters(text):
+            return "cp1258", text
         from charset_normalizer import from_bytes  # slow path, only for liars
 
         best = from_bytes(self.body[:65536]).best()
