@@ -328,13 +328,22 @@ def _is_chrome_text(block: Block, title: str) -> bool:
 
 
 def _is_file(url: str) -> bool:
-    path = unquote(urlsplit(url).path)
+    parts = urlsplit(url)
+    path = unquote(parts.path)
     segments = [s for s in path.split("/") if s]
     if any(_FILE_EXT.search(s) for s in segments):
         return True
-    if "/c/document_library/get_file" in path:
+    if "/c/document_library/get_file" in path or _is_download(path, parts.query):
         return True
     return path.startswith("/documents/") and not any(_IMAGE_EXT.search(s) for s in segments)
+
+
+def _is_download(path: str, query: str) -> bool:
+    """The download handlers of earlier portals: DotNetNuke's ``LinkClick.aspx?fileticket=``,
+    SharePoint's ``download.aspx?SourceUrl=…pdf``."""
+    if path.lower().endswith("/linkclick.aspx") and "fileticket=" in query.lower():
+        return True
+    return path.lower().endswith("/download.aspx") and bool(_FILE_EXT.search(unquote(query)))
 
 
 def _file_name(url: str) -> str:

@@ -105,6 +105,10 @@ _ALIGN_CLASS = _words(r"(?:text|align|has-text-align)-?(center|right)|(center|ri
 _ITALIC_STYLE = re.compile(r"font-style\s*:\s*italic", re.I)
 _BOLD_STYLE = re.compile(r"font-weight\s*:\s*(?:bold|[6-9]00)", re.I)
 _LAZY_SRC = ("src", "data-src", "data-original", "data-lazy-src")
+# Pictures that decorate a line rather than illustrate the text: by name, or by a size in
+# pixels no photo has.
+_DECORATION = re.compile(r"(?i)(?:^|/)(?:[\w-]*icons?|bullets?)(?:/|\.\w+$|[\w-]*\.(?:gif|png)$)")
+_ICON_MAX = 32
 # A caption written into the image's own paragraph stays short.
 _INLINE_CAPTION_MAX = 300
 
@@ -386,6 +390,8 @@ def image_url(img: Element, base: str) -> str | None:
 
 
 def _image_source(attrs: Attrs, base: str) -> str | None:
+    if _is_decoration(attrs):
+        return None
     for name in _LAZY_SRC:
         src = (attrs.get(name) or "").strip()
         if src and not src.startswith("data:"):
@@ -394,6 +400,16 @@ def _image_source(attrs: Attrs, base: str) -> str | None:
             except ValueError:
                 return None
     return None
+
+
+def _is_decoration(attrs: Attrs) -> bool:
+    """A file-type icon or a bullet beside a line (``/images/FileTypeIcons/pdf.gif``, 16 pixels
+    wide), not a photo of the article."""
+    src = attrs.get("src") or ""
+    if _DECORATION.search(src):
+        return True
+    width, height = attrs.get("width", ""), attrs.get("height", "")
+    return any(size.isdigit() and int(size) <= _ICON_MAX for size in (width, height))
 
 
 def has_block_children(el: Element) -> bool:
