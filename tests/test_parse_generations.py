@@ -66,7 +66,17 @@ def _actual(field: str, content: ArticleContent) -> Any:
 
 def test_every_generation_is_covered() -> None:
     generations = {name.split("-")[1] for name in ANSWERS}
-    assert {"dnn2008", "dnn2010", "dnn2012", "sp2010", "sp2013", "postmerger"} <= generations
+    assert {
+        "dnn2004",
+        "dnn2008",
+        "dnn2010",
+        "dnn2012",
+        "dnn2013",
+        "sp2010",
+        "sp2013",
+        "lr61",
+    } <= generations
+    assert {"lr62", "vendor2015", "postmerger"} <= generations
 
 
 @pytest.mark.parametrize("field", GENERATION_FIELDS)
