@@ -14,9 +14,27 @@ from crawler.parsers.page import Page
 DATA = Path(__file__).parent / "data" / "generations"
 DNN = "http://www.thanhbinh.dongthap.gov.vn/Default.aspx?ArticleId={}&ctl=Detail&mid=385&tabid=63"
 NEW = "https://dongthap.gov.vn/tin-tuc/chi-tiet?id={}"
+SP = "https://lapvo.dongthap.gov.vn/Pages/tin-tuc-su-kien.aspx?ItemID={}"
 HLV = "https://lapvo.dongthap.gov.vn/web/hlv/chi-tiet-bai-viet/-/asset_publisher/1mOzUrGkrdAE/content/id/{}?plidlayout=5101"
 
 EXPECTED = {
+    "x07-sp2013-listing": (
+        "Tin tức sự kiện",
+        [
+            ListingEntry(
+                SP.format(835569),
+                "Thông báo tuyển dụng viên chức giáo dục huyện Lấp Vò năm 2023",
+                "2023-09-05T07:45:00+07:00",
+            ),
+            ListingEntry(
+                SP.format(835501),
+                "Lấp Vò ra quân chiến dịch tình nguyện hè năm 2023",
+                "2023-08-28T15:10:00+07:00",
+            ),
+            # The side box's notice is no entry of this listing.
+            ListingEntry(SP.format(835477), "Hội nghị sơ kết 6 tháng đầu năm 2023", "2023-07-20"),
+        ],
+    ),
     "x04-dnn2008-listing": (
         "Kinh tế",
         [

@@ -34,6 +34,9 @@ _TITLE_SUFFIX = re.compile(r"^(.*\S)\s+[-|]\s+[^-|]*$", re.S)
 _DATE_ELEMENTS = lxml.etree.XPath(
     ".//time | .//*[contains(@class, 'date') or contains(@class, 'time')]"
 )
+# A listing region holds at least this many articles, and this share of the page's.
+_LIST_MIN = 2
+_LIST_SHARE = 0.6
 _GENERIC_TITLES = frozenset({"xuất bản thông tin", "asset publisher", "xuất bản nội dung"})
 _MENUS = (
     "//nav | //*[@role='navigation' or @role='menubar' or @id='navigation']"
@@ -220,6 +223,24 @@ def _paging_links(links: Links) -> Iterator[tuple[Element, Link, str]]:
             yield anchor, link, link.paging
 
 
+def _gathering(body: Links) -> Element | None:
+    """Without portlets (DotNetNuke, SharePoint, vendor portals): the deepest element holding
+    most of the page's distinct articles, so a side box of other links is left out."""
+    keys: dict[Element, set[str]] = {}
+    for anchor, link in body.items():
+        key = article_key(link.url)
+        for ancestor in anchor.iterancestors():
+            keys.setdefault(ancestor, set()).add(key)
+    if not keys:
+        return None
+    total = max(len(found) for found in keys.values())
+    if total < _LIST_MIN:
+        return None
+    holders = [el for el, found in keys.items() if len(found) >= _LIST_SHARE * total]
+    # Ancestors were added from the anchors up: the first holder of most is the deepest.
+    return max(holders, key=lambda el: sum(1 for _ in el.iterancestors()))
+
+
 def _region(tree: Element, links: Links, body: Links) -> tuple[Element, str | None]:
     """The listing body and the namespace of its paging (None when it has no paging)."""
     for anchor, _link, namespace in _paging_links(links):
@@ -230,6 +251,9 @@ def _region(tree: Element, links: Links, body: Links) -> tuple[Element, str | No
     busiest = _busiest_boundary(body)
     if busiest is not None:
         return busiest, None
+    gathered = _gathering(body)
+    if gathered is not None:
+        return gathered, None
     mains = tree.xpath("//*[@role='main'] | //*[@id='main-content'] | //main")
     if mains:
         return mains[0], None
