@@ -1,8 +1,9 @@
 """The neutral page object every parser works on: (url, body bytes, headers).
 
-Text is decoded once, here, in one order: byte-order mark, the HTTP charset,
-the page's own declaration, then detection; it is parsed once too, and every parser
-(article, listing, links) reads that one tree. Nothing here fetches or imports Scrapy.
+Text is decoded once, here: a byte-order mark wins; otherwise the HTTP charset and the page's
+own declaration are evidence weighed against the bytes (``Page._decoded``), and detection is the
+last resort. It is parsed once too, and every parser (article, listing, links) reads that one
+tree. Nothing here fetches or imports Scrapy.
 """
 
 from __future__ import annotations
