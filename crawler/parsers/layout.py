@@ -46,6 +46,7 @@ _MENU_LABEL_MAX = 60
 # Tags that set a title by its type alone, and the length a title may have.
 _LOUD_TAGS = frozenset({"b", "strong", "h2", "h3", "h4"})
 _TITLE_MIN, _TITLE_MAX = 12, 300
+_LARGE_FONT = 4
 # Not <form>: ASP.NET pages (DotNetNuke, SharePoint) put the whole page in one.
 _CHROME_TAGS = frozenset({"header", "nav", "footer", "aside", "script", "style"})
 # The body is the deepest element holding this share of the root's paragraph text.
@@ -269,8 +270,9 @@ def shown_title(body: Element) -> tuple[Element, str] | None:
 
 
 def _large_font(el: Element) -> bool:
-    size = el.get("size") if el.tag == "font" else None
-    return size is not None and size.strip().lstrip("+").isdigit() and int(size.strip("+ ")) >= 4
+    """``<font size="4">`` or larger (``+1`` and the like are relative: not counted)."""
+    size = (el.get("size") or "").strip() if el.tag == "font" else ""
+    return size.isdigit() and int(size) >= _LARGE_FONT
 
 
 def _in_link(el: Element, top: Element) -> bool:
