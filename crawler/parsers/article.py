@@ -80,6 +80,8 @@ _CHROME_LINE = re.compile(
     r"|xuất bản thông tin|phóng to|thu nhỏ|cỡ chữ|a\+|a-|nghe đọc bài)[|\s/·•\[\]()<>«»-]*)+$"
     r"|^(?:số\s+)?lượt\s+(?:xem|đọc|truy\s+cập)\s*:?\s*[\d.,]+$|^[\d.,]+\s+lượt\s+(?:xem|đọc)$"
     r"|^(?:từ\s+khóa|từ\s+khoá|tags?)\s*:"
+    # Joomla's article-info box: its heading, and the category line.
+    r"|^chi\s+tiết$|^(?:chuyên\s+mục|danh\s+mục|category)\s*:"
     r"|^(?:(?:tập\s+tin|tệp|file|văn\s+bản|tài\s+liệu)\s+)?đính\s+kèm\s*:?$|^tải\s+về\s*:?$",
     re.IGNORECASE,
 )

@@ -61,13 +61,13 @@ _ROLE_WORDS: tuple[tuple[Role, str], ...] = (
     (Role.BREADCRUMB, "breadcrumb breadcrumbs duongdan duong-dan"),
     (Role.CAPTION, "caption figcaption chuthich chu-thich image-desc img-desc photo-desc"),
     (Role.TITLE, "title headline tieude tieu-de"),
-    (Role.DATE, "date time datetime pubdate ngaydang ngay-dang created"),
+    (Role.DATE, "date time datetime pubdate ngaydang ngay-dang created published"),
     (
         Role.SUMMARY,
         "sapo summary lead description tomtat tom-tat abstract intro teaser excerpt chapeau"
         " trichyeu trich-yeu mota mo-ta",
     ),
-    (Role.AUTHOR, "author byline tacgia tac-gia writer nguon source butdanh but-danh"),
+    (Role.AUTHOR, "author byline tacgia tac-gia writer nguon source butdanh but-danh createdby"),
 )
 _WORD_RANK = {word: rank for rank, (_, words) in enumerate(_ROLE_WORDS) for word in words.split()}
 _NAME_SPLIT = re.compile(r"[\s_-]+")

@@ -17,7 +17,7 @@ _EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 _DIGIT = re.compile(r"\d")
 _DMY = re.compile(r"(?<![\d/.-])(\d{1,2})\s*([/.-])\s*(\d{1,2})\s*\2\s*(\d{4}|\d{2})(?![\d/.-])")
 _WORDY = re.compile(
-    r"(?<!\d)(\d{1,2})\s+tháng\s+(\d{1,2})(?:\s*,\s*|\s+năm\s+)(\d{4})(?!\d)", re.IGNORECASE
+    r"(?<!\d)(\d{1,2})\s+tháng\s+(\d{1,2})(?:\s*,\s*|\s+năm\s+|\s+)(\d{4})(?!\d)", re.IGNORECASE
 )
 _ISO = re.compile(
     r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?"
@@ -114,7 +114,8 @@ def find_date(text: str) -> PageDate | None:
     """The first date in a short text, with the time of day written next to it if any.
 
     Handles ``16:30 30/06/2022``, ``30/06/2022``, ``Thứ năm, 30/06/2022 - 15:30``,
-    ``Ngày đăng: 30/06/2022``, ``30.06.2022``, ``ngày 30 tháng 6 năm 2022`` and ISO 8601.
+    ``Ngày đăng: 30/06/2022``, ``30.06.2022``, ``ngày 30 tháng 6 năm 2022``, Joomla's
+    ``16 Tháng 8 2012 09:12`` and ISO 8601.
     """
     # Every form has digits: most lines (titles, captions, links) have none to look around.
     if _DIGIT.search(text) is None:
