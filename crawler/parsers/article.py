@@ -10,7 +10,7 @@ import logging
 import re
 import sys
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import lxml.etree
 
@@ -81,7 +81,7 @@ _CHROME_LINE = re.compile(
     r"|^(?:số\s+)?lượt\s+(?:xem|đọc|truy\s+cập)\s*:?\s*[\d.,]+$|^[\d.,]+\s+lượt\s+(?:xem|đọc)$"
     r"|^(?:từ\s+khóa|từ\s+khoá|tags?)\s*:"
     # Joomla's article-info box: its heading, and the category line.
-    r"|^chi\s+tiết$|^(?:chuyên\s+mục|danh\s+mục|category)\s*:"
+    r"|^chi\s+tiết$|^(?:chuyên\s+mục|danh\s+mục|category)(?:\s*:|\s[^.]{1,50}$)"
     r"|^(?:(?:tập\s+tin|tệp|file|văn\s+bản|tài\s+liệu)\s+)?đính\s+kèm\s*:?$|^tải\s+về\s*:?$",
     re.IGNORECASE,
 )
@@ -468,6 +468,8 @@ def _attach_captions(draft: _Draft) -> None:
 
 def _set_dates(content: ArticleContent, draft: _Draft, layout: Layout, page: Page) -> None:
     dates = draft.dates + _scope_dates(layout)
+    if not dates:
+        dates = _own_times(layout, page.url)
     found = _pick_date(dates)
     if found:
         content.published, content.published_source = found.iso(), "page"
@@ -500,6 +502,39 @@ def _scope_dates(layout: Layout) -> list[tuple[PageDate, bool]]:
         if date:
             found.append((date, is_update_label(text)))
     return found
+
+
+def _own_times(layout: Layout, url: str) -> list[tuple[PageDate, bool]]:
+    """The article's ``<time>`` elements above or below its text, where the walk saw none:
+    WordPress-style templates put them in the permalink (``<a rel="bookmark">``), run
+    together with the update time. Their text is what the page shows; ``datetime`` only
+    stands in for a text without a date."""
+    found: list[tuple[PageDate, bool]] = []
+    for el in layout.root.iter("time"):
+        if is_hidden(el) or _in_other_link(el, layout.root, url):
+            continue
+        if any(a is layout.body for a in el.iterancestors()):
+            continue
+        text = visible_text(el)
+        date = find_date(text) or find_date(el.get("datetime") or "")
+        if date:
+            update = is_update_label(f"{text} {el.get('class') or ''}")
+            found.append((date, update))
+    return found
+
+
+def _in_other_link(el: Element, root: Element, url: str) -> bool:
+    """Inside a list item, or a link to another page than the article's own."""
+    for ancestor in el.iterancestors():
+        if ancestor is root:
+            return False
+        if ancestor.tag == "li":
+            return True
+        if ancestor.tag == "a" and ancestor.get("rel") != "bookmark":
+            href = (ancestor.get("href") or "").strip()
+            if href and urljoin(url, href).rstrip("/") != url.rstrip("/"):
+                return True
+    return False
 
 
 def _may_hold_date(el: Element) -> bool:
