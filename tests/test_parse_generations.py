@@ -76,7 +76,7 @@ def test_every_generation_is_covered() -> None:
         "sp2013",
         "lr61",
     } <= generations
-    assert {"lr62", "joomla2012", "vendor2015", "postmerger"} <= generations
+    assert {"lr62", "joomla2012", "wordpress2019", "vendor2015", "postmerger"} <= generations
 
 
 @pytest.mark.parametrize("field", GENERATION_FIELDS)
