@@ -228,9 +228,9 @@ class SearchIndex:
         except (ValueError, KeyError, TypeError) as error:
             logger.warning("items.jsonl at byte %d: not an item (%s); not indexed", offset, error)
             return 0
-        newest = self.db.execute(
-            "SELECT max(version) FROM docs WHERE key = ?", (key,)
-        ).fetchone()[0]
+        newest = self.db.execute("SELECT max(version) FROM docs WHERE key = ?", (key,)).fetchone()[
+            0
+        ]
         latest = newest is None or version >= newest
         if latest:
             self.db.execute("UPDATE docs SET latest = 0 WHERE key = ?", (key,))
