@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 # Letters and digits; "_" is a separator, as it is for SQLite's unicode61 tokenizer.
 _WORD = re.compile(r"[^\W_]+")
 
 
-@lru_cache(maxsize=4096)
 def fold_char(char: str) -> str:
     """The folded form of one character (usually one character; empty for a lone mark)."""
     decomposed = unicodedata.normalize("NFD", char)
@@ -25,11 +23,26 @@ def fold_char(char: str) -> str:
     return kept.replace("đ", "d").replace("Đ", "D").casefold()
 
 
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table folding each character, filled as characters are met; notes
+    the characters that do not fold to exactly one (lone marks, ``ß``)."""
+
+    uneven: set[str]
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = fold_char(chr(code))
+        if len(folded) != 1:
+            self.uneven.add(chr(code))
+        return folded
+
+
+_TABLE = _FoldTable()
+_TABLE.uneven = set()
+
+
 def fold(text: str) -> str:
     """``text`` folded: no marks, ``đ`` as ``d``, case-folded."""
-    if text.isascii():
-        return text.lower()
-    return "".join(map(fold_char, text))
+    return text.translate(_TABLE)
 
 
 def words(text: str) -> list[str]:
@@ -37,13 +50,13 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
-def folded_with_positions(text: str) -> tuple[str, list[int]]:
+def folded_with_positions(text: str) -> tuple[str, list[int] | range]:
     """``text`` folded, and for each folded character the index of the character of ``text``
     it came from: so a match found in the folded text can be shown in the original."""
-    folded: list[str] = []
+    folded = text.translate(_TABLE)
+    if _TABLE.uneven.isdisjoint(text):
+        return folded, range(len(text))  # one character for one: the usual case
     origins: list[int] = []
     for index, char in enumerate(text):
-        part = fold_char(char)
-        folded.append(part)
-        origins.extend([index] * len(part))
-    return "".join(folded), origins
+        origins.extend([index] * len(_TABLE[ord(char)]))
+    return folded, origins

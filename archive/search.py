@@ -268,40 +268,82 @@ class SearchIndex:
     # -- reading --------------------------------------------------------------------------
 
     def search(self, query: Query, *, limit: int = 20, offset: int = 0) -> Results:
-        """Articles matching ``query``: title matches first, then by relevance (newest first
-        when there are no words); with the total and the facets of all matches."""
+        """Articles matching ``query``: title matches first, then the others, each group by
+        relevance (newest first when there are no words); with the total and the facets."""
         where, params = self._filters(query)
         match = query.match()
-        if match is None:
-            source, order = "docs", "docs.day IS NULL, docs.day DESC, docs.id DESC"
-        else:
-            source = "fts JOIN docs ON docs.id = fts.rowid"
-            where = ["fts MATCH ?", *where]
-            params = [match, *params]
-            order = (
-                "docs.id NOT IN (SELECT rowid FROM fts WHERE fts MATCH ?),"
-                f" bm25(fts, {_TITLE_WEIGHT}, {_LEAD_WEIGHT}, {_BODY_WEIGHT})"
-            )
-        condition = " AND ".join(where)
         try:
-            total = self.db.execute(
-                f"SELECT count(*) FROM {source} WHERE {condition}", params
-            ).fetchone()[0]
-            order_params = [] if match is None else ["{title} : (" + match + ")"]
-            rows = self.db.execute(
-                f"SELECT docs.key, docs.version, docs.url, docs.title, docs.site, docs.section,"
-                f" docs.published, docs.line_offset, docs.line_length FROM {source}"
-                f" WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
-                [*params, *order_params, limit, offset],
-            ).fetchall()
-            facets = {
-                name: self._facet(expression, source, condition, params)
-                for name, expression in _FACETS.items()
-            }
+            if match is None:
+                total, facets = self._tally(_DOCS, where, params)
+                ids = self._ids(_DOCS, where, params, _NEWEST, limit, offset)
+            else:
+                total, facets = self._tally(_MATCHES, ["fts MATCH ?", *where], [match, *params])
+                ids = self._ranked(match, where, params, limit, offset)
+            rows = self._rows(ids)
         except sqlite3.OperationalError as error:
             # The expression is built from words only, so this is unexpected: say what failed.
             raise QueryError(f"The search could not be run ({error}).") from error
-        return Results(total, [Hit(*row) for row in rows], facets)
+        return Results(total, [Hit(*rows[id_]) for id_ in ids], facets)
+
+    def _ranked(
+        self, match: str, where: list[str], params: list[Any], limit: int, offset: int
+    ) -> list[int]:
+        # Ranking every match by bm25 is most of a search's time when a word is in half the
+        # collection; the title matches are usually few and fill the first pages alone.
+        in_title = "{title} : (" + match + ")"
+        titled = self._ids(
+            _MATCHES, ["fts MATCH ?", *where], [in_title, *params], _RELEVANCE, -1, 0
+        )
+        ids = titled[offset : offset + limit]
+        if len(ids) < limit:
+            ids += self._ids(
+                _MATCHES,
+                ["fts MATCH ?", *where, "docs.id NOT IN (SELECT rowid FROM fts WHERE fts MATCH ?)"],
+                [match, *params, in_title],
+                _RELEVANCE,
+                limit - len(ids),
+                max(0, offset - len(titled)),
+            )
+        return ids
+
+    def _ids(
+        self, source: str, where: list[str], params: list[Any], order: str, limit: int, offset: int
+    ) -> list[int]:
+        rows = self.db.execute(
+            f"SELECT docs.id FROM {source} WHERE {' AND '.join(where)}"
+            f" ORDER BY {order} LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return [id_ for (id_,) in rows]
+
+    def _rows(self, ids: list[int]) -> dict[int, tuple[Any, ...]]:
+        rows = self.db.execute(
+            "SELECT id, key, version, url, title, site, section, published, line_offset,"
+            f" line_length FROM docs WHERE id IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+        return {row[0]: row[1:] for row in rows}
+
+    def _tally(
+        self, source: str, where: list[str], params: list[Any]
+    ) -> tuple[int, dict[str, list[tuple[str, int]]]]:
+        """The number of matches and the facets, from one pass over the matches."""
+        counts: dict[str, dict[str, int]] = {name: {} for name in _FACETS}
+        total = 0
+        for *values, count in self.db.execute(
+            f"SELECT docs.site, docs.section, substr(docs.day, 1, 4), count(*) FROM {source}"
+            f" WHERE {' AND '.join(where)} GROUP BY 1, 2, 3",
+            params,
+        ):
+            total += count
+            for name, value in zip(_FACETS, values, strict=True):
+                if value is not None:
+                    counts[name][value] = counts[name].get(value, 0) + count
+        facets = {
+            name: sorted(values.items(), key=lambda pair: (-pair[1], pair[0]))
+            for name, values in counts.items()
+        }
+        return total, facets
 
     def _filters(self, query: Query) -> tuple[list[str], list[Any]]:
         where, params = ["docs.latest = 1"], []
@@ -316,16 +358,6 @@ class SearchIndex:
             where.append("docs.day <= ?")
             params.append(query.date_to)
         return where, params
-
-    def _facet(
-        self, expression: str, source: str, condition: str, params: list[Any]
-    ) -> list[tuple[str, int]]:
-        rows = self.db.execute(
-            f"SELECT {expression} AS value, count(*) AS n FROM {source}"
-            f" WHERE {condition} AND value IS NOT NULL GROUP BY value ORDER BY n DESC, value",
-            params,
-        ).fetchall()
-        return [(value, count) for value, count in rows]
 
     def versions(self, key: str) -> list[tuple[int, int, int]]:
         """(version, line offset, line length) of every version of article ``key``."""
@@ -352,11 +384,13 @@ class SearchIndex:
         return dict(rows.fetchall())
 
 
-_FACETS = {
-    "site": "docs.site",
-    "section": "docs.section",
-    "year": "substr(docs.day, 1, 4)",
-}
+_FACETS = ("site", "section", "year")
+_DOCS = "docs"
+# CROSS JOIN keeps the full-text match the outer loop: SQLite's planner would otherwise walk
+# every article and probe the full-text index for each.
+_MATCHES = "fts CROSS JOIN docs ON docs.id = fts.rowid"
+_NEWEST = "docs.day DESC, docs.id DESC"  # undated (NULL) last
+_RELEVANCE = f"bm25(fts, {_TITLE_WEIGHT}, {_LEAD_WEIGHT}, {_BODY_WEIGHT})"
 
 
 def read_line(items_path: Path, offset: int, length: int) -> dict[str, Any]:
