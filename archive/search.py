@@ -30,7 +30,7 @@ from archive.folding import fold, folded_with_positions, words
 logger = logging.getLogger(__name__)
 
 INDEX_NAME = "search.sqlite"
-_SCHEMA_VERSION = "1"
+_SCHEMA_VERSION = "2"
 _TAIL = 256  # bytes before the read offset remembered to notice a replaced items.jsonl
 _TITLE_WEIGHT, _LEAD_WEIGHT, _BODY_WEIGHT = 10.0, 3.0, 1.0
 MAX_QUERY_CHARS = 500
@@ -49,8 +49,16 @@ CREATE TABLE IF NOT EXISTS docs (
     section TEXT,
     published TEXT,
     day TEXT,
+    facet INTEGER NOT NULL,
     line_offset INTEGER NOT NULL,
     line_length INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS facets (
+    id INTEGER PRIMARY KEY,
+    site TEXT NOT NULL,
+    section TEXT NOT NULL,
+    year TEXT NOT NULL,
+    UNIQUE (site, section, year)
 );
 CREATE INDEX IF NOT EXISTS docs_key ON docs (key, version);
 CREATE INDEX IF NOT EXISTS docs_latest ON docs (latest, day);
@@ -208,6 +216,10 @@ class SearchIndex:
     def _resume_offset(self, items: Any) -> int:
         if self._meta("schema") != _SCHEMA_VERSION:
             with self.db:
+                for table in ("meta", "docs", "facets", "fts"):
+                    self.db.execute(f"DROP TABLE IF EXISTS {table}")
+            self.db.executescript(_SCHEMA)
+            with self.db:
                 self._set_meta("schema", _SCHEMA_VERSION)
             return 0
         offset = int(self._meta("items_offset") or 0)
@@ -219,6 +231,7 @@ class SearchIndex:
 
     def _clear(self) -> None:
         self.db.execute("DELETE FROM docs")
+        self.db.execute("DELETE FROM facets")
         self.db.execute("INSERT INTO fts(fts) VALUES ('delete-all')")
 
     def _add_line(self, offset: int, line: bytes) -> int:
@@ -228,35 +241,64 @@ class SearchIndex:
         except (ValueError, KeyError, TypeError) as error:
             logger.warning("items.jsonl at byte %d: not an item (%s); not indexed", offset, error)
             return 0
-        newest = self.db.execute("SELECT max(version) FROM docs WHERE key = ?", (key,)).fetchone()[
-            0
-        ]
-        latest = newest is None or version >= newest
-        if latest:
-            self.db.execute("UPDATE docs SET latest = 0 WHERE key = ?", (key,))
+        previous = self.db.execute(
+            # Without INDEXED BY, SQLite may walk every newest version (docs_latest) instead.
+            "SELECT id, version, line_offset, line_length FROM docs INDEXED BY docs_key"
+            " WHERE key = ? AND latest = 1",
+            (key,),
+        ).fetchone()
+        latest = previous is None or version >= previous[1]
+        if latest and previous is not None:
+            self._supersede(*previous)
         published = _text(item.get("published"))
+        site, section, day = (
+            _text(item.get("site")) or "",
+            _text(item.get("category")),
+            _day(published),
+        )
         cursor = self.db.execute(
             "INSERT INTO docs (key, version, latest, url, title, site, section, published,"
-            " day, line_offset, line_length) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " day, facet, line_offset, line_length) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 key,
                 version,
                 int(latest),
                 _text(item.get("url")) or "",
                 _text(item.get("title")) or "",
-                _text(item.get("site")) or "",
-                _text(item.get("category")),
+                site,
+                section,
                 published,
-                _day(published),
+                day,
+                self._facet_id(site, section or "", day[:4] if day else ""),
                 offset,
                 len(line),
             ),
         )
-        self.db.execute(
-            "INSERT INTO fts (rowid, title, lead, body) VALUES (?,?,?,?)",
-            (cursor.lastrowid, *_folded_fields(item)),
-        )
+        if latest:  # only the newest version of an article is in the full-text index
+            self.db.execute(
+                "INSERT INTO fts (rowid, title, lead, body) VALUES (?,?,?,?)",
+                (cursor.lastrowid, *_folded_fields(item)),
+            )
         return 1
+
+    def _supersede(self, row_id: int, version: int, line_offset: int, line_length: int) -> None:
+        # A contentless full-text table forgets a row given the words it was indexed with:
+        # they are folded again from the version's own line.
+        old = read_line(self.items_path, line_offset, line_length)
+        self.db.execute(
+            "INSERT INTO fts (fts, rowid, title, lead, body) VALUES ('delete', ?, ?, ?, ?)",
+            (row_id, *_folded_fields(old)),
+        )
+        self.db.execute("UPDATE docs SET latest = 0 WHERE id = ?", (row_id,))
+
+    def _facet_id(self, site: str, section: str, year: str) -> int:
+        """The row of ``facets`` for this site, section and year (made when new): counting
+        matches by one small integer is much cheaper than by three texts."""
+        values = (site, section, year)
+        self.db.execute("INSERT OR IGNORE INTO facets (site, section, year) VALUES (?,?,?)", values)
+        return self.db.execute(
+            "SELECT id FROM facets WHERE site = ? AND section = ? AND year = ?", values
+        ).fetchone()[0]
 
     def _meta(self, name: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
@@ -274,8 +316,9 @@ class SearchIndex:
         match = query.match()
         try:
             if match is None:
-                total, facets = self._tally(_DOCS, where, params)
-                ids = self._ids(_DOCS, where, params, _NEWEST, limit, offset)
+                where, params = ["docs.latest = 1", *where], params
+                total, facets = self._tally("docs", where, params)
+                ids = self._ids("docs", where, params, _NEWEST, limit, offset)
             else:
                 total, facets = self._tally(_MATCHES, ["fts MATCH ?", *where], [match, *params])
                 ids = self._ranked(match, where, params, limit, offset)
@@ -290,27 +333,35 @@ class SearchIndex:
     ) -> list[int]:
         # Ranking every match by bm25 is most of a search's time when a word is in half the
         # collection; the title matches are usually few and fill the first pages alone.
+        # Without filters the full-text table answers alone, without a join.
+        source = _MATCHES if where else "fts"
         in_title = "{title} : (" + match + ")"
-        titled = self._ids(
-            _MATCHES, ["fts MATCH ?", *where], [in_title, *params], _RELEVANCE, -1, 0
-        )
-        ids = titled[offset : offset + limit]
+        titled = ["fts MATCH ?", *where], [in_title, *params]
+        ids = self._ids(source, *titled, _RELEVANCE, limit, offset)
         if len(ids) < limit:
+            in_titles = self.db.execute(
+                f"SELECT count(*) FROM {source} WHERE {' AND '.join(titled[0])}", titled[1]
+            ).fetchone()[0]
             ids += self._ids(
-                _MATCHES,
-                ["fts MATCH ?", *where, "docs.id NOT IN (SELECT rowid FROM fts WHERE fts MATCH ?)"],
+                source,
+                [
+                    "fts MATCH ?",
+                    *where,
+                    "fts.rowid NOT IN (SELECT rowid FROM fts WHERE fts MATCH ?)",
+                ],
                 [match, *params, in_title],
                 _RELEVANCE,
                 limit - len(ids),
-                max(0, offset - len(titled)),
+                max(0, offset - in_titles),
             )
         return ids
 
     def _ids(
         self, source: str, where: list[str], params: list[Any], order: str, limit: int, offset: int
     ) -> list[int]:
+        column = "fts.rowid" if source == "fts" else "docs.id"
         rows = self.db.execute(
-            f"SELECT docs.id FROM {source} WHERE {' AND '.join(where)}"
+            f"SELECT {column} FROM {source} WHERE {' AND '.join(where)}"
             f" ORDER BY {order} LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
@@ -331,13 +382,15 @@ class SearchIndex:
         counts: dict[str, dict[str, int]] = {name: {} for name in _FACETS}
         total = 0
         for *values, count in self.db.execute(
-            f"SELECT docs.site, docs.section, substr(docs.day, 1, 4), count(*) FROM {source}"
-            f" WHERE {' AND '.join(where)} GROUP BY 1, 2, 3",
+            "SELECT facets.site, facets.section, facets.year, n FROM"
+            f" (SELECT docs.facet AS facet, count(*) AS n FROM {source}"
+            f" WHERE {' AND '.join(where)} GROUP BY docs.facet)"
+            " JOIN facets ON facets.id = facet",
             params,
         ):
             total += count
             for name, value in zip(_FACETS, values, strict=True):
-                if value is not None:
+                if value:
                     counts[name][value] = counts[name].get(value, 0) + count
         facets = {
             name: sorted(values.items(), key=lambda pair: (-pair[1], pair[0]))
@@ -346,7 +399,8 @@ class SearchIndex:
         return total, facets
 
     def _filters(self, query: Query) -> tuple[list[str], list[Any]]:
-        where, params = ["docs.latest = 1"], []
+        where: list[str] = []
+        params: list[Any] = []
         for column, value in (("site", query.site), ("section", query.section)):
             if value:
                 where.append(f"docs.{column} = ?")
@@ -389,6 +443,7 @@ _DOCS = "docs"
 # CROSS JOIN keeps the full-text match the outer loop: SQLite's planner would otherwise walk
 # every article and probe the full-text index for each.
 _MATCHES = "fts CROSS JOIN docs ON docs.id = fts.rowid"
+_TITLE_ROWIDS = "SELECT rowid FROM fts WHERE fts MATCH ?"
 _NEWEST = "docs.day DESC, docs.id DESC"  # undated (NULL) last
 _RELEVANCE = f"bm25(fts, {_TITLE_WEIGHT}, {_LEAD_WEIGHT}, {_BODY_WEIGHT})"
 
