@@ -309,50 +309,61 @@ class SearchIndex:
 
     # -- reading --------------------------------------------------------------------------
 
-    def search(self, query: Query, *, limit: int = 20, offset: int = 0) -> Results:
+    def search(
+        self, query: Query, *, limit: int = 20, offset: int = 0, facets: bool = True
+    ) -> Results:
         """Articles matching ``query``: title matches first, then the others, each group by
-        relevance (newest first when there are no words); with the total and the facets."""
+        relevance (newest first when there are no words); with the total, and the facets
+        unless ``facets`` is false (counting them is a pass over every match)."""
         where, params = self._filters(query)
         match = query.match()
+        if match is None:
+            where = ["docs.latest = 1", *where]
+        else:
+            where, params = ["fts MATCH ?", *where], [match, *params]
+        # Unfiltered, the full-text table counts and ranks its matches without a join.
+        source = "docs" if match is None else _MATCHES if len(where) > 1 else "fts"
         try:
-            if match is None:
-                where, params = ["docs.latest = 1", *where], params
-                total, facets = self._tally("docs", where, params)
-                ids = self._ids("docs", where, params, _NEWEST, limit, offset)
+            if facets:
+                total, counts = self._tally(_MATCHES if match else "docs", where, params)
             else:
-                total, facets = self._tally(_MATCHES, ["fts MATCH ?", *where], [match, *params])
-                ids = self._ranked(match, where, params, limit, offset)
+                total, counts = self._count(source, where, params), {}
+            if match is None:
+                ids = self._ids(source, where, params, _NEWEST, limit, offset)
+            else:
+                ids = self._ranked(source, match, where[1:], params[1:], limit, offset)
             rows = self._rows(ids)
         except sqlite3.OperationalError as error:
             # The expression is built from words only, so this is unexpected: say what failed.
             raise QueryError(f"The search could not be run ({error}).") from error
-        return Results(total, [Hit(*rows[id_]) for id_ in ids], facets)
+        return Results(total, [Hit(*rows[id_]) for id_ in ids], counts)
+
+    def _count(self, source: str, where: list[str], params: list[Any]) -> int:
+        sql = f"SELECT count(*) FROM {source} WHERE {' AND '.join(where)}"
+        return self.db.execute(sql, params).fetchone()[0]
 
     def _ranked(
-        self, match: str, where: list[str], params: list[Any], limit: int, offset: int
+        self,
+        source: str,
+        match: str,
+        where: list[str],
+        params: list[Any],
+        limit: int,
+        offset: int,
     ) -> list[int]:
         # Ranking every match by bm25 is most of a search's time when a word is in half the
         # collection; the title matches are usually few and fill the first pages alone.
-        # Without filters the full-text table answers alone, without a join.
-        source = _MATCHES if where else "fts"
         in_title = "{title} : (" + match + ")"
         titled = ["fts MATCH ?", *where], [in_title, *params]
         ids = self._ids(source, *titled, _RELEVANCE, limit, offset)
         if len(ids) < limit:
-            in_titles = self.db.execute(
-                f"SELECT count(*) FROM {source} WHERE {' AND '.join(titled[0])}", titled[1]
-            ).fetchone()[0]
             ids += self._ids(
                 source,
-                [
-                    "fts MATCH ?",
-                    *where,
-                    "fts.rowid NOT IN (SELECT rowid FROM fts WHERE fts MATCH ?)",
-                ],
+                ["fts MATCH ?", *where, f"fts.rowid NOT IN ({_TITLE_ROWIDS})"],
                 [match, *params, in_title],
                 _RELEVANCE,
                 limit - len(ids),
-                max(0, offset - in_titles),
+                max(0, offset - self._count(source, *titled)),
             )
         return ids
 

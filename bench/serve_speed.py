@@ -7,7 +7,9 @@ The collection's ``items.jsonl`` is made from the replica's catalogue (its gener
 articles), so no crawl is needed; then ``portal-archiver serve`` runs as a user runs it and is
 asked over HTTP, from this process, a mix of searches (words with and without marks, phrases,
 filters, browsing, paging, the HTML page with its facets). Latency is wall time per request as
-the client sees it; memory is the server's peak RSS (``VmHWM``) after all of them.
+the client sees it; since it depends on what else the machine runs, the server's CPU time per
+request and the load average are printed beside it. Memory is the server's peak RSS
+(``VmHWM``) after all of them.
 
     python bench/serve_speed.py --articles 20000 --json bench/serve_results.json
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -146,6 +149,12 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -177,8 +186,12 @@ def main() -> None:
         process, base = start_server(directory)
         try:
             latencies(base, requests(1))  # warm the caches once, as a running server has them
+            cpu_before, load_before = cpu_seconds(process.pid), os.getloadavg()[0]
             measured = latencies(base, requests(args.rounds))
+            cpu = cpu_seconds(process.pid) - cpu_before
             figures |= {
+                "server_cpu_ms_per_request": round(cpu * 1000 / len(measured), 1),
+                "load_average": round((load_before + os.getloadavg()[0]) / 2, 1),
                 "requests": len(measured),
                 "search_p50_ms": round(statistics.median(measured), 1),
                 "search_p95_ms": round(percentile(measured, 0.95), 1),

@@ -143,7 +143,7 @@ class Found:
     facets: dict[str, list[tuple[str, int]]]
 
 
-def search_all(room: Room, query: Query, limit: int, offset: int) -> Found:
+def search_all(room: Room, query: Query, limit: int, offset: int, facets: bool = True) -> Found:
     """Search every collection: their results one after the other, each by rank."""
     found = Found(0, [], {})
     counts: dict[str, dict[str, int]] = {}
@@ -151,7 +151,7 @@ def search_all(room: Room, query: Query, limit: int, offset: int) -> Found:
     for shelf in room.shelves:
         shelf.refresh()
         wanted = limit - len(found.hits)
-        results: Results = shelf.index().search(query, limit=wanted, offset=skip)
+        results: Results = shelf.index().search(query, limit=wanted, offset=skip, facets=facets)
         found.total += results.total
         found.hits += [(shelf, hit) for hit in results.hits]
         skip = max(0, skip - results.total)
@@ -191,7 +191,7 @@ def search_api() -> Response:
     query = _query()
     limit = _whole_number("limit", PAGE_SIZE, 1, MAX_LIMIT)
     offset = _whole_number("offset", 0, 0, MAX_OFFSET)
-    found = search_all(_room(), query, limit, offset)
+    found = search_all(_room(), query, limit, offset, facets=False)  # the API has none
     results = [_result(shelf, hit, query) for shelf, hit in found.hits]
     return jsonify(total=found.total, results=results)
 
@@ -334,13 +334,14 @@ def coverage_api() -> Response:
 
 def coverage_page() -> str:
     room = _room()
+    sites = _coverage(room)  # brings the indexes up to date first
     undated: dict[str, int] = {}
     for shelf in room.shelves:
         for site, count in shelf.index().undated().items():
             undated[site] = undated.get(site, 0) + count
     return render_template(
         "coverage.html",
-        charts=coverage_charts(_coverage(room)),
+        charts=coverage_charts(sites),
         undated=undated,
         histories=[(shelf, shelf.reports()) for shelf in room.shelves],
     )
