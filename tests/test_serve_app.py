@@ -17,7 +17,7 @@ import pytest
 from flask.testing import FlaskClient
 from lxml import html
 
-from reading_room.app import create_app
+from reading_room.app import create_app, view_path
 from reading_room.shelf import shelves
 from tests.conftest import Crawled, read_items
 
@@ -256,3 +256,25 @@ def test_a_collection_being_crawled_is_served_as_of_its_last_complete_line(
         found = _search(client, q='"dang ghi do"')["results"]
         assert [result["key"] for result in found] == ["half#1"]
     assert not (directory / ".lock").exists()
+
+
+def test_coverage_shows_the_crawl_history(client: FlaskClient, copy: Path) -> None:
+    report = json.loads((copy / "report.json").read_text(encoding="utf-8"))
+    page = html.fromstring(client.get("/coverage").text)
+    rows = page.xpath("//table[@class='history']/tbody/tr")
+    assert len(rows) == 1
+    cells = [cell.text_content() for cell in rows[0].xpath("td")]
+    assert cells[1] == str(report["articles"]) and cells[4] == str(report["errors"])
+
+
+def test_several_collections_are_searched_together(copy: Path, tmp_path: Path) -> None:
+    other = tmp_path / "lapvo"  # the same directory name: the two get distinct names
+    shutil.copytree(copy, other, ignore=shutil.ignore_patterns("search.sqlite*"))
+    with create_app(shelves([copy, other])).test_client() as client:
+        alone = len({item["key"] for item in read_items(copy)})
+        found = _search(client, q="thuong truc huyen uy lap vo", limit=100)
+        views = {r["view"] for r in found["results"] if r["key"] == _seed(copy)["key"]}
+        assert views == {view_path(shelf, _seed(copy)["key"]) for shelf in shelves([copy, other])}
+        assert _search(client, limit=100)["total"] == 2 * alone
+        for view in views:
+            assert client.get(view).status_code == 200
