@@ -131,15 +131,21 @@ def requests(rounds: int) -> list[str]:
     return paths
 
 
-def latencies(base: str, paths: list[str]) -> list[float]:
-    result = []
+def latencies(base: str, paths: list[str]) -> tuple[list[float], list[float]]:
+    """Wall time per request as the client sees it, and the server's CPU time for it (from
+    its ``Server-Timing`` header), in ms."""
+    walls, cpus = [], []
     for path in paths:
         started = time.perf_counter()
         with NO_PROXY.open(base + path, timeout=30) as response:
             response.read()
             assert response.status == 200
-        result.append((time.perf_counter() - started) * 1000)
-    return result
+        walls.append((time.perf_counter() - started) * 1000)
+        timing = dict(
+            part.strip().split(";dur=") for part in response.headers["Server-Timing"].split(",")
+        )
+        cpus.append(float(timing["cpu"]))
+    return walls, cpus
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -187,10 +193,12 @@ def main() -> None:
         try:
             latencies(base, requests(1))  # warm the caches once, as a running server has them
             cpu_before, load_before = cpu_seconds(process.pid), os.getloadavg()[0]
-            measured = latencies(base, requests(args.rounds))
+            measured, cpus = latencies(base, requests(args.rounds))
             cpu = cpu_seconds(process.pid) - cpu_before
             figures |= {
                 "server_cpu_ms_per_request": round(cpu * 1000 / len(measured), 1),
+                "request_cpu_p50_ms": round(statistics.median(cpus), 1),
+                "request_cpu_p95_ms": round(percentile(cpus, 0.95), 1),
                 "load_average": round((load_before + os.getloadavg()[0]) / 2, 1),
                 "requests": len(measured),
                 "search_p50_ms": round(statistics.median(measured), 1),
@@ -205,11 +213,12 @@ def main() -> None:
         print(f"{name:>20}: {value}")
     budgets = {
         "build within 60 s": figures["build_s"] <= 60,
-        "search p95 under 50 ms": figures["search_p95_ms"] < 50,
+        "search p95 under 50 ms (wall, as the client sees it)": figures["search_p95_ms"] < 50,
+        "search p95 under 50 ms (server CPU)": figures["request_cpu_p95_ms"] < 50,
         "server under 200 MB": figures["server_peak_rss_mb"] < 200,
     }
     for name, met in budgets.items():
-        print(f"{name:>24}: {'met' if met else 'NOT MET'}")
+        print(f"{name}: {'met' if met else 'NOT MET'}")
     if args.json:
         args.json.write_text(json.dumps(figures | {"budgets": budgets}, indent=1) + "\n")
 
