@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from archive.surt import surt
+from archive.writer import OPEN_SUFFIX
 
 logger = logging.getLogger(__name__)
 
@@ -107,11 +108,14 @@ def _capture(collection: Path, line: bytes) -> Capture | None:
     if Path(name).name != name or name in ("", ".", ".."):
         logger.warning("%s: CDXJ line names %r, not a file of warc/", collection, name)
         return None
+    path = warc_dir / name
+    if not path.exists() and (warc_dir / (name + OPEN_SUFFIX)).exists():
+        path = warc_dir / (name + OPEN_SUFFIX)  # still being written by a running crawl
     return Capture(
         url=entry.get("url", ""),
         timestamp=timestamp,
         mime=entry.get("mime", ""),
         status=entry.get("status", ""),
-        path=warc_dir / name,
+        path=path,
         offset=offset,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -230,3 +232,12 @@ def test_snippet_highlights_the_words_as_written(collection: Path) -> None:
     parts = snippet(item, Query("huyen uy lap vo"))
     assert [text for text, marked in parts if marked] == ["huyện", "ủy", "huyện", "ủy", "Lấp", "Vò"]
     assert "".join(text for text, _ in parts) == item["paragraphs"][0]
+
+
+@pytest.mark.parametrize(
+    "module", ["archive.search", "archive.lookup", "reading_room.app", "reading_room.server"]
+)
+def test_the_reading_room_never_imports_scrapy(module: str) -> None:
+    # A crawl's end hook and `serve` alike must stay light: no Scrapy, no Twisted.
+    code = f"import sys, {module}; sys.exit('scrapy' in sys.modules or 'twisted' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
