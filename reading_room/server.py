@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack, suppress
 from pathlib import Path
 from types import FrameType
 
@@ -47,23 +48,19 @@ def serve(
     for shelf in room:
         added = shelf.refresh()
         announce(f"{shelf.name}: {shelf.directory} (search index: {added} new item lines)")
-    pywb = _start_replay(room, host, announce) if replay else None
-    server = create_server(
-        create_app(room, pywb.port if pywb else None), host=host, port=port, threads=THREADS
-    )
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
+    with ExitStack() as cleanup:
+        pywb = _start_replay(room, host, announce) if replay else None
+        if pywb is not None:
+            cleanup.callback(pywb.stop)
+        app = create_app(room, pywb.port if pywb else None)
+        server = create_server(app, host=host, port=port, threads=THREADS)
+        cleanup.callback(server.close)
+        cleanup.callback(signal.signal, signal.SIGTERM, signal.signal(signal.SIGTERM, _interrupt))
         bound_host, bound_port = server.socket.getsockname()[:2]
         announce(f"reading room: http://{url_host(bound_host)}:{bound_port}/")
         sys.stdout.flush()
-        server.run()  # returns on SIGINT/SIGTERM (waitress takes the KeyboardInterrupt)
-    except KeyboardInterrupt:
-        pass  # raised before waitress's loop took over: stopping is what was asked
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        server.close()
-        if pywb is not None:
-            pywb.stop()
+        with suppress(KeyboardInterrupt):  # stopping is what was asked
+            server.run()  # returns on SIGINT/SIGTERM (waitress takes the KeyboardInterrupt)
     announce("reading room: stopped")
 
 

@@ -8,6 +8,7 @@ import os
 import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -128,6 +129,19 @@ def test_serve_refuses_what_is_not_a_collection(tmp_path: Path) -> None:
     assert "is not a collection (no items.jsonl, no warc/ folder)" in result.stderr
     result = run_cli("serve", str(tmp_path), "--port", "99999", timeout=60)
     assert result.returncode == 2 and "--port must be from 0 to 65535" in result.stderr
+
+
+def test_serve_says_when_its_port_is_taken(crawled: Crawled, tmp_path: Path) -> None:
+    directory = tmp_path / "lapvo"
+    shutil.copytree(crawled.directory, directory, ignore=shutil.ignore_patterns(".lock", "jobs"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve", str(directory), "--port", str(port), timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"portal-archiver: cannot serve on 127.0.0.1:{port}: ")
+    assert "Traceback" not in result.stderr
 
 
 def test_sigterm_stops_the_server_and_its_pywb(crawled: Crawled, tmp_path: Path) -> None:
