@@ -278,3 +278,17 @@ def test_several_collections_are_searched_together(copy: Path, tmp_path: Path) -
         assert _search(client, limit=100)["total"] == 2 * alone
         for view in views:
             assert client.get(view).status_code == 200
+
+
+def test_attachments_download_as_archived(client: FlaskClient, copy: Path) -> None:
+    item = next(item for item in read_items(copy) if item["attachments"])
+    page = html.fromstring(client.get("/article/" + quote(item["key"], safe="")).text)
+    links = page.xpath("//section[@class='attachments']//a")
+    assert [link.text_content() for link in links] == [a["title"] for a in item["attachments"]]
+    for link, attachment in zip(links, item["attachments"], strict=True):
+        response = client.get(link.get("href"))
+        assert response.status_code == 200
+        assert response.headers["Content-Disposition"].startswith("attachment; filename*=UTF-8''")
+        with NO_PROXY.open(attachment["url"], timeout=30) as live:
+            assert response.data == live.read()
+    assert (copy / "search.sqlite").exists()  # the index is kept in the collection
