@@ -48,19 +48,20 @@ def serve(
     for shelf in room:
         added = shelf.refresh()
         announce(f"{shelf.name}: {shelf.directory} (search index: {added} new item lines)")
-    with ExitStack() as cleanup:
+    # SIGTERM (systemd's stop) ends the reading room as Ctrl-C does, at any moment from here:
+    # the server is closed and pywb stopped on the way out.
+    with ExitStack() as cleanup, suppress(KeyboardInterrupt):
+        cleanup.callback(signal.signal, signal.SIGTERM, signal.signal(signal.SIGTERM, _interrupt))
         pywb = _start_replay(room, host, announce) if replay else None
         if pywb is not None:
             cleanup.callback(pywb.stop)
         app = create_app(room, pywb.port if pywb else None)
         server = create_server(app, host=host, port=port, threads=THREADS)
         cleanup.callback(server.close)
-        cleanup.callback(signal.signal, signal.SIGTERM, signal.signal(signal.SIGTERM, _interrupt))
         bound_host, bound_port = server.socket.getsockname()[:2]
         announce(f"reading room: http://{url_host(bound_host)}:{bound_port}/")
         sys.stdout.flush()
-        with suppress(KeyboardInterrupt):  # stopping is what was asked
-            server.run()  # returns on SIGINT/SIGTERM (waitress takes the KeyboardInterrupt)
+        server.run()  # returns on SIGINT/SIGTERM (waitress takes the KeyboardInterrupt)
     announce("reading room: stopped")
 
 
