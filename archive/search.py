@@ -30,6 +30,8 @@ from archive.folding import fold, folded_with_positions, words
 logger = logging.getLogger(__name__)
 
 INDEX_NAME = "search.sqlite"
+# Bump with any change to the tables or to archive.folding: the index is then rebuilt (the
+# full-text rows of superseded versions are deleted by folding their words again).
 _SCHEMA_VERSION = "2"
 _TAIL = 256  # bytes before the read offset remembered to notice a replaced items.jsonl
 _TITLE_WEIGHT, _LEAD_WEIGHT, _BODY_WEIGHT = 10.0, 3.0, 1.0
