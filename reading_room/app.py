@@ -68,8 +68,13 @@ class Room:
         abort(404, f"There is no collection named {name!r} here.")
 
 
-def create_app(shelves: list[Shelf], replay_port: int | None = None) -> Flask:
+def create_app(
+    shelves: list[Shelf], replay_port: int | None = None, trusted_hosts: list[str] | None = None
+) -> Flask:
+    """The application; ``trusted_hosts`` are the only ``Host`` names it answers (all when
+    None): on loopback, a web page elsewhere cannot reach it by DNS rebinding."""
     app = Flask(__name__)
+    app.config["TRUSTED_HOSTS"] = trusted_hosts
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese, readable
     app.extensions["reading_room"] = Room(shelves, replay_port)
     app.before_request(_start_clock)

@@ -20,6 +20,7 @@ from reading_room.shelf import Shelf, shelves
 logger = logging.getLogger(__name__)
 
 THREADS = 4
+LOOPBACK_NAMES = ["127.0.0.1", "localhost"]
 
 
 class NotACollection(ValueError):
@@ -55,7 +56,8 @@ def serve(
         pywb = _start_replay(room, host, announce) if replay else None
         if pywb is not None:
             cleanup.callback(pywb.stop)
-        app = create_app(room, pywb.port if pywb else None)
+        trusted = LOOPBACK_NAMES if host in LOOPBACK_NAMES else None
+        app = create_app(room, pywb.port if pywb else None, trusted)
         server = create_server(app, host=host, port=port, threads=THREADS)
         cleanup.callback(server.close)
         bound_host, bound_port = server.socket.getsockname()[:2]

@@ -292,3 +292,12 @@ def test_attachments_download_as_archived(client: FlaskClient, copy: Path) -> No
         with NO_PROXY.open(attachment["url"], timeout=30) as live:
             assert response.data == live.read()
     assert (copy / "search.sqlite").exists()  # the index is kept in the collection
+
+
+def test_on_loopback_only_loopback_host_names_are_answered(copy: Path) -> None:
+    app = create_app(shelves([copy]), trusted_hosts=["127.0.0.1", "localhost"])
+    with app.test_client() as client:
+        assert client.get("/api/coverage", headers={"Host": "127.0.0.1:8080"}).status_code == 200
+        rebound = client.get("/api/coverage", headers={"Host": "attacker.example:8080"})
+        assert rebound.status_code == 400
+        assert "Traceback" not in rebound.text
