@@ -241,3 +241,13 @@ def test_the_reading_room_never_imports_scrapy(module: str) -> None:
     # A crawl's end hook and `serve` alike must stay light: no Scrapy, no Twisted.
     code = f"import sys, {module}; sys.exit('scrapy' in sys.modules or 'twisted' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_version_arriving_after_a_newer_one_is_kept_but_not_searched(collection: Path) -> None:
+    _write(collection, _item("k2", "Phường An Hoà tổng kết", "Đã sửa.", version=3))
+    _write(collection, _item("k2", "Phường An Hoà sơ kết", "Bản cũ.", version=2))
+    assert _keys(collection, "tong ket") == ["k2"]
+    assert _keys(collection, "so ket") == []
+    with SearchIndex(collection) as index:
+        assert [version for version, _, _ in index.versions("k2")] == [1, 2, 3]
+        assert index.search(Query("an hoa")).hits[0].version == 3
