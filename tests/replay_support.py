@@ -1,39 +1,19 @@
-"""Shared helpers of the replay tests (no tests here): optional tools, a running pywb."""
+"""Shared helpers of the replay tests (no tests here): a running pywb, capture stamps."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 from crawler.commands import stop_process
+from tests.conftest import require_tool
 
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def missing_tool(reason: str) -> None:
-    """A test needing an optional tool that is absent: fail under CI, skip (saying why) outside."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must install it: see .ci/run)")
-    print(f"skipped: {reason}")
-    pytest.skip(reason)
-
-
-def venv_tool(name: str) -> str:
-    """The path of a console script installed beside this Python (pywb, cdxj-indexer, wacz)."""
-    path = shutil.which(name) or str(Path(sys.executable).parent / name)
-    if not Path(path).exists():
-        missing_tool(f"{name} is not installed (pip install -e '.[test]')")
-    return path
 
 
 def free_port() -> int:
@@ -51,7 +31,7 @@ def stamp(iso: str) -> str:
 def running_wayback(root: Path, collection: str) -> Iterator[str]:
     """pywb's ``wayback`` serving ``root`` (its config.yaml or collections/); yields the
     collection's replay prefix ``http://127.0.0.1:PORT/{collection}/``."""
-    wayback = venv_tool("wayback")
+    wayback = require_tool("wayback")  # pywb, installed with '.[test]'
     port = free_port()
     process = subprocess.Popen(
         [wayback, "-b", "127.0.0.1", "-p", str(port)],

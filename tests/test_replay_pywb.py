@@ -16,8 +16,8 @@ import pytest
 
 from archive.reader import ArchivedResponse, iter_records
 from archive.records import NOT_MODIFIED_PROFILE, REVISIT_PROFILE
-from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
-from tests.replay_support import NO_PROXY, running_wayback, stamp, venv_tool
+from tests.conftest import LOOPBACK_SETTINGS, read_items, require_tool, run_cli
+from tests.replay_support import NO_PROXY, running_wayback, stamp
 from tests.replica_process import running_replica
 
 
@@ -65,7 +65,7 @@ def replay(
             f"    archive_paths: {recrawled.directory / 'warc'}/\n"
         )
     else:
-        manager = venv_tool("wb-manager")
+        manager = require_tool("wb-manager")
         subprocess.run([manager, "init", "portal"], cwd=root, check=True, capture_output=True)
         subprocess.run(
             [manager, "add", "portal", *map(str, recrawled.warcs)],
@@ -113,7 +113,7 @@ def test_unchanged_article_after_a_recrawl_replays_as_its_page(
 
 
 def test_cdxj_indexer_defaults_never_shadow_a_page(recrawled: Recrawled) -> None:
-    indexer = venv_tool("cdxj-indexer")
+    indexer = require_tool("cdxj-indexer")
     result = subprocess.run(
         [indexer, *map(str, recrawled.warcs)], capture_output=True, text=True, check=True
     )

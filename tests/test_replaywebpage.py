@@ -17,8 +17,8 @@ import pytest
 
 from archive.reader import iter_records
 from archive.records import NOT_MODIFIED_PROFILE
-from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
-from tests.replay_support import missing_tool, stamp
+from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli, tool_missing
+from tests.replay_support import stamp
 from tests.replaywebpage_support import ASSETS, serving
 from tests.replica_process import ReplicaHandle
 
@@ -51,11 +51,11 @@ def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        missing_tool("playwright is not installed (pip install -e '.[test]')")
+        tool_missing("playwright is not installed (pip install -e '.[test]')")
     if not shutil.which(CHROMIUM):
-        missing_tool(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+        tool_missing(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     if not (ASSETS / "ui.js").is_file() or not (ASSETS / "sw.js").is_file():
-        missing_tool(f"ReplayWeb.page's ui.js and sw.js are not in {ASSETS} (see .ci/run)")
+        tool_missing(f"ReplayWeb.page's ui.js and sw.js are not in {ASSETS} (see .ci/run)")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

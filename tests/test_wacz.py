@@ -24,8 +24,7 @@ from archive.collection import Collection
 from archive.wacz import PackageInfo, Selection, WaczError, write_wacz
 from archive.writer import ArchiveWriter
 from tests.archive_support import exchange, warcio_check
-from tests.conftest import Crawled, run_cli
-from tests.replay_support import venv_tool
+from tests.conftest import Crawled, require_tool, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,7 @@ def package(crawled: Crawled, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_py_wacz_validates_the_package(package: Path) -> None:
     result = subprocess.run(
-        [venv_tool("wacz"), "validate", "-f", str(package)],
+        [require_tool("wacz"), "validate", "-f", str(package)],
         capture_output=True,
         text=True,
         check=False,
