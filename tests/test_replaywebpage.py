@@ -4,9 +4,11 @@ with Range requests; every wait is for content, never a fixed sleep."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +121,20 @@ def _page_list(app: Any, shown: Callable[[int], bool]) -> list[str]:
         assert time.monotonic() < deadline, f"the page list shows {entries.count()} entries"
         time.sleep(0.2)
     return [entries.nth(n).evaluate(DEEP_TEXT) for n in range(entries.count())]
+
+
+def test_the_package_indexes_the_304_revisits(packaged: Packaged) -> None:
+    with zipfile.ZipFile(packaged.wacz) as wacz:
+        lines = wacz.read("indexes/index.cdxj").decode().splitlines()
+    revisits = set()
+    for line in lines:
+        _, timestamp, fields = line.split(" ", 2)
+        entry = json.loads(fields)
+        if entry["mime"] == "warc/revisit":
+            revisits.add((entry["url"], timestamp))
+    assert len(packaged.not_modified) >= len(packaged.items)
+    for url, when in packaged.not_modified.items():
+        assert (url, stamp(when)) in revisits, url
 
 
 @pytest.mark.parametrize("capture", ["first", "after-304"])
