@@ -23,6 +23,7 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
 
 from crawler.capture import ArchivingDownloadHandler
+from crawler.logs import CONSOLE
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -65,12 +66,13 @@ class GracefulStop:
         stats = self.crawler.stats
         assert stats is not None
         stats.set_value("stop/signal", signal_name)
-        logger.warning(
-            "Received %s: stopping; requests in flight are abandoned and owed to the next run "
-            "(send %s again to stop at once)",
-            signal_name,
-            signal_name,
+        message = (
+            f"Received {signal_name}: stopping; requests in flight are abandoned and owed to "
+            f"the next run (send {signal_name} again to stop at once)"
         )
+        logger.info(message)
+        if CONSOLE.active:  # the console shows errors only: this one the user waits for
+            CONSOLE.message(f"portal-archiver: {message}")
         for task in list(self.inflight):
             task.cancel()
         self._drain_download_queues()
