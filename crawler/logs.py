@@ -1,7 +1,9 @@
 """Where a run's messages go: the console (standard error) and the collection's log file.
 
-By default the console shows the progress line, errors, and nothing of Scrapy's start-up
-chatter (versions, settings, middleware lists, the stats dump); ``-v`` shows the whole log.
+By default the console shows the progress line and the summary (which counts the errors
+logged and names the log file), and nothing of Scrapy's log: its start-up chatter (versions,
+settings, middleware lists, the stats dump), nor its errors for downloads that failed, which
+the summary lists anyway; ``-v`` shows the whole log.
 Every run writes all of it to ``DIR/logs/{UTC start time}-{spider}.log``, one file per run.
 
 On a terminal the progress line is redrawn in place; a message printed while it is shown
@@ -17,8 +19,8 @@ from pathlib import Path
 from typing import TextIO
 
 LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
-CONSOLE_LEVEL = logging.ERROR
-"""What the console shows without ``-v``: what went wrong, not how things are going."""
+CONSOLE_LEVEL = logging.CRITICAL
+"""What the console shows of the log without ``-v``."""
 
 
 class Console:
@@ -80,8 +82,8 @@ class ConsoleHandler(logging.Handler):
         self.console = console
 
     def filter(self, record: logging.LogRecord) -> bool:
-        # The console draws the progress line itself.
-        return not getattr(record, "progress", False) and bool(super().filter(record))
+        # Records the console has shown already (the progress line, the stop messages).
+        return not getattr(record, "on_console", False) and bool(super().filter(record))
 
     def emit(self, record: logging.LogRecord) -> None:
         try:

@@ -57,6 +57,7 @@ def summarize(
         "abandoned_requests": stats.get("stop/abandoned", 0),
         "remaining": stats.get("frontier/remaining"),
         "resumed": group("resume/"),
+        "logged_errors": stats.get("log_count/ERROR", 0) + stats.get("log_count/CRITICAL", 0),
     }
 
 
@@ -125,7 +126,7 @@ class ProgressExtension:
         if self.console.active:
             self.console.status(line)
         # The console shows it already: the log file keeps it (see crawler/logs.py).
-        logger.info("Progress: %s", line, extra={"progress": True})
+        logger.info("Progress: %s", line, extra={"on_console": self.console.active})
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.loop and self.loop.running:

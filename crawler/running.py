@@ -215,7 +215,9 @@ def print_summary(report: dict[str, Any], out: Path | None) -> None:
             f"items: {out / 'items.jsonl'}   WARC: {out / 'warc'}   report: {out / 'report.json'}"
         )
     if report.get("log_file"):
-        lines.append(f"log: {report['log_file']}")
+        logged = report.get("logged_errors", 0)
+        note = f" ({logged} error{'s' if logged != 1 else ''} logged there)" if logged else ""
+        lines.append(f"log: {report['log_file']}{note}")
     print("\n".join(lines))
 
 

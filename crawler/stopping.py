@@ -66,13 +66,11 @@ class GracefulStop:
         stats = self.crawler.stats
         assert stats is not None
         stats.set_value("stop/signal", signal_name)
-        message = (
+        _tell(
+            logging.INFO,
             f"Received {signal_name}: stopping; requests in flight are abandoned and owed to "
-            f"the next run (send {signal_name} again to stop at once)"
+            f"the next run (send {signal_name} again to stop at once)",
         )
-        logger.info(message)
-        if CONSOLE.active:  # the console shows errors only: this one the user waits for
-            CONSOLE.message(f"portal-archiver: {message}")
         for task in list(self.inflight):
             task.cancel()
         self._drain_download_queues()
@@ -93,14 +91,14 @@ class GracefulStop:
                 waiting.errback(Failure(DownloadAbandoned(f"abandoned: {request.url}")))
 
     def _stop_failed(self, failure: Failure) -> None:
-        logger.error("The crawl could not be closed cleanly (%s); stopping at once", failure.value)
+        _tell(logging.ERROR, f"The crawl could not be closed cleanly ({failure.value}); stopping")
         self.force(self.signal_name or "error")
 
     def _deadline(self) -> None:
         if self.crawler.crawling or (
             self.crawler.engine is not None and self.crawler.engine.spider
         ):
-            logger.error("The crawl did not stop within %g s; stopping at once", self.timeout)
+            _tell(logging.ERROR, f"The crawl did not stop within {self.timeout:g} s; stopping now")
             self.force(self.signal_name or "timeout")
 
     def force(self, signal_name: str) -> None:
@@ -116,6 +114,13 @@ class GracefulStop:
             stats.set_value("stop/forced", True)
         with contextlib.suppress(RuntimeError):  # already stopping
             reactor.stop()
+
+
+def _tell(level: int, message: str) -> None:
+    """Log, and show on the console: the user who sent the signal is waiting for an answer."""
+    logger.log(level, message, extra={"on_console": CONSOLE.active})
+    if CONSOLE.active:
+        CONSOLE.message(f"portal-archiver: {message}")
 
 
 class StoppableDownloadHandler(ArchivingDownloadHandler):

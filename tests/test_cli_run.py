@@ -191,3 +191,14 @@ def test_crawl_options_through_the_command_line(replica: ReplicaHandle, tmp_path
     assert named.returncode == 0, named.stderr
     mine = read_items(tmp_path / "p")
     assert mine and all(item["url"].startswith(target + "/") for item in mine)
+
+
+def test_expected_failures_stay_off_the_console(tmp_path: Path) -> None:
+    """Scrapy logs a refused connection as an ERROR; the summary names the URL and points to
+    the log instead."""
+    url = "http://127.0.0.1:9/nothing-here"
+    result = run_cli("fetch", url, "--out", str(tmp_path), *QUIET, "-s", "RETRY_TIMES=0")
+    assert result.returncode == 1
+    assert result.stderr == ""
+    assert f"failed (connection-refused): {url}" in result.stdout
+    assert re.search(r"^log: .*\.log \(\d+ errors? logged there\)$", result.stdout, re.M)
