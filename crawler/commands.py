@@ -14,7 +14,7 @@ from typing import Any
 
 from archive.collection import Collection, CollectionError
 from crawler.running import ensure_writable, run_spider
-from crawler.validation import UsageError, check_urls
+from crawler.validation import UsageError, check_settings, check_urls
 
 # What the command line reports as one sentence, exit status 2 (see crawler/cli.py).
 EXPECTED_ERRORS = (UsageError, CollectionError)
@@ -179,11 +179,13 @@ def _fresh_demo_directory(out: Path) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     out: Path = args.out or Path("portal-archiver-demo")
+    overrides = check_settings([*DEMO_SETTINGS.items(), *args.settings])
     _fresh_demo_directory(out)
     with replica_process("--articles", str(args.articles)) as url:
         print(f"Replica portal running at {url}; crawling its Lấp Vò site ({url}web/hlv)")
-        overrides = [*DEMO_SETTINGS.items(), *args.settings]
-        status = run_spider("portal", out, overrides, targets=[f"{url}web/hlv"])
+        status = run_spider(
+            "portal", out, overrides, verbose=args.verbose, targets=[f"{url}web/hlv"]
+        )
     _show_seed(out)
     return status
 

@@ -52,13 +52,13 @@ def assert_refused(result: subprocess.CompletedProcess[str], *words: str) -> Non
         "ARCHIVE_DIR=/tmp/elsewhere",
     ],
 )
-@pytest.mark.parametrize("command", ["fetch", "crawl"])
+@pytest.mark.parametrize("command", ["fetch", "crawl", "demo"])
 def test_a_bad_setting_is_refused_before_anything_is_created(
     tmp_path: Path, setting: str, command: str
 ) -> None:
     out = tmp_path / "collection"
-    target = GOOD_URL if command == "fetch" else "lapvo"
-    result = run_cli(command, target, "--out", str(out), "-s", setting)
+    target = {"fetch": [GOOD_URL], "crawl": ["lapvo"], "demo": []}[command]
+    result = run_cli(command, *target, "--out", str(out), "-s", setting)
     assert_refused(result, setting.partition("=")[0])
     assert not out.exists(), "a refused command creates no collection"
 
