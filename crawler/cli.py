@@ -58,7 +58,7 @@ def _add_run_options(parser: argparse.ArgumentParser, out_required: bool = True)
         "--verbose",
         action="store_true",
         help="show the whole log (Scrapy's included) on standard error, not only the progress "
-        "line and errors; the collection's logs/ folder has it either way",
+        "line; the collection's logs/ folder has it either way",
     )
 
 
