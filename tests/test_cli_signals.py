@@ -8,8 +8,10 @@ retries). The waits below are bounds that catch a hang, far above a clean stop."
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -98,6 +100,23 @@ def finish_and_check(server: ReplicaServer, out: Path, articles: list[str]) -> N
     assert records, "every WARC file reads to its end"
 
 
+def listening_ports(pid: int) -> list[int]:
+    """TCP ports the process listens on, from /proc (Linux)."""
+    sockets = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):  # closed meanwhile
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                sockets.add(target[8:-1])
+    ports = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in sockets:  # 0A: LISTEN
+                ports.append(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
 def report(out: Path) -> dict[str, Any]:
     return json.loads((out / "report.json").read_text(encoding="utf-8"))
 
@@ -106,6 +125,7 @@ def test_sigterm_stops_within_seconds_and_a_rerun_finishes(tmp_path: Path) -> No
     with stalling_replica() as (server, articles):
         process = start_crawl(server, tmp_path)
         wait_for_stalled_requests(server, articles[:3])
+        assert listening_ports(process.pid) == [], "no remote control, no telnet console"
         stdout, stderr = stop(process, signal.SIGTERM)
         assert process.returncode == 1, stdout + stderr
         assert "Traceback" not in stderr
