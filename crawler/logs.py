@@ -1,9 +1,10 @@
 """Where a run's messages go: the console (standard error) and the collection's log file.
 
-By default the console shows the progress line and the summary (which counts the errors
-logged and names the log file), and nothing of Scrapy's log: its start-up chatter (versions,
-settings, middleware lists, the stats dump), nor its errors for downloads that failed, which
-the summary lists anyway; ``-v`` shows the whole log.
+By default the console shows the progress line, the summary (which counts the errors logged
+and names the log file), and the errors of our own code, which are written for the user (a
+full disk, an index not rebuilt). Of Scrapy's log it shows nothing: neither its start-up
+chatter (versions, settings, middleware lists, the stats dump) nor its errors for downloads
+that failed, which the summary lists anyway. ``-v`` shows the whole log.
 Every run writes all of it to ``DIR/logs/{UTC start time}-{spider}.log``, one file per run.
 
 On a terminal the progress line is redrawn in place; a message printed while it is shown
@@ -20,7 +21,10 @@ from typing import TextIO
 
 LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
 CONSOLE_LEVEL = logging.CRITICAL
-"""What the console shows of the log without ``-v``."""
+"""What the console shows of other loggers (Scrapy's, Twisted's) without ``-v``."""
+OUR_CONSOLE_LEVEL = logging.ERROR
+"""What it shows of the project's own loggers without ``-v``."""
+OUR_PACKAGES = frozenset({"crawler", "archive", "replica"})
 
 
 class Console:
@@ -77,13 +81,18 @@ CONSOLE = Console()
 class ConsoleHandler(logging.Handler):
     """Log records to the console, clear of the progress line."""
 
-    def __init__(self, console: Console = CONSOLE, level: int = CONSOLE_LEVEL) -> None:
-        super().__init__(level)
+    def __init__(self, console: Console = CONSOLE, *, ours: int, others: int) -> None:
+        super().__init__(min(ours, others))
         self.console = console
+        self.ours = ours
+        self.others = others
 
     def filter(self, record: logging.LogRecord) -> bool:
         # Records the console has shown already (the progress line, the stop messages).
-        return not getattr(record, "on_console", False) and bool(super().filter(record))
+        if getattr(record, "on_console", False):
+            return False
+        ours = record.name.partition(".")[0] in OUR_PACKAGES
+        return record.levelno >= (self.ours if ours else self.others)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -100,11 +109,16 @@ def log_path(directory: Path, spider: str, now: datetime | None = None) -> Path:
 def configure(
     log_file: Path | None, *, verbose: bool, level: str, extra_file: str | None = None
 ) -> list[logging.Handler]:
-    """Send the log to the console (errors, or everything at ``level`` with ``verbose``) and
+    """Send the log to the console (our errors, or everything at ``level`` with ``verbose``) and
     to ``log_file`` and ``extra_file`` (``-s LOG_FILE``) at ``level``; return the handlers."""
     formatter = logging.Formatter(LOG_FORMAT)
     file_level = logging.getLevelName(level.upper())
-    console = ConsoleHandler(level=file_level if verbose else max(file_level, CONSOLE_LEVEL))
+    if verbose:
+        console = ConsoleHandler(ours=file_level, others=file_level)
+    else:
+        console = ConsoleHandler(
+            ours=max(file_level, OUR_CONSOLE_LEVEL), others=max(file_level, CONSOLE_LEVEL)
+        )
     console.setFormatter(formatter)
     handlers: list[logging.Handler] = [console]
     for path in (log_file, Path(extra_file) if extra_file else None):

@@ -77,6 +77,8 @@ class ProgressExtension:
         self.loop: task.LoopingCall | None = None
         self.report: dict[str, Any] | None = None
         self._reason = "unknown"
+        self._logged = time.monotonic()
+        self._live = False
         self._failures: list[dict[str, str]] = []
 
     @classmethod
@@ -94,10 +96,10 @@ class ProgressExtension:
         return ext
 
     def spider_opened(self, spider: Spider) -> None:
-        self.started = time.monotonic()
+        self.started = self._logged = time.monotonic()
         self.loop = task.LoopingCall(self.tick)
-        live = self.console.active and self.console.tty
-        self.loop.start(1.0 if live else self.interval, now=False)
+        self._live = self.console.active and self.console.tty
+        self.loop.start(1.0 if self._live else self.interval, now=False)
 
     def line(self) -> str:
         """Done, queued, failed, rate and bytes, from the crawl's stats and scheduler."""
@@ -125,8 +127,12 @@ class ProgressExtension:
         line = self.line()
         if self.console.active:
             self.console.status(line)
-        # The console shows it already: the log file keeps it (see crawler/logs.py).
-        logger.info("Progress: %s", line, extra={"on_console": self.console.active})
+        now = time.monotonic()
+        # A live line is redrawn every second; the log file gets one every interval.
+        if not self._live or now - self._logged >= self.interval:
+            self._logged = now
+            # The console shows it already: the log file keeps it (see crawler/logs.py).
+            logger.info("Progress: %s", line, extra={"on_console": self.console.active})
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.loop and self.loop.running:
