@@ -111,7 +111,10 @@ def _check_extract_output(out: Path) -> None:
 
 def _collection_of(path: Path, depth: int = 2) -> Path | None:
     """The collection directory holding ``path`` (a WARC in DIR/warc/, or DIR/items.jsonl)."""
-    directory = path.resolve().parents[depth - 1]
+    parents = path.resolve().parents
+    if len(parents) < depth:
+        return None
+    directory = parents[depth - 1]
     return directory if (directory / "state.sqlite").exists() else None
 
 
