@@ -17,9 +17,11 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any, Self
 
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.asyncio import is_asyncio_available
 from scrapy.utils.defer import deferred_from_coro
+from twisted.internet import task
 from twisted.python.failure import Failure
 
 from crawler.capture import ArchivingDownloadHandler
@@ -33,12 +35,20 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+SCRAPY_STOP = "a stop request"
+"""What ``stop/signal`` says when Scrapy's own handlers (or its API) started the stop."""
+
+
 class DownloadAbandoned(IgnoreRequest):
     """A request in flight when the crawl was told to stop: not fetched, owed to the next run."""
 
 
 class GracefulStop:
-    """Extension: the stop that the command line's signal handlers ask for."""
+    """Extension: the stop that the command line's signal handlers ask for.
+
+    Under ``scrapy crawl`` and Scrapyd, Scrapy's own signal handlers start its graceful stop,
+    which waits for every request in flight; the extension notices that stop (the crawler is
+    no longer crawling while its spider is open) and makes it abandon them too."""
 
     def __init__(self, crawler: Crawler, timeout: float) -> None:
         self.crawler = crawler
@@ -47,10 +57,27 @@ class GracefulStop:
         self.forced = False
         self.inflight: set[asyncio.Future[Any]] = set()
         """Downloads under way (see ``StoppableDownloadHandler``)."""
+        self._watch: task.LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler, crawler.settings.getfloat("PORTAL_STOP_TIMEOUT"))
+        extension = cls(crawler, crawler.settings.getfloat("PORTAL_STOP_TIMEOUT"))
+        crawler.signals.connect(extension.engine_started, signal=signals.engine_started)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    def engine_started(self) -> None:
+        self._watch = task.LoopingCall(self._notice_stop)
+        self._watch.start(0.5, now=False)
+
+    def _notice_stop(self) -> None:
+        if not self.crawler.crawling and not self.stopping:
+            self.request_stop(SCRAPY_STOP)
+
+    def spider_closed(self) -> None:
+        # From here on the crawler stops because the spider has closed, not to close it.
+        if self._watch is not None and self._watch.running:
+            self._watch.stop()
 
     @property
     def stopping(self) -> bool:
@@ -66,13 +93,14 @@ class GracefulStop:
         stats = self.crawler.stats
         assert stats is not None
         stats.set_value("stop/signal", signal_name)
+        again = "" if signal_name == SCRAPY_STOP else f" (send {signal_name} again to stop at once)"
         _tell(
             logging.INFO,
             f"Received {signal_name}: stopping; requests in flight are abandoned and owed to "
-            f"the next run (send {signal_name} again to stop at once)",
+            f"the next run{again}",
         )
-        for task in list(self.inflight):
-            task.cancel()
+        for download in list(self.inflight):
+            download.cancel()
         self._drain_download_queues()
         stopped = deferred_from_coro(self.crawler.stop_async())
         stopped.addErrback(self._stop_failed)

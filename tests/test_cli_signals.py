@@ -177,3 +177,24 @@ def start_crawl_with(server: ReplicaServer, out: Path, *settings: str) -> subpro
     for setting in settings:
         command += ["-s", setting]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_scrapy_crawl_stops_within_seconds_too(tmp_path: Path) -> None:
+    """Under `scrapy crawl` (and Scrapyd) Scrapy's own handlers start the stop."""
+    with stalling_replica() as (server, articles):
+        command = [sys.executable, "-m", "scrapy", "crawl", "portal"]
+        command += ["-a", f"targets={server.url}web/hlv", "-s", f"ARCHIVE_DIR={tmp_path}"]
+        process = subprocess.Popen(
+            [*command, *LOOPBACK_SETTINGS],
+            cwd=Path(__file__).resolve().parents[1],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_for_stalled_requests(server, articles[:3])
+        _, stderr = stop(process, signal.SIGTERM)
+        assert "Traceback" not in stderr
+        stopped = report(tmp_path)
+        assert stopped["finish_reason"] == "shutdown"
+        assert stopped["stopped_by"] == "a stop request" and stopped["abandoned_requests"] >= 1
+        finish_and_check(server, tmp_path, articles)
