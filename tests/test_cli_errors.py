@@ -52,15 +52,22 @@ def assert_refused(result: subprocess.CompletedProcess[str], *words: str) -> Non
         "ARCHIVE_DIR=/tmp/elsewhere",
     ],
 )
-@pytest.mark.parametrize("command", ["fetch", "crawl", "demo"])
-def test_a_bad_setting_is_refused_before_anything_is_created(
-    tmp_path: Path, setting: str, command: str
-) -> None:
+def test_a_bad_setting_is_refused_before_anything_is_created(tmp_path: Path, setting: str) -> None:
     out = tmp_path / "collection"
-    target = {"fetch": [GOOD_URL], "crawl": ["lapvo"], "demo": []}[command]
-    result = run_cli(command, *target, "--out", str(out), "-s", setting)
+    result = run_cli("fetch", GOOD_URL, "--out", str(out), "-s", setting)
     assert_refused(result, setting.partition("=")[0])
     assert not out.exists(), "a refused command creates no collection"
+
+
+@pytest.mark.parametrize("setting", ["DOWNLOAD_DELAY=abc", "CONCURRENT_REQUESTS_PER_DOMAIN=-1"])
+@pytest.mark.parametrize("command", [["crawl", "lapvo"], ["demo"]])
+def test_every_command_that_crawls_checks_its_settings(
+    tmp_path: Path, setting: str, command: list[str]
+) -> None:
+    out = tmp_path / "collection"
+    result = run_cli(*command, "--out", str(out), "-s", setting)
+    assert_refused(result, setting.partition("=")[0])
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(
