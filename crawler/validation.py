@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -31,7 +33,7 @@ class Rule:
     """What a setting's value must be."""
 
     kind: str
-    """bool, int, float, dict, codes (HTTP statuses), ints3, choice or text (anything)."""
+    """bool, int, float, dict, components, object, codes, ints3, choice or text (anything)."""
     low: float | None = 0
     """Smallest allowed number (None: any); ``above`` makes it exclusive."""
     above: bool = False
@@ -113,23 +115,39 @@ def rule_for(name: str, default: Any) -> Rule:
     if isinstance(default, float):
         return Rule("float")
     if isinstance(default, dict):
-        return Rule("dict")
+        components = bool(default) and all(_looks_like_path(key) for key in default)
+        return Rule("components" if components else "dict")
+    if isinstance(default, str) and _looks_like_path(default):
+        return Rule("object")
     return Rule("text")
 
 
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+
+
+def _looks_like_path(text: object) -> bool:
+    """A Python object path such as ``scrapy.resolver.CachingThreadedResolver``."""
+    return isinstance(text, str) and _DOTTED.fullmatch(text) is not None
+
+
 def check_settings(overrides: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The ``-s`` pairs, unchanged, once every one is known to be readable; else UsageError."""
+    """The ``-s`` pairs once every one is known to be readable (a choice in the case Python
+    wants it: ``LOG_LEVEL=debug`` is DEBUG); else UsageError."""
     defaults = _defaults()
+    checked = []
     for name, value in overrides:
         if name in SET_BY_THE_COMMAND:
             raise UsageError(f"{name} is set by {SET_BY_THE_COMMAND[name]}; do not give it with -s")
         if name not in defaults:
             _check_unknown(name, defaults)
+            checked.append((name, value))
             continue
-        problem = _problem(rule_for(name, defaults[name]), value)
+        rule = rule_for(name, defaults[name])
+        problem = _problem(rule, value)
         if problem:
             raise UsageError(f"-s {name}={value}: {name} must be {problem}")
-    return list(overrides)
+        checked.append((name, value.upper() if rule.kind == "choice" else value))
+    return checked
 
 
 def _check_unknown(name: str, known: Iterable[str]) -> None:
@@ -160,7 +178,35 @@ def _problem(rule: Rule, value: str) -> str | None:
         return None if value.upper() in rule.choices else "one of " + ", ".join(rule.choices)
     if kind == "dict":
         return None if _is_json_object(value) else "a JSON object"
+    if kind == "object":
+        return None if _importable(value) else "the path of an importable Python object"
+    if kind == "components":
+        return _components_problem(value)
     return None
+
+
+def _components_problem(value: str) -> str | None:
+    wanted = 'a JSON object of importable component paths and orders, e.g. {"a.b.C": 500}'
+    if not _is_json_object(value):
+        return wanted
+    for path, order in json.loads(value).items():
+        bad_order = order is not None and (isinstance(order, bool) or not isinstance(order, int))
+        if bad_order or not _importable(path):
+            return f"{wanted} ({path!r} is not)"
+    return None
+
+
+def _importable(path: str) -> bool:
+    from scrapy.utils.misc import load_object
+
+    try:
+        load_object(path)
+    except (ImportError, AttributeError, NameError, ValueError):
+        try:
+            importlib.import_module(path)  # a module path (NEWSPIDER_MODULE)
+        except ImportError:
+            return False
+    return True
 
 
 def _number_problem(rule: Rule, value: str) -> str | None:

@@ -3,6 +3,7 @@ traceback, and nothing half-made: checked before anything is created or requeste
 
 from __future__ import annotations
 
+import collections
 import json
 import socket
 import subprocess
@@ -47,6 +48,10 @@ def assert_refused(result: subprocess.CompletedProcess[str], *words: str) -> Non
         "ARCHIVE_REQUISITES=yes please",
         "LOG_LEVEL=LOUD",
         "DEFAULT_REQUEST_HEADERS=not json",
+        "SCHEDULER_DISK_QUEUE=crawler.queues.NoSuchQueue",
+        "TWISTED_REACTOR=no.such.reactor",
+        'ITEM_PIPELINES={"crawler.archiving.NoSuchPipeline": 300}',
+        'EXTENSIONS={"crawler.progress.ProgressExtension": "first"}',
         "ARCHIVE_NO_SUCH_THING=1",
         "DOWNLOAD_DELEY=1",
         "ARCHIVE_DIR=/tmp/elsewhere",
@@ -79,15 +84,21 @@ def test_every_command_that_crawls_checks_its_settings(
         "RETRY_HTTP_CODES=500,503",
         "PORTAL_GC_THRESHOLDS=",
         "DEPTH_PRIORITY=-1",
-        "LOG_LEVEL=debug",
         "ARCHIVE_OPERATOR=Thu vien tinh <lib@example.org>",
         "SOME_THIRD_PARTY_SETTING=whatever",
         'DEFAULT_REQUEST_HEADERS={"Accept": "text/html"}',
+        "SCHEDULER_DISK_QUEUE=scrapy.squeues.PickleFifoDiskQueue",
+        'EXTENSIONS={"crawler.progress.ProgressExtension": null}',
+        "NEWSPIDER_MODULE=crawler.spiders",
     ],
 )
 def test_good_settings_pass(setting: str) -> None:
     name, _, value = setting.partition("=")
     assert check_settings([(name, value)]) == [(name, value)]
+
+
+def test_a_level_is_given_in_the_case_logging_wants() -> None:
+    assert check_settings([("LOG_LEVEL", "debug")]) == [("LOG_LEVEL", "DEBUG")]
 
 
 def test_every_default_passes_its_own_rule() -> None:
@@ -96,13 +107,16 @@ def test_every_default_passes_its_own_rule() -> None:
 
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
-    checked = 0
+    checked = collections.Counter()
     for name, default in _defaults().items():
-        rule = rule_for(name, default)
-        if rule.kind in ("bool", "int", "float") and default is not None:
+        kind = rule_for(name, default).kind
+        if kind in ("bool", "int", "float", "object") and default is not None:
             check_settings([(name, str(settings[name]))])
-            checked += 1
-    assert checked > 50
+        elif kind == "components":
+            check_settings([(name, json.dumps(dict(settings[name])))])
+        checked[kind] += 1
+    assert checked["bool"] > 20 and checked["int"] > 20 and checked["float"] > 10
+    assert checked["object"] > 10 and checked["components"] > 5
 
 
 def test_a_bad_setting_names_what_is_wanted() -> None:
