@@ -1,4 +1,4 @@
-"""The ``portal-archiver`` command: fetch, crawl, extract, index, demo, replica.
+"""The ``portal-archiver`` command: fetch, crawl, extract, index, demo, replica, serve.
 
 Exit status: 0 when everything asked for was captured, 1 when some URLs failed (the
 summary names them) or the run was stopped, 2 for usage errors and for what stops a run
@@ -166,6 +166,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="content edition: each later one adds and edits articles, for trying "
         "incremental crawls (default 0)",
+    )
+    serve = sub.add_parser(
+        "serve",
+        help="browse, search and check collections in the browser",
+        description="Serve a reading room over collections, read only: search, articles with "
+        "their versions and photos, the archived pages replayed by pywb, coverage by month.",
+    )
+    serve.add_argument("directories", nargs="+", type=Path, metavar="DIR")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument(
+        "--port", type=port_number, default=8080, help="port (8080; 0 for any free one)"
+    )
+    serve.add_argument(
+        "--no-replay", action="store_true", help="do not start pywb for the archived pages"
     )
     return parser
 

@@ -213,3 +213,17 @@ def run_replica(args: argparse.Namespace) -> int:
 
     argv = ["--port", str(args.port), "--articles", str(args.articles)]
     return serve_replica([*argv, "--edition", str(args.edition)], prog="portal-archiver replica")
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from reading_room.server import NotACollection, serve
+
+    try:
+        serve(args.directories, args.host, args.port, replay=not args.no_replay)
+    except NotACollection as error:
+        raise UsageError(str(error)) from None
+    except OSError as error:
+        raise UsageError(
+            f"cannot serve on {args.host}:{args.port}: {error.strerror or error}"
+        ) from None
+    return 0
