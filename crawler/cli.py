@@ -175,9 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("directories", nargs="+", type=Path, metavar="DIR")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    serve.add_argument(
-        "--port", type=port_number, default=8080, help="port (8080; 0 for any free one)"
-    )
+    serve.add_argument("--port", type=int, default=8080, help="port (8080; 0 for any free one)")
     serve.add_argument(
         "--no-replay", action="store_true", help="do not start pywb for the archived pages"
     )

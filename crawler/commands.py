@@ -218,6 +218,8 @@ def run_replica(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     from reading_room.server import NotACollection, serve
 
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be from 0 to 65535, not {args.port}")
     try:
         serve(args.directories, args.host, args.port, replay=not args.no_replay)
     except NotACollection as error:
