@@ -14,6 +14,8 @@ first clears it, so that a log line never ends up glued onto it.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,11 +54,21 @@ class Console:
     def status(self, line: str) -> None:
         """The progress line: redrawn in place on a terminal, one line each time elsewhere."""
         if self.tty:
+            # A line that wraps could not be cleared in place: cut it to the width.
+            line = line[: self._width() - 1]
             self._status = line
             self.stream.write("\r\033[K" + line)
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
+
+    def _width(self) -> int:
+        try:
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (OSError, ValueError):  # not a file descriptor, or not a terminal after all
+            columns = 0
+        # A terminal that reports no size (0 columns) gets the environment's or 80.
+        return columns or shutil.get_terminal_size().columns
 
     def clear_status(self) -> None:
         if self._status:

@@ -85,3 +85,10 @@ def test_configure_writes_everything_at_the_level_to_the_file(tmp_path: Path) ->
                 handler.close()
         root.setLevel(saved[0])
         CONSOLE.active = False
+
+
+def test_a_live_line_never_wraps(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    screen = Terminal()
+    Console(screen).status("x" * 100)
+    assert screen.getvalue() == "\r\x1b[K" + "x" * 39
