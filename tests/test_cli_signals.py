@@ -161,14 +161,23 @@ def test_a_stop_that_cannot_close_cleanly_is_forced_after_the_timeout(tmp_path: 
         busy = articles[5].removeprefix(server.url.rstrip("/"))
         options = dataclasses.replace(server.options, slow={}, retry_after={busy: 1})
         server.faults = Faults(options)
-        process = start_crawl_with(server, tmp_path, "PORTAL_RETRY_BACKOFF_BASE=120")
-        wait_for_stalled_requests(server, [server.url.rstrip("/") + busy])
-        time.sleep(0.5)  # the 503 has come back: the request waits in the backoff
+        process = start_crawl_with(
+            server, tmp_path, "PORTAL_RETRY_BACKOFF_BASE=120", "LOG_LEVEL=DEBUG"
+        )
+        # Scrapy logs the retry, then our middleware waits before sending it again.
+        wait_for_log(tmp_path, f"Retrying <GET {server.url.rstrip('/')}{busy}>")
         stdout, stderr = stop(process, signal.SIGTERM)
         assert process.returncode == 1, stdout + stderr
         assert "did not stop within" in stderr
         assert "UNFINISHED: stopped by SIGTERM, at once" in stdout
         finish_and_check(server, tmp_path, articles)
+
+
+def wait_for_log(out: Path, text: str) -> None:
+    deadline = time.monotonic() + 60
+    while not any(text in log.read_text("utf-8") for log in (out / "logs").glob("*.log")):
+        assert time.monotonic() < deadline, f"never logged: {text}"
+        time.sleep(0.1)
 
 
 def start_crawl_with(server: ReplicaServer, out: Path, *settings: str) -> subprocess.Popen[str]:
