@@ -141,7 +141,6 @@ def run_index(args: argparse.Namespace) -> int:
 def run_wacz(args: argparse.Namespace) -> int:
     from urllib.parse import urlsplit
 
-    from archive.collection import CollectionError
     from archive.wacz import PackageInfo, Selection, write_wacz
 
     out: Path = args.out
@@ -153,10 +152,7 @@ def run_wacz(args: argparse.Namespace) -> int:
         description=args.description,
         main_page_url=args.main_page,
     )
-    try:
-        report = write_wacz(args.directory, out, info, selection)
-    except CollectionError as error:
-        raise UsageError(str(error)) from None
+    report = write_wacz(args.directory, out, info, selection)  # its CollectionErrors: exit 2
     print(
         f"WARC files: {report.warc_files}   captures: {report.captures}   "
         f"pages: {report.pages}   bytes: {report.bytes:,}\nWACZ: {out}"
