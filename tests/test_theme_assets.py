@@ -10,7 +10,9 @@ from pathlib import Path
 from archive.reader import iter_records
 from crawler.extract import theme_assets, theme_css_urls
 from crawler.parsers.page import Page
-from tests.conftest import Crawled
+from tests.conftest import LOOPBACK_SETTINGS, Crawled, run_cli
+from tests.replica_process import running_replica
+from tests.scripted_server import Reply, scripted_server
 
 PAGE_URL = (
     "https://lapvo.dongthap.gov.vn/web/hlv/chi-tiet-bai-viet/-/asset_publisher/x/content/id/1"
@@ -88,9 +90,6 @@ def test_a_crawl_archives_each_theme_asset_once(crawled: Crawled) -> None:
 
 
 def test_text_only_crawls_switch_them_off(tmp_path: Path) -> None:
-    from tests.conftest import LOOPBACK_SETTINGS, run_cli
-    from tests.replica_process import running_replica
-
     with running_replica("--articles", "10") as replica:
         result = run_cli(
             "crawl", f"{replica.url}web/hlv", "--out", str(tmp_path), *LOOPBACK_SETTINGS,
@@ -99,3 +98,23 @@ def test_text_only_crawls_switch_them_off(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     urls = {r.url for r in iter_records(sorted((tmp_path / "warc").glob("*.warc.gz")))}
     assert not [url for url in urls if "/o/" in url or "layout_set_logo" in url]
+
+
+def test_a_theme_file_the_site_no_longer_serves_is_archived_not_a_failure(tmp_path: Path) -> None:
+    # Stale references (a stylesheet naming an image long removed) are common on old portals:
+    # the server's 404 is archived as it is, as replay would meet it, and the run succeeds.
+    article = "/web/hlv/chi-tiet-bai-viet/-/asset_publisher/1mOzUrGkrdAE/content/id/1"
+    page = Reply(200, (Path(__file__).parent / "data" / "themes" / "t01-lr74.html").read_bytes())
+    robots = Reply(200, b"User-agent: *\nAllow: /\n", content_type="text/plain")
+    with scripted_server({"/robots.txt": [robots], article: [page]}) as server:
+        result = run_cli(
+            "fetch", server.url(article), "--out", str(tmp_path),
+            "-s", "DOWNLOAD_DELAY=0", "-s", "ARCHIVE_REQUISITES=False",
+        )  # fmt: skip
+        missing = [hit.path for hit in server.hits() if hit.path.startswith("/o/")]
+    assert missing, "the page names theme files the server does not have"
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["failed_urls"] == []
+    archived = {(r.url, r.status) for r in iter_records(sorted((tmp_path / "warc").glob("*.gz")))}
+    assert {(server.url(path), 404) for path in missing} <= archived
