@@ -146,8 +146,9 @@ def _fields(record: ArcWarcRecord) -> tuple[str, str, dict[str, str]] | None:
     http = record.http_headers
     status = http.get_statuscode() if http is not None else "-"
     url = record.rec_headers.get_header("WARC-Target-URI")
-    # pywb skips captures without a usable status line (and without a URL).
-    if not url or status == "-":
+    # pywb skips responses without a usable status line (and captures without a URL); a
+    # revisit with no block (a 304's server-not-modified revisit) is a capture all the same.
+    if not url or (status == "-" and record.rec_type != "revisit"):
         return None
     entry: dict[str, str] = {}
     # pywb puts a capture's WARC-JSON-Metadata (Browsertrix writes it) first.

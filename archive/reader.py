@@ -20,6 +20,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 
 from archive.exchange import WarcLocation
+from archive.records import item_url
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ def _archived_metadata(record: ArcWarcRecord, _: WarcLocation) -> ArchivedMetada
         return None
     headers = record.rec_headers
     return ArchivedMetadata(
-        headers.get_header("WARC-Target-URI"),
+        item_url(headers.get_header("WARC-Target-URI")),
         headers.get_header("WARC-Concurrent-To"),
         json.loads(record.content_stream().read()),
     )

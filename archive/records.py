@@ -37,6 +37,15 @@ from warcio.warcwriter import WARCWriter
 
 WARC_VERSION = "WARC/1.1"
 REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+ITEM_TARGET_PREFIX = "urn:portal-archiver:item:"
+"""Prefix of the ``WARC-Target-URI`` of an item (metadata) record, before the article's URL.
+
+Indexers (pywb's ``wb-manager add``, cdxj-indexer, py-wacz) index metadata records under
+their target, and warcio gives them a made-up ``200 OK``: one addressed at the page's own URL
+would be replayed instead of the page. Browsertrix addresses its per-page JSON the same way
+(``urn:pageinfo:{url}``), so the item sorts under a key of its own and never shadows the page.
+"""
 STORED_LEVEL = 0
 DEFAULT_LEVEL = 3
 
@@ -58,6 +67,17 @@ _COMPRESSED_SUBTYPES = frozenset(
 )
 # Images that are plain text or raw pixels: these do compress.
 _COMPRESSIBLE_IMAGES = frozenset({"image/svg+xml", "image/bmp", "image/x-ms-bmp", "image/tiff"})
+
+
+def item_target(url: str) -> str:
+    """The ``WARC-Target-URI`` of the item record of the article at ``url``."""
+    return ITEM_TARGET_PREFIX + url
+
+
+def item_url(target: str) -> str:
+    """The article URL of an item record's target; records written before the prefix
+    existed carry the URL itself."""
+    return target.removeprefix(ITEM_TARGET_PREFIX)
 
 
 def warc_date(moment: datetime) -> str:
@@ -97,6 +117,28 @@ def header_value(fields: Sequence[tuple[str, str]], name: str) -> str | None:
 
 def _is_chunked(value: str) -> bool:
     return "chunked" in (coding.strip().lower() for coding in value.split(","))
+
+
+_CREDENTIALS = frozenset({b"authorization", b"proxy-authorization"})
+
+
+def archived_request(request: bytes) -> bytes:
+    """The request as written to the socket, less the operator's credentials.
+
+    ``Proxy-Authorization`` (a proxy with a password) and ``Authorization`` (HTTP auth
+    settings) are the operator's secrets, not part of what the site served: their lines are
+    dropped, every other byte is kept.
+    """
+    head, sep, body = request.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    kept = [
+        line
+        for line in lines
+        if (match := _HEADER_LINE.match(line)) is None or match.group(1).lower() not in _CREDENTIALS
+    ]
+    if len(kept) == len(lines):
+        return request
+    return b"\r\n".join(kept) + sep + body
 
 
 def stored_response_head(head: bytes, body_length: int) -> bytes:

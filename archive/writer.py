@@ -27,11 +27,14 @@ from archive.cdxj import capture_line
 from archive.exchange import Exchange, WarcLocation
 from archive.records import (
     DEFAULT_LEVEL,
+    NOT_MODIFIED_PROFILE,
     REVISIT_PROFILE,
+    archived_request,
     compression_level,
     gzip_member,
     head_headers,
     header_value,
+    item_target,
     render_record,
     sha1_digest,
     stored_response_head,
@@ -151,17 +154,35 @@ class ArchiveWriter:
         return location
 
     def write_revisit(
-        self, ex: Exchange, *, refers_to_uri: str, refers_to_date: str, payload_digest: str
+        self,
+        ex: Exchange,
+        *,
+        refers_to_uri: str,
+        refers_to_date: str,
+        payload_digest: str,
+        refers_to_record: str | None = None,
+        profile: str = REVISIT_PROFILE,
     ) -> WarcLocation:
-        """Write the request and an identical-payload-digest revisit holding only the head."""
+        """Write the request and a revisit of a stored capture.
+
+        ``profile`` is identical-payload-digest (a 200 repeating a stored payload: the
+        revisit holds the response head) or :data:`archive.records.NOT_MODIFIED_PROFILE` (a
+        304 to a conditional request: the revisit has no block). pywb and ReplayWeb.page
+        replay a revisit with the head it holds, so one holding the 304's head would replay as
+        an empty 304; with none they take the stored capture's head and payload, which is what
+        the 304 said. ``payload_digest`` is the stored capture's: replay tools look it up by it.
+        """
         revisit_id = self._record_ids()
-        fields = [
-            ("WARC-Profile", REVISIT_PROFILE),
+        fields = [("WARC-Profile", profile)]
+        if refers_to_record:
+            fields.append(("WARC-Refers-To", refers_to_record))
+        fields += [
             ("WARC-Refers-To-Target-URI", refers_to_uri),
             ("WARC-Refers-To-Date", refers_to_date),
             ("WARC-Payload-Digest", payload_digest),
         ]
-        head = stored_response_head(ex.response_head, len(ex.body))
+        not_modified = profile == NOT_MODIFIED_PROFILE
+        head = b"" if not_modified else stored_response_head(ex.response_head, len(ex.body))
         revisit = self._render(
             "revisit", revisit_id, ex, fields, head, RESPONSE_TYPE, DEFAULT_LEVEL
         )
@@ -207,14 +228,17 @@ class ArchiveWriter:
         payload: bytes,
         content_type: str = "application/json",
     ) -> WarcLocation:
-        """Write a metadata record about the response ``concurrent_to``."""
+        """Write a metadata record about the response ``concurrent_to`` (the page at
+        ``target_uri``), addressed by :func:`archive.records.item_target` so that no indexer
+        takes it for the page; it refers to the response both ways WARC 1.1 allows."""
         record_id = self._record_ids()
         headers = [
             ("WARC-Type", "metadata"),
             ("WARC-Record-ID", record_id),
             ("WARC-Date", warc_date(self._clock())),
-            ("WARC-Target-URI", target_uri),
+            ("WARC-Target-URI", item_target(target_uri)),
             ("WARC-Concurrent-To", concurrent_to),
+            ("WARC-Refers-To", concurrent_to),
             ("WARC-Payload-Digest", sha1_digest(payload)),
         ]
         data = render_record("metadata", headers, payload, content_type)
@@ -250,7 +274,13 @@ class ArchiveWriter:
             ("WARC-Payload-Digest", sha1_digest(_request_payload(ex.request))),
         ]
         return self._render(
-            "request", self._record_ids(), ex, fields, ex.request, REQUEST_TYPE, DEFAULT_LEVEL
+            "request",
+            self._record_ids(),
+            ex,
+            fields,
+            archived_request(ex.request),
+            REQUEST_TYPE,
+            DEFAULT_LEVEL,
         )
 
     def _render(

@@ -8,11 +8,12 @@ Starts the replica portal on loopback and, in one run:
    ships (``CONCURRENT_ITEMS``, ``WARN_ON_GENERATOR_RETURN_VALUE``,
    ``crawler/gc_tuning.py``), to show what those alone are worth: (b)/(a') is the cost of
    extraction, archive and disk queue like for like; (b) ``portal-archiver crawl`` with
-   ``ARCHIVE_REQUISITES=False`` (pages only: the fair comparison with (a), and the one the
-   CPU budget uses); (b+) ``portal-archiver crawl`` as shipped, images and
-   attached files included. (a), (a') and (b) run ``--rounds`` times, interleaved, because
-   a shared virtual machine's speed drifts by tens of percent within minutes: each figure
-   is the median round's, each ratio the median of the rounds' ratios;
+   ``ARCHIVE_REQUISITES=False`` and ``ARCHIVE_THEME_ASSETS=False`` (pages only: the fair
+   comparison with (a), and the one the CPU budget uses); (b+) ``portal-archiver crawl`` as
+   shipped, images, attached files and theme assets included. (a), (a') and (b) run
+   ``--rounds`` times, interleaved, because a shared virtual machine's speed drifts by tens
+   of percent within minutes: each figure is the median round's, each ratio the median of
+   the rounds' ratios;
 2. re-extracts (b+)'s WARC files with ``portal-archiver extract`` and times trafilatura
    on the same archived article pages, each in its own subprocess;
 3. crawls a bigger replica (``--rss-articles``, default 20,000; about 10 minutes and 7 GB
@@ -60,7 +61,7 @@ LOOPBACK = (
     "CONCURRENT_REQUESTS_PER_DOMAIN=8",
     "LOG_LEVEL=WARNING",
 )
-HTML_ONLY = ("ARCHIVE_REQUISITES=False",)
+HTML_ONLY = ("ARCHIVE_REQUISITES=False", "ARCHIVE_THEME_ASSETS=False")
 # The plain spider with the Scrapy and collector settings portal-archiver ships: (a').
 TUNED = (
     'EXTENSIONS={"crawler.gc_tuning.GcTuningExtension": 0}',

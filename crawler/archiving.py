@@ -30,12 +30,13 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from archive.collection import ArticleState, Collection
 from archive.exchange import Exchange, WarcLocation
-from archive.records import sha1_digest, warc_date
+from archive.records import NOT_MODIFIED_PROFILE, sha1_digest, warc_date
 from archive.writer import ArchiveWriteError, ArchiveWriter
 from crawler.capture import CAPTURE_META_KEY, WireCapture, ip_of
 from crawler.extract import (
     FETCHED_AT_META_KEY,
     REQUISITE_META_KEY,
+    THEME_ASSET_META_KEY,
     UNCHANGED_META_KEY,
     WARC_META_KEY,
     iso_utc,
@@ -239,7 +240,7 @@ class ArchivePipeline:
             request.meta[UNCHANGED_META_KEY] = True
             self.collection.touch(key, iso_utc(exchange.fetched_at))
             if response.status == 304:
-                return self.writer.write_exchange(exchange, payload_digest=digest)
+                return self._write_not_modified(exchange, previous, digest)
             assert previous is not None and previous.warc_date is not None
             self.stats.inc_value("archive/revisits")
             return self.writer.write_revisit(
@@ -263,6 +264,23 @@ class ArchivePipeline:
             )
         return location
 
+    def _write_not_modified(
+        self, exchange: Exchange, previous: ArticleState | None, digest: str
+    ) -> WarcLocation:
+        """A 304 is a revisit of the stored capture (WARC 1.1 server-not-modified) so that
+        replay shows that capture, not an empty 304; with no capture to name it stays as sent."""
+        if previous is None or previous.warc_date is None or previous.payload_digest is None:
+            return self.writer.write_exchange(exchange, payload_digest=digest)
+        self.stats.inc_value("archive/revisits")
+        return self.writer.write_revisit(
+            exchange,
+            refers_to_uri=previous.url,
+            refers_to_date=previous.warc_date,
+            refers_to_record=previous.location.record_id if previous.location else None,
+            payload_digest=previous.payload_digest,
+            profile=NOT_MODIFIED_PROFILE,
+        )
+
     def _remember(self, record_id: str, captured: _Captured) -> None:
         self._pending[record_id] = captured
         while len(self._pending) > 10_000:
@@ -270,6 +288,8 @@ class ArchivePipeline:
 
     @staticmethod
     def _kind(request: Request) -> str:
+        if request.meta.get(THEME_ASSET_META_KEY):
+            return "asset"
         if request.meta.get("requisite"):
             return "requisite"
         return classify(request.url).name.lower()

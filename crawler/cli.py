@@ -1,4 +1,4 @@
-"""The ``portal-archiver`` command: fetch, crawl, extract, index, demo, replica, serve.
+"""The ``portal-archiver`` command: fetch, crawl, extract, index, wacz, demo, replica, serve.
 
 Exit status: 0 when everything asked for was captured, 1 when some URLs failed (the
 summary names them) or the run was stopped, 2 for usage errors and for what stops a run
@@ -13,6 +13,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
@@ -60,6 +61,13 @@ def _add_run_options(parser: argparse.ArgumentParser, out_required: bool = True)
         help="show the whole log (Scrapy's included) on standard error, not only the progress "
         "line; the collection's logs/ folder has it either way",
     )
+
+
+def _day(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,6 +130,39 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rebuild the CDXJ index (pywb's format) of a collection.",
     )
     index.add_argument("directory", type=Path, metavar="DIR")
+
+    wacz = sub.add_parser(
+        "wacz",
+        help="package a collection as a WACZ file (opens in ReplayWeb.page)",
+        description="Package a collection (or one site or date range of it) as a WACZ 1.1.1 "
+        "file: WARCs, a CDXJ index and the list of articles with their text.",
+    )
+    wacz.add_argument("directory", type=Path, metavar="DIR")
+    wacz.add_argument("--out", type=Path, required=True, metavar="FILE.wacz")
+    wacz.add_argument("--title", help="the package's title (default: the collection's name)")
+    wacz.add_argument("--description", default="", help="what the package holds")
+    wacz.add_argument(
+        "--site",
+        metavar="HOST",
+        help="only this host's captures (and the images and files of its articles)",
+    )
+    wacz.add_argument(
+        "--from",
+        dest="first_day",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="only captures made on or after this day (UTC)",
+    )
+    wacz.add_argument(
+        "--to",
+        dest="last_day",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="only captures made on or before this day (UTC)",
+    )
+    wacz.add_argument(
+        "--main-page", metavar="URL", help="the page opened first (default: the crawl's first seed)"
+    )
 
     demo = sub.add_parser(
         "demo",

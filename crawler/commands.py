@@ -138,6 +138,30 @@ def run_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_wacz(args: argparse.Namespace) -> int:
+    from urllib.parse import urlsplit
+
+    from archive.wacz import PackageInfo, Selection, write_wacz
+
+    out: Path = args.out
+    ensure_writable(out.parent if str(out.parent) else Path("."))
+    site = args.site and (urlsplit(args.site).hostname or args.site.split("/")[0].lower())
+    selection = Selection(host=site or None, first_day=args.first_day, last_day=args.last_day)
+    info = PackageInfo(
+        title=args.title or args.directory.resolve().name,
+        description=args.description,
+        main_page_url=args.main_page,
+    )
+    report = write_wacz(args.directory, out, info, selection)  # its CollectionErrors: exit 2
+    print(
+        f"WARC files: {report.warc_files}   captures: {report.captures}   "
+        f"pages: {report.pages}   bytes: {report.bytes:,}\nWACZ: {out}"
+    )
+    for name in report.unfinished:
+        print(f"not packaged: {name} (unfinished: run the same crawl again to finish it)")
+    return 0
+
+
 def stop_process(process: subprocess.Popen[Any], timeout: float = 10) -> None:
     """Ask a child to stop (SIGTERM); kill it if it does not within ``timeout`` seconds."""
     process.terminate()

@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,8 @@ UNCHANGED_META_KEY = "archive_unchanged"
 REQUISITE_META_KEY = "requisite"
 """``request.meta`` flag on image/attachment requests."""
 THEME_ASSET_META_KEY = "theme_asset"
-"""``request.meta`` flag on theme CSS/JS requests (``ARCHIVE_THEME_ASSETS``)."""
+"""``request.meta`` flag on requests for what pages need to render: stylesheets, scripts,
+fonts, icons, the chrome's images (``ARCHIVE_THEME_ASSETS``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,22 +143,66 @@ def items_for_response(
         yield from theme_requests(spider, page)
 
 
-def theme_assets(page: Page) -> list[str]:
-    """Stylesheets and scripts a page loads from its own host (absolute URLs, page order)."""
-    host = urlsplit(page.url).netloc
-    found = page.tree.xpath(
-        "//link[contains(concat(' ', normalize-space(@rel), ' '), ' stylesheet ')]/@href"
-        " | //script/@src"
-    )
-    urls = (urljoin(page.url, str(url).strip()) for url in found)
+_THEME_LINKS = (
+    "//link[contains(concat(' ', normalize-space(@rel), ' '), ' stylesheet ')"
+    " or contains(concat(' ', normalize-space(@rel), ' '), ' icon ')]/@href"
+    " | //script/@src"
+)
+# Images of the site's chrome: outside the article's body, and not inside a link to an
+# article (those are previews of other articles, content rather than chrome).
+_CHROME_IMAGES = (
+    "//img[not(ancestor::*[contains(concat(' ', normalize-space(@class), ' '),"
+    " ' journal-content-article ')])][not(ancestor::a[contains(@href, '/content/')])]/@src"
+)
+# url(...) and @import "..." in a stylesheet, comments left out.
+_CSS_COMMENT = re.compile(rb"/\*.*?\*/", re.S)
+_CSS_URL = re.compile(rb"""url\(\s*(['"]?)([^'")]*?)\1\s*\)|@import\s+(['"])([^'"]+)\3""")
+
+
+def _same_host_urls(base: str, found: Iterable[str]) -> list[str]:
+    """``found`` made absolute against ``base``, on its host only, once each, in order."""
+    host = urlsplit(base).netloc
+    urls = (urljoin(base, url.strip()) for url in found if not url.strip().startswith("data:"))
     return list(dict.fromkeys(url for url in urls if urlsplit(url).netloc == host))
 
 
+def theme_assets(page: Page) -> list[str]:
+    """What a page needs to render beside its article, on its own host: stylesheets,
+    scripts, icons and the images of the chrome (logo, banners). Absolute URLs, page order."""
+    found = page.tree.xpath(_THEME_LINKS) + page.tree.xpath(_CHROME_IMAGES)
+    return _same_host_urls(page.url, (str(url) for url in found))
+
+
+def theme_css_urls(url: str, body: bytes) -> list[str]:
+    """What the stylesheet at ``url`` loads on its host: imported stylesheets, fonts,
+    background images (resolved against the stylesheet, as browsers do)."""
+    found = (
+        (match.group(2) or match.group(4)).decode("utf-8", "replace")
+        for match in _CSS_URL.finditer(_CSS_COMMENT.sub(b"", body))
+    )
+    return _same_host_urls(url, found)
+
+
 def theme_requests(spider: Spider, page: Page) -> Iterator[Request]:
+    """Requests for the page's theme assets: the crawl's duplicate filter lets each through
+    once, however many pages name it."""
     for url in theme_assets(page):
-        request = requisite_request(spider, url, article_key(page.url))
-        request.meta[THEME_ASSET_META_KEY] = True
-        yield request
+        yield theme_request(spider, url, article_key(page.url))
+
+
+def theme_css_requests(spider: Spider, response: Response) -> Iterator[Request]:
+    """Requests for what a fetched theme stylesheet loads (fonts, images, imports)."""
+    content_type = response.headers.get("Content-Type", b"").decode("latin-1").lower()
+    if not response.meta.get(THEME_ASSET_META_KEY) or "css" not in content_type:
+        return
+    for url in theme_css_urls(response.url, response.body):
+        yield theme_request(spider, url, response.meta.get("requisite_of", ""))
+
+
+def theme_request(spider: Spider, url: str, article: str) -> Request:
+    request = requisite_request(spider, url, article)
+    request.meta[THEME_ASSET_META_KEY] = True
+    return request
 
 
 def requisite_urls(item: ArticleItem) -> list[str]:

@@ -39,7 +39,7 @@ class RequestGuardMiddleware:
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         reason = forbidden_reason(request.url, self.max_length)
         if reason == "technical" and request.meta.get(THEME_ASSET_META_KEY):
-            # Theme CSS/JS live under /o/ and /combo; fetched only when ARCHIVE_THEME_ASSETS asks.
+            # Theme files live under /o/ and /combo: requested only as assets of a page.
             return
         if reason is None:
             return

@@ -81,7 +81,7 @@ ARCHIVE_DIR = None
 ARCHIVE_WARC_PREFIX = "portal"
 ARCHIVE_WARC_MAX_SIZE = 1_000_000_000
 ARCHIVE_REQUISITES = True  # fetch and archive body images and attached files
-ARCHIVE_THEME_ASSETS = False  # theme CSS/JS, only when asked
+ARCHIVE_THEME_ASSETS = True  # what pages need to render (CSS, JS, fonts, logo); off: text only
 ARCHIVE_ROBOTS_POLICY = "obey"
 # Commit the collection state every N changes, after fsyncing the WARC and items.jsonl they
 # name: bounds the work a power cut can undo (a kill loses nothing either way).

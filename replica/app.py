@@ -136,7 +136,9 @@ class Portal:
             asset = media.theme_asset(path)
             if asset is None:
                 return self._not_found()
-            return Reply(200, asset[0], asset[1], compressible=not asset[1].startswith("image"))
+            return Reply(
+                200, asset[0], asset[1], compressible=not asset[1].startswith(("image", "font"))
+            )
         if path.startswith("/c/portal/login"):
             return self._html(("login",), self.renderer.login)
         if path.startswith(("/c/", "/api/")):

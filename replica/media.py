@@ -93,9 +93,16 @@ PNG = (
 )
 CSS = (
     b"/* dongthap-theme main.css */\n"
-    b"body{font-family:Arial,sans-serif;margin:0}.hide-accessible{position:absolute;left:-9999px}\n"
+    # A Liferay theme's stylesheet names its fonts and chrome images relative to itself.
+    b'@font-face{font-family:"Roboto";src:url("../fonts/roboto-regular.woff2") format("woff2")}\n'
+    b"body{font-family:Roboto,Arial,sans-serif;margin:0}"
+    b".hide-accessible{position:absolute;left:-9999px}\n"
+    b"#banner{background:#0b5fa5 url(../images/header-bg.png) repeat-x}"
     b"#navigation ul{display:flex;list-style:none}.content-detail img{max-width:100%}\n"
+    b".portlet-title-text{background:url('../images/title-icon.png') no-repeat left center}\n"
 )
+# Enough of a WOFF2 file for a crawler: the signature, then bytes.
+WOFF2 = b"wOF2\x00\x01\x00\x00" + bytes(range(256)) * 4
 JS = b"/* liferay combo */\nvar Liferay=window.Liferay||{};Liferay.Portlet=Liferay.Portlet||{};\n"
 SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg"><symbol id="angle-left" viewBox="0 0 512 512">'
@@ -111,6 +118,7 @@ def theme_asset(path: str) -> tuple[bytes, str] | None:
         (".svg", SVG, "image/svg+xml"),
         (".ico", PNG, "image/x-icon"),
         (".png", PNG, "image/png"),
+        (".woff2", WOFF2, "font/woff2"),
     ):
         if path.endswith(ext):
             return body, kind

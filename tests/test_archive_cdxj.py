@@ -10,11 +10,18 @@ from pathlib import Path
 import pytest
 
 from archive.cdxj import build_index, index_lines
+from archive.records import NOT_MODIFIED_PROFILE
 from archive.surt import surt
 from tests.archive_support import URL, exchange, make_writer
 from tests.conftest import require_tool, tool_missing
 
 DATA = Path(__file__).parent / "data" / "warc"
+NOT_MODIFIED = exchange(head=b"HTTP/1.1 304 Not Modified\r\n\r\n", body=b"")
+REFERS_TO = {
+    "refers_to_uri": URL,
+    "refers_to_date": "2026-11-26T11:00:00.000000Z",
+    "payload_digest": "sha1:AAAA",
+}
 # Keys computed by pywb 2.10 (surt 0.3.1) for these URLs.
 SURT_CASES = {
     "https://WWW.DongThap.gov.vn/web/htm/Tin-Tuc/": "vn,gov,dongthap)/web/htm/tin-tuc",
@@ -99,6 +106,7 @@ def test_index_equals_pywb_indexer(tmp_path: Path) -> None:
     indexer = require_tool("cdx-indexer")
     writer = make_writer(tmp_path)
     writer.write_exchange(exchange(head=b"HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\n", body=b""))
+    writer.write_revisit(NOT_MODIFIED, **REFERS_TO, profile=NOT_MODIFIED_PROFILE)
     writer.close()
     for name in ("wget-chunked.warc.gz", "browsertrix.warc.gz", "plain.warc"):
         shutil.copy(DATA / name, tmp_path)
@@ -143,9 +151,11 @@ def test_lines_a_writer_hands_out_equal_the_lines_read_back(tmp_path: Path) -> N
             exchange(), refers_to_uri=URL, refers_to_date="2026-11-26T12:00:00Z",
             payload_digest="sha1:AAAA",
         )  # fmt: skip
+        # No block at all: still a capture, as pywb's own indexer has it.
+        writer.write_revisit(NOT_MODIFIED, **REFERS_TO, profile=NOT_MODIFIED_PROFILE)
     (path,) = warc_dir.glob("*.warc.gz")
     assert written == list(index_lines(path))
     index = tmp_path / "index.cdxj"
     (tmp_path / "written.cdxj").write_text("".join(written))
-    assert build_index(warc_dir, index, written=tmp_path / "written.cdxj") == 3
+    assert build_index(warc_dir, index, written=tmp_path / "written.cdxj") == 4
     assert index.read_text() == "".join(sorted(index_lines(path)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import gzip
 import hashlib
 import zlib
@@ -11,11 +12,18 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.records import compression_level, head_headers, sha1_digest, stored_response_head
+from archive.records import (
+    NOT_MODIFIED_PROFILE,
+    compression_level,
+    head_headers,
+    sha1_digest,
+    stored_response_head,
+)
 from archive.writer import ArchiveWriteError, software_version
 from tests.archive_support import (
     FETCHED,
     REQUEST,
+    URL,
     FailingFile,
     exchange,
     make_writer,
@@ -280,3 +288,72 @@ def test_fetch_time_is_the_warc_date(tmp_path: Path) -> None:
     with written_file(tmp_path).open("rb") as stream:
         dates = {r.rec_type: r.rec_headers.get_header("WARC-Date") for r in ArchiveIterator(stream)}
     assert dates["response"] == dates["request"] == FETCHED.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_item_record_is_addressed_apart_from_its_page(tmp_path: Path) -> None:
+    # Indexers (pywb's wb-manager add, cdxj-indexer) index metadata records by their target:
+    # one addressed at the page's URL would be replayed instead of the page.
+    writer = make_writer(tmp_path)
+    page = writer.write_exchange(exchange())
+    meta = writer.write_metadata(
+        target_uri=exchange().url, concurrent_to=page.record_id, payload=b'{"a": 1}'
+    )
+    writer.close()
+    with written_file(tmp_path).open("rb") as stream:
+        records = {r.rec_headers.get_header("WARC-Record-ID"): r for r in ArchiveIterator(stream)}
+    headers = records[meta.record_id].rec_headers
+    assert headers.get_header("WARC-Target-URI") == "urn:portal-archiver:item:" + exchange().url
+    assert headers.get_header("WARC-Concurrent-To") == page.record_id
+    assert headers.get_header("WARC-Refers-To") == page.record_id
+
+
+def test_not_modified_revisit_refers_to_the_stored_capture(tmp_path: Path) -> None:
+    writer = make_writer(tmp_path)
+    original = writer.write_exchange(exchange())
+    not_modified = exchange(head=b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n', body=b"")
+    revisit = writer.write_revisit(
+        not_modified,
+        refers_to_uri=URL,
+        refers_to_date="2026-11-25T12:00:00.000000Z",
+        refers_to_record=original.record_id,
+        payload_digest=sha1_digest(exchange().body),
+        profile=NOT_MODIFIED_PROFILE,
+    )
+    writer.close()
+    path = written_file(tmp_path)
+    warcio_check(path)
+    with path.open("rb") as stream:
+        records = {r.rec_headers.get_header("WARC-Record-ID"): r for r in ArchiveIterator(stream)}
+    record = records[revisit.record_id]
+    # No block: replay tools would replay a 304 head as it stands, an empty page.
+    assert record.rec_type == "revisit" and record.length == 0
+    headers = record.rec_headers
+    assert headers.get_header("WARC-Profile") == (
+        "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+    )
+    assert headers.get_header("WARC-Refers-To") == original.record_id
+    assert headers.get_header("WARC-Refers-To-Target-URI") == URL
+    assert headers.get_header("WARC-Refers-To-Date") == "2026-11-25T12:00:00.000000Z"
+
+
+def test_operator_credentials_are_never_archived(tmp_path: Path) -> None:
+    request = (
+        b"GET /web/hlv HTTP/1.1\r\nHost: dongthap.gov.vn\r\n"
+        b"Proxy-Authorization: Basic b3BlcmF0b3I6czNjcmV0\r\n"
+        b"authorization: Basic dXNlcjpwYXNz\r\nAccept: */*\r\n\r\n"
+    )
+    writer = make_writer(tmp_path)
+    writer.write_exchange(dataclasses.replace(exchange(), request=request))
+    writer.write_revisit(
+        dataclasses.replace(exchange(), request=request),
+        refers_to_uri=URL,
+        refers_to_date="2026-11-25T12:00:00.000000Z",
+        payload_digest=sha1_digest(exchange().body),
+    )
+    writer.close()
+    path = written_file(tmp_path)
+    warcio_check(path)
+    data = gzip.decompress(path.read_bytes())
+    assert b"b3BlcmF0b3I6czNjcmV0" not in data and b"dXNlcjpwYXNz" not in data
+    assert b"Proxy-Authorization" not in data and b"authorization" not in data.lower()
+    assert data.count(b"GET /web/hlv HTTP/1.1\r\nHost: dongthap.gov.vn\r\nAccept: */*\r\n\r\n") == 2

@@ -178,13 +178,13 @@ def test_redirects_are_archived_and_followed(tmp_path: Path) -> None:
     assert (f"{replica.url}web/hlv/trang-chu", 200) in statuses
 
 
-def test_theme_assets_only_when_asked(tmp_path: Path) -> None:
+def test_theme_assets_unless_switched_off(tmp_path: Path) -> None:
     with running_replica("--articles", "20") as replica:
         seed = f"{replica.url}{SEED_PATH.lstrip('/')}?plidlayout=5101"
-        plain = run_cli("fetch", seed, "--out", str(tmp_path / "plain"), *LOOPBACK_SETTINGS)
-        themed = run_cli(
-            "fetch", seed, "--out", str(tmp_path / "themed"), *LOOPBACK_SETTINGS,
-            "-s", "ARCHIVE_THEME_ASSETS=True",
+        themed = run_cli("fetch", seed, "--out", str(tmp_path / "themed"), *LOOPBACK_SETTINGS)
+        plain = run_cli(
+            "fetch", seed, "--out", str(tmp_path / "plain"), *LOOPBACK_SETTINGS,
+            "-s", "ARCHIVE_THEME_ASSETS=False",
         )  # fmt: skip
     assert plain.returncode == themed.returncode == 0
     css = f"{replica.url}o/dongthap-theme/css/main.css"

@@ -62,7 +62,7 @@ def fetched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Scripted
             "--out", str(out),
             "-s", "DOWNLOAD_DELAY=0",
             "-s", "AUTOTHROTTLE_ENABLED=False",
-            "-s", "ARCHIVE_REQUISITES=False",
+            "-s", "ARCHIVE_REQUISITES=False", "-s", "ARCHIVE_THEME_ASSETS=False",
             "-s", f"PORTAL_RETRY_BACKOFF_BASE={BASE}",
             "-s", f"DOWNLOAD_TIMEOUT={TIMEOUT}",
         )  # fmt: skip

@@ -53,6 +53,7 @@ def test_disallowed_urls_are_never_requested(tmp_path: Path) -> None:
         result = run_cli(
             "fetch", *urls, "--out", str(tmp_path),
             "-s", "DOWNLOAD_DELAY=0", "-s", "ARCHIVE_REQUISITES=False",
+            "-s", "ARCHIVE_THEME_ASSETS=False",
         )  # fmt: skip
         hits = [hit.path for hit in server.hits()]
     assert hits == ["/robots.txt", allowed], "robots.txt first, the disallowed URL never"

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from crawler.commands import stop_process
-from tests.conftest import Crawled, require_tool, run_cli
-
-NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+from crawler.extract import theme_assets, theme_css_urls
+from crawler.parsers.page import Page
+from tests.conftest import Crawled, run_cli
+from tests.replay_support import NO_PROXY, running_wayback
 
 
 def test_extract_from_warc_gives_the_live_items(crawled: Crawled, tmp_path: Path) -> None:
@@ -37,16 +33,9 @@ def test_extract_reads_other_tools_warcs(tmp_path: Path) -> None:
     assert "responses read: 1" in result.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def pywb(crawled: Crawled, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Real pywb, serving the collection's WARCs through the collection's own CDXJ index."""
-    wayback = require_tool("wayback")  # pywb, installed with '.[test]'
     root = tmp_path_factory.mktemp("pywb")
     (root / "config.yaml").write_text(
         "collections:\n"
@@ -54,25 +43,8 @@ def pywb(crawled: Crawled, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         f"    index_paths: {crawled.directory / 'indexes'}\n"
         f"    archive_paths: {crawled.directory / 'warc'}/\n"
     )
-    port = _free_port()
-    process = subprocess.Popen(
-        [wayback, "-b", "127.0.0.1", "-p", str(port)],
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/portal/"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                NO_PROXY.open(base, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with running_wayback(root, "portal") as base:
         yield base
-    finally:
-        stop_process(process)
 
 
 def _body(response) -> bytes:
@@ -100,3 +72,22 @@ def test_pywb_replays_an_image_byte_for_byte(crawled: Crawled, pywb: str) -> Non
     stamp = item["fetched_at"].replace("-", "").replace(":", "").replace("T", "")[:14]
     with NO_PROXY.open(f"{pywb}{stamp}id_/{url}", timeout=30) as replay:
         assert replay.read() == live_bytes
+
+
+def test_pywb_replays_the_article_with_its_theme(crawled: Crawled, pywb: str) -> None:
+    seed = next(item for item in crawled.items if item["asset_id"] == "4961961")
+    stamp = seed["fetched_at"].replace("-", "").replace(":", "").replace("T", "")[:14]
+    with NO_PROXY.open(seed["url"], timeout=10) as live:
+        page = Page(url=seed["url"], body=_body(live), headers={"content-type": "text/html"})
+    assets = theme_assets(page)
+    stylesheet = next(url for url in assets if "/css/main.css" in url)
+    with NO_PROXY.open(stylesheet, timeout=10) as live:
+        assets += theme_css_urls(stylesheet, _body(live))
+    assert any("layout_set_logo" in url for url in assets)
+    assert any(url.endswith("/fonts/roboto-regular.woff2") for url in assets)
+    for url in assets:
+        with NO_PROXY.open(url, timeout=10) as live:
+            expected = _body(live)
+        with NO_PROXY.open(f"{pywb}{stamp}id_/{url}", timeout=30) as replay:
+            assert replay.status == 200, url
+            assert _body(replay) == expected, url

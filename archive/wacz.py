@@ -1,0 +1,354 @@
+"""Packaging a collection as a WACZ 1.1.1 file (https://specs.webrecorder.net/wacz/1.1.1/).
+
+The package holds ``archive/`` (the WARC files, stored byte for byte), ``indexes/index.cdxj``
+(sorted, the collection's own index format: responses and revisits only, so nothing shadows a
+page), ``pages/pages.jsonl`` (one entry per article version, with its text, so ReplayWeb.page
+lists and searches the articles), ``datapackage.json`` and ``datapackage-digest.json``.
+There is no ``extraPages.jsonl`` for listings: ReplayWeb.page searches the text of that file
+instead of ``pages.jsonl`` when there is one, and the articles' text would not be found.
+
+Everything streams: each file is hashed while it is copied into the ZIP, the index is sorted
+in bounded runs merged from disk, and no WARC is ever held in memory, so the time is linear in
+the collection's size and the memory flat. A subset (one site, a date range) is cut from the
+WARC files by copying whole gzip members (each record is one), never by recompressing.
+
+The package is written to a temporary file beside the target and renamed into place: a
+failure never leaves a half-written ``.wacz``. The collection is locked while it is read, so a
+crawl cannot change it underneath (and a running crawl makes packaging refuse).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import heapq
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.cdxj import index_lines, warc_files
+from archive.collection import Collection, CollectionError, CollectionLocked
+from archive.records import item_url
+from archive.writer import software_version
+
+logger = logging.getLogger(__name__)
+
+WACZ_VERSION = "1.1.1"
+PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Articles", "hasText": True}
+_CHUNK = 1 << 20
+_SORT_RUN = 100_000
+"""Index lines sorted in memory at once (some 30 MB); longer indexes are merged from disk."""
+
+
+class WaczError(CollectionError):
+    """A collection that cannot be packaged as asked (no WARC files, nothing selected)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What of a collection goes into the package: everything, or one host and/or a range
+    of capture days (UTC, ISO ``YYYY-MM-DD``, both ends included)."""
+
+    host: str | None = None
+    first_day: str | None = None
+    last_day: str | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.host is None and self.first_day is None and self.last_day is None
+
+    def in_range(self, moment: str) -> bool:
+        """Whether an ISO 8601 UTC moment (``WARC-Date``, ``fetched_at``) is in the range."""
+        day = moment[:10]
+        return (self.first_day is None or day >= self.first_day) and (
+            self.last_day is None or day <= self.last_day
+        )
+
+    def keeps(self, url: str, moment: str) -> bool:
+        host_ok = self.host is None or (urlsplit(url).hostname or "") == self.host
+        return host_ok and self.in_range(moment)
+
+
+@dataclass(frozen=True, slots=True)
+class PackageInfo:
+    """What ``datapackage.json`` says about the package."""
+
+    title: str
+    description: str = ""
+    main_page_url: str | None = None
+    """The page ReplayWeb.page opens first; by default the crawl's first seed."""
+
+
+@dataclass(slots=True)
+class PackageReport:
+    warc_files: int = 0
+    captures: int = 0
+    pages: int = 0
+    bytes: int = 0
+    unfinished: list[str] = field(default_factory=list)
+    """``.open`` WARC files of a killed crawl, left out (rerun the crawl to finish them)."""
+
+
+def write_wacz(
+    directory: Path, out: Path, info: PackageInfo, selection: Selection = Selection()
+) -> PackageReport:
+    """Package the collection at ``directory`` into ``out`` (replaced atomically)."""
+    directory, out = Path(directory), Path(out)
+    collection = Collection(directory)
+    if not collection.warc_dir.is_dir():
+        raise WaczError(f"{directory} is not a collection (no warc/ folder)")
+    if out.is_dir():
+        raise WaczError(f"{out} is a directory; give the path of the .wacz file to write")
+    with _locked(collection.lock_path, directory), ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wacz-")))
+        report = PackageReport(
+            unfinished=sorted(p.name for p in collection.warc_dir.glob("*.warc.gz.open"))
+        )
+        fd, temp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+        try:
+            with os.fdopen(fd, "w+b") as raw:
+                with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED, allowZip64=True) as package:
+                    _Package(package, work, report).build(collection, info, selection)
+                raw.flush()
+                os.fsync(raw.fileno())
+            os.replace(temp, out)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    report.bytes = out.stat().st_size
+    logger.info(
+        "packaged %d WARC files (%d captures, %d pages) into %s",
+        report.warc_files,
+        report.captures,
+        report.pages,
+        out,
+    )
+    return report
+
+
+@contextmanager
+def _locked(lock_path: Path, directory: Path) -> Iterator[None]:
+    """Hold the collection's lock (the one a crawl takes) while it is read."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            raise CollectionLocked(
+                f"collection {directory} is in use by another crawl (pid {holder}); "
+                "package it when the crawl has finished"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the flock
+
+
+class _Package:
+    """One WACZ being written: the ZIP and the resources listed so far."""
+
+    def __init__(self, package: zipfile.ZipFile, work: Path, report: PackageReport) -> None:
+        self.zip = package
+        self.work = work
+        self.report = report
+        self.resources: list[dict[str, Any]] = []
+
+    def build(self, collection: Collection, info: PackageInfo, selection: Selection) -> None:
+        items = list(_selected_items(collection.items_path, selection))
+        # A site's articles keep their images and files, wherever those are.
+        wanted = {url for item in items for url in _requisites(item)}
+        sources = warc_files(collection.warc_dir)
+        if not sources:
+            raise WaczError(f"{collection.directory} holds no closed WARC files to package")
+        unsorted = self.work / "index.unsorted"
+        seeds: list[str] = []
+        with unsorted.open("w", encoding="utf-8") as lines:
+            for source in sources:
+                warc = source if selection.everything else self._cut(source, selection, wanted)
+                if warc is None:
+                    continue
+                seeds += _seeds(warc)
+                self.add_file(f"archive/{source.name}", warc)
+                for line in index_lines(warc):
+                    lines.write(line)
+                    self.report.captures += 1
+                self.report.warc_files += 1
+        if not self.report.warc_files:
+            raise WaczError("nothing in the collection matches the site and dates asked for")
+        index = self.work / "index.cdxj"
+        with index.open("w", encoding="utf-8") as out:
+            out.writelines(_sorted(unsorted, self.work))
+        self.add_file("indexes/index.cdxj", index)
+        packaged = {source.name for source in sources}
+        pages = self.work / "pages.jsonl"
+        with pages.open("wb") as out:
+            out.write(_json_line(PAGES_HEADER))
+            for item in items:
+                if (item.get("warc") or {}).get("file") in packaged:
+                    out.write(_json_line(_page(item)))
+                    self.report.pages += 1
+        self.add_file("pages/pages.jsonl", pages)
+        main_page = info.main_page_url or (seeds[0] if seeds else None)
+        self.finish(info, main_page)
+
+    def _cut(self, source: Path, selection: Selection, wanted: set[str]) -> Path | None:
+        """A copy of ``source`` with only the selected records (whole gzip members) and the
+        ``wanted`` URLs captured in the date range, or None when none is selected."""
+        target = self.work / source.name
+        kept = _copy_members(
+            source,
+            target,
+            lambda url, date: (
+                selection.keeps(url, date) or (url in wanted and selection.in_range(date))
+            ),
+        )
+        if not kept:
+            target.unlink()
+            return None
+        return target
+
+    def add_file(self, name: str, path: Path) -> None:
+        """Copy ``path`` into a stored entry, hashing it on the way; list it as a resource."""
+        info = zipfile.ZipInfo(name, date_time=datetime.now(UTC).timetuple()[:6])
+        info.compress_type = zipfile.ZIP_STORED
+        # The size known up front: ZIP64 fields only where the size needs them, as readers
+        # that find an entry's data from its central record (ReplayWeb.page) expect.
+        info.file_size = path.stat().st_size
+        sha256 = hashlib.sha256()
+        with path.open("rb") as source, self.zip.open(info, "w") as entry:
+            while chunk := source.read(_CHUNK):
+                sha256.update(chunk)
+                entry.write(chunk)
+        self.resources.append(
+            {
+                "name": Path(name).name.lower(),
+                "path": name,
+                "hash": "sha256:" + sha256.hexdigest(),
+                "bytes": info.file_size,
+            }
+        )
+
+    def finish(self, info: PackageInfo, main_page: str | None) -> None:
+        package: dict[str, Any] = {
+            "profile": "data-package",
+            "wacz_version": WACZ_VERSION,
+            "title": info.title,
+            "description": info.description,
+            "software": software_version(),
+            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "resources": self.resources,
+        }
+        if main_page:
+            package["mainPageUrl"] = main_page
+        data = json.dumps(package, ensure_ascii=False, indent=2).encode("utf-8")
+        self.zip.writestr("datapackage.json", data)
+        digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(data).hexdigest()}
+        self.zip.writestr("datapackage-digest.json", json.dumps(digest, indent=2))
+
+
+def _copy_members(source: Path, target: Path, keeps: Any) -> int:
+    """Copy the warcinfo and the records ``keeps(url, warc_date)`` accepts from ``source`` to
+    ``target``, member by member; an item record goes with the response it refers to.
+    Return how many records other than warcinfo were kept."""
+    kept_ids: set[str] = set()
+    count = 0
+    with source.open("rb") as stream, source.open("rb") as copy, target.open("wb") as out:
+        records = ArchiveIterator(stream)
+        for record in records:
+            headers = record.rec_headers
+            url = item_url(headers.get_header("WARC-Target-URI") or "")
+            if record.rec_type == "warcinfo":
+                keep = True
+            elif record.rec_type == "metadata":
+                keep = headers.get_header("WARC-Concurrent-To") in kept_ids
+            else:
+                keep = keeps(url, headers.get_header("WARC-Date") or "")
+            records.read_to_end(record)
+            if not keep:
+                continue
+            if record.rec_type != "warcinfo":
+                count += 1
+                kept_ids.add(headers.get_header("WARC-Record-ID"))
+            copy.seek(records.get_record_offset())
+            out.write(copy.read(records.get_record_length()))
+    return count
+
+
+def _selected_items(path: Path, selection: Selection) -> Iterator[dict[str, Any]]:
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            item = json.loads(line)
+            if selection.keeps(item["url"], item.get("fetched_at") or ""):
+                yield item
+
+
+def _requisites(item: dict[str, Any]) -> Iterable[str]:
+    return [image["url"] for image in item.get("images") or []] + [
+        file["url"] for file in item.get("attachments") or []
+    ]
+
+
+def _page(item: dict[str, Any]) -> dict[str, Any]:
+    """The pages.jsonl entry of an article version: ReplayWeb.page lists the title and
+    searches the text (lead and body)."""
+    text = "\n".join(
+        [item["summary"], *item["paragraphs"]] if item.get("summary") else item["paragraphs"]
+    )
+    record_id = (item.get("warc") or {}).get("record_id", "")
+    return {
+        "id": record_id.removeprefix("<urn:uuid:").removesuffix(">"),
+        "url": item["url"],
+        "ts": item["fetched_at"],
+        "title": item["title"],
+        "text": text,
+    }
+
+
+def _seeds(warc: Path) -> list[str]:
+    """The seeds the warcinfo record at the start of ``warc`` names."""
+    with warc.open("rb") as stream:
+        for record in ArchiveIterator(stream):
+            if record.rec_type != "warcinfo":
+                return []
+            for line in record.content_stream().read().decode("utf-8", "replace").splitlines():
+                name, _, value = line.partition(":")
+                if name.strip() == "seeds":
+                    return value.split()
+            return []
+    return []
+
+
+def _json_line(value: dict[str, Any]) -> bytes:
+    return (json.dumps(value, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _sorted(path: Path, work: Path) -> Iterator[str]:
+    """The lines of ``path`` in order, sorting runs of :data:`_SORT_RUN` lines in memory and
+    merging the runs from disk."""
+    runs: list[Path] = []
+    with path.open(encoding="utf-8") as lines:
+        while True:
+            run = [line for _, line in zip(range(_SORT_RUN), lines, strict=False)]
+            if not run:
+                break
+            run.sort()
+            runs.append(work / f"run-{len(runs)}")
+            runs[-1].write_text("".join(run), encoding="utf-8")
+    with ExitStack() as stack:
+        files = [stack.enter_context(run.open(encoding="utf-8")) for run in runs]
+        yield from heapq.merge(*files)

@@ -1,0 +1,234 @@
+"""``portal-archiver wacz``: a WACZ 1.1.1 package that py-wacz validates, whose hashes match,
+that lists every article version with its text, cut by site and date by whole records, and
+never half-written."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import subprocess
+import tracemalloc
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+import archive.wacz
+from archive.cdxj import build_index
+from archive.collection import Collection
+from archive.wacz import PackageInfo, Selection, WaczError, write_wacz
+from archive.writer import ArchiveWriter
+from tests.archive_support import exchange, warcio_check
+from tests.conftest import Crawled, require_tool, run_cli
+
+
+@pytest.fixture(scope="module")
+def package(crawled: Crawled, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wacz") / "lapvo.wacz"
+    result = run_cli(
+        "wacz", str(crawled.directory), "--out", str(out), "--title", "Lấp Vò", "--description", "d"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "pages: " in result.stdout
+    return out
+
+
+def test_py_wacz_validates_the_package(package: Path) -> None:
+    result = subprocess.run(
+        [require_tool("wacz"), "validate", "-f", str(package)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Validation succeeded" in result.stdout
+
+
+def test_hashes_and_sizes_match_the_files(package: Path, crawled: Crawled) -> None:
+    with zipfile.ZipFile(package) as wacz:
+        datapackage = json.loads(wacz.read("datapackage.json"))
+        digest = json.loads(wacz.read("datapackage-digest.json"))
+        assert (
+            digest["hash"] == "sha256:" + hashlib.sha256(wacz.read("datapackage.json")).hexdigest()
+        )
+        assert datapackage["profile"] == "data-package"
+        assert datapackage["wacz_version"] == "1.1.1"
+        assert (datapackage["title"], datapackage["description"]) == ("Lấp Vò", "d")
+        assert datapackage["mainPageUrl"] == f"{crawled.replica.url}web/hlv"
+        listed = {resource["path"]: resource for resource in datapackage["resources"]}
+        assert set(listed) == set(wacz.namelist()) - {"datapackage.json", "datapackage-digest.json"}
+        for path, resource in listed.items():
+            data = wacz.read(path)
+            assert resource["bytes"] == len(data)
+            assert resource["hash"] == "sha256:" + hashlib.sha256(data).hexdigest()
+        for warc in crawled.warcs:
+            name = f"archive/{warc.name}"
+            assert wacz.getinfo(name).compress_type == zipfile.ZIP_STORED
+            assert wacz.read(name) == warc.read_bytes(), "WARC files are stored as they are"
+
+
+def test_index_holds_every_capture_sorted(package: Path, crawled: Crawled, tmp_path: Path) -> None:
+    build_index(crawled.directory / "warc", tmp_path / "expected.cdxj")
+    with zipfile.ZipFile(package) as wacz:
+        lines = wacz.read("indexes/index.cdxj").decode().splitlines(keepends=True)
+    assert lines == sorted(lines) == (tmp_path / "expected.cdxj").read_text().splitlines(True)
+    assert not [line for line in lines if line.startswith("urn:")]
+
+
+def test_pages_list_every_article_version_with_its_text(package: Path, crawled: Crawled) -> None:
+    with zipfile.ZipFile(package) as wacz:
+        header, *pages = map(json.loads, wacz.read("pages/pages.jsonl").decode().splitlines())
+    assert header["format"] == "json-pages-1.0" and header["hasText"] is True
+    items = crawled.items
+    assert [(p["url"], p["ts"], p["title"]) for p in pages] == [
+        (item["url"], item["fetched_at"], item["title"]) for item in items
+    ]
+    for page, item in zip(pages, items, strict=True):
+        assert all(paragraph in page["text"] for paragraph in item["paragraphs"])
+        assert not item["summary"] or page["text"].startswith(item["summary"])
+
+
+# -- a hand-made collection of two hosts and two days -------------------------------------
+
+A = "https://lapvo.dongthap.gov.vn/web/hlv/chi-tiet-bai-viet/-/asset_publisher/x/content/id/1"
+B = "https://sadec.dongthap.gov.vn/web/tpsd/chi-tiet-bai-viet/-/asset_publisher/x/content/id/2"
+PHOTO = "https://dongthap.gov.vn/documents/1/0/a.jpg/u?t=1"
+DAY1 = datetime(2026, 11, 1, 8, tzinfo=UTC)
+DAY2 = datetime(2026, 11, 2, 8, tzinfo=UTC)
+HTML = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+JPEG = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n\r\n"
+
+
+def _two_site_collection(directory: Path) -> None:
+    items = []
+    writer = ArchiveWriter(directory / "warc", info={"seeds": A})
+    for url, when in [(A, DAY1), (B, DAY1), (A, DAY2)]:
+        page = exchange(head=HTML, body=f"<p>{url} {when}</p>".encode(), url=url)
+        location = writer.write_exchange(dataclasses.replace(page, fetched_at=when))
+        item = {
+            "url": url,
+            "title": f"T {url[-1]}",
+            "summary": None,
+            "paragraphs": [f"text of {url[-1]}"],
+            "images": [{"url": PHOTO, "caption": None}] if url == A else [],
+            "attachments": [],
+            "fetched_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "warc": dataclasses.asdict(location),
+        }
+        writer.write_metadata(
+            target_uri=url, concurrent_to=location.record_id, payload=json.dumps(item).encode()
+        )
+        items.append(item)
+    photo = exchange(head=JPEG, body=b"\xff\xd8jpeg", url=PHOTO)
+    writer.write_exchange(dataclasses.replace(photo, fetched_at=DAY1))
+    writer.close()
+    lines = "".join(json.dumps(item) + "\n" for item in items)
+    (directory / "items.jsonl").write_text(lines, encoding="utf-8")
+
+
+def _records(warc: bytes) -> list[tuple[str, str]]:
+    return [
+        (r.rec_type, r.rec_headers.get_header("WARC-Target-URI") or "")
+        for r in ArchiveIterator(io.BytesIO(warc))
+    ]
+
+
+def test_one_site_and_day_cut_by_whole_records(tmp_path: Path) -> None:
+    _two_site_collection(tmp_path / "c")
+    (source,) = (tmp_path / "c" / "warc").glob("*.warc.gz")
+    out = tmp_path / "a.wacz"
+    selection = Selection(
+        host="lapvo.dongthap.gov.vn", first_day="2026-11-01", last_day="2026-11-01"
+    )
+    report = write_wacz(tmp_path / "c", out, PackageInfo("a"), selection)
+    assert (report.warc_files, report.pages) == (1, 1)
+    with zipfile.ZipFile(out) as wacz:
+        cut = wacz.read(f"archive/{source.name}")
+        index = wacz.read("indexes/index.cdxj").decode().splitlines()
+        pages = wacz.read("pages/pages.jsonl").decode().splitlines()[1:]
+    assert _records(cut) == [
+        ("warcinfo", ""),
+        ("response", A),
+        ("request", A),
+        ("metadata", "urn:portal-archiver:item:" + A),
+        ("response", PHOTO),  # the article's photo, on another host
+        ("request", PHOTO),
+    ]
+    assert (tmp_path / "cut.warc.gz").write_bytes(cut)
+    warcio_check(tmp_path / "cut.warc.gz")
+    # Whole gzip members of the source, not recompressed: every index line points at one.
+    original = source.read_bytes()
+    for line in index:
+        entry = json.loads(line.split(" ", 2)[2])
+        offset, length = int(entry["offset"]), int(entry["length"])
+        assert cut[offset : offset + length] in original
+        assert _records(cut[offset : offset + length])[0][1] == entry["url"]
+    assert [json.loads(page)["url"] for page in pages] == [A]
+
+
+def test_nothing_selected_is_an_error_and_writes_nothing(tmp_path: Path) -> None:
+    _two_site_collection(tmp_path / "c")
+    with pytest.raises(WaczError, match="nothing in the collection matches"):
+        write_wacz(tmp_path / "c", tmp_path / "x.wacz", PackageInfo("x"), Selection(host="no.vn"))
+    assert os.listdir(tmp_path) == ["c"]
+
+
+def test_a_failure_midway_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _two_site_collection(tmp_path / "c")
+    (tmp_path / "x.wacz").write_bytes(b"the previous package")
+
+    def broken(path: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(archive.wacz, "index_lines", broken)
+    with pytest.raises(OSError, match="No space"):
+        write_wacz(tmp_path / "c", tmp_path / "x.wacz", PackageInfo("x"))
+    assert sorted(os.listdir(tmp_path)) == ["c", "x.wacz"]
+    assert (tmp_path / "x.wacz").read_bytes() == b"the previous package"
+
+
+def test_memory_stays_flat_with_big_warcs(tmp_path: Path) -> None:
+    writer = ArchiveWriter(tmp_path / "c" / "warc")
+    for n in range(24):
+        photo = exchange(head=JPEG, body=os.urandom(1 << 20), url=f"{PHOTO}{n}")
+        writer.write_exchange(photo)
+    writer.close()
+    tracemalloc.start()
+    try:
+        write_wacz(tmp_path / "c", tmp_path / "big.wacz", PackageInfo("big"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (tmp_path / "big.wacz").stat().st_size > 24 << 20
+    assert peak < 8 << 20, f"peak {peak:,} bytes for a 24 MB collection"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "2026-13-45"], "not a date"),
+        (["--site", "nowhere.vn"], "nothing in the collection matches"),
+    ],
+)
+def test_bad_options_are_one_sentence(tmp_path: Path, args: list[str], message: str) -> None:
+    _two_site_collection(tmp_path / "c")
+    result = run_cli("wacz", str(tmp_path / "c"), "--out", str(tmp_path / "x.wacz"), *args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "x.wacz").exists()
+
+
+def test_not_a_collection_or_busy_is_refused(tmp_path: Path) -> None:
+    result = run_cli("wacz", str(tmp_path), "--out", str(tmp_path / "x.wacz"))
+    assert result.returncode == 2
+    assert result.stderr == f"portal-archiver: {tmp_path} is not a collection (no warc/ folder)\n"
+    _two_site_collection(tmp_path / "c")
+    with Collection(tmp_path / "c"):
+        result = run_cli("wacz", str(tmp_path / "c"), "--out", str(tmp_path / "x.wacz"))
+    assert result.returncode == 2 and "in use by another crawl" in result.stderr
+    assert not (tmp_path / "x.wacz").exists()
