@@ -150,6 +150,29 @@ class ArchiveWriter:
         self._index(ex, fields, location, len(response.data), digest, revisit=False)
         return location
 
+    def write_recovered(
+        self, ex: Exchange, *, fields: list[tuple[str, str]], payload_digest: str | None = None
+    ) -> WarcLocation:
+        """Write a response recovered from a web archive: no request record (we sent none to
+        the original server); ``ex.response_head`` is the stored original head,
+        ``ex.fetched_at`` the archive's capture time, ``fields`` say where it came from
+        (:class:`archive.recovered.Provenance`)."""
+        response_id = self._record_ids()
+        head_fields = head_headers(ex.response_head)
+        digest = payload_digest or sha1_digest(ex.body)
+        response = self._render(
+            "response",
+            response_id,
+            ex,
+            [("WARC-Payload-Digest", digest), *fields],
+            ex.response_head + ex.body,
+            RESPONSE_TYPE,
+            compression_level(head_fields),
+        )
+        location = self._write([response])
+        self._index(ex, head_fields, location, len(response.data), digest, revisit=False)
+        return location
+
     def write_revisit(
         self, ex: Exchange, *, refers_to_uri: str, refers_to_date: str, payload_digest: str
     ) -> WarcLocation:

@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from crawler import __version__
 
@@ -82,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--profiles", type=Path, metavar="FILE", help="TOML file adding or overriding site profiles"
     )
 
+    _add_recover_parser(sub)
+
     extract = sub.add_parser(
         "extract",
         help="re-parse archived pages (no network)",
@@ -118,6 +121,39 @@ def build_parser() -> argparse.ArgumentParser:
     replica.add_argument("--articles", type=int, default=60, metavar="N")
     replica.add_argument("--edition", type=int, default=0, metavar="K")
     return parser
+
+
+def _add_recover_parser(sub: Any) -> None:
+    recover = sub.add_parser(
+        "recover",
+        help="rebuild vanished sites from web archives",
+        description="Recover sites (profile names or URLs; they may no longer resolve) from web "
+        "archives into a collection: ia (Wayback Machine), cc (Common Crawl), or the URL of a "
+        "pywb/Wayback collection.",
+    )
+    recover.add_argument("targets", nargs="+", metavar="TARGET")
+    recover.add_argument(
+        "--archive",
+        dest="archives",
+        action="append",
+        required=True,
+        metavar="ARCHIVE",
+        help="ia, cc, or a collection URL (its CDX API at URL/cdx); repeatable",
+    )
+    _add_run_options(recover)
+    recover.add_argument("--from", dest="since", metavar="YYYY-MM-DD", help="captures from then")
+    recover.add_argument("--to", dest="until", metavar="YYYY-MM-DD", help="captures until then")
+    recover.add_argument(
+        "--cc-crawl",
+        dest="cc_crawls",
+        action="append",
+        default=[],
+        metavar="CRAWL",
+        help="Common Crawl crawl to search with --archive cc, e.g. CC-MAIN-2024-10 (repeatable)",
+    )
+    recover.add_argument(
+        "--profiles", type=Path, metavar="FILE", help="TOML file adding or overriding site profiles"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

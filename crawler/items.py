@@ -104,6 +104,10 @@ class ArticleItem:
     """ISO 8601 UTC time of the fetch: ``2026-11-26T12:00:00Z``."""
     warc: WarcLocation | None
     """The response record holding the page."""
+    source: str = "live"
+    """``live`` (fetched from the site) or ``archive`` (recovered from a web archive)."""
+    archive: dict[str, str] | None = None
+    """For recovered captures: ``{name, url, memento, captured_at}`` (see ``crawler.recover``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``items.jsonl``, field order as declared."""

@@ -1,0 +1,542 @@
+"""The recover spider: a vanished site's collection rebuilt from web archives.
+
+In phases, each started when the previous one has nothing left in flight (``spider_idle``):
+
+1. discovery: each archive's CDX listing of each site's host, page by page;
+2. listings and other pages of the sites, for the dates and sections they show;
+3. articles, each one's captures oldest first (one chain per article, so versions follow
+   capture time), each with the images and files it names, looked up in the listings of
+   step 1 or with one more CDX query.
+
+Everything fetched from an archive is written as the original response
+(:mod:`crawler.recover.pipeline`); the report of the run goes to ``DIR/recover-report.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
+
+from archive.recovered import Provenance, SplitHead, split_headers, unwrap_location
+from crawler.extract import ListingContext, build_item, iso_utc, requisite_urls
+from crawler.parsers import listing as listing_parser
+from crawler.parsers.article import parse_article
+from crawler.parsers.page import Page
+from crawler.profiles import SiteProfile, load_profiles, resolve_target
+from crawler.recover.cdx import Capture, CdxError, parse_cdx
+from crawler.recover.pipeline import ARCHIVE_HEAD_META, CAPTURE_META, recover_pipeline
+from crawler.recover.plan import Found, Plan, closest, make_plan, scope_name
+from crawler.recover.politeness import ARCHIVE_API_META
+from crawler.recover.sources import ArchiveSource, Flavour, resolve_archives
+from crawler.recover.state import RecoveryLog
+from crawler.spiders.base import ArchivingSpider
+from crawler.spiders.portal import _split_targets
+from crawler.urls import Scope, article_key, canonicalize, in_scope
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+    from crawler.items import ArticleItem
+
+logger = logging.getLogger(__name__)
+
+REPORT_NAME = "recover-report.json"
+_CAPTURE_REQUEST_META = {"handle_httpstatus_all": True, "dont_redirect": True}
+
+
+def _date_stamp(value: str | None, end: bool = False) -> str | None:
+    """``2021-03-05`` → ``20210305`` (CDX ``from``/``to``); None stays None."""
+    if not value:
+        return None
+    stamp = datetime.strptime(value, "%Y-%m-%d").strftime("%Y%m%d")
+    return stamp + ("235959" if end else "000000")
+
+
+class RecoverSpider(ArchivingSpider):
+    """Arguments: ``targets`` (URLs or profile names), ``archives`` (``ia``, ``cc``, collection
+    URLs; comma or space separated), ``since``/``until`` (YYYY-MM-DD), ``cc_crawls``,
+    ``profiles_file``."""
+
+    name = "recover"
+    custom_settings = {
+        "ITEM_PIPELINES": {"crawler.recover.pipeline.RecoverPipeline": 300},
+        "DOWNLOADER_MIDDLEWARES": {
+            "crawler.guard.RequestGuardMiddleware": None,
+            "crawler.recover.politeness.ArchiveGuardMiddleware": 50,
+            "crawler.middlewares.ConditionalRequestMiddleware": None,
+            "crawler.recover.politeness.ArchivePacingMiddleware": 580,
+        },
+        # Archives are shared public services: one connection, a request every 4 s per
+        # archive host (the Wayback CDX API tolerates about 15-60 a minute), more retries.
+        "DOWNLOAD_DELAY": 4.0,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+        "AUTOTHROTTLE_ENABLED": False,
+        "RETRY_TIMES": 5,
+        "ARCHIVE_WARC_PREFIX": "recovered",
+        # Where the archives are (tests and mirrors point these elsewhere).
+        "PORTAL_RECOVER_IA_URL": "https://web.archive.org",
+        "PORTAL_RECOVER_CC_INDEX_URL": "https://index.commoncrawl.org/{crawl}-index",
+        "PORTAL_RECOVER_CC_DATA_URL": "https://data.commoncrawl.org/",
+        "PORTAL_RECOVER_CC_CRAWLS": [],
+        "PORTAL_RECOVER_CDX_PAGE_SIZE": 5000,
+        # After this many 429s or refused connections in a row, pause the whole run this
+        # long (doubling on each repeat), as the Wayback Machine's own block would.
+        "PORTAL_RECOVER_PAUSE_AFTER": 3,
+        "PORTAL_RECOVER_PAUSE_SECONDS": 600.0,
+        # Mementos of one article share the archive's path shapes: the spider dedups itself.
+        "DUPEFILTER_CLASS": "scrapy.dupefilters.RFPDupeFilter",
+        "REQUEST_FINGERPRINTER_CLASS": "scrapy.utils.request.RequestFingerprinter",
+    }
+
+    def __init__(
+        self,
+        targets: str | list[str] | None = None,
+        archives: str | list[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        cc_crawls: str | list[str] | None = None,
+        profiles_file: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        profiles = load_profiles(Path(profiles_file) if profiles_file else None)
+        self.sites: list[SiteProfile] = [
+            resolve_target(target, profiles) for target in _split_targets(targets)
+        ]
+        if not self.sites:
+            raise ValueError("no targets: give URLs or profile names")
+        self.scopes: list[Scope] = [site.scope for site in self.sites]
+        self.archive_specs = _split_targets(archives)
+        self.cc_crawls = _split_targets(cc_crawls)
+        self.since, self.until = _date_stamp(since), _date_stamp(until, end=True)
+        self.sources: dict[str, ArchiveSource] = {}
+        self.found: list[Found] = []
+        self.plan = Plan()
+        self.phase = "discovery"
+        self.listed: dict[str, ListingContext] = {}
+        """Article key → date and section an archived listing shows for it."""
+        self.listed_urls: dict[str, str] = {}
+        self.requisites_asked: set[str] = set()
+        self.missing_requisites: dict[str, set[str]] = defaultdict(set)
+        self.versions: Counter[str] = Counter()
+        self.recovered_keys: dict[str, set[str]] = defaultdict(set)
+        self.owed_requisites: list[tuple[str, str]] = []
+        self.log: RecoveryLog | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        sources = resolve_archives(
+            spider.archive_specs,
+            ia_url=settings.get("PORTAL_RECOVER_IA_URL"),
+            cc_index=settings.get("PORTAL_RECOVER_CC_INDEX_URL"),
+            cc_data=settings.get("PORTAL_RECOVER_CC_DATA_URL"),
+            cc_crawls=spider.cc_crawls or settings.getlist("PORTAL_RECOVER_CC_CRAWLS"),
+        )
+        spider.sources = {source.name: source for source in sources}
+        spider.page_size = settings.getint("PORTAL_RECOVER_CDX_PAGE_SIZE")
+        directory = settings.get("ARCHIVE_DIR")
+        if directory:
+            spider.log = RecoveryLog(Path(directory) / "recover.sqlite")
+            spider.report_path = Path(directory) / REPORT_NAME
+        else:
+            spider.report_path = None
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.on_item, signal=signals.item_scraped)
+        crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
+        return spider
+
+    @property
+    def seed_urls(self) -> list[str]:
+        return [site.site_root for site in self.sites]
+
+    # Phase 1: discovery ----------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for source in self.sources.values():
+            for host in dict.fromkeys(scope.host for scope in self.scopes):
+                yield self._cdx_request(source, f"{host}/", "prefix", self.parse_cdx)
+
+    def _cdx_request(
+        self,
+        source: ArchiveSource,
+        url: str,
+        match: str,
+        callback: Any,
+        resume_key: str | None = None,
+        **meta: Any,
+    ) -> scrapy.Request:
+        query = source.cdx_url(
+            url,
+            match=match,
+            resume_key=resume_key,
+            since=self.since,
+            until=self.until,
+            page_size=self.page_size,
+        )
+        return scrapy.Request(
+            query,
+            callback=callback,
+            errback=self.on_failure,
+            meta={
+                ARCHIVE_API_META: True,
+                "source": source.name,
+                "query": (url, match),
+                "then": callback.__name__,
+                **meta,
+            },
+            dont_filter=True,
+        )
+
+    def _cdx_page(self, response: Response) -> tuple[ArchiveSource, list[Capture]]:
+        """The captures of a CDX answer; when the listing goes on, its next page is queued."""
+        source = self.sources[response.meta["source"]]
+        stats = self.crawler.stats
+        try:
+            page = parse_cdx(response.body)
+        except CdxError as error:
+            self._fail(response.url, "cdx-unreadable")
+            logger.error("Unreadable CDX answer from %s: %s", source.name, error)
+            return source, []
+        stats.inc_value("recover/cdx_pages")
+        stats.inc_value("recover/captures_listed", len(page.captures))
+        if page.resume_key:
+            url, match = response.meta["query"]
+            callback = getattr(self, response.meta["then"])
+            self.crawler.engine.crawl(
+                self._cdx_request(source, url, match, callback, page.resume_key)
+            )
+        return source, page.captures
+
+    def parse_cdx(self, response: Response) -> None:
+        source, captures = self._cdx_page(response)
+        self.found += [Found(source.name, capture) for capture in captures]
+
+    # Phases 2 and 3 ----------------------------------------------------------------------
+
+    def on_idle(self) -> None:
+        requests = self._next_phase()
+        if requests is None:
+            return
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        raise DontCloseSpider
+
+    def _next_phase(self) -> list[scrapy.Request] | None:
+        if self.phase == "discovery":
+            self.phase = "pages"
+            self.plan = make_plan(
+                self.found,
+                self.scopes,
+                done=self.log.done() if self.log else set(),
+                known_digests=self.log.digests() if self.log else {},
+            )
+            self.found = []
+            for reason, count in self.plan.quirks.items():
+                self.crawler.stats.set_value(f"recover/captures_skipped/{reason}", count)
+            return [self._capture_request(item, self.parse_page) for item in self.plan.pages]
+        if self.phase == "pages":
+            self.phase = "articles"
+            requests = [
+                self._capture_request(chain[0], self.parse_article, chain=(key, 0))
+                for key, chain in self.plan.articles.items()
+            ]
+            return requests + list(self._owed_requests())
+        return None
+
+    def _capture_request(self, item: Found, callback: Any, **meta: Any) -> scrapy.Request:
+        source = self.sources[item.source]
+        capture = item.capture
+        headers = {}
+        if source.flavour is Flavour.COMMON_CRAWL:
+            if capture.offset is None or capture.length is None:
+                raise ValueError(f"CDX row without offset/length: {capture.url}")
+            end = capture.offset + capture.length - 1
+            headers["Range"] = f"bytes={capture.offset}-{end}"
+        return scrapy.Request(
+            source.capture_url(capture),
+            headers=headers,
+            callback=callback,
+            errback=self.on_capture_failure,
+            meta={
+                **_CAPTURE_REQUEST_META,
+                CAPTURE_META: {
+                    "source": item.source,
+                    "url": capture.url,
+                    "timestamp": capture.timestamp,
+                    "digest": capture.digest,
+                },
+                **meta,
+            },
+            dont_filter=True,
+            priority=-10 if meta.get("requisite") else 0,
+        )
+
+    # Reading a capture -------------------------------------------------------------------
+
+    def _read_capture(self, response: Response) -> tuple[str, SplitHead, int] | None:
+        """Write the capture held by an archive's answer; (original URL, head, status) or None."""
+        from crawler.recover.politeness import is_capture
+
+        info = response.meta[CAPTURE_META]
+        source = self.sources[info["source"]]
+        stats = self.crawler.stats
+        if not is_capture(response):
+            self._archive_problem(response, source)
+            return None
+        split = split_headers(response.meta.get(ARCHIVE_HEAD_META) or b"HTTP/1.1 200 OK\r\n\r\n")
+        captured_at = Capture(info["url"], info["timestamp"]).captured_at
+        provenance = Provenance(
+            archive=source.name,
+            memento=response.url,
+            retrieved_at=datetime.now(UTC),
+            captured_at=captured_at,
+        )
+        status = _status(split.status_line)
+        location = recover_pipeline(self.crawler).archive_recovered(
+            info["url"],
+            split,
+            response.body,
+            provenance,
+            requisite=bool(response.meta.get("requisite")),
+        )
+        if location is None:
+            return None
+        response.meta["recover_location"] = location
+        response.meta["recover_provenance"] = provenance
+        stats.inc_value("recover/captures_read")
+        if status >= 300:
+            kind = "redirect" if status < 400 else f"http-{status}"
+            stats.inc_value(f"recover/quirks/{kind}")
+            location_header = split.header("Location")
+            if location_header:
+                split.original[:] = [
+                    (k, unwrap_location(v, source.base) if k.lower() == "location" else v)
+                    for k, v in split.original
+                ]
+        return info["url"], split, status
+
+    def _archive_problem(self, response: Response, source: ArchiveSource) -> None:
+        """The archive answered for itself (not found, overloaded): counted, named if fatal."""
+        kind = "not-in-archive" if response.status == 404 else f"archive-http-{response.status}"
+        self.crawler.stats.inc_value(f"recover/quirks/{kind}")
+        if response.status != 404:
+            self._fail(response.url, kind)
+        logger.info("No capture (%s) at %s", kind, response.url)
+
+    def _fail(self, url: str, kind: str) -> None:
+        stats = self.crawler.stats
+        stats.inc_value("errors/total")
+        stats.inc_value(f"errors/kind/{kind}")
+        self.failures.append({"url": url, "kind": kind})
+
+    def _mark(self, response: Response, outcome: str) -> None:
+        info = response.meta[CAPTURE_META]
+        if self.log is not None:
+            self.log.add(
+                info["source"],
+                info["url"],
+                info["timestamp"],
+                key=article_key(info["url"]),
+                digest=info["digest"],
+                outcome=outcome,
+            )
+
+    def on_capture_failure(self, failure: Failure) -> Iterator[scrapy.Request]:
+        self.on_failure(failure)
+        request = failure.request  # type: ignore[attr-defined]
+        yield from self._continue_chain(request.meta)
+
+    # Pages -------------------------------------------------------------------------------
+
+    def parse_page(self, response: Response) -> None:
+        read = self._read_capture(response)
+        if read is None:
+            return
+        url, split, status = read
+        self._mark(response, "page")
+        if status != 200:
+            return
+        page = Page(url=url, body=response.body, headers=_lower(split))
+        listing = listing_parser.parse_listing(page)
+        for entry in listing.entries:
+            key = article_key(entry.url)
+            if not any(in_scope(entry.url, scope) for scope in self.scopes):
+                continue
+            self.listed_urls.setdefault(key, entry.url)
+            known = self.listed.get(key, ListingContext())
+            self.listed[key] = ListingContext(
+                date=known.date or entry.date, section=known.section or listing.section
+            )
+        self.crawler.stats.inc_value("recover/listing_pages")
+
+    # Articles ----------------------------------------------------------------------------
+
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        read = self._read_capture(response)
+        if read is not None:
+            url, split, status = read
+            if status == 200:
+                yield from self._article(response, url, split)
+            self._mark(response, f"http-{status}")
+        yield from self._continue_chain(response.meta)
+
+    def _article(self, response: Response, url: str, split: SplitHead) -> Iterator[Any]:
+        stats = self.crawler.stats
+        if _truncated(response.body, split):
+            stats.inc_value("recover/quirks/truncated")
+            logger.info("Truncated capture, no item: %s", response.url)
+            return
+        result = parse_article(Page(url=url, body=response.body, headers=_lower(split)))
+        if result.content is None:
+            stats.inc_value(f"articles/rejected/{result.reason}")
+            stats.inc_value(f"recover/quirks/{result.reason}")
+            logger.info("Not an article (%s): %s", result.reason, response.url)
+            return
+        provenance: Provenance = response.meta["recover_provenance"]
+        source = self.sources[provenance.archive]
+        item = build_item(
+            url,
+            result.content,
+            fetched_at=iso_utc(provenance.captured_at),
+            warc=response.meta["recover_location"],
+            listing=self.listed.get(article_key(url), ListingContext()),
+        )
+        item.source = "archive"
+        item.archive = {
+            "name": source.name,
+            "url": source.base,
+            "memento": provenance.memento,
+            "captured_at": iso_utc(provenance.captured_at),
+        }
+        yield item
+        if self.settings.getbool("ARCHIVE_REQUISITES"):
+            yield from self._requisites(item, response.meta[CAPTURE_META]["timestamp"])
+
+    def _continue_chain(self, meta: dict[str, Any]) -> Iterator[scrapy.Request]:
+        chain = meta.get("chain")
+        if chain is None:
+            return
+        key, index = chain
+        captures = self.plan.articles.get(key, [])
+        if index + 1 < len(captures):
+            yield self._capture_request(
+                captures[index + 1], self.parse_article, chain=(key, index + 1)
+            )
+
+    # Images and files --------------------------------------------------------------------
+
+    def _requisites(self, item: ArticleItem, timestamp: str) -> Iterator[scrapy.Request]:
+        for url in requisite_urls(item):
+            yield from self._requisite(url, item.key, timestamp)
+
+    def _requisite(self, url: str, article: str, timestamp: str) -> Iterator[scrapy.Request]:
+        canonical = canonicalize(url)
+        if canonical in self.requisites_asked:
+            return
+        self.requisites_asked.add(canonical)
+        meta = {"requisite": True, "requisite_of": article, "wanted": url, "at": timestamp}
+        meta["site"] = article.split("#", 1)[0]
+        found = closest(self.plan.by_url.get(canonical, []), timestamp)
+        if found is not None:
+            yield self._capture_request(found, self.parse_requisite, **meta)
+            return
+        # Not in the sites' listings (another host, or beyond them): ask each archive.
+        meta["asked"] = len(self.sources)
+        for source in self.sources.values():
+            yield self._cdx_request(source, url, "exact", self.parse_requisite_cdx, **meta)
+
+    def _owed_requests(self) -> Iterator[scrapy.Request]:
+        for url, article in self.owed_requisites:
+            yield from self._requisite(url, article, datetime.now(UTC).strftime("%Y%m%d%H%M%S"))
+
+    def parse_requisite_cdx(self, response: Response) -> Iterator[scrapy.Request]:
+        source, captures = self._cdx_page(response)
+        usable = [Found(source.name, c) for c in captures if c.status == "200" or c.is_revisit]
+        found = closest(usable, response.meta["at"])
+        meta = {k: response.meta[k] for k in ("requisite", "requisite_of", "wanted", "at", "site")}
+        if found is not None:
+            yield self._capture_request(found, self.parse_requisite, **meta)
+        else:
+            self.crawler.stats.inc_value("recover/requisites_missing")
+            self.missing_requisites[meta["site"]].add(meta["wanted"])
+
+    def parse_requisite(self, response: Response) -> None:
+        read = self._read_capture(response)
+        if read is not None:
+            self._mark(response, "requisite")
+            self.crawler.stats.inc_value("recover/requisites_recovered")
+
+    # Report ------------------------------------------------------------------------------
+
+    def on_item(self, item: Any, response: Response, spider: scrapy.Spider) -> None:
+        if getattr(item, "source", None) == "archive":
+            self.versions[item.site] += 1
+            self.recovered_keys[item.site].add(item.key)
+
+    def report(self) -> dict[str, Any]:
+        sites: dict[str, Any] = {}
+        captured = set(self.plan.articles) | {
+            article_key(f.capture.url) for items in self.plan.by_url.values() for f in items
+        }
+        for scope in self.scopes:
+            name = scope_name(scope)
+            never = sorted(
+                self.listed_urls[key]
+                for key in self.listed
+                if key not in captured and in_scope(self.listed_urls[key], scope)
+            )
+            sites[name] = {
+                "captures_found": self.plan.found_by_site.get(name, 0),
+                "articles_recovered": len(self.recovered_keys.get(name, ())),
+                "versions": self.versions.get(name, 0),
+                "listed_never_captured": never,
+                "requisites_missing": sorted(self.missing_requisites.get(name, ())),
+            }
+        return {"archives": sorted(self.sources), "sites": sites}
+
+    def on_closed(self, spider: scrapy.Spider, reason: str) -> None:
+        report = self.report()
+        for name, site in report["sites"].items():
+            stats = self.crawler.stats
+            stats.set_value(f"recover/sites/{name}/articles", site["articles_recovered"])
+            stats.set_value(
+                f"recover/sites/{name}/never_captured", len(site["listed_never_captured"])
+            )
+        if self.report_path is not None:
+            tmp = self.report_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+            tmp.replace(self.report_path)
+        if self.log is not None:
+            self.log.close()
+
+
+def _status(status_line: str) -> int:
+    parts = status_line.split()
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 200
+
+
+def _lower(split: SplitHead) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in split.original:
+        headers.setdefault(name.lower(), value)
+    return headers
+
+
+def _truncated(body: bytes, split: SplitHead) -> bool:
+    """An HTML page whose end never arrived (the archive's crawler lost the connection)."""
+    mime = (split.header("Content-Type") or "").lower()
+    return "html" in mime and b"</html" not in body[-4096:].lower()
