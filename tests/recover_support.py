@@ -136,6 +136,13 @@ def web_archive(root: Path) -> Iterator[WebArchive]:
         yield WebArchive(pywb, site, [read_items(d) for d in collections], collections)
 
 
+@pytest.fixture(scope="session")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebArchive]:
+    """The web archive of the vanished Lấp Vò site (shared by the recover test modules)."""
+    with web_archive(tmp_path_factory.mktemp("web-archive")) as handle:
+        yield handle
+
+
 # -- The Wayback Machine's wire format ----------------------------------------------------
 
 _FIELDS = {  # Wayback field name → pywb's

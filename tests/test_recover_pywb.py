@@ -14,16 +14,12 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.records import sha1_digest
 from tests.conftest import read_items, run_cli
-from tests.recover_support import NO_PROXY, WebArchive, running_pywb, web_archive
+from tests.recover_support import NO_PROXY, WebArchive, archive, running_pywb
+
+__all__ = ["archive"]  # the shared fixture
 
 FAST = ("-s", "DOWNLOAD_DELAY=0", "-s", "PORTAL_RETRY_BACKOFF_BASE=0", "-s", "LOG_LEVEL=WARNING")
 CONTENT = ("title", "summary", "paragraphs", "captions", "images", "byline", "attachments")
-
-
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebArchive]:
-    with web_archive(tmp_path_factory.mktemp("web-archive")) as handle:
-        yield handle
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +106,9 @@ def test_images_of_recovered_articles_are_recovered(archive: WebArchive, recover
     images = {image["url"] for item in read_items(recovered) for image in item["images"]}
     assert images
     payloads = {r.rec_headers["WARC-Target-URI"]: body for r, body in _responses(recovered)}
-    originals = {r.rec_headers["WARC-Target-URI"]: body for r, body in _responses(archive.collections[1])}
+    originals = {
+        r.rec_headers["WARC-Target-URI"]: body for r, body in _responses(archive.collections[1])
+    }
     for url in images:
         assert sha1_digest(payloads[url]) == sha1_digest(originals[url]), url
     report = json.loads((recovered / "recover-report.json").read_text())

@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import scrapy
 from scrapy import signals
@@ -45,6 +45,7 @@ from crawler.urls import Scope, article_key, canonicalize, in_scope
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
 
     from crawler.items import ArticleItem
@@ -52,6 +53,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 REPORT_NAME = "recover-report.json"
+_RECOVER_MIDDLEWARES = {
+    "crawler.guard.RequestGuardMiddleware": None,
+    "crawler.recover.politeness.ArchiveGuardMiddleware": 50,
+    # Archives answer raw captures as they are: nothing to ask "has it changed?" about.
+    "crawler.middlewares.ConditionalRequestMiddleware": None,
+    "crawler.recover.politeness.ArchivePacingMiddleware": 580,
+}
 _CAPTURE_REQUEST_META = {"handle_httpstatus_all": True, "dont_redirect": True}
 
 
@@ -69,14 +77,8 @@ class RecoverSpider(ArchivingSpider):
     ``profiles_file``."""
 
     name = "recover"
-    custom_settings = {
+    custom_settings: ClassVar[dict[str, Any]] = {
         "ITEM_PIPELINES": {"crawler.recover.pipeline.RecoverPipeline": 300},
-        "DOWNLOADER_MIDDLEWARES": {
-            "crawler.guard.RequestGuardMiddleware": None,
-            "crawler.recover.politeness.ArchiveGuardMiddleware": 50,
-            "crawler.middlewares.ConditionalRequestMiddleware": None,
-            "crawler.recover.politeness.ArchivePacingMiddleware": 580,
-        },
         # Archives are shared public services: one connection, a request every 4 s per
         # archive host (the Wayback CDX API tolerates about 15-60 a minute), more retries.
         "DOWNLOAD_DELAY": 4.0,
@@ -98,6 +100,14 @@ class RecoverSpider(ArchivingSpider):
         "DUPEFILTER_CLASS": "scrapy.dupefilters.RFPDupeFilter",
         "REQUEST_FINGERPRINTER_CLASS": "scrapy.utils.request.RequestFingerprinter",
     }
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        # Added to the project's middlewares: a custom_settings dict would replace them all.
+        middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
+        middlewares.update(_RECOVER_MIDDLEWARES)
+        settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
 
     def __init__(
         self,
@@ -506,7 +516,13 @@ class RecoverSpider(ArchivingSpider):
                 "listed_never_captured": never,
                 "requisites_missing": sorted(self.missing_requisites.get(name, ())),
             }
-        return {"archives": sorted(self.sources), "sites": sites}
+        stats = self.crawler.stats.get_stats()
+        quirks = {
+            name.removeprefix("recover/quirks/").replace("recover/captures_skipped/", "skipped/"): n
+            for name, n in sorted(stats.items())
+            if name.startswith(("recover/quirks/", "recover/captures_skipped/"))
+        }
+        return {"archives": sorted(self.sources), "sites": sites, "quirks": quirks}
 
     def on_closed(self, spider: scrapy.Spider, reason: str) -> None:
         report = self.report()

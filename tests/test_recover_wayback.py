@@ -1,0 +1,126 @@
+"""``recover --archive ia`` against a double of the Wayback Machine's CDX server and replay,
+with the faults a real archive has: rate limits, outages, resets, odd captures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from tests.conftest import read_items, run_cli
+from tests.recover_support import WaybackDouble, WebArchive, archive
+
+__all__ = ["archive"]  # the shared fixture
+
+FAST = ("-s", "DOWNLOAD_DELAY=0", "-s", "PORTAL_RETRY_BACKOFF_BASE=0", "-s", "LOG_LEVEL=WARNING")
+SOFT_404 = (
+    '<html><body><div class="alert alert-danger">Tài sản không thể được tìm thấy.</div>'
+    "</body></html>"
+).encode()
+
+
+def _recover(archive: WebArchive, double: WaybackDouble, out: Path, *extra: str) -> Any:
+    return run_cli(
+        "recover", archive.site, "--archive", "ia", "--out", str(out),
+        "-s", f"PORTAL_RECOVER_IA_URL={double.url}", *FAST, *extra,
+    )  # fmt: skip
+
+
+def _records(directory: Path) -> Iterator[Any]:
+    for path in sorted((directory / "warc").glob("*.warc.gz")):
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                yield record, record.content_stream().read()
+
+
+def _keys(items: list[dict[str, Any]]) -> set[str]:
+    return {item["key"] for item in items}
+
+
+@pytest.fixture
+def double(archive: WebArchive) -> Iterator[WaybackDouble]:
+    with WaybackDouble(archive.collection_url) as server:
+        yield server
+
+
+def test_wayback_wire_format_pages_with_resume_keys(
+    archive: WebArchive, double: WaybackDouble, tmp_path: Path
+) -> None:
+    result = _recover(archive, double, tmp_path, "-s", "PORTAL_RECOVER_CDX_PAGE_SIZE=7")
+    assert result.returncode == 0, result.stderr + result.stdout
+    queries = [parse_qs(urlsplit(p).query) for p in double.requests if p.startswith("/cdx/")]
+    assert len(queries) > 3  # paged
+    assert all(q["output"] == ["json"] and q["collapse"] == ["digest"] for q in queries)
+    assert all(q["showResumeKey"] == ["true"] for q in queries)
+    assert sum("resumeKey" in q for q in queries) == len(queries) - 1
+    wanted = _keys(archive.moments[0]) | _keys(archive.moments[1])
+    assert _keys(read_items(tmp_path)) == wanted
+    for item in read_items(tmp_path):
+        assert item["archive"]["name"] == "ia"
+        assert item["archive"]["memento"].startswith(f"{double.url}/web/")
+
+
+def test_archive_headers_are_kept_apart_from_the_original_ones(
+    archive: WebArchive, double: WaybackDouble, tmp_path: Path
+) -> None:
+    assert _recover(archive, double, tmp_path).returncode == 0
+    responses = metadata = etags = 0
+    for record, block in _records(tmp_path):
+        if record.rec_type == "response":
+            http = record.http_headers
+            assert http.get_header("X-App-Server") is None
+            assert http.get_header("Memento-Datetime") is None
+            assert http.get_header("X-Archive-Orig-ETag") is None
+            etags += bool(http.get_header("ETag"))  # served as X-Archive-Orig-ETag
+            responses += 1
+        elif record.content_type == "application/warc-fields" and record.rec_type == "metadata":
+            assert b"archive-header: X-App-Server: wwwb-app200" in block
+            assert b"archive: ia" in block
+            metadata += 1
+    assert responses == metadata > 20
+    assert etags > 10
+
+
+def test_faults_are_survived_and_counted(
+    archive: WebArchive, double: WaybackDouble, tmp_path: Path
+) -> None:
+    articles = sorted({i["url"] for i in archive.moments[0]})
+    images = sorted({im["url"] for i in archive.moments[0] for im in i["images"]})
+    host = urlsplit(archive.site).netloc
+    redirect_url = f"http://{host}/web/hlv/chi-tiet-bai-viet/-/asset_publisher/x/content/id/99001"
+    soft_url = f"http://{host}/web/hlv/chi-tiet-bai-viet/-/asset_publisher/x/content/id/99002"
+    faults = double.faults
+    faults.cdx_429 = 2
+    faults.capture_503 = {articles[0]}
+    faults.capture_reset = {articles[1], images[0]}
+    faults.truncated = {articles[2]}
+    stamp = "20200101000000"
+    for url, status in ((redirect_url, "302"), (soft_url, "200")):
+        faults.extra_rows.append(
+            {"urlkey": url, "timestamp": stamp, "url": url, "mime": "text/html",
+             "status": status, "digest": f"FAKE{status}", "length": "100"}
+        )  # fmt: skip
+    faults.extra[f"{stamp}/{redirect_url}"] = (
+        302,
+        [("Location", "https://sso.example/login")],
+        b"",
+    )
+    faults.extra[f"{stamp}/{soft_url}"] = (200, [("Content-Type", "text/html")], SOFT_404)
+    result = _recover(archive, double, tmp_path, "-s", "PORTAL_RECOVER_PAUSE_SECONDS=1")
+    assert result.returncode == 0, result.stderr + result.stdout
+    keys = _keys(read_items(tmp_path))
+    truncated_key = next(i["key"] for i in archive.moments[0] if i["url"] == articles[2])
+    assert keys == (_keys(archive.moments[0]) | _keys(archive.moments[1])) - {truncated_key}
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["retry_backoff_seconds"] >= 2  # Retry-After: 1, twice
+    quirks = json.loads((tmp_path / "recover-report.json").read_text())["quirks"]
+    assert quirks["truncated"] >= 1 and quirks["soft-404"] >= 1
+    assert quirks["skipped/redirect"] == 1
+    recovered_urls = {r.rec_headers["WARC-Target-URI"] for r, _ in _records(tmp_path)}
+    assert {images[0], articles[0], articles[2], soft_url} <= recovered_urls  # nothing lost
+    assert redirect_url not in recovered_urls  # never saved as an empty page
