@@ -22,12 +22,18 @@ response) holding the same and every header the archive added, so nothing is los
 
 from __future__ import annotations
 
+import gzip
 import re
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from io import BytesIO
 
-from archive.records import head_headers, head_lines, warc_date
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from archive.records import head_headers, head_lines, sha1_digest, warc_date
 
 ORIGINAL_PREFIX = "x-archive-orig-"
 
@@ -157,3 +163,64 @@ class Provenance:
             *(("archive-header", f"{name}: {value}") for name, value in added),
         ]
         return "".join(f"{name}: {value}\r\n" for name, value in fields).encode("utf-8")
+
+
+class RecordError(ValueError):
+    """Bytes that should hold one WARC record (a byte range of an archive's file) do not."""
+
+
+@dataclass(frozen=True, slots=True)
+class CopiedRecord:
+    """One WARC record read from another archive's file, to be copied as it is."""
+
+    record_id: str
+    url: str
+    warc_date: str
+    rec_type: str
+    status: str
+    content_type: str | None
+    digest: str
+    payload: bytes
+    """The HTTP payload, content codings undone (what parsers read)."""
+    head: SplitHead
+    truncated: bool
+    """The archive's crawler cut the payload (``WARC-Truncated``)."""
+
+    @property
+    def revisit(self) -> bool:
+        return self.rec_type == "revisit"
+
+    @property
+    def indexable(self) -> bool:
+        return self.rec_type in ("response", "revisit") and self.status != "-"
+
+
+def read_record(member: bytes) -> CopiedRecord:
+    """The first record of a gzip member (a Common Crawl byte range); RecordError if none."""
+    try:
+        gzip.decompress(member)  # a byte range cut short must not pass for a record
+        record = next(iter(ArchiveIterator(BytesIO(member))), None)
+        if record is None:
+            raise RecordError("no WARC record in the byte range")
+        payload = record.content_stream().read()
+    except (OSError, EOFError, zlib.error, ArchiveLoadFailed) as error:
+        raise RecordError(f"not a complete WARC record: {error}") from None
+    headers = record.rec_headers
+    http = record.http_headers
+    head = (
+        SplitHead(f"{http.protocol} {http.statusline}", list(http.headers), [])
+        if http is not None
+        else SplitHead("HTTP/1.1 200 OK", [], [])
+    )
+    return CopiedRecord(
+        record_id=headers.get_header("WARC-Record-ID") or "",
+        url=headers.get_header("WARC-Target-URI") or "",
+        warc_date=headers.get_header("WARC-Date") or "",
+        rec_type=record.rec_type,
+        status=http.get_statuscode() if http is not None else "-",
+        content_type=http.get_header("Content-Type") if http is not None else None,
+        digest=headers.get_header("WARC-Payload-Digest") or sha1_digest(payload),
+        payload=payload,
+        head=head,
+        truncated=bool(headers.get_header("WARC-Truncated")),
+    )

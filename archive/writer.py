@@ -37,6 +37,7 @@ from archive.records import (
     stored_response_head,
     warc_date,
 )
+from archive.recovered import CopiedRecord
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +172,26 @@ class ArchiveWriter:
         )
         location = self._write([response])
         self._index(ex, head_fields, location, len(response.data), digest, revisit=False)
+        return location
+
+    def copy_record(self, member: bytes, record: CopiedRecord) -> WarcLocation:
+        """Append a WARC record from another archive exactly as it is (one gzip member), e.g.
+        a Common Crawl record read by byte range; ``record`` describes it for the index."""
+        location = self._write([_Record(record.record_id, member)])
+        if self._index_sink is not None and record.indexable:
+            self._index_sink(
+                capture_line(
+                    url=record.url,
+                    warc_date=record.warc_date,
+                    revisit=record.revisit,
+                    status=record.status,
+                    content_type=record.content_type,
+                    digest=record.digest,
+                    length=len(member),
+                    offset=location.offset,
+                    filename=location.file,
+                )
+            )
         return location
 
     def write_revisit(

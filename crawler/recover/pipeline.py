@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from archive.exchange import Exchange, WarcLocation
 from archive.records import sha1_digest, warc_date
-from archive.recovered import Provenance, SplitHead, stored_head
+from archive.recovered import CopiedRecord, Provenance, SplitHead, stored_head
 from archive.writer import ArchiveWriteError
 from crawler.archiving import ArchivePipeline, _Captured, archive_of
 from crawler.capture import CAPTURE_META_KEY
-from crawler.extract import REQUISITE_META_KEY, iso_utc
+from crawler.extract import iso_utc
 from crawler.urls import UrlKind, classify
 
 if TYPE_CHECKING:
@@ -92,12 +92,7 @@ class RecoverPipeline(ArchivePipeline):
             location = self.writer.write_recovered(
                 exchange, fields=provenance.record_fields(), payload_digest=digest
             )
-            self.writer.write_metadata(
-                target_uri=url,
-                concurrent_to=location.record_id,
-                payload=provenance.metadata_block(split.added),
-                content_type="application/warc-fields",
-            )
+            self._provenance(url, location, provenance, split.added)
             if requisite:
                 self.collection.paid(url)
         except ArchiveWriteError as error:
@@ -113,14 +108,51 @@ class RecoverPipeline(ArchivePipeline):
                     warc_date(provenance.captured_at),
                 ),
             )
-        self.stats.inc_value("archive/records_written", 2)  # the response and its provenance
-        self.stats.inc_value(f"archive/requests/{'requisite' if requisite else classify(url)}")
-        self.stats.set_value("archive/bytes_written", self.writer.bytes_written)
+        self._count(url, requisite)
         return location
 
-    def known_content(self, key: str) -> Any:
-        """The collection's state of an article (None when it holds none)."""
-        return self.collection.get(key)
+    def copy_recovered(
+        self, member: bytes, record: CopiedRecord, provenance: Provenance, *, requisite: bool
+    ) -> WarcLocation | None:
+        """Copy a record of another archive's WARC file as it is, with a provenance record."""
+        if self.failure is not None:
+            return None
+        try:
+            location = self.writer.copy_record(member, record)
+            self._provenance(record.url, location, provenance, [])
+            if requisite:
+                self.collection.paid(record.url)
+        except ArchiveWriteError as error:
+            self._stop(error)
+            return None
+        if classify(record.url) is UrlKind.ARTICLE and record.rec_type == "response":
+            self._remember(
+                location.record_id,
+                _Captured(
+                    record.digest,
+                    record.head.header("ETag"),
+                    record.head.header("Last-Modified"),
+                    record.warc_date,
+                ),
+            )
+        self._count(record.url, requisite)
+        return location
 
+    def _provenance(
+        self,
+        url: str,
+        location: WarcLocation,
+        provenance: Provenance,
+        added: list[tuple[str, str]],
+    ) -> None:
+        self.writer.write_metadata(
+            target_uri=url,
+            concurrent_to=location.record_id,
+            payload=provenance.metadata_block(added),
+            content_type="application/warc-fields",
+        )
 
-__all__ = ["ARCHIVE_HEAD_META", "CAPTURE_META", "REQUISITE_META_KEY", "RecoverPipeline"]
+    def _count(self, url: str, requisite: bool) -> None:
+        self.stats.inc_value("archive/records_written", 2)  # the capture and its provenance
+        self.stats.inc_value(f"archive/requests/{'requisite' if requisite else classify(url)}")
+        self.stats.set_value("archive/bytes_written", self.writer.bytes_written)

@@ -18,6 +18,7 @@ import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -26,7 +27,15 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
-from archive.recovered import Provenance, SplitHead, split_headers, unwrap_location
+from archive.recovered import (
+    CopiedRecord,
+    Provenance,
+    RecordError,
+    SplitHead,
+    read_record,
+    split_headers,
+    unwrap_location,
+)
 from crawler.extract import ListingContext, build_item, iso_utc, requisite_urls
 from crawler.parsers import listing as listing_parser
 from crawler.parsers.article import parse_article
@@ -297,47 +306,62 @@ class RecoverSpider(ArchivingSpider):
 
     # Reading a capture -------------------------------------------------------------------
 
-    def _read_capture(self, response: Response) -> tuple[str, SplitHead, int] | None:
-        """Write the capture held by an archive's answer; (original URL, head, status) or None."""
+    def _read_capture(self, response: Response) -> Read | None:
+        """Write the capture an archive's answer holds; what it holds, or None when it holds
+        none (or the archive cannot be written)."""
         from crawler.recover.politeness import is_capture
 
         info = response.meta[CAPTURE_META]
         source = self.sources[info["source"]]
-        stats = self.crawler.stats
         if not is_capture(response):
             self._archive_problem(response, source)
             return None
-        split = split_headers(response.meta.get(ARCHIVE_HEAD_META) or b"HTTP/1.1 200 OK\r\n\r\n")
-        captured_at = Capture(info["url"], info["timestamp"]).captured_at
+        memento = response.url
+        if source.flavour is Flavour.COMMON_CRAWL:
+            memento += f"#{response.request.headers.get('Range', b'').decode()}"
         provenance = Provenance(
             archive=source.name,
-            memento=response.url,
+            memento=memento,
             retrieved_at=datetime.now(UTC),
-            captured_at=captured_at,
+            captured_at=Capture(info["url"], info["timestamp"]).captured_at,
         )
-        status = _status(split.status_line)
-        location = recover_pipeline(self.crawler).archive_recovered(
-            info["url"],
-            split,
-            response.body,
-            provenance,
-            requisite=bool(response.meta.get("requisite")),
-        )
+        requisite = bool(response.meta.get("requisite"))
+        pipeline = recover_pipeline(self.crawler)
+        if source.flavour is Flavour.COMMON_CRAWL:
+            read = self._copied(response)
+            if read is None:
+                return None
+            location = pipeline.copy_recovered(
+                response.body, read.copied, provenance, requisite=requisite
+            )
+        else:
+            head = response.meta.get(ARCHIVE_HEAD_META) or b"HTTP/1.1 200 OK\r\n\r\n"
+            read = Read(info["url"], _unwrapped(split_headers(head), source), response.body)
+            location = pipeline.archive_recovered(
+                read.url, read.head, read.body, provenance, requisite=requisite
+            )
         if location is None:
             return None
         response.meta["recover_location"] = location
         response.meta["recover_provenance"] = provenance
+        stats = self.crawler.stats
         stats.inc_value("recover/captures_read")
-        if status >= 300:
-            kind = "redirect" if status < 400 else f"http-{status}"
-            stats.inc_value(f"recover/quirks/{kind}")
-            location_header = split.header("Location")
-            if location_header:
-                split.original[:] = [
-                    (k, unwrap_location(v, source.base) if k.lower() == "location" else v)
-                    for k, v in split.original
-                ]
-        return info["url"], split, status
+        if read.status >= 300:
+            stats.inc_value(
+                f"recover/quirks/{'redirect' if read.status < 400 else f'http-{read.status}'}"
+            )
+        return read
+
+    def _copied(self, response: Response) -> Read | None:
+        """A Common Crawl record: read from its byte range, to be copied as it is."""
+        try:
+            copied = read_record(response.body)
+        except RecordError as error:
+            self.crawler.stats.inc_value("recover/quirks/bad-record")
+            self._fail(response.url, "bad-record")
+            logger.warning("Byte range of %s is no record: %s", response.url, error)
+            return None
+        return Read(copied.url, copied.head, copied.payload, copied)
 
     def _archive_problem(self, response: Response, source: ArchiveSource) -> None:
         """The archive answered for itself (not found, overloaded): counted, named if fatal."""
@@ -376,11 +400,10 @@ class RecoverSpider(ArchivingSpider):
         read = self._read_capture(response)
         if read is None:
             return
-        url, split, status = read
         self._mark(response, "page")
-        if status != 200:
+        if read.status != 200:
             return
-        page = Page(url=url, body=response.body, headers=_lower(split))
+        page = Page(url=read.url, body=read.body, headers=_lower(read.head))
         listing = listing_parser.parse_listing(page)
         for entry in listing.entries:
             key = article_key(entry.url)
@@ -398,19 +421,19 @@ class RecoverSpider(ArchivingSpider):
     def parse_article(self, response: Response) -> Iterator[Any]:
         read = self._read_capture(response)
         if read is not None:
-            url, split, status = read
-            if status == 200:
-                yield from self._article(response, url, split)
-            self._mark(response, f"http-{status}")
+            if read.status == 200:
+                yield from self._article(response, read)
+            self._mark(response, f"http-{read.status}")
         yield from self._continue_chain(response.meta)
 
-    def _article(self, response: Response, url: str, split: SplitHead) -> Iterator[Any]:
+    def _article(self, response: Response, read: Read) -> Iterator[Any]:
         stats = self.crawler.stats
-        if _truncated(response.body, split):
+        if read.truncated:
             stats.inc_value("recover/quirks/truncated")
             logger.info("Truncated capture, no item: %s", response.url)
             return
-        result = parse_article(Page(url=url, body=response.body, headers=_lower(split)))
+        url = read.url
+        result = parse_article(Page(url=url, body=read.body, headers=_lower(read.head)))
         if result.content is None:
             stats.inc_value(f"articles/rejected/{result.reason}")
             stats.inc_value(f"recover/quirks/{result.reason}")
@@ -540,9 +563,38 @@ class RecoverSpider(ArchivingSpider):
             self.log.close()
 
 
-def _status(status_line: str) -> int:
-    parts = status_line.split()
-    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 200
+@dataclass(frozen=True, slots=True)
+class Read:
+    """What one capture holds, as the original server sent it."""
+
+    url: str
+    head: SplitHead
+    body: bytes
+    """The payload, content codings undone."""
+    copied: CopiedRecord | None = None
+    """The record itself, for captures copied as they are (Common Crawl)."""
+
+    @property
+    def status(self) -> int:
+        parts = self.head.status_line.split()
+        return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 200
+
+    @property
+    def truncated(self) -> bool:
+        """The archive's crawler lost the end of an HTML page."""
+        if self.copied is not None and self.copied.truncated:
+            return True
+        mime = (self.head.header("Content-Type") or "").lower()
+        return "html" in mime and b"</html" not in self.body[-4096:].lower()
+
+
+def _unwrapped(split: SplitHead, source: ArchiveSource) -> SplitHead:
+    """A redirect's ``Location`` the archive rewrote to its own memento, back to the original."""
+    original = [
+        (name, unwrap_location(value, source.base) if name.lower() == "location" else value)
+        for name, value in split.original
+    ]
+    return SplitHead(split.status_line, original, split.added)
 
 
 def _lower(split: SplitHead) -> dict[str, str]:
@@ -550,9 +602,3 @@ def _lower(split: SplitHead) -> dict[str, str]:
     for name, value in split.original:
         headers.setdefault(name.lower(), value)
     return headers
-
-
-def _truncated(body: bytes, split: SplitHead) -> bool:
-    """An HTML page whose end never arrived (the archive's crawler lost the connection)."""
-    mime = (split.header("Content-Type") or "").lower()
-    return "html" in mime and b"</html" not in body[-4096:].lower()
