@@ -105,6 +105,8 @@ class WebArchive:
     """The items each capture gave (edition 0, edition 1): what recovery must give back."""
     collections: list[Path]
     """The two captured collections (their WARCs are what the archive holds)."""
+    warc_dir: Path
+    """The archive's WARC files (all of both moments)."""
 
     @property
     def collection_url(self) -> str:
@@ -133,7 +135,8 @@ def web_archive(root: Path) -> Iterator[WebArchive]:
             shutil.copy(warc, archive / "warc" / warc.name)
         shutil.copy(directory / "indexes" / "index.cdxj", archive / "indexes" / f"{number}.cdxj")
     with running_pywb(root, {"arch": (archive / "indexes", archive / "warc")}) as pywb:
-        yield WebArchive(pywb, site, [read_items(d) for d in collections], collections)
+        moments = [read_items(d) for d in collections]
+        yield WebArchive(pywb, site, moments, collections, archive / "warc")
 
 
 @pytest.fixture(scope="session")
@@ -348,3 +351,56 @@ def _as_wayback(original: list[tuple[str, str]], stamp: str) -> list[tuple[str, 
         ("Memento-Datetime", moment),
         *headers,
     ]
+
+
+# -- Common Crawl's data server ---------------------------------------------------------
+
+
+class RangeFileServer:
+    """Serves a directory's files with HTTP range requests, as data.commoncrawl.org does."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.ranges: list[str] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> RangeFileServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        files = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path = files.directory / Path(urlsplit(self.path).path).name
+                match = re.fullmatch(r"bytes=(\d+)-(\d+)", self.headers.get("Range", ""))
+                if not path.is_file() or match is None:
+                    self.send_response(404 if not path.is_file() else 416)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                files.ranges.append(match.group(0))
+                start, end = int(match.group(1)), int(match.group(2))
+                with path.open("rb") as stream:
+                    stream.seek(start)
+                    body = stream.read(end - start + 1)
+                self.send_response(206)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Range", f"bytes {start}-{end}/{path.stat().st_size}")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler

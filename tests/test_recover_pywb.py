@@ -66,6 +66,9 @@ def test_every_article_comes_back_with_its_versions_in_capture_order(
         assert [_content(i) for i in got] == [_content(i) for i in history], key
         assert [i["version"] for i in got] == list(range(1, len(history) + 1))
         assert [i["fetched_at"] for i in got] == [i["fetched_at"] for i in history]
+        # Dates and sections from the archived listings, as the live crawl had them.
+        for field in ("published", "published_source", "category", "breadcrumbs"):
+            assert [i[field] for i in got] == [i[field] for i in history], (key, field)
 
 
 def test_items_say_they_come_from_the_archive(archive: WebArchive, recovered: Path) -> None:
