@@ -177,6 +177,8 @@ class Faults:
     """Rows added to every CDX listing (pywb names), for captures served by ``extra``."""
     extra: dict[str, tuple[int, list[tuple[str, str]], bytes]] = field(default_factory=dict)
     """``{timestamp}/{url}`` → (status, original headers, body) of made-up captures."""
+    hidden: set[str] = field(default_factory=set)
+    """Original URLs the archive never captured (left out of every CDX answer)."""
 
 
 class WaybackDouble:
@@ -225,6 +227,7 @@ class WaybackDouble:
         with NO_PROXY.open(f"{self.upstream}/cdx?{urlencode(upstream)}", timeout=30) as answer:
             lines = [json.loads(line) for line in answer.read().decode().splitlines() if line]
         lines += [row for row in self.faults.extra_rows if row["url"].startswith(_scheme_less(one))]
+        lines = [row for row in lines if row["url"] not in self.faults.hidden]
         lines.sort(key=lambda row: (row["urlkey"], row["timestamp"]))
         fields = one.get("fl", ",".join(_FIELDS)).split(",")
         rows = [[str(line.get(_FIELDS[name], "-")) for name in fields] for line in lines]

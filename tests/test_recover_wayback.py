@@ -124,3 +124,42 @@ def test_faults_are_survived_and_counted(
     recovered_urls = {r.rec_headers["WARC-Target-URI"] for r, _ in _records(tmp_path)}
     assert {images[0], articles[0], articles[2], soft_url} <= recovered_urls  # nothing lost
     assert redirect_url not in recovered_urls  # never saved as an empty page
+
+
+def test_the_report_names_what_the_archive_never_captured(
+    archive: WebArchive, double: WaybackDouble, tmp_path: Path
+) -> None:
+    with_images = [i for i in archive.moments[1] if i["images"]]
+    never = next(i for i in archive.moments[1] if not i["images"] or i is not with_images[0])
+    image = with_images[0]["images"][0]["url"]
+    double.faults.hidden = {never["url"], image}
+    double.faults.cdx_429 = 4
+    result = _recover(
+        archive, double, tmp_path,
+        "-s", "PORTAL_RECOVER_PAUSE_AFTER=3", "-s", "PORTAL_RECOVER_PAUSE_SECONDS=1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr + result.stdout
+    report = json.loads((tmp_path / "recover-report.json").read_text())
+    (site,) = report["sites"].values()
+    assert site["listed_never_captured"] == [never["url"]]
+    assert site["requisites_missing"] == [image]
+    assert report["politeness"]["pauses"] == 1
+    assert "1 listed but never captured, 1 images/files missing" in result.stdout
+    assert never["key"] not in _keys(read_items(tmp_path))
+
+
+def test_several_archives_merge_into_one_history(
+    archive: WebArchive, double: WaybackDouble, tmp_path: Path
+) -> None:
+    result = _recover(archive, double, tmp_path, "--archive", archive.collection_url)
+    assert result.returncode == 0, result.stderr + result.stdout
+    items = read_items(tmp_path)
+    versions = {(i["key"], i["version"]) for i in items}
+    assert len(versions) == len(items)  # no version twice
+    expected = sum(
+        1 + any(a["key"] == b["key"] and a["paragraphs"] != b["paragraphs"]
+                for b in archive.moments[1])
+        for a in archive.moments[0]
+    ) + len(_keys(archive.moments[1]) - _keys(archive.moments[0]))  # fmt: skip
+    assert len(items) == expected
+    assert {i["archive"]["name"] for i in items} <= {"ia", archive.collection_url}

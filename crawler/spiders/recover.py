@@ -545,7 +545,17 @@ class RecoverSpider(ArchivingSpider):
             for name, n in sorted(stats.items())
             if name.startswith(("recover/quirks/", "recover/captures_skipped/"))
         }
-        return {"archives": sorted(self.sources), "sites": sites, "quirks": quirks}
+        politeness = {
+            "refusals": stats.get("recover/archive_refusals", 0),
+            "pauses": stats.get("recover/pauses", 0),
+            "retry_backoff_seconds": round(stats.get("retry/backoff_seconds", 0.0), 3),
+        }
+        return {
+            "archives": sorted(self.sources),
+            "sites": sites,
+            "quirks": quirks,
+            "politeness": politeness,
+        }
 
     def on_closed(self, spider: scrapy.Spider, reason: str) -> None:
         report = self.report()
