@@ -102,7 +102,8 @@ class WebArchive:
     site: str
     """The replica's Lấp Vò site URL (nothing listens there any more)."""
     moments: list[list[dict[str, Any]]]
-    """The items each capture gave (edition 0, edition 1): what recovery must give back."""
+    """The items each moment added (edition 0, then the edits and new articles of edition 1):
+    what recovery must give back."""
     collections: list[Path]
     """The two captured collections (their WARCs are what the archive holds)."""
     warc_dir: Path
@@ -120,23 +121,21 @@ def _crawl(site: str, directory: Path) -> None:
 
 @contextmanager
 def web_archive(root: Path) -> Iterator[WebArchive]:
-    collections = [root / "moment0", root / "moment1"]
+    """The second moment is an incremental crawl of the first one's collection, as archives
+    are: unchanged pages are revisit records (identical payload) or 304s."""
+    first, second = root / "moment0", root / "moment1"
     with running_replica("--articles", ARTICLES) as replica:
         site = f"{replica.url}web/hlv"
-        _crawl(site, collections[0])
+        _crawl(site, first)
+        shutil.copytree(first, second)
         time.sleep(1.1)  # CDX timestamps are whole seconds: two moments, two timestamps
         replica.set_edition(1)
-        _crawl(site, collections[1])
-    archive = root / "archive"
-    (archive / "warc").mkdir(parents=True)
-    (archive / "indexes").mkdir()
-    for number, directory in enumerate(collections):
-        for warc in (directory / "warc").glob("*.warc.gz"):
-            shutil.copy(warc, archive / "warc" / warc.name)
-        shutil.copy(directory / "indexes" / "index.cdxj", archive / "indexes" / f"{number}.cdxj")
-    with running_pywb(root, {"arch": (archive / "indexes", archive / "warc")}) as pywb:
-        moments = [read_items(d) for d in collections]
-        yield WebArchive(pywb, site, moments, collections, archive / "warc")
+        _crawl(site, second)
+    before = read_items(first)
+    after = read_items(second)[len(before) :]
+    assert after, "the second moment added no version"
+    with running_pywb(root, {"arch": (second / "indexes", second / "warc")}) as pywb:
+        yield WebArchive(pywb, site, [before, after], [first, second], second / "warc")
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from archive.exchange import Exchange, WarcLocation
 from archive.records import sha1_digest, warc_date
@@ -47,6 +47,11 @@ def recover_pipeline(crawler: Crawler) -> RecoverPipeline:
 
 
 class RecoverPipeline(ArchivePipeline):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._paid: set[str] = set()
+        """Images and files recovered by this run (their original and wanted URLs)."""
+
     def spider_opened(self, spider: Spider) -> None:
         seeds = getattr(spider, "seed_urls", [])
         self.writer.add_info(
@@ -74,7 +79,7 @@ class RecoverPipeline(ArchivePipeline):
         body: bytes,
         provenance: Provenance,
         *,
-        requisite: bool = False,
+        requisite: str | None = None,
     ) -> WarcLocation | None:
         """Write a recovered capture and its provenance; None when the archive cannot be written
         (the run is then stopping, see ``ArchivePipeline._stop``)."""
@@ -93,8 +98,7 @@ class RecoverPipeline(ArchivePipeline):
                 exchange, fields=provenance.record_fields(), payload_digest=digest
             )
             self._provenance(url, location, provenance, split.added)
-            if requisite:
-                self.collection.paid(url)
+            self._pay(requisite, url)
         except ArchiveWriteError as error:
             self._stop(error)
             return None
@@ -112,7 +116,12 @@ class RecoverPipeline(ArchivePipeline):
         return location
 
     def copy_recovered(
-        self, member: bytes, record: CopiedRecord, provenance: Provenance, *, requisite: bool
+        self,
+        member: bytes,
+        record: CopiedRecord,
+        provenance: Provenance,
+        *,
+        requisite: str | None = None,
     ) -> WarcLocation | None:
         """Copy a record of another archive's WARC file as it is, with a provenance record."""
         if self.failure is not None:
@@ -120,8 +129,7 @@ class RecoverPipeline(ArchivePipeline):
         try:
             location = self.writer.copy_record(member, record)
             self._provenance(record.url, location, provenance, [])
-            if requisite:
-                self.collection.paid(record.url)
+            self._pay(requisite, record.url)
         except ArchiveWriteError as error:
             self._stop(error)
             return None
@@ -152,7 +160,21 @@ class RecoverPipeline(ArchivePipeline):
             content_type="application/warc-fields",
         )
 
-    def _count(self, url: str, requisite: bool) -> None:
+    def _pay(self, wanted: str | None, url: str) -> None:
+        if wanted is None:
+            return
+        for paid in {wanted, url}:
+            self.collection.paid(paid)
+            self._paid.add(paid)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        # A later version of an article owes the images its first version already paid for,
+        # and each image is recovered once per run: settle those debts too.
+        for url in self._paid:
+            self.collection.paid(url)
+        super().spider_closed(spider, reason)
+
+    def _count(self, url: str, requisite: str | None) -> None:
         self.stats.inc_value("archive/records_written", 2)  # the capture and its provenance
         self.stats.inc_value(f"archive/requests/{'requisite' if requisite else classify(url)}")
         self.stats.set_value("archive/bytes_written", self.writer.bytes_written)

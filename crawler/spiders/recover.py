@@ -325,7 +325,7 @@ class RecoverSpider(ArchivingSpider):
             retrieved_at=datetime.now(UTC),
             captured_at=Capture(info["url"], info["timestamp"]).captured_at,
         )
-        requisite = bool(response.meta.get("requisite"))
+        requisite = response.meta.get("wanted")
         pipeline = recover_pipeline(self.crawler)
         if source.flavour is Flavour.COMMON_CRAWL:
             read = self._copied(response)
