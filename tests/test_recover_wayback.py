@@ -120,7 +120,7 @@ def test_faults_are_survived_and_counted(
     assert report["retry_backoff_seconds"] >= 2  # Retry-After: 1, twice
     quirks = json.loads((tmp_path / "recover-report.json").read_text())["quirks"]
     assert quirks["truncated"] >= 1 and quirks["soft-404"] >= 1
-    assert quirks["skipped/redirect"] == 1
+    assert quirks["skipped/redirect"] >= 1
     recovered_urls = {r.rec_headers["WARC-Target-URI"] for r, _ in _records(tmp_path)}
     assert {images[0], articles[0], articles[2], soft_url} <= recovered_urls  # nothing lost
     assert redirect_url not in recovered_urls  # never saved as an empty page
