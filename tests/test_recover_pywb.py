@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.records import sha1_digest
-from tests.conftest import read_items, run_cli
-from tests.recover_support import NO_PROXY, WebArchive, archive, running_pywb
+from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
+from tests.recover_support import ARTICLES, NO_PROXY, WebArchive, archive, running_pywb
+from tests.replica_process import running_replica
 
 __all__ = ["archive"]  # the shared fixture
 
@@ -159,3 +162,20 @@ def test_a_second_run_fetches_nothing_again(archive: WebArchive, recovered: Path
     assert (recovered / "items.jsonl").read_bytes() == before
     report = json.loads((recovered / "report.json").read_text())
     assert report["records"] == 0
+
+
+def test_live_and_recovered_captures_are_one_history(
+    archive: WebArchive, recovered: Path, tmp_path: Path
+) -> None:
+    collection = tmp_path / "collection"
+    shutil.copytree(recovered, collection)
+    before = read_items(collection)
+    port = urlsplit(archive.site).port
+    assert port is not None
+    # The site comes back at the same address, as it was at the second moment.
+    with running_replica("--port", str(port), "--articles", ARTICLES, "--edition", "1"):
+        result = run_cli("crawl", archive.site, "--out", str(collection), *LOOPBACK_SETTINGS)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert read_items(collection) == before  # nothing new: the live articles are the archived ones
+    report = json.loads((collection / "report.json").read_text())
+    assert report["articles_unchanged"] == len({item["key"] for item in before})

@@ -94,6 +94,10 @@ class RecoverSpider(ArchivingSpider):
         "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
         "AUTOTHROTTLE_ENABLED": False,
         "RETRY_TIMES": 5,
+        # The archives publish their CDX and raw-capture APIs for programs like this one; their
+        # robots.txt speaks to crawlers of the replay pages (the Wayback Machine's shuts most
+        # of them out). Their request-rate limits are kept instead (above, and the pauses).
+        "ROBOTSTXT_OBEY": False,
         "ARCHIVE_WARC_PREFIX": "recovered",
         # Where the archives are (tests and mirrors point these elsewhere).
         "PORTAL_RECOVER_IA_URL": "https://web.archive.org",
