@@ -121,6 +121,9 @@ class RecoverSpider(ArchivingSpider):
         middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
         middlewares.update(_RECOVER_MIDDLEWARES)
         settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
+        # No request queue on disk: every run plans afresh from the CDX listings and
+        # DIR/recover.sqlite, so a queue left by a stopped run would only repeat captures.
+        settings.set("JOBDIR", None, priority="cmdline")
 
     def __init__(
         self,
@@ -224,8 +227,8 @@ class RecoverSpider(ArchivingSpider):
             dont_filter=True,
         )
 
-    def _cdx_page(self, response: Response) -> tuple[ArchiveSource, list[Capture]]:
-        """The captures of a CDX answer; when the listing goes on, its next page is queued."""
+    def _cdx_page(self, response: Response) -> tuple[ArchiveSource, list[Capture], list[Any]]:
+        """The captures of a CDX answer, and the request for its next page if there is one."""
         source = self.sources[response.meta["source"]]
         stats = self.crawler.stats
         try:
@@ -233,20 +236,23 @@ class RecoverSpider(ArchivingSpider):
         except CdxError as error:
             self._fail(response.url, "cdx-unreadable")
             logger.error("Unreadable CDX answer from %s: %s", source.name, error)
-            return source, []
+            return source, [], []
         stats.inc_value("recover/cdx_pages")
         stats.inc_value("recover/captures_listed", len(page.captures))
-        if page.resume_key:
-            url, match = response.meta["query"]
-            callback = getattr(self, response.meta["then"])
-            self.crawler.engine.crawl(
-                self._cdx_request(source, url, match, callback, page.resume_key)
-            )
-        return source, page.captures
+        captures = page.captures
+        if source.flavour is Flavour.COMMON_CRAWL:
+            captures = [c for c in captures if c.offset is not None and c.length is not None]
+            stats.inc_value("recover/quirks/no-byte-range", len(page.captures) - len(captures))
+        if not page.resume_key:
+            return source, captures, []
+        url, match = response.meta["query"]
+        callback = getattr(self, response.meta["then"])
+        return source, captures, [self._cdx_request(source, url, match, callback, page.resume_key)]
 
-    def parse_cdx(self, response: Response) -> None:
-        source, captures = self._cdx_page(response)
+    def parse_cdx(self, response: Response) -> Iterator[scrapy.Request]:
+        source, captures, following = self._cdx_page(response)
         self.found += [Found(source.name, capture) for capture in captures]
+        yield from following
 
     # Phases 2 and 3 ----------------------------------------------------------------------
 
@@ -285,8 +291,8 @@ class RecoverSpider(ArchivingSpider):
         capture = item.capture
         headers = {}
         if source.flavour is Flavour.COMMON_CRAWL:
-            if capture.offset is None or capture.length is None:
-                raise ValueError(f"CDX row without offset/length: {capture.url}")
+            # _cdx_page keeps only Common Crawl rows that have a byte range
+            assert capture.offset is not None and capture.length is not None
             end = capture.offset + capture.length - 1
             headers["Range"] = f"bytes={capture.offset}-{end}"
         return scrapy.Request(
@@ -501,7 +507,7 @@ class RecoverSpider(ArchivingSpider):
             yield from self._requisite(url, article, datetime.now(UTC).strftime("%Y%m%d%H%M%S"))
 
     def parse_requisite_cdx(self, response: Response) -> Iterator[scrapy.Request]:
-        source, captures = self._cdx_page(response)
+        source, captures, _ = self._cdx_page(response)  # one URL: one page is plenty
         usable = [Found(source.name, c) for c in captures if c.status == "200" or c.is_revisit]
         found = closest(usable, response.meta["at"])
         meta = {k: response.meta[k] for k in ("requisite", "requisite_of", "wanted", "at", "site")}
