@@ -93,6 +93,7 @@ def test_faults_are_survived_and_counted(
     images = sorted({im["url"] for i in archive.moments[0] for im in i["images"]})
     host = urlsplit(archive.site).netloc
     redirect_url = f"http://{host}/web/hlv/chi-tiet-bai-viet/-/asset_publisher/x/content/id/99001"
+    failed_url = f"http://{host}/web/hlv/chi-tiet-bai-viet/-/asset_publisher/x/content/id/99003"
     soft_url = f"http://{host}/web/hlv/chi-tiet-bai-viet/-/asset_publisher/x/content/id/99002"
     faults = double.faults
     faults.cdx_429 = 2
@@ -100,7 +101,7 @@ def test_faults_are_survived_and_counted(
     faults.capture_reset = {articles[1], images[0]}
     faults.truncated = {articles[2]}
     stamp = "20200101000000"
-    for url, status in ((redirect_url, "302"), (soft_url, "200")):
+    for url, status in ((redirect_url, "302"), (soft_url, "200"), (failed_url, "-")):
         faults.extra_rows.append(
             {"urlkey": url, "timestamp": stamp, "url": url, "mime": "text/html",
              "status": status, "digest": f"FAKE{status}", "length": "100"}
@@ -111,6 +112,8 @@ def test_faults_are_survived_and_counted(
         b"",
     )
     faults.extra[f"{stamp}/{soft_url}"] = (200, [("Content-Type", "text/html")], SOFT_404)
+    # A revisit row whose capture is the site's own 503: archived as it is, never retried.
+    faults.extra[f"{stamp}/{failed_url}"] = (503, [("Content-Type", "text/html")], b"busy")
     result = _recover(archive, double, tmp_path, "-s", "PORTAL_RECOVER_PAUSE_SECONDS=1")
     assert result.returncode == 0, result.stderr + result.stdout
     keys = _keys(read_items(tmp_path))
@@ -124,6 +127,8 @@ def test_faults_are_survived_and_counted(
     recovered_urls = {r.rec_headers["WARC-Target-URI"] for r, _ in _records(tmp_path)}
     assert {images[0], articles[0], articles[2], soft_url} <= recovered_urls  # nothing lost
     assert redirect_url not in recovered_urls  # never saved as an empty page
+    assert failed_url in recovered_urls and quirks["http-503"] == 1
+    assert sum(failed_url in path for path in double.requests) == 1
 
 
 def test_the_report_names_what_the_archive_never_captured(
