@@ -179,3 +179,15 @@ def test_live_and_recovered_captures_are_one_history(
     assert read_items(collection) == before  # nothing new: the live articles are the archived ones
     report = json.loads((collection / "report.json").read_text())
     assert report["articles_unchanged"] == len({item["key"] for item in before})
+
+
+def test_provenance_records_shadow_no_page_in_pywbs_own_index(recovered: Path) -> None:
+    indexer = Path(sys.executable).parent / "cdx-indexer"
+    warcs = sorted(map(str, (recovered / "warc").glob("*.warc.gz")))
+    result = subprocess.run(
+        [str(indexer), "-j", *warcs], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line.split(" ", 2)[2]) for line in result.stdout.splitlines()]
+    assert len(lines) > 20
+    assert not [line for line in lines if line.get("mime") == "application/warc-fields"]
