@@ -176,3 +176,37 @@ def test_usage_errors_are_one_sentence(args: list[str], message: str, tmp_path: 
     assert result.stderr.startswith(f"portal-archiver: {message}"), result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_politeness_defaults_keep_the_project_middlewares() -> None:
+    from scrapy.settings import Settings
+
+    from crawler.spiders.recover import RecoverSpider
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    RecoverSpider.update_settings(settings)
+    assert settings.getfloat("DOWNLOAD_DELAY") == 4.0
+    assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 1
+    middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
+    assert middlewares["crawler.middlewares.BackoffRetryMiddleware"] == 550
+    assert middlewares["scrapy.downloadermiddlewares.retry.RetryMiddleware"] is None
+    assert middlewares["crawler.recover.politeness.ArchivePacingMiddleware"] > 550
+    assert middlewares["crawler.guard.RequestGuardMiddleware"] is None
+
+
+def test_an_archive_that_refuses_connections_pauses_the_run(tmp_path: Path) -> None:
+    from tests.recover_support import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}"
+    result = run_cli(
+        "recover", "lapvo", "--archive", "ia", "--out", str(tmp_path),
+        "-s", f"PORTAL_RECOVER_IA_URL={closed}", "-s", "DOWNLOAD_DELAY=0",
+        "-s", "PORTAL_RETRY_BACKOFF_BASE=0", "-s", "PORTAL_RECOVER_PAUSE_SECONDS=0.5",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    assert "failed (connection-refused)" in result.stdout
+    report = json.loads((tmp_path / "recover-report.json").read_text())
+    assert report["politeness"]["pauses"] >= 1
+    assert report["politeness"]["refusals"] >= 3
