@@ -176,6 +176,9 @@ class Faults:
     """Rows added to every CDX listing (pywb names), for captures served by ``extra``."""
     extra: dict[str, tuple[int, list[tuple[str, str]], bytes]] = field(default_factory=dict)
     """``{timestamp}/{url}`` → (status, original headers, body) of made-up captures."""
+    archive_redirect: set[str] = field(default_factory=set)
+    """Original URLs whose next raw capture request is redirected by the archive itself
+    (no ``Memento-Datetime``), as the Wayback Machine does to its nearest capture."""
     hidden: set[str] = field(default_factory=set)
     """Original URLs the archive never captured (left out of every CDX answer)."""
 
@@ -304,6 +307,9 @@ class WaybackDouble:
                     )
                     self.close_connection = True
                     self.connection.close()
+                    return
+                if double.take(double.faults.archive_redirect, url):
+                    self.send(302, [("Location", f"/web/{stamp}id_/{url}")], b"")
                     return
                 if double.take(double.faults.capture_503, url):
                     self.send(503, [("Retry-After", "0")], b"Service Unavailable")

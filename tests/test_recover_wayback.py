@@ -100,6 +100,7 @@ def test_faults_are_survived_and_counted(
     faults.capture_503 = {articles[0]}
     faults.capture_reset = {articles[1], images[0]}
     faults.truncated = {articles[2]}
+    faults.archive_redirect = {articles[3]}
     stamp = "20200101000000"
     for url, status in ((redirect_url, "302"), (soft_url, "200"), (failed_url, "-")):
         faults.extra_rows.append(
@@ -123,6 +124,7 @@ def test_faults_are_survived_and_counted(
     assert report["retry_backoff_seconds"] >= 2  # Retry-After: 1, twice
     quirks = json.loads((tmp_path / "recover-report.json").read_text())["quirks"]
     assert quirks["truncated"] >= 1 and quirks["soft-404"] >= 1
+    assert quirks["archive-redirect"] == 1
     assert quirks["skipped/redirect"] >= 1
     recovered_urls = {r.rec_headers["WARC-Target-URI"] for r, _ in _records(tmp_path)}
     assert {images[0], articles[0], articles[2], soft_url} <= recovered_urls  # nothing lost

@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -44,7 +45,7 @@ from crawler.profiles import SiteProfile, load_profiles, resolve_target
 from crawler.recover.cdx import Capture, CdxError, parse_cdx
 from crawler.recover.pipeline import ARCHIVE_HEAD_META, CAPTURE_META, recover_pipeline
 from crawler.recover.plan import Found, Plan, closest, make_plan, scope_name
-from crawler.recover.politeness import ARCHIVE_API_META
+from crawler.recover.politeness import ARCHIVE_API_META, is_capture
 from crawler.recover.sources import ArchiveSource, Flavour, resolve_archives
 from crawler.recover.state import RecoveryLog
 from crawler.spiders.base import ArchivingSpider
@@ -319,8 +320,6 @@ class RecoverSpider(ArchivingSpider):
     def _read_capture(self, response: Response) -> Read | None:
         """Write the capture an archive's answer holds; what it holds, or None when it holds
         none (or the archive cannot be written)."""
-        from crawler.recover.politeness import is_capture
-
         info = response.meta[CAPTURE_META]
         source = self.sources[info["source"]]
         if not is_capture(response):
@@ -333,7 +332,8 @@ class RecoverSpider(ArchivingSpider):
             archive=source.name,
             memento=memento,
             retrieved_at=datetime.now(UTC),
-            captured_at=Capture(info["url"], info["timestamp"]).captured_at,
+            captured_at=_memento_datetime(response)
+            or Capture(info["url"], info["timestamp"]).captured_at,
         )
         requisite = response.meta.get("wanted")
         pipeline = recover_pipeline(self.crawler)
@@ -374,7 +374,20 @@ class RecoverSpider(ArchivingSpider):
         return Read(copied.url, copied.head, copied.payload, copied)
 
     def _archive_problem(self, response: Response, source: ArchiveSource) -> None:
-        """The archive answered for itself (not found, overloaded): counted, named if fatal."""
+        """The archive answered for itself (not found, overloaded, a redirect to its nearest
+        capture of the URL, which is followed): counted, named in the report if fatal."""
+        location = response.headers.get(b"Location")
+        hops = response.meta.get("archive_redirects", 0)
+        if 300 <= response.status < 400 and location and hops < 3:
+            self.crawler.stats.inc_value("recover/quirks/archive-redirect")
+            target = response.urljoin(location.decode("latin-1"))
+            self.crawler.engine.crawl(
+                response.request.replace(url=target, meta={
+                    **response.meta, "archive_redirects": hops + 1,
+                })
+            )  # fmt: skip
+            response.meta["recover_followed"] = True
+            return
         kind = "not-in-archive" if response.status == 404 else f"archive-http-{response.status}"
         self.crawler.stats.inc_value(f"recover/quirks/{kind}")
         if response.status != 404:
@@ -434,7 +447,8 @@ class RecoverSpider(ArchivingSpider):
             if read.status == 200:
                 yield from self._article(response, read)
             self._mark(response, f"http-{read.status}")
-        yield from self._continue_chain(response.meta)
+        if not response.meta.get("recover_followed"):  # else the followed request continues
+            yield from self._continue_chain(response.meta)
 
     def _article(self, response: Response, read: Read) -> Iterator[Any]:
         stats = self.crawler.stats
@@ -606,6 +620,17 @@ class Read:
             return True
         mime = (self.head.header("Content-Type") or "").lower()
         return "html" in mime and b"</html" not in self.body[-4096:].lower()
+
+
+def _memento_datetime(response: Response) -> datetime | None:
+    """The capture time the archive states (it may serve the capture nearest the one asked)."""
+    value = response.headers.get(b"Memento-Datetime")
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value.decode("latin-1")).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
 
 
 def _unwrapped(split: SplitHead, source: ArchiveSource) -> SplitHead:
