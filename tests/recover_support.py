@@ -361,6 +361,65 @@ def _as_wayback(original: list[tuple[str, str]], stamp: str) -> list[tuple[str, 
     ]
 
 
+# -- Common Crawl's index server -----------------------------------------------------------
+
+
+class PagedIndex:
+    """Common Crawl's index server: pywb over a ZipNum index, answering in pages
+    (``showNumPages=true`` → ``{"pages": N, ...}``, then ``page=0..N-1``), here in front of
+    a plain pywb collection, ``page_size`` lines a page."""
+
+    def __init__(self, pywb: str, page_size: int = 4) -> None:
+        self.upstream = pywb.rstrip("/")
+        self.page_size = page_size
+        self.queries: list[dict[str, list[str]]] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> PagedIndex:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def answer(self, path: str) -> bytes:
+        parts = urlsplit(path)
+        query = parse_qs(parts.query)
+        self.queries.append(query)
+        plain = {k: v[0] for k, v in query.items() if k not in ("showNumPages", "page")}
+        with NO_PROXY.open(f"{self.upstream}{parts.path}?{urlencode(plain)}", timeout=30) as up:
+            lines = up.read().splitlines()
+        pages = max(1, -(-len(lines) // self.page_size))
+        if query.get("showNumPages") == ["true"]:
+            return json.dumps(
+                {"pages": pages, "pageSize": self.page_size, "blocks": pages}
+            ).encode()
+        page = int(query.get("page", ["0"])[0])
+        return b"\n".join(lines[page * self.page_size : (page + 1) * self.page_size])
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        index = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                body = index.answer(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/x-ndjson")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
+
+
 # -- Common Crawl's data server ---------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from warcio.archiveiterator import ArchiveIterator
 
 from tests.conftest import read_items, run_cli
-from tests.recover_support import RangeFileServer, WebArchive, archive
+from tests.recover_support import PagedIndex, RangeFileServer, WebArchive, archive
 
 __all__ = ["archive"]  # the shared fixture
 
@@ -37,14 +37,16 @@ def _records_by_id(directory: Path) -> dict[str, tuple[Any, bytes]]:
 
 def test_common_crawl_records_are_copied_as_they_are(archive: WebArchive, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    with RangeFileServer(archive.warc_dir) as data:
+    with RangeFileServer(archive.warc_dir) as data, PagedIndex(archive.pywb) as index:
         result = run_cli(
             "recover", archive.site, "--archive", "cc", "--cc-crawl", "arch", "--out", str(out),
-            "-s", f"PORTAL_RECOVER_CC_INDEX_URL={archive.pywb}{{crawl}}/cdx",
+            "-s", f"PORTAL_RECOVER_CC_INDEX_URL={index.url}{{crawl}}/cdx",
             "-s", f"PORTAL_RECOVER_CC_DATA_URL={data.url}", *FAST,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr + result.stdout
         assert data.ranges
+        pages = [q["page"] for q in index.queries if "page" in q]
+        assert len(pages) > 5 and len(pages) == len({p[0] for p in pages})  # each page once
     wanted = {i["key"] for moment in archive.moments for i in moment}
     items = read_items(out)
     assert {i["key"] for i in items} == wanted

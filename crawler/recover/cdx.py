@@ -88,16 +88,35 @@ class CdxPage:
     """Where the listing continues (Wayback ``showResumeKey``), or None when it is complete."""
     skipped: int = 0
     """Rows that named no URL or timestamp."""
+    pages: int | None = None
+    """How many pages the listing has, when the answer says only that (``showNumPages``)."""
 
 
 def parse_cdx(body: bytes) -> CdxPage:
-    """The captures of a CDX answer in either JSON format (an empty body lists none)."""
+    """The captures of a CDX answer in either JSON format (an empty body lists none).
+
+    A pywb index in pages (Common Crawl's) answers ``showNumPages=true`` with
+    ``{"pages": N, ...}``: that gives ``pages``; an index not in pages ignores the
+    parameter and lists the captures."""
     text = body.decode("utf-8", "replace").strip()
     if not text:
         return CdxPage([])
+    if text.startswith("{") and "\n" not in text:
+        pages = _page_count(text)
+        if pages is not None:
+            return CdxPage([], pages=pages)
     if text.startswith("["):
         return _parse_rows(text)
     return _parse_lines(text)
+
+
+def _page_count(text: str) -> int | None:
+    try:
+        answer = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    pages = answer.get("pages") if isinstance(answer, dict) else None
+    return pages if isinstance(pages, int) and "url" not in answer else None
 
 
 def _parse_rows(text: str) -> CdxPage:

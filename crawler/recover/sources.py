@@ -45,8 +45,12 @@ class ArchiveSource:
         since: str | None = None,
         until: str | None = None,
         page_size: int = 5000,
+        page: int | None = None,
     ) -> str:
-        """The CDX query listing the captures of ``url`` (``match``: exact, prefix, host)."""
+        """The CDX query listing the captures of ``url`` (``match``: exact, prefix, host).
+
+        Wayback listings go on with resume keys; pywb ones (Common Crawl's) are asked how
+        many pages they have, then for each ``page``."""
         params: list[tuple[str, str]] = [("url", url), ("matchType", match), ("output", "json")]
         if since:
             params.append(("from", since))
@@ -62,6 +66,10 @@ class ArchiveSource:
             ]
             if resume_key:
                 params.append(("resumeKey", resume_key))
+        elif page is None:
+            params.append(("showNumPages", "true"))
+        else:
+            params.append(("page", str(page)))
         return f"{self.cdx_endpoint}?{urlencode(params)}"
 
     def capture_url(self, capture: Capture) -> str:

@@ -70,6 +70,7 @@ _RECOVER_MIDDLEWARES = {
     "crawler.middlewares.ConditionalRequestMiddleware": None,
     "crawler.recover.politeness.ArchivePacingMiddleware": 580,
 }
+_REQUISITE_META = ("requisite", "requisite_of", "wanted", "at", "site", "sources_left")
 _CAPTURE_REQUEST_META = {"handle_httpstatus_all": True, "dont_redirect": True}
 
 
@@ -204,12 +205,14 @@ class RecoverSpider(ArchivingSpider):
         match: str,
         callback: Any,
         resume_key: str | None = None,
+        page: int | None = None,
         **meta: Any,
     ) -> scrapy.Request:
         query = source.cdx_url(
             url,
             match=match,
             resume_key=resume_key,
+            page=page,
             since=self.since,
             until=self.until,
             page_size=self.page_size,
@@ -238,6 +241,18 @@ class RecoverSpider(ArchivingSpider):
             self._fail(response.url, "cdx-unreadable")
             logger.error("Unreadable CDX answer from %s: %s", source.name, error)
             return source, [], []
+        url, match = response.meta["query"]
+        callback = getattr(self, response.meta["then"])
+        if page.pages is not None:
+            meta = {k: v for k, v in response.meta.items() if k in _REQUISITE_META}
+            return (
+                source,
+                [],
+                [
+                    self._cdx_request(source, url, match, callback, page=number, **meta)
+                    for number in range(page.pages)
+                ],
+            )
         stats.inc_value("recover/cdx_pages")
         stats.inc_value("recover/captures_listed", len(page.captures))
         captures = page.captures
@@ -246,8 +261,6 @@ class RecoverSpider(ArchivingSpider):
             stats.inc_value("recover/quirks/no-byte-range", len(page.captures) - len(captures))
         if not page.resume_key:
             return source, captures, []
-        url, match = response.meta["query"]
-        callback = getattr(self, response.meta["then"])
         return source, captures, [self._cdx_request(source, url, match, callback, page.resume_key)]
 
     def parse_cdx(self, response: Response) -> Iterator[scrapy.Request]:
@@ -511,25 +524,36 @@ class RecoverSpider(ArchivingSpider):
         if found is not None:
             yield self._capture_request(found, self.parse_requisite, **meta)
             return
-        # Not in the sites' listings (another host, or beyond them): ask each archive.
-        meta["asked"] = len(self.sources)
-        for source in self.sources.values():
-            yield self._cdx_request(source, url, "exact", self.parse_requisite_cdx, **meta)
+        # Not in the sites' listings (another host, or beyond them): ask the archives in turn.
+        yield from self._ask_for_requisite(list(self.sources), meta)
+
+    def _ask_for_requisite(self, sources: list[str], meta: dict[str, Any]) -> Iterator[Any]:
+        if not sources:
+            self.crawler.stats.inc_value("recover/requisites_missing")
+            self.missing_requisites[meta["site"]].add(meta["wanted"])
+            return
+        source, *rest = sources
+        yield self._cdx_request(
+            self.sources[source], meta["wanted"], "exact", self.parse_requisite_cdx,
+            **meta, sources_left=rest,
+        )  # fmt: skip
 
     def _owed_requests(self) -> Iterator[scrapy.Request]:
         for url, article in self.owed_requisites:
             yield from self._requisite(url, article, datetime.now(UTC).strftime("%Y%m%d%H%M%S"))
 
     def parse_requisite_cdx(self, response: Response) -> Iterator[scrapy.Request]:
-        source, captures, _ = self._cdx_page(response)  # one URL: one page is plenty
+        source, captures, pages = self._cdx_page(response)
+        if pages:  # an index in pages said how many: one URL's captures fit in the first
+            yield pages[0]
+            return
         usable = [Found(source.name, c) for c in captures if c.status == "200" or c.is_revisit]
         found = closest(usable, response.meta["at"])
-        meta = {k: response.meta[k] for k in ("requisite", "requisite_of", "wanted", "at", "site")}
+        meta = {k: response.meta[k] for k in _REQUISITE_META}
         if found is not None:
             yield self._capture_request(found, self.parse_requisite, **meta)
         else:
-            self.crawler.stats.inc_value("recover/requisites_missing")
-            self.missing_requisites[meta["site"]].add(meta["wanted"])
+            yield from self._ask_for_requisite(response.meta["sources_left"], meta)
 
     def parse_requisite(self, response: Response) -> None:
         read = self._read_capture(response)
