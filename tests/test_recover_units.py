@@ -210,3 +210,10 @@ def test_an_archive_that_refuses_connections_pauses_the_run(tmp_path: Path) -> N
     report = json.loads((tmp_path / "recover-report.json").read_text())
     assert report["politeness"]["pauses"] >= 1
     assert report["politeness"]["refusals"] >= 3
+
+
+def test_an_index_in_pages_says_how_many() -> None:
+    page = parse_cdx(b'{"pages": 7, "pageSize": 5, "blocks": 31}')
+    assert page.pages == 7 and page.captures == []
+    one_capture = json.dumps({"url": ARTICLE, "timestamp": "20220101000000", "pages": 3})
+    assert parse_cdx(one_capture.encode()).pages is None  # a capture line, not a page count
