@@ -200,3 +200,23 @@ def test_provenance_records_shadow_no_page_in_pywbs_own_index(recovered: Path) -
                     provenance.add((path.name, records.get_record_offset()))
     assert len(provenance) > 20 and len(indexed) > 20
     assert not provenance & indexed
+
+
+def test_recovering_into_a_live_collection_fetches_only_what_it_lacks(
+    archive: WebArchive, tmp_path: Path
+) -> None:
+    collection = tmp_path / "live"
+    shutil.copytree(archive.collections[1], collection)  # the live crawls of both moments
+    before = read_items(collection)
+    result = run_cli(
+        "recover", archive.site, "--archive", archive.collection_url, "--out", str(collection),
+        *FAST,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr + result.stdout
+    added = read_items(collection)[len(before) :]
+    edited = {i["key"] for i in archive.moments[1]} & {i["key"] for i in archive.moments[0]}
+    # Unchanged articles: their archived payload is the one the collection holds, not fetched.
+    assert {i["key"] for i in added} <= edited
+    report = json.loads((collection / "report.json").read_text())
+    soft_404 = report["articles_rejected"].get("soft-404", 0)  # never in the collection's state
+    assert report["requests_by_kind"]["article"] <= len(edited) + soft_404

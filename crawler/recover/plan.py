@@ -14,7 +14,7 @@ of ``crawl`` (no Scrapy here; the spider only carries the plan out).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from crawler.recover.cdx import Capture
@@ -74,10 +74,10 @@ def make_plan(
     scopes: list[Scope],
     *,
     done: set[tuple[str, str, str]],
-    known_digests: dict[str, set[str]],
+    known_digests: Callable[[str], set[str]],
 ) -> Plan:
     """Sort the listed captures (``done``: captures an earlier run read; ``known_digests``:
-    payload digests already read per article key)."""
+    the payload digests the collection already holds of an article key, without ``sha1:``)."""
     plan = Plan()
     articles: dict[str, list[Found]] = defaultdict(list)
     page_digests: dict[str, set[str]] = defaultdict(set)
@@ -110,7 +110,7 @@ def make_plan(
             seen.add(capture.digest or capture.timestamp)
             plan.pages.append(item)
     for key, captures in articles.items():
-        seen = set(known_digests.get(key, ()))
+        seen = set(known_digests(key))
         kept = []
         for item in captures:
             digest = item.capture.digest

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -285,7 +285,7 @@ class RecoverSpider(ArchivingSpider):
                 self.found,
                 self.scopes,
                 done=self.log.done() if self.log else set(),
-                known_digests=self.log.digests() if self.log else {},
+                known_digests=self._known_digests(),
             )
             self.found = []
             for reason, count in self.plan.quirks.items():
@@ -299,6 +299,21 @@ class RecoverSpider(ArchivingSpider):
             ]
             return requests + list(self._owed_requests())
         return None
+
+    def _known_digests(self) -> Callable[[str], set[str]]:
+        """Payload digests of an article already in the collection: read by an earlier
+        recovery, or the last capture's (a live crawl's too)."""
+        read = self.log.digests() if self.log else {}
+        collection = recover_pipeline(self.crawler).collection
+
+        def known(key: str) -> set[str]:
+            digests = set(read.get(key, ()))
+            state = collection.get(key)
+            if state is not None and state.payload_digest:
+                digests.add(state.payload_digest.removeprefix("sha1:"))
+            return digests
+
+        return known
 
     def _capture_request(self, item: Found, callback: Any, **meta: Any) -> scrapy.Request:
         source = self.sources[item.source]
