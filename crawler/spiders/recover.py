@@ -100,6 +100,8 @@ class RecoverSpider(ArchivingSpider):
         # robots.txt speaks to crawlers of the replay pages (the Wayback Machine's shuts most
         # of them out). Their request-rate limits are kept instead (above, and the pauses).
         "ROBOTSTXT_OBEY": False,
+        # For warcinfo: the original sites' robots.txt was the archives' crawlers' business.
+        "ARCHIVE_ROBOTS_POLICY": "ignore",
         "ARCHIVE_WARC_PREFIX": "recovered",
         # Where the archives are (tests and mirrors point these elsewhere).
         "PORTAL_RECOVER_IA_URL": "https://web.archive.org",
@@ -418,7 +420,9 @@ class RecoverSpider(ArchivingSpider):
             return
         kind = "not-in-archive" if response.status == 404 else f"archive-http-{response.status}"
         self.crawler.stats.inc_value(f"recover/quirks/{kind}")
-        if response.status != 404:
+        if response.status == 404:
+            self._mark(response, kind)  # listed but gone: not asked for again
+        else:
             self._fail(response.url, kind)
         logger.info("No capture (%s) at %s", kind, response.url)
 
