@@ -1,4 +1,4 @@
-"""The ``portal-archiver`` command: fetch, crawl, extract, index, demo, replica.
+"""The ``portal-archiver`` command: fetch, crawl, recover, extract, index, demo, replica, serve.
 
 Exit status: 0 when everything asked for was captured, 1 when some URLs failed (the
 summary names them), 2 for usage errors and for what stops a run before it starts
@@ -120,6 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
     replica.add_argument("--port", type=int, default=8080)
     replica.add_argument("--articles", type=int, default=60, metavar="N")
     replica.add_argument("--edition", type=int, default=0, metavar="K")
+
+    serve = sub.add_parser(
+        "serve",
+        help="browse, search and check collections in the browser",
+        description="Serve a reading room over collections, read only: search, articles with "
+        "their versions and photos, the archived pages replayed by pywb, coverage by month.",
+    )
+    serve.add_argument("directories", nargs="+", type=Path, metavar="DIR")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (8080; 0 for any free one)")
+    serve.add_argument(
+        "--no-replay", action="store_true", help="do not start pywb for the archived pages"
+    )
     return parser
 
 

@@ -337,3 +337,19 @@ def run_replica(args: argparse.Namespace) -> int:
     command += ["--edition", str(args.edition)]
     os.execv(sys.executable, command)
     return 0  # not reached
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from reading_room.server import NotACollection, serve
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be from 0 to 65535, not {args.port}")
+    try:
+        serve(args.directories, args.host, args.port, replay=not args.no_replay)
+    except NotACollection as error:
+        raise UsageError(str(error)) from None
+    except OSError as error:
+        raise UsageError(
+            f"cannot serve on {args.host}:{args.port}: {error.strerror or error}"
+        ) from None
+    return 0
