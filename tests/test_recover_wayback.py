@@ -152,6 +152,10 @@ def test_the_report_names_what_the_archive_never_captured(
     assert site["requisites_missing"] == [image]
     assert report["politeness"]["pauses"] == 1
     assert "1 listed but never captured, 1 images/files missing" in result.stdout
+    lookups = [parse_qs(urlsplit(p).query) for p in double.requests if p.startswith("/cdx/")]
+    lookups = [q for q in lookups if q["matchType"] == ["exact"]]
+    assert [q["url"] for q in lookups] == [[image]]
+    assert lookups[0]["filter"] == ["!statuscode:[345].."]
     assert never["key"] not in _keys(read_items(tmp_path))
 
 

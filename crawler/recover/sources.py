@@ -46,11 +46,13 @@ class ArchiveSource:
         until: str | None = None,
         page_size: int = 5000,
         page: int | None = None,
+        readable_only: bool = False,
     ) -> str:
         """The CDX query listing the captures of ``url`` (``match``: exact, prefix, host).
 
         Wayback listings go on with resume keys; pywb ones (Common Crawl's) are asked how
-        many pages they have, then for each ``page``."""
+        many pages they have, then for each ``page``. ``readable_only`` asks a Wayback
+        server to leave out captures listed as redirects and errors (not revisits)."""
         params: list[tuple[str, str]] = [("url", url), ("matchType", match), ("output", "json")]
         if since:
             params.append(("from", since))
@@ -66,6 +68,8 @@ class ArchiveSource:
             ]
             if resume_key:
                 params.append(("resumeKey", resume_key))
+            if readable_only:
+                params.append(("filter", "!statuscode:[345].."))
         elif page is None:
             params.append(("showNumPages", "true"))
         else:

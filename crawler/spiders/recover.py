@@ -215,6 +215,9 @@ class RecoverSpider(ArchivingSpider):
             match=match,
             resume_key=resume_key,
             page=page,
+            # One image or file: only its readable captures matter (a site listing keeps the
+            # others, to count them).
+            readable_only=match == "exact",
             since=self.since,
             until=self.until,
             page_size=self.page_size,
