@@ -220,3 +220,14 @@ def test_recovering_into_a_live_collection_fetches_only_what_it_lacks(
     report = json.loads((collection / "report.json").read_text())
     soft_404 = report["articles_rejected"].get("soft-404", 0)  # never in the collection's state
     assert report["requests_by_kind"]["article"] <= len(edited) + soft_404
+
+
+def test_a_date_window_limits_the_captures(archive: WebArchive, tmp_path: Path) -> None:
+    result = run_cli(
+        "recover", archive.site, "--archive", archive.collection_url, "--out", str(tmp_path),
+        "--from", "2001-01-01", "--to", "2001-12-31", *FAST,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert read_items(tmp_path) == []
+    report = json.loads((tmp_path / "recover-report.json").read_text())
+    assert next(iter(report["sites"].values()))["captures_found"] == 0

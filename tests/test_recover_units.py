@@ -217,3 +217,15 @@ def test_an_index_in_pages_says_how_many() -> None:
     assert page.pages == 7 and page.captures == []
     one_capture = json.dumps({"url": ARTICLE, "timestamp": "20220101000000", "pages": 3})
     assert parse_cdx(one_capture.encode()).pages is None  # a capture line, not a page count
+
+
+def test_plan_keeps_to_the_date_window_whatever_the_archive_sent() -> None:
+    plan = make_plan(
+        [_found(ARTICLE, "20191231235959"), _found(ARTICLE, "20200615", digest="B")],
+        [Scope.from_url(SITE)],
+        done=set(),
+        known_digests=lambda key: set(),
+        window=("20200101000000", "20201231235959"),
+    )
+    assert [f.capture.timestamp for f in next(iter(plan.articles.values()))] == ["20200615"]
+    assert plan.quirks == {"outside-dates": 1}

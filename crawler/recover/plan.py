@@ -65,6 +65,12 @@ def _usable(capture: Capture) -> str | None:
     return f"http-{status}"
 
 
+def _within(timestamp: str, window: tuple[str | None, str | None]) -> bool:
+    stamp = timestamp.ljust(14, "0")[:14]
+    since, until = window
+    return (since is None or stamp >= since) and (until is None or stamp <= until)
+
+
 def scope_name(scope: Scope) -> str:
     return scope.host + (scope.site_prefix or "")
 
@@ -75,15 +81,21 @@ def make_plan(
     *,
     done: set[tuple[str, str, str]],
     known_digests: Callable[[str], set[str]],
+    window: tuple[str | None, str | None] = (None, None),
 ) -> Plan:
     """Sort the listed captures (``done``: captures an earlier run read; ``known_digests``:
-    the payload digests the collection already holds of an article key, without ``sha1:``)."""
+    the payload digests the collection already holds of an article key, without ``sha1:``;
+    ``window``: the first and last 14-digit timestamps wanted, which not every archive's
+    CDX server applies)."""
     plan = Plan()
     articles: dict[str, list[Found]] = defaultdict(list)
     page_digests: dict[str, set[str]] = defaultdict(set)
     for item in sorted(found, key=lambda f: (f.capture.timestamp, f.source, f.capture.url)):
         capture = item.capture
         url = capture.url
+        if not _within(capture.timestamp, window):
+            plan.quirks["outside-dates"] += 1
+            continue
         if forbidden_reason(url):
             plan.quirks["never-requested"] += 1
             continue

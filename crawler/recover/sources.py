@@ -50,8 +50,8 @@ class ArchiveSource:
     ) -> str:
         """The CDX query listing the captures of ``url`` (``match``: exact, prefix, host).
 
-        Wayback listings go on with resume keys; pywb ones (Common Crawl's) are asked how
-        many pages they have, then for each ``page``. ``readable_only`` asks a Wayback
+        Wayback listings go on with resume keys; Common Crawl's are asked how many pages
+        they have, then for each ``page``. ``readable_only`` asks a Wayback
         server to leave out captures listed as redirects and errors (not revisits)."""
         params: list[tuple[str, str]] = [("url", url), ("matchType", match), ("output", "json")]
         if since:
@@ -70,10 +70,9 @@ class ArchiveSource:
                 params.append(("resumeKey", resume_key))
             if readable_only:
                 params.append(("filter", "!statuscode:[345].."))
-        elif page is None:
-            params.append(("showNumPages", "true"))
-        else:
-            params.append(("page", str(page)))
+        elif self.flavour is Flavour.COMMON_CRAWL:
+            # (not asked of other pywb collections: pywb then ignores from and to)
+            params.append(("showNumPages", "true") if page is None else ("page", str(page)))
         return f"{self.cdx_endpoint}?{urlencode(params)}"
 
     def capture_url(self, capture: Capture) -> str:

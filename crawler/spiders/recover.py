@@ -291,6 +291,7 @@ class RecoverSpider(ArchivingSpider):
                 self.scopes,
                 done=self.log.done() if self.log else set(),
                 known_digests=self._known_digests(),
+                window=(self.since, self.until),
             )
             self.found = []
             for reason, count in self.plan.quirks.items():
