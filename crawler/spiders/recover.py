@@ -294,8 +294,11 @@ class RecoverSpider(ArchivingSpider):
                 window=(self.since, self.until),
             )
             self.found = []
+            stats = self.crawler.stats
             for reason, count in self.plan.quirks.items():
-                self.crawler.stats.set_value(f"recover/captures_skipped/{reason}", count)
+                stats.set_value(f"recover/captures_skipped/{reason}", count)
+            # What the progress line counts as found.
+            stats.set_value("portal/articles_scheduled", len(self.plan.articles))
             return [self._capture_request(item, self.parse_page) for item in self.plan.pages]
         if self.phase == "pages":
             self.phase = "articles"
