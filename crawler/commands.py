@@ -185,6 +185,8 @@ def run_recover(args: argparse.Namespace) -> int:
         if value and not _is_date(value):
             option = "--from" if name == "since" else "--to"
             raise UsageError(f"{option} must be a date YYYY-MM-DD, not {value!r}")
+    if args.since and args.until and args.since > args.until:
+        raise UsageError(f"--from {args.since} is after --to {args.until}")
     try:
         resolve_archives(args.archives, ia_url="", cc_index="", cc_data="", cc_crawls=["-"])
         if "cc" in args.archives and not args.cc_crawls:

@@ -168,6 +168,10 @@ def test_archive_names() -> None:
         (["lapvo", "--archive", "cc"], "--archive cc needs the crawls"),
         (["lapvo", "--archive", "ia", "--from", "2024-13-01"], "--from must be a date"),
         (["nowhere", "--archive", "ia"], "unknown target 'nowhere'"),
+        (
+            ["lapvo", "--archive", "ia", "--from", "2024-02-01", "--to", "2024-01-31"],
+            "--from 2024-02-01 is after --to 2024-01-31",
+        ),
     ],
 )
 def test_usage_errors_are_one_sentence(args: list[str], message: str, tmp_path: Path) -> None:
