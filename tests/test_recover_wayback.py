@@ -13,7 +13,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from tests.conftest import read_items, run_cli
-from tests.recover_support import WaybackDouble, WebArchive, archive
+from tests.recover_support import NO_PROXY, WaybackDouble, WebArchive, archive
 
 __all__ = ["archive"]  # the shared fixture
 
@@ -174,3 +174,24 @@ def test_several_archives_merge_into_one_history(
     ) + len(_keys(archive.moments[1]) - _keys(archive.moments[0]))  # fmt: skip
     assert len(items) == expected
     assert {i["archive"]["name"] for i in items} <= {"ia", archive.collection_url}
+
+
+def test_a_capture_with_a_wrong_charset_reads_right(
+    archive: WebArchive, double: WaybackDouble, tmp_path: Path
+) -> None:
+    original = next(i for i in archive.moments[0] if "Đ" in i["title"] or "ư" in i["title"])
+    stamp = original["fetched_at"].replace("-", "").replace(":", "").replace("T", "")[:14]
+    with NO_PROXY.open(f"{archive.collection_url}/{stamp}id_/{original['url']}") as held:
+        body = held.read()
+    assert b'charset="utf-8"' in body.lower() or b"charset=utf-8" in body.lower()
+    url = original["url"].replace(original["asset_id"], "99004")
+    double.faults.extra_rows.append(
+        {"urlkey": url, "timestamp": "20200101000000", "url": url, "mime": "text/html",
+         "status": "200", "digest": "WRONGCHARSET", "length": str(len(body))}
+    )  # fmt: skip
+    headers = [("Content-Type", "text/html; charset=iso-8859-1")]  # the server lied
+    double.faults.extra[f"20200101000000/{url}"] = (200, headers, body)
+    assert _recover(archive, double, tmp_path).returncode == 0
+    item = next(i for i in read_items(tmp_path) if i["asset_id"] == "99004")
+    assert item["title"] == original["title"]
+    assert item["paragraphs"] == original["paragraphs"]
