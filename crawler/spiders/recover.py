@@ -125,9 +125,14 @@ class RecoverSpider(ArchivingSpider):
         middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
         middlewares.update(_RECOVER_MIDDLEWARES)
         settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
-        # No request queue on disk: every run plans afresh from the CDX listings and
-        # DIR/recover.sqlite, so a queue left by a stopped run would only repeat captures.
+        # No request queue on disk, and no crawl frontier re-seeding requests: every run plans
+        # afresh from the CDX listings and DIR/recover.sqlite, so requests kept by a stopped
+        # run would only repeat captures and break each article's chain of captures.
         settings.set("JOBDIR", None, priority="cmdline")
+        settings.set("SCHEDULER", "scrapy.core.scheduler.Scheduler", priority="spider")
+        spider_middlewares = dict(settings.getdict("SPIDER_MIDDLEWARES"))
+        spider_middlewares["crawler.frontier.FrontierMiddleware"] = None
+        settings.set("SPIDER_MIDDLEWARES", spider_middlewares, priority="spider")
 
     def __init__(
         self,
