@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from warcio.archiveiterator import ArchiveIterator
+
 from tests.conftest import read_items, run_cli
 from tests.recover_support import WebArchive, archive
 
@@ -48,6 +50,19 @@ def test_a_killed_recovery_is_finished_by_running_it_again(
         key: [(n, i["fetched_at"]) for n, i in enumerate(history, start=1)]
         for key, history in expected.items()
     }
+    wanted = {image["url"] for item in items for image in item["images"]}
+    wanted |= {file["url"] for item in items for file in item["attachments"]}
+    assert wanted and wanted <= _archived_urls(tmp_path)  # every image and file, once asked
+
+
+def _archived_urls(directory: Path) -> set[str]:
+    urls = set()
+    for path in (directory / "warc").glob("*.warc.gz"):
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                if record.rec_type == "response":
+                    urls.add(record.rec_headers["WARC-Target-URI"])
+    return urls
 
 
 def _histories(archive: WebArchive) -> dict[str, list[dict]]:

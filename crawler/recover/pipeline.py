@@ -49,8 +49,9 @@ def recover_pipeline(crawler: Crawler) -> RecoverPipeline:
 class RecoverPipeline(ArchivePipeline):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._paid: set[str] = set()
-        """Images and files recovered by this run (their original and wanted URLs)."""
+        # The images and files of recovered articles are the recover spider's to track
+        # (DIR/recover.sqlite): never owed to a live crawl by this run.
+        self.requisites = False
 
     def spider_opened(self, spider: Spider) -> None:
         seeds = getattr(spider, "seed_urls", [])
@@ -62,8 +63,6 @@ class RecoverPipeline(ArchivePipeline):
             }
         )
         self.collection.begin_crawl()
-        # Images and files owed to stored articles are looked up in the archives, never live.
-        spider.owed_requisites = self.collection.owed()  # type: ignore[attr-defined]
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         capture = request.meta.pop(CAPTURE_META_KEY, None)
@@ -79,7 +78,7 @@ class RecoverPipeline(ArchivePipeline):
         body: bytes,
         provenance: Provenance,
         *,
-        requisite: str | None = None,
+        requisite: bool = False,
     ) -> WarcLocation | None:
         """Write a recovered capture and its provenance; None when the archive cannot be written
         (the run is then stopping, see ``ArchivePipeline._stop``)."""
@@ -98,7 +97,6 @@ class RecoverPipeline(ArchivePipeline):
                 exchange, fields=provenance.record_fields(), payload_digest=digest
             )
             self._provenance(url, location, provenance, split.added)
-            self._pay(requisite, url)
         except ArchiveWriteError as error:
             self._stop(error)
             return None
@@ -121,7 +119,7 @@ class RecoverPipeline(ArchivePipeline):
         record: CopiedRecord,
         provenance: Provenance,
         *,
-        requisite: str | None = None,
+        requisite: bool = False,
     ) -> WarcLocation | None:
         """Copy a record of another archive's WARC file as it is, with a provenance record."""
         if self.failure is not None:
@@ -129,7 +127,6 @@ class RecoverPipeline(ArchivePipeline):
         try:
             location = self.writer.copy_record(member, record)
             self._provenance(record.url, location, provenance, [])
-            self._pay(requisite, record.url)
         except ArchiveWriteError as error:
             self._stop(error)
             return None
@@ -160,21 +157,7 @@ class RecoverPipeline(ArchivePipeline):
             content_type="application/warc-fields",
         )
 
-    def _pay(self, wanted: str | None, url: str) -> None:
-        if wanted is None:
-            return
-        for paid in {wanted, url}:
-            self.collection.paid(paid)
-            self._paid.add(paid)
-
-    def spider_closed(self, spider: Spider, reason: str) -> None:
-        # A later version of an article owes the images its first version already paid for,
-        # and each image is recovered once per run: settle those debts too.
-        for url in self._paid:
-            self.collection.paid(url)
-        super().spider_closed(spider, reason)
-
-    def _count(self, url: str, requisite: str | None) -> None:
+    def _count(self, url: str, requisite: bool) -> None:
         self.stats.inc_value("archive/records_written", 2)  # the capture and its provenance
         self.stats.inc_value(f"archive/requests/{'requisite' if requisite else classify(url)}")
         self.stats.set_value("archive/bytes_written", self.writer.bytes_written)

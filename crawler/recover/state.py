@@ -1,4 +1,8 @@
-"""Which archived captures a collection has already read: ``DIR/recover.sqlite``.
+"""What ``recover`` has done in a collection: ``DIR/recover.sqlite``.
+
+* the archived captures already read;
+* the images and files recovered articles still want (asked for, not yet recovered nor
+  known missing from every archive): a rerun asks for them again.
 
 A rerun of ``recover`` (after a kill, or later to pick up new captures) fetches only the
 captures this log lacks. A capture is entered once its records are written and its item
@@ -20,6 +24,12 @@ CREATE TABLE IF NOT EXISTS captures (
     digest TEXT,
     outcome TEXT NOT NULL,
     PRIMARY KEY (source, url, timestamp)
+);
+CREATE TABLE IF NOT EXISTS wanted (
+    url TEXT PRIMARY KEY,
+    article TEXT NOT NULL,
+    site TEXT NOT NULL,
+    timestamp TEXT NOT NULL
 )
 """
 
@@ -28,7 +38,7 @@ class RecoveryLog:
     def __init__(self, path: Path) -> None:
         self._db = sqlite3.connect(path)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
+        self._db.executescript(_SCHEMA)
         self._db.commit()
 
     def done(self) -> set[tuple[str, str, str]]:
@@ -51,6 +61,22 @@ class RecoveryLog:
                 "INSERT OR REPLACE INTO captures VALUES (?, ?, ?, ?, ?, ?)",
                 (source, url, timestamp, key, digest, outcome),
             )
+
+    def want(self, url: str, *, article: str, site: str, timestamp: str) -> None:
+        """An image or file an article names (``timestamp``: the article's capture)."""
+        with self._db:
+            self._db.execute(
+                "INSERT OR IGNORE INTO wanted VALUES (?, ?, ?, ?)", (url, article, site, timestamp)
+            )
+
+    def settle(self, url: str) -> None:
+        """Recovered, or missing from every archive: not asked for again."""
+        with self._db:
+            self._db.execute("DELETE FROM wanted WHERE url = ?", (url,))
+
+    def wanted(self) -> list[tuple[str, str, str, str]]:
+        """(url, article, site, timestamp) of what earlier runs asked for and did not get."""
+        return self._db.execute("SELECT url, article, site, timestamp FROM wanted").fetchall()
 
     def close(self) -> None:
         self._db.close()

@@ -164,7 +164,6 @@ class RecoverSpider(ArchivingSpider):
         self.missing_requisites: dict[str, set[str]] = defaultdict(set)
         self.versions: Counter[str] = Counter()
         self.recovered_keys: dict[str, set[str]] = defaultdict(set)
-        self.owed_requisites: list[tuple[str, str]] = []
         self.log: RecoveryLog | None = None
 
     @classmethod
@@ -374,7 +373,7 @@ class RecoverSpider(ArchivingSpider):
             captured_at=_memento_datetime(response)
             or Capture(info["url"], info["timestamp"]).captured_at,
         )
-        requisite = response.meta.get("wanted")
+        requisite = bool(response.meta.get("requisite"))
         pipeline = recover_pipeline(self.crawler)
         if source.flavour is Flavour.COMMON_CRAWL:
             read = self._copied(response)
@@ -539,15 +538,19 @@ class RecoverSpider(ArchivingSpider):
 
     def _requisites(self, item: ArticleItem, timestamp: str) -> Iterator[scrapy.Request]:
         for url in requisite_urls(item):
-            yield from self._requisite(url, item.key, timestamp)
+            yield from self._requisite(url, item.key, item.site, timestamp)
 
-    def _requisite(self, url: str, article: str, timestamp: str) -> Iterator[scrapy.Request]:
+    def _requisite(
+        self, url: str, article: str, site: str, timestamp: str
+    ) -> Iterator[scrapy.Request]:
         canonical = canonicalize(url)
         if canonical in self.requisites_asked:
             return
         self.requisites_asked.add(canonical)
+        if self.log is not None:
+            self.log.want(url, article=article, site=site, timestamp=timestamp)
         meta = {"requisite": True, "requisite_of": article, "wanted": url, "at": timestamp}
-        meta["site"] = article.split("#", 1)[0]
+        meta["site"] = site
         found = closest(self.plan.by_url.get(canonical, []), timestamp)
         if found is not None:
             yield self._capture_request(found, self.parse_requisite, **meta)
@@ -559,6 +562,8 @@ class RecoverSpider(ArchivingSpider):
         if not sources:
             self.crawler.stats.inc_value("recover/requisites_missing")
             self.missing_requisites[meta["site"]].add(meta["wanted"])
+            if self.log is not None:
+                self.log.settle(meta["wanted"])  # reported missing: not asked for again
             return
         source, *rest = sources
         yield self._cdx_request(
@@ -567,8 +572,9 @@ class RecoverSpider(ArchivingSpider):
         )  # fmt: skip
 
     def _owed_requests(self) -> Iterator[scrapy.Request]:
-        for url, article in self.owed_requisites:
-            yield from self._requisite(url, article, datetime.now(UTC).strftime("%Y%m%d%H%M%S"))
+        """What earlier runs asked for and did not get (stopped, or the archive failed)."""
+        for url, article, site, timestamp in self.log.wanted() if self.log else []:
+            yield from self._requisite(url, article, site, timestamp)
 
     def parse_requisite_cdx(self, response: Response) -> Iterator[scrapy.Request]:
         source, captures, pages = self._cdx_page(response)
@@ -587,6 +593,8 @@ class RecoverSpider(ArchivingSpider):
         read = self._read_capture(response)
         if read is not None:
             self._mark(response, "requisite")
+            if self.log is not None:
+                self.log.settle(response.meta["wanted"])
             self.crawler.stats.inc_value("recover/requisites_recovered")
 
     # Report ------------------------------------------------------------------------------
