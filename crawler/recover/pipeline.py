@@ -62,6 +62,7 @@ class RecoverPipeline(ArchivePipeline):
                 "description": "captures recovered from web archives (portal-archiver recover)",
             }
         )
+        # The collection's open crawl, as the crawl pipeline begins it.
         self.collection.begin_crawl()
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
