@@ -233,3 +233,19 @@ def test_plan_keeps_to_the_date_window_whatever_the_archive_sent() -> None:
     )
     assert [f.capture.timestamp for f in next(iter(plan.articles.values()))] == ["20200615"]
     assert plan.quirks == {"outside-dates": 1}
+
+
+def test_without_a_wire_capture_the_head_comes_from_scrapy() -> None:
+    from scrapy.http import HtmlResponse
+
+    from crawler.spiders.recover import _head_of
+
+    response = HtmlResponse(
+        "http://archive.test/web/2020id_/http://site.test/",
+        status=302,
+        headers={"X-Archive-Orig-Location": "https://site.test/login", "Memento-Datetime": "x"},
+        body=b"",
+    )
+    split = split_headers(_head_of(response))
+    assert split.status_line == "HTTP/1.1 302 Found"
+    assert split.original == [("Location", "https://site.test/login")]

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -383,7 +384,7 @@ class RecoverSpider(ArchivingSpider):
                 response.body, read.copied, provenance, requisite=requisite
             )
         else:
-            head = response.meta.get(ARCHIVE_HEAD_META) or b"HTTP/1.1 200 OK\r\n\r\n"
+            head = response.meta.get(ARCHIVE_HEAD_META) or _head_of(response)
             read = Read(info["url"], _unwrapped(split_headers(head), source), response.body)
             location = pipeline.archive_recovered(
                 read.url, read.head, read.body, provenance, requisite=requisite
@@ -680,6 +681,15 @@ class Read:
             return True
         mime = (self.head.header("Content-Type") or "").lower()
         return "html" in mime and b"</html" not in self.body[-4096:].lower()
+
+
+def _head_of(response: Response) -> bytes:
+    """The archive's response head as Scrapy kept it, when no wire capture was made (another
+    download handler): header order and case are lost, the rest holds."""
+    lines = [f"HTTP/1.1 {response.status} {HTTPStatus(response.status).phrase}".encode()]
+    for name, values in response.headers.items():
+        lines += [name + b": " + value for value in values]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
 def _memento_datetime(response: Response) -> datetime | None:
