@@ -98,8 +98,8 @@ class RecoverSpider(ArchivingSpider):
         "AUTOTHROTTLE_ENABLED": False,
         "RETRY_TIMES": 5,
         # The archives publish their CDX and raw-capture APIs for programs like this one; their
-        # robots.txt speaks to crawlers of the replay pages (the Wayback Machine's shuts most
-        # of them out). Their request-rate limits are kept instead (above, and the pauses).
+        # robots.txt speaks to crawlers of their replay pages. Their request-rate limits are
+        # kept instead (above, and the pauses).
         "ROBOTSTXT_OBEY": False,
         # For warcinfo: the original sites' robots.txt was the archives' crawlers' business.
         "ARCHIVE_ROBOTS_POLICY": "ignore",
