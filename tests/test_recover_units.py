@@ -166,7 +166,10 @@ def test_archive_names() -> None:
     [
         (["lapvo", "--archive", "wayback"], "unknown archive 'wayback'"),
         (["lapvo", "--archive", "cc"], "--archive cc needs the crawls"),
-        (["lapvo", "--archive", "ia", "--from", "2024-13-01"], "--from must be a date"),
+        (
+            ["lapvo", "--archive", "ia", "--from", "2024-13-01"],
+            "recover: argument --from: '2024-13-01' is not a date",
+        ),
         (["nowhere", "--archive", "ia"], "unknown target 'nowhere'"),
         (
             ["lapvo", "--archive", "ia", "--from", "2024-02-01", "--to", "2024-01-31"],
