@@ -104,16 +104,6 @@ class RecoverSpider(ArchivingSpider):
         # For warcinfo: the original sites' robots.txt was the archives' crawlers' business.
         "ARCHIVE_ROBOTS_POLICY": "ignore",
         "ARCHIVE_WARC_PREFIX": "recovered",
-        # Where the archives are (tests and mirrors point these elsewhere).
-        "PORTAL_RECOVER_IA_URL": "https://web.archive.org",
-        "PORTAL_RECOVER_CC_INDEX_URL": "https://index.commoncrawl.org/{crawl}-index",
-        "PORTAL_RECOVER_CC_DATA_URL": "https://data.commoncrawl.org/",
-        "PORTAL_RECOVER_CC_CRAWLS": [],
-        "PORTAL_RECOVER_CDX_PAGE_SIZE": 5000,
-        # After this many 429s or refused connections in a row, pause the whole run this
-        # long (doubling on each repeat), as the Wayback Machine's own block would.
-        "PORTAL_RECOVER_PAUSE_AFTER": 3,
-        "PORTAL_RECOVER_PAUSE_SECONDS": 600.0,
         # Mementos of one article share the archive's path shapes: the spider dedups itself.
         "DUPEFILTER_CLASS": "scrapy.dupefilters.RFPDupeFilter",
         "REQUEST_FINGERPRINTER_CLASS": "scrapy.utils.request.RequestFingerprinter",
