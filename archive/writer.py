@@ -40,6 +40,7 @@ from archive.records import (
     stored_response_head,
     warc_date,
 )
+from archive.recovered import CopiedRecord
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +152,49 @@ class ArchiveWriter:
         request = self._request(ex, response_id)
         location = self._write([response, request])
         self._index(ex, fields, location, len(response.data), digest, revisit=False)
+        return location
+
+    def write_recovered(
+        self, ex: Exchange, *, fields: list[tuple[str, str]], payload_digest: str | None = None
+    ) -> WarcLocation:
+        """Write a response recovered from a web archive: no request record (we sent none to
+        the original server); ``ex.response_head`` is the stored original head,
+        ``ex.fetched_at`` the archive's capture time, ``fields`` say where it came from
+        (:class:`archive.recovered.Provenance`)."""
+        response_id = self._record_ids()
+        head_fields = head_headers(ex.response_head)
+        digest = payload_digest or sha1_digest(ex.body)
+        response = self._render(
+            "response",
+            response_id,
+            ex,
+            [("WARC-Payload-Digest", digest), *fields],
+            ex.response_head + ex.body,
+            RESPONSE_TYPE,
+            compression_level(head_fields),
+        )
+        location = self._write([response])
+        self._index(ex, head_fields, location, len(response.data), digest, revisit=False)
+        return location
+
+    def copy_record(self, member: bytes, record: CopiedRecord) -> WarcLocation:
+        """Append a WARC record from another archive exactly as it is (one gzip member), e.g.
+        a Common Crawl record read by byte range; ``record`` describes it for the index."""
+        location = self._write([_Record(record.record_id, member)])
+        if self._index_sink is not None and record.indexable:
+            self._index_sink(
+                capture_line(
+                    url=record.url,
+                    warc_date=record.warc_date,
+                    revisit=record.revisit,
+                    status=record.status,
+                    content_type=record.content_type,
+                    digest=record.digest,
+                    length=len(member),
+                    offset=location.offset,
+                    filename=location.file,
+                )
+            )
         return location
 
     def write_revisit(

@@ -1,4 +1,5 @@
-"""The ``portal-archiver`` command: fetch, crawl, extract, index, wacz, demo, replica, serve.
+"""The ``portal-archiver`` command: fetch, crawl, recover, extract, index, wacz, demo, replica,
+serve.
 
 Exit status: 0 when everything asked for was captured, 1 when some URLs failed (the
 summary names them) or the run was stopped, 2 for usage errors and for what stops a run
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from crawler import __version__
 from crawler.validation import iso_date, non_negative_int, port_number, positive_int
@@ -115,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument(
         "--profiles", type=Path, metavar="FILE", help="TOML file adding or overriding site profiles"
     )
+
+    _add_recover_parser(sub)
 
     extract = sub.add_parser(
         "extract",
@@ -221,6 +224,43 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-replay", action="store_true", help="do not start pywb for the archived pages"
     )
     return parser
+
+
+def _add_recover_parser(sub: Any) -> None:
+    recover = sub.add_parser(
+        "recover",
+        help="rebuild vanished sites from web archives",
+        description="Recover sites (profile names or URLs; they may no longer resolve) from web "
+        "archives into a collection: ia (Wayback Machine), cc (Common Crawl), or the URL of a "
+        "pywb/Wayback collection.",
+    )
+    recover.add_argument("targets", nargs="+", metavar="TARGET")
+    recover.add_argument(
+        "--archive",
+        dest="archives",
+        action="append",
+        required=True,
+        metavar="ARCHIVE",
+        help="ia, cc, or a collection URL (its CDX API at URL/cdx); repeatable",
+    )
+    _add_run_options(recover)
+    recover.add_argument(
+        "--from", dest="since", type=iso_date, metavar="YYYY-MM-DD", help="captures from then"
+    )
+    recover.add_argument(
+        "--to", dest="until", type=iso_date, metavar="YYYY-MM-DD", help="captures until then"
+    )
+    recover.add_argument(
+        "--cc-crawl",
+        dest="cc_crawls",
+        action="append",
+        default=[],
+        metavar="CRAWL",
+        help="Common Crawl crawl to search with --archive cc, e.g. CC-MAIN-2024-10 (repeatable)",
+    )
+    recover.add_argument(
+        "--profiles", type=Path, metavar="FILE", help="TOML file adding or overriding site profiles"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

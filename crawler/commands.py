@@ -76,6 +76,44 @@ def _check_targets(targets: Sequence[str], profiles_file: Path | None) -> None:
         raise UsageError(str(error)) from None
 
 
+def run_recover(args: argparse.Namespace) -> int:
+    from crawler.recover.sources import resolve_archives
+
+    _check_targets(args.targets, args.profiles)
+    if args.since and args.until and args.since > args.until:
+        raise UsageError(f"--from {args.since} is after --to {args.until}")
+    try:
+        resolve_archives(args.archives, ia_url="", cc_index="", cc_data="", cc_crawls=["-"])
+        if "cc" in args.archives and not args.cc_crawls:
+            resolve_archives(["cc"], ia_url="", cc_index="", cc_data="", cc_crawls=[])
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    kwargs: dict[str, Any] = {"targets": args.targets, "archives": args.archives}
+    for name in ("since", "until", "cc_crawls"):
+        if getattr(args, name):
+            kwargs[name] = getattr(args, name)
+    if args.profiles:
+        kwargs["profiles_file"] = str(args.profiles)
+    status = run_spider("recover", args.out, args.settings, verbose=args.verbose, **kwargs)
+    _print_recovery(args.out)
+    return status
+
+
+def _print_recovery(out: Path) -> None:
+    path = out / "recover-report.json"
+    if not path.exists():
+        return
+    report = json.loads(path.read_text(encoding="utf-8"))
+    for site, figures in report["sites"].items():
+        print(
+            f"{site}: {figures['captures_found']} captures found, "
+            f"{figures['articles_recovered']} articles recovered "
+            f"({figures['versions']} versions), "
+            f"{len(figures['listed_never_captured'])} listed but never captured, "
+            f"{len(figures['requisites_missing'])} images/files missing"
+        )
+
+
 def run_extract(args: argparse.Namespace) -> int:
     from crawler.reextract import extract_items
 

@@ -114,6 +114,10 @@ class ArticleItem:
     """The charset the page's bytes were read in."""
     encoding_note: str | None = None
     """What to know about the page's encoding, or None."""
+    source: str = "live"
+    """``live`` (fetched from the site) or ``archive`` (recovered from a web archive)."""
+    archive: dict[str, str] | None = None
+    """For recovered captures: ``{name, url, memento, captured_at}`` (see ``crawler.recover``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``items.jsonl``, field order as declared."""

@@ -112,3 +112,15 @@ DEFAULT_REQUEST_HEADERS = {
 }
 # A 304 answers our conditional request for an unchanged article: not an error.
 HTTPERROR_ALLOWED_CODES = [304]
+
+# `recover` (crawler/spiders/recover.py; its politeness defaults are the spider's own).
+# Where the archives are (tests and mirrors point these elsewhere).
+PORTAL_RECOVER_IA_URL = "https://web.archive.org"
+PORTAL_RECOVER_CC_INDEX_URL = "https://index.commoncrawl.org/{crawl}-index"
+PORTAL_RECOVER_CC_DATA_URL = "https://data.commoncrawl.org/"
+PORTAL_RECOVER_CC_CRAWLS: list[str] = []
+PORTAL_RECOVER_CDX_PAGE_SIZE = 5000
+# After this many 429s or refused connections in a row, pause the whole run this long
+# (doubling on each repeat), as the Wayback Machine's own block would.
+PORTAL_RECOVER_PAUSE_AFTER = 3
+PORTAL_RECOVER_PAUSE_SECONDS = 600.0

@@ -201,7 +201,7 @@ def test_scrapy_list_and_crawl_work_from_the_repository(tmp_path: Path) -> None:
         text=True,
         check=False,
     )
-    assert listed.stdout.split() == ["fetch", "portal"]
+    assert listed.stdout.split() == ["fetch", "portal", "recover"]
     with running_replica("--articles", "20") as replica:
         command = [
             sys.executable,

@@ -25,7 +25,7 @@ def scrapy(*args: str) -> subprocess.CompletedProcess[str]:
 def test_scrapy_list_names_the_spiders() -> None:
     result = scrapy("list")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["fetch", "portal"]
+    assert result.stdout.split() == ["fetch", "portal", "recover"]
 
 
 def test_scrapy_crawl_fetch(replica: ReplicaHandle, tmp_path: Path) -> None:

@@ -1,0 +1,164 @@
+"""The archive pipeline of ``recover``: recovered captures in, never the archives' own answers.
+
+It is :class:`crawler.archiving.ArchivePipeline` (items, versions, state, index: one history
+for live and recovered captures of an article), except for what it writes on download:
+
+* a raw capture fetched from an archive becomes a response record of the ORIGINAL exchange
+  (:mod:`archive.recovered`), written when the spider has taken the archive's answer apart;
+* the archives' own answers (CDX listings, robots.txt, errors) are not part of any site and
+  are not archived.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from archive.exchange import Exchange, WarcLocation
+from archive.records import sha1_digest, warc_date
+from archive.recovered import CopiedRecord, Provenance, SplitHead, stored_head
+from archive.writer import ArchiveWriteError
+from crawler.archiving import ArchivePipeline, _Captured, archive_of
+from crawler.capture import CAPTURE_META_KEY
+from crawler.extract import iso_utc
+from crawler.urls import UrlKind, classify
+
+if TYPE_CHECKING:
+    from scrapy import Request, Spider
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+CAPTURE_META = "recover_capture"
+"""``request.meta`` key of a raw-capture request: ``{"source", "url", "timestamp", ...}``."""
+ARCHIVE_HEAD_META = "recover_archive_head"
+"""``request.meta`` key of the archive's response head as received (set on download)."""
+
+
+def recover_pipeline(crawler: Crawler) -> RecoverPipeline:
+    pipeline = archive_of(crawler)
+    if not isinstance(pipeline, RecoverPipeline):
+        raise RuntimeError(
+            "recover needs crawler.recover.pipeline.RecoverPipeline in ITEM_PIPELINES"
+        )
+    return pipeline
+
+
+class RecoverPipeline(ArchivePipeline):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The images and files of recovered articles are the recover spider's to track
+        # (DIR/recover.sqlite): never owed to a live crawl by this run.
+        self.requisites = False
+
+    def spider_opened(self, spider: Spider) -> None:
+        seeds = getattr(spider, "seed_urls", [])
+        self.writer.add_info(
+            {
+                "seeds": " ".join(seeds),
+                "crawl-started": iso_utc(datetime.now().astimezone()),
+                "description": "captures recovered from web archives (portal-archiver recover)",
+            }
+        )
+        # The collection's open crawl, as the crawl pipeline begins it.
+        self.collection.begin_crawl()
+
+    def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
+        capture = request.meta.pop(CAPTURE_META_KEY, None)
+        if capture is not None and CAPTURE_META in request.meta:
+            request.meta[ARCHIVE_HEAD_META] = capture.response_head
+        else:
+            self.stats.inc_value("recover/archive_api_responses")
+
+    def archive_recovered(
+        self,
+        url: str,
+        split: SplitHead,
+        body: bytes,
+        provenance: Provenance,
+        *,
+        requisite: bool = False,
+    ) -> WarcLocation | None:
+        """Write a recovered capture and its provenance; None when the archive cannot be written
+        (the run is then stopping, see ``ArchivePipeline._stop``)."""
+        if self.failure is not None:
+            return None
+        exchange = Exchange(
+            url=url,
+            request=b"",
+            response_head=stored_head(split, len(body)),
+            body=body,
+            fetched_at=provenance.captured_at,
+        )
+        digest = sha1_digest(body)
+        try:
+            location = self.writer.write_recovered(
+                exchange, fields=provenance.record_fields(), payload_digest=digest
+            )
+            self._provenance(url, location, provenance, split.added)
+        except ArchiveWriteError as error:
+            self._stop(error)
+            return None
+        if classify(url) is UrlKind.ARTICLE:
+            self._remember(
+                location.record_id,
+                _Captured(
+                    digest,
+                    split.header("ETag"),
+                    split.header("Last-Modified"),
+                    warc_date(provenance.captured_at),
+                ),
+            )
+        self._count(url, requisite)
+        return location
+
+    def copy_recovered(
+        self,
+        member: bytes,
+        record: CopiedRecord,
+        provenance: Provenance,
+        *,
+        requisite: bool = False,
+    ) -> WarcLocation | None:
+        """Copy a record of another archive's WARC file as it is, with a provenance record."""
+        if self.failure is not None:
+            return None
+        try:
+            location = self.writer.copy_record(member, record)
+            self._provenance(record.url, location, provenance, [])
+        except ArchiveWriteError as error:
+            self._stop(error)
+            return None
+        if classify(record.url) is UrlKind.ARTICLE and record.rec_type == "response":
+            self._remember(
+                location.record_id,
+                _Captured(
+                    record.digest,
+                    record.head.header("ETag"),
+                    record.head.header("Last-Modified"),
+                    record.warc_date,
+                ),
+            )
+        self._count(record.url, requisite)
+        return location
+
+    def _provenance(
+        self,
+        url: str,
+        location: WarcLocation,
+        provenance: Provenance,
+        added: list[tuple[str, str]],
+    ) -> None:
+        self.writer.write_metadata(
+            target_uri=url,
+            concurrent_to=location.record_id,
+            payload=provenance.metadata_block(added),
+            content_type="application/warc-fields",
+        )
+
+    def _count(self, url: str, requisite: bool) -> None:
+        self.stats.inc_value("archive/records_written", 2)  # the capture and its provenance
+        self.stats.inc_value(f"archive/requests/{'requisite' if requisite else classify(url)}")
+        self.stats.set_value("archive/bytes_written", self.writer.bytes_written)
