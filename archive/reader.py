@@ -37,12 +37,8 @@ T = TypeVar("T")
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
 """Bytes a body may decode to (``DOWNLOAD_MAXSIZE``'s default): beyond, it is not read."""
 
-_WANTED = (
-    WarcRecordType.response
-    | WarcRecordType.revisit
-    | WarcRecordType.metadata
-    | WarcRecordType.resource
-)
+_RESPONSES = WarcRecordType.response | WarcRecordType.revisit
+_ITEMS = WarcRecordType.metadata | WarcRecordType.resource  # JSON item records, by type
 _STEP = 1 << 20
 _DECOMPRESSORS = frozenset(BufferedReader.get_supported_decompressors())
 
@@ -104,7 +100,7 @@ ResponseFilter = Callable[[str, str | None], bool]
 
 
 class _Convert(Protocol[T]):
-    def __call__(self, record: WarcRecord, location: WarcLocation) -> T | None: ...
+    def __call__(self, record: WarcRecord, file: str, offset: int) -> T | None: ...
 
 
 def iter_records(
@@ -113,7 +109,7 @@ def iter_records(
     """Every response and revisit record of ``paths``, in file order."""
     convert = partial(_archived_response, body=True, max_body=max_body)
     for path in paths:
-        yield from _iter_file(Path(path), strict, convert)
+        yield from _iter_file(Path(path), strict, _RESPONSES, convert)
 
 
 def iter_metadata(
@@ -121,7 +117,7 @@ def iter_metadata(
 ) -> Iterator[ArchivedMetadata]:
     """Every JSON item record of ``paths``: (target URI, response id, decoded payload)."""
     for path in paths:
-        yield from _iter_file(Path(path), strict, _archived_metadata)
+        yield from _iter_file(Path(path), strict, _ITEMS, _archived_metadata)
 
 
 def iter_archive(
@@ -139,7 +135,7 @@ def iter_archive(
     """
     convert = partial(_archived_any, wanted=responses, max_body=max_body)
     for path in paths:
-        yield from _iter_file(Path(path), strict, convert)
+        yield from _iter_file(Path(path), strict, _RESPONSES | _ITEMS, convert)
 
 
 def read_response(
@@ -151,8 +147,7 @@ def read_response(
         stream.seek(offset)
         try:
             record = next(iter(ArchiveIterator(stream, parse_http=False)))
-            location = WarcLocation(path.name, offset, _warc_header(record, b"WARC-Record-ID"))
-            response = _archived_response(record, location, body=body, max_body=max_body)
+            response = _archived_response(record, path.name, offset, body=body, max_body=max_body)
         except Exception as error:  # FastWARC and warcio raise OSError, ValueError, ...
             raise ArchiveReadError(path, offset, str(error) or type(error).__name__) from error
         if response is None:
@@ -167,16 +162,18 @@ def _open(path: Path) -> BinaryIO:
         raise FileNotFoundError(f"WARC file not found: {path}") from None
 
 
-def _iter_file(path: Path, strict: bool, convert: _Convert[T]) -> Iterator[T]:
+def _iter_file(
+    path: Path, strict: bool, types: WarcRecordType, convert: _Convert[T]
+) -> Iterator[T]:
+    name = path.name
     with _open(path) as stream:
         offset = 0
         last_complete: int | None = None  # where the last record read to its end starts
         try:
-            for record in ArchiveIterator(stream, record_types=_WANTED, parse_http=False):
+            for record in ArchiveIterator(stream, record_types=types, parse_http=False):
                 offset = record.stream_pos
-                location = WarcLocation(path.name, offset, _warc_header(record, b"WARC-Record-ID"))
                 # Converted inside the try: a damaged body surfaces while it is read.
-                converted = convert(record, location)
+                converted = convert(record, name, offset)
                 if converted is not None:
                     yield converted
                 record.consume()
@@ -230,22 +227,21 @@ def _target_uri(record: WarcRecord) -> str | None:
 
 
 def _archived_any(
-    record: WarcRecord, location: WarcLocation, wanted: ResponseFilter | None, max_body: int
+    record: WarcRecord, file: str, offset: int, wanted: ResponseFilter | None, max_body: int
 ) -> ArchivedResponse | ArchivedMetadata | None:
-    if record.record_type not in (WarcRecordType.response, WarcRecordType.revisit):
-        return _archived_metadata(record, location)
+    if not record.record_type & _RESPONSES:
+        return _archived_metadata(record, file, offset)
     if wanted is not None:
         http = _http_headers(record)
         content_type = http.get_bytes(b"Content-Type") if http else None
-        if not wanted(
-            _target_uri(record) or "", None if content_type is None else _text(content_type)
-        ):
+        url = _target_uri(record) or ""
+        if not wanted(url, None if content_type is None else _text(content_type)):
             return None
-    return _archived_response(record, location, body=True, max_body=max_body)
+    return _archived_response(record, file, offset, body=True, max_body=max_body)
 
 
-def _archived_metadata(record: WarcRecord, _: WarcLocation) -> ArchivedMetadata | None:
-    if record.record_type not in (WarcRecordType.metadata, WarcRecordType.resource):
+def _archived_metadata(record: WarcRecord, file: str, offset: int) -> ArchivedMetadata | None:
+    if not record.record_type & _ITEMS:
         return None
     if "json" not in (_warc_header(record, b"Content-Type") or ""):
         return None
@@ -269,10 +265,11 @@ def _http_headers(record: WarcRecord) -> HeaderMap | None:
 
 
 def _archived_response(
-    record: WarcRecord, location: WarcLocation, body: bool, max_body: int
+    record: WarcRecord, file: str, offset: int, body: bool, max_body: int
 ) -> ArchivedResponse | None:
-    if record.record_type not in (WarcRecordType.response, WarcRecordType.revisit):
+    if not record.record_type & _RESPONSES:
         return None
+    record_id = _warc_header(record, b"WARC-Record-ID") or ""
     revisit = record.record_type == WarcRecordType.revisit
     http = _http_headers(record)
     headers = [(_text(name), _text(value)) for name, value in http.items_bytes()] if http else []
@@ -284,9 +281,9 @@ def _archived_response(
         status=http.status_code if http else None,
         headers=headers,
         body=decoded or b"",
-        record_id=location.record_id,
+        record_id=record_id,
         date=_warc_header(record, b"WARC-Date") or "",
-        location=location,
+        location=WarcLocation(file, offset, record_id),
         content_type=_first(headers, "Content-Type"),
         payload_digest=_warc_header(record, b"WARC-Payload-Digest"),
         is_revisit=revisit,
