@@ -231,13 +231,13 @@ def _archived_any(
 ) -> ArchivedResponse | ArchivedMetadata | None:
     if not record.record_type & _RESPONSES:
         return _archived_metadata(record, file, offset)
+    url = _target_uri(record) or ""
     if wanted is not None:
-        http = _http_headers(record)
+        http = _http_headers(record, url)
         content_type = http.get_bytes(b"Content-Type") if http else None
-        url = _target_uri(record) or ""
         if not wanted(url, None if content_type is None else _text(content_type)):
             return None
-    return _archived_response(record, file, offset, body=True, max_body=max_body)
+    return _archived_response(record, file, offset, body=True, max_body=max_body, url=url)
 
 
 def _archived_metadata(record: WarcRecord, file: str, offset: int) -> ArchivedMetadata | None:
@@ -253,31 +253,32 @@ def _archived_metadata(record: WarcRecord, file: str, offset: int) -> ArchivedMe
     )
 
 
-def _http_headers(record: WarcRecord) -> HeaderMap | None:
+def _http_headers(record: WarcRecord, url: str) -> HeaderMap | None:
     """The HTTP status line and headers, when the record holds an HTTP message (as warcio
     decides: an http(s) target and a non-empty block)."""
     if not record.is_http_parsed:
-        uri = _target_uri(record) or ""
-        if record.content_length == 0 or not uri.startswith(("http:", "https:")):
+        if record.content_length == 0 or not url.startswith(("http:", "https:")):
             return None
         record.parse_http()
     return record.http_headers
 
 
 def _archived_response(
-    record: WarcRecord, file: str, offset: int, body: bool, max_body: int
+    record: WarcRecord, file: str, offset: int, body: bool, max_body: int, url: str | None = None
 ) -> ArchivedResponse | None:
     if not record.record_type & _RESPONSES:
         return None
+    if url is None:
+        url = _target_uri(record) or ""
     record_id = _warc_header(record, b"WARC-Record-ID") or ""
     revisit = record.record_type == WarcRecordType.revisit
-    http = _http_headers(record)
+    http = _http_headers(record, url)
     headers = [(_text(name), _text(value)) for name, value in http.items_bytes()] if http else []
     decoded: bytes | None = b""
     if body and not revisit:
         decoded = _read_bounded(_content_stream(record, headers if http else None), max_body)
     return ArchivedResponse(
-        url=_target_uri(record) or "",
+        url=url,
         status=http.status_code if http else None,
         headers=headers,
         body=decoded or b"",
