@@ -170,14 +170,17 @@ def _iter_file(
         offset = 0
         last_complete: int | None = None  # where the last record read to its end starts
         try:
-            for record in ArchiveIterator(stream, record_types=types, parse_http=False):
+            # Every record, not only ``types``: FastWARC skips the others without checking
+            # that they are whole, and a file cut inside one must not pass for complete.
+            for record in ArchiveIterator(stream, parse_http=False):
                 offset = record.stream_pos
-                # Converted inside the try: a damaged body surfaces while it is read.
-                converted = convert(record, name, offset)
-                if converted is not None:
-                    yield converted
+                if record.record_type & types:
+                    # Converted inside the try: a damaged body surfaces while it is read.
+                    converted = convert(record, name, offset)
+                    if converted is not None:
+                        yield converted
                 record.consume()
-                if record.reader.tell() != record.content_length:
+                if _cut_short(record):
                     raise ValueError("record cut short (the file ends inside it)")
                 last_complete = offset
         except Exception as error:  # FastWARC and warcio raise OSError, ValueError, ...
@@ -188,6 +191,13 @@ def _iter_file(
             if strict:
                 raise failure from error
             logger.error("%s; skipping the rest of the file", failure)
+
+
+def _cut_short(record: WarcRecord) -> bool:
+    # FastWARC stops quietly at the end of a cut file: a record without a length (cut in its
+    # headers), or whose block holds fewer bytes than its length says, was cut.
+    length = record.headers.get_bytes(b"Content-Length")
+    return length is None or record.reader.tell() != record.content_length
 
 
 def _end_of_record(path: Path, start: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 import struct
 import subprocess
@@ -11,9 +12,10 @@ import zlib
 from pathlib import Path
 
 import pytest
+from warcio.warcwriter import WARCWriter
 
 from archive.reader import ArchiveReadError, iter_metadata, iter_records, read_response
-from tests.archive_support import exchange, make_writer
+from tests.archive_support import REQUEST, URL, exchange, make_writer
 
 DATA = Path(__file__).parent / "data" / "warc"
 PAGE = (
@@ -147,3 +149,20 @@ def test_a_gigabyte_bomb_stays_out_of_memory(tmp_path: Path) -> None:
     flagged, flagged_again, kept, peak_mb = done.stdout.split()
     assert (flagged, flagged_again, kept) == ("True", "True", "0")
     assert int(peak_mb) < 300, f"peak RSS {peak_mb} MB reading a 1 GB bomb"
+
+
+def test_a_file_cut_inside_a_record_nobody_reads_is_damaged(tmp_path: Path) -> None:
+    writer = make_writer(tmp_path)
+    writer.write_exchange(exchange())
+    writer.close()
+    (path,) = tmp_path.glob("*.warc.gz")
+    whole = path.read_bytes()
+    buffer = io.BytesIO()
+    warcio_writer = WARCWriter(buffer, gzip=True)
+    warcio_writer.write_record(
+        warcio_writer.create_warc_record(URL, "request", payload=io.BytesIO(REQUEST))
+    )
+    request_member = buffer.getvalue()
+    path.write_bytes(whole + request_member[: len(request_member) // 2])
+    with pytest.raises(ArchiveReadError, match=rf"offset {len(whole)}:"):
+        list(iter_records([path]))
