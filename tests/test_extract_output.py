@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
+from archive.reader import iter_records
 from crawler.reextract import extract_items
 
 DATA = Path(__file__).parent / "data" / "extract"
@@ -32,3 +34,51 @@ def test_extract_gives_the_frozen_items(case: str, tmp_path: Path) -> None:
         for field in expected_item:
             assert got_item[field] == expected_item[field], (expected_item["key"], field)
         assert got_line == expected_line  # same field order, same serialisation
+
+
+READABLE = [
+    *(DATA / name for names in CASES.values() for name in names),
+    *(DATA.parent / "warc" / name for name in ("browsertrix.warc.gz", "plain.warc")),
+    DATA.parent / "warc" / "wget-chunked.warc.gz",
+]
+
+
+@pytest.mark.parametrize("path", READABLE, ids=lambda path: path.name)
+def test_the_reader_sees_what_warcio_sees(path: Path) -> None:
+    """Every response and revisit, read with FastWARC, equals warcio's reading of it:
+    WARC fields, status, headers in order, and the body de-chunked and decoded."""
+    expected = []
+    with path.open("rb") as stream:
+        records = ArchiveIterator(stream)
+        for record in records:
+            if record.rec_type in ("response", "revisit"):
+                http, warc = record.http_headers, record.rec_headers
+                revisit = record.rec_type == "revisit"
+                expected.append(
+                    {
+                        "offset": records.offset,
+                        "url": warc.get_header("WARC-Target-URI"),
+                        "record_id": warc.get_header("WARC-Record-ID"),
+                        "date": warc.get_header("WARC-Date"),
+                        "payload_digest": warc.get_header("WARC-Payload-Digest"),
+                        "status": int(http.get_statuscode()) if http else None,
+                        "headers": list(http.headers) if http else [],
+                        "body": b"" if revisit else record.content_stream().read(),
+                    }
+                )
+    got = [
+        {
+            "offset": r.location.offset,
+            "url": r.url,
+            "record_id": r.record_id,
+            "date": r.date,
+            "payload_digest": r.payload_digest,
+            "status": r.status,
+            "headers": r.headers,
+            "body": r.body,
+        }
+        for r in iter_records([path])
+    ]
+    assert len(got) == len(expected) > 0
+    for got_record, expected_record in zip(got, expected, strict=True):
+        assert got_record == expected_record, expected_record["url"]
