@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, Protocol, TypeVar
 
 from fastwarc.warc import ArchiveIterator, HeaderMap, WarcRecord, WarcRecordType
+from isal import isal_zlib
 from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 from warcio.bufferedreaders import BufferedReader, ChunkedDataReader
 
@@ -309,6 +310,23 @@ class _Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
 
+def _isal_gzip() -> Any:
+    return isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)
+
+
+# warcio's readers, inflating gzip with ISA-L: the same bytes, in half zlib's time (pages
+# come gzip-encoded, and inflating them was a tenth of extract's CPU besides the parse).
+_FAST_DECOMPRESSORS = {**BufferedReader.DECOMPRESSORS, "gzip": _isal_gzip}
+
+
+class _Decoding(BufferedReader):
+    DECOMPRESSORS = _FAST_DECOMPRESSORS
+
+
+class _DeChunking(ChunkedDataReader):
+    DECOMPRESSORS = _FAST_DECOMPRESSORS
+
+
 def _content_stream(record: WarcRecord, headers: list[tuple[str, str]] | None) -> _Readable:
     """The payload as warcio's ``ArcWarcRecord.content_stream()`` gives it, with its readers."""
     raw = record.reader
@@ -318,9 +336,9 @@ def _content_stream(record: WarcRecord, headers: list[tuple[str, str]] | None) -
     if encoding not in _DECOMPRESSORS:
         encoding = None
     if _first(headers, "Transfer-Encoding") == "chunked":
-        return ChunkedDataReader(raw, decomp_type=encoding)
+        return _DeChunking(raw, decomp_type=encoding)
     if encoding:
-        return BufferedReader(raw, decomp_type=encoding)
+        return _Decoding(raw, decomp_type=encoding)
     return raw
 
 

@@ -3,7 +3,9 @@ byte for byte: a faster reader must not change what comes out."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.reader import iter_records
 from crawler.reextract import extract_items
+from tests.archive_support import exchange, make_writer
 
 DATA = Path(__file__).parent / "data" / "extract"
 CASES = {
@@ -47,6 +50,29 @@ READABLE = [
 def test_the_reader_sees_what_warcio_sees(path: Path) -> None:
     """Every response and revisit, read with FastWARC, equals warcio's reading of it:
     WARC fields, status, headers in order, and the body de-chunked and decoded."""
+    _assert_read_as_warcio_reads(path)
+
+
+def test_odd_bodies_are_decoded_as_warcio_decodes_them(tmp_path: Path) -> None:
+    page = b"<p>Xin ch\xc3\xa0o \xc4\x90\xe1\xbb\x93ng Th\xc3\xa1p</p>" * 500
+    bodies = {
+        "gzip": [page, b"<p>labelled gzip, sent plain</p>", gzip.compress(page)[:300]],
+        "deflate": [zlib.compress(page), zlib.compress(page)[2:-4]],  # zlib and raw deflate
+        "x-unknown": [page],
+    }
+    writer = make_writer(tmp_path)
+    for encoding, variants in bodies.items():
+        head = f"HTTP/1.1 200 OK\r\nContent-Encoding: {encoding}\r\n\r\n".encode()
+        for body in variants:
+            writer.write_exchange(
+                exchange(head=head, body=gzip.compress(body) if body is page else body)
+            )
+    writer.close()
+    (path,) = tmp_path.glob("*.warc.gz")
+    _assert_read_as_warcio_reads(path)
+
+
+def _assert_read_as_warcio_reads(path: Path) -> None:
     expected = []
     with path.open("rb") as stream:
         records = ArchiveIterator(stream)
