@@ -93,7 +93,7 @@ class ArchivedMetadata(NamedTuple):
     concurrent_to: str | None
     """The response it belongs to: ``WARC-Concurrent-To``, else ``WARC-Refers-To``."""
     payload: Any
-    """The JSON payload, decoded."""
+    """The JSON payload, decoded; None when it is over the reader's ``max_body``."""
 
 
 ResponseFilter = Callable[[str, str | None], bool]
@@ -114,11 +114,12 @@ def iter_records(
 
 
 def iter_metadata(
-    paths: Iterable[Path | str], *, strict: bool = True
+    paths: Iterable[Path | str], *, strict: bool = True, max_body: int = DEFAULT_MAX_BODY
 ) -> Iterator[ArchivedMetadata]:
     """Every JSON item record of ``paths``: (target URI, response id, decoded payload)."""
+    convert = partial(_archived_metadata, max_body=max_body)
     for path in paths:
-        yield from _iter_file(Path(path), strict, _ITEMS, _archived_metadata)
+        yield from _iter_file(Path(path), strict, _ITEMS, convert)
 
 
 def iter_archive(
@@ -241,7 +242,7 @@ def _archived_any(
     record: WarcRecord, file: str, offset: int, wanted: ResponseFilter | None, max_body: int
 ) -> ArchivedResponse | ArchivedMetadata | None:
     if not record.record_type & _RESPONSES:
-        return _archived_metadata(record, file, offset)
+        return _archived_metadata(record, file, offset, max_body)
     url = _target_uri(record) or ""
     if wanted is not None:
         http = _http_headers(record, url)
@@ -251,16 +252,19 @@ def _archived_any(
     return _archived_response(record, file, offset, body=True, max_body=max_body, url=url)
 
 
-def _archived_metadata(record: WarcRecord, file: str, offset: int) -> ArchivedMetadata | None:
+def _archived_metadata(
+    record: WarcRecord, file: str, offset: int, max_body: int
+) -> ArchivedMetadata | None:
     if not record.record_type & _ITEMS:
         return None
     if "json" not in (_warc_header(record, b"Content-Type") or ""):
         return None
     response = _warc_header(record, b"WARC-Concurrent-To")
+    payload = _read_bounded(record.reader, max_body)
     return ArchivedMetadata(
         _target_uri(record) or "",
         response or _warc_header(record, b"WARC-Refers-To"),
-        json.loads(record.reader.read()),
+        None if payload is None else json.loads(payload),
     )
 
 

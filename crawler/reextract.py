@@ -120,22 +120,20 @@ class _Extraction:
 
     def feed(self, record: ArchivedResponse | ArchivedMetadata) -> None:
         if isinstance(record, ArchivedMetadata):
-            parsed = self.pending.pop(record.concurrent_to or "", None)
-            if parsed is not None and isinstance(record.payload, dict):
-                self.emit(parsed, record.payload)
+            # A page whose record is unusable stays pending: emitted as if nothing was recorded.
+            if record.payload is None:
+                self.too_large(record.target_uri, "an item record for")
+            elif isinstance(record.payload, dict):
+                parsed = self.pending.pop(record.concurrent_to or "", None)
+                if parsed is not None:
+                    self.emit(parsed, record.payload)
             return
         if record.is_revisit or record.status != 200:
             return
         if record.body_too_large:
-            self.stats.too_large += 1
-            self.stats.errors += 1
-            logger.error(
-                "%s at offset %d: the body of %s decodes to more than the %d bytes allowed; "
-                "skipped",
-                record.location.file,
-                record.location.offset,
+            self.too_large(
                 record.url,
-                self.max_body,
+                f"{record.location.file} at offset {record.location.offset}: the body of",
             )
             return
         self.stats.responses += 1
@@ -145,6 +143,13 @@ class _Extraction:
             return
         parsed = _Parsed(self.stats.responses, record.url, record.date, record.location, content)
         self.pending[record.record_id] = parsed
+
+    def too_large(self, url: str, what: str) -> None:
+        self.stats.too_large += 1
+        self.stats.errors += 1
+        logger.error(
+            "%s %s decodes to more than the %d bytes allowed; skipped", what, url, self.max_body
+        )
 
     def finish(self) -> None:
         for parsed in self.pending.values():  # in file order

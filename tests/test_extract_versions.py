@@ -131,3 +131,21 @@ def test_a_body_over_the_limit_is_a_counted_error(
     assert (stats.articles, stats.too_large, stats.errors) == (0, 1, 1)
     assert f"decodes to more than the {len(page) - 1} bytes allowed" in caplog.text
     assert out.read_text(encoding="utf-8") == ""
+
+
+def test_an_item_record_over_the_limit_leaves_its_page_to_content(
+    page: bytes, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    warcs = tmp_path / "warc"
+    writer = make_writer(warcs)
+    response = writer.write_exchange(exchange(head=HEAD, body=page))
+    huge = b'{"version": 4, "padding": "' + b" " * len(page) + b'"}'
+    writer.write_metadata(target_uri=URL, concurrent_to=response.record_id, payload=huge)
+    writer.close()
+    out = tmp_path / "items.jsonl"
+    with caplog.at_level(logging.ERROR, logger="crawler.reextract"):
+        stats = extract_items(sorted(warcs.glob("*.warc.gz")), out, max_body=len(page) + 10)
+    (item,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert (item["version"], item["warc"]["offset"]) == (1, response.offset)
+    assert (stats.too_large, stats.errors) == (1, 1)
+    assert f"an item record for {URL} decodes to more than" in caplog.text
