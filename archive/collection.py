@@ -514,7 +514,7 @@ class Collection:
         digest = etag = last_modified = warc_date = None
         if location is not None:
             try:
-                response = read_response(self.warc_dir / location.file, location.offset)
+                response = read_response(self.warc_dir / location.file, location.offset, body=False)
             except (OSError, ArchiveReadError) as error:
                 logger.error("item %s: its WARC record is unreadable: %s", item["key"], error)
             else:

@@ -43,7 +43,7 @@ from crawler.extract import (
     requisite_request,
     requisite_urls,
 )
-from crawler.items import ArticleItem
+from crawler.items import ArticleItem, content_digest
 from crawler.middlewares import user_agent
 from crawler.urls import UrlKind, article_key, canonicalize, classify
 
@@ -81,16 +81,6 @@ def discard_torn_queue(jobdir: Path) -> bool:
 def record_key(url: str) -> str:
     """State key of a URL: the article key for articles, the canonical URL otherwise."""
     return article_key(url) if classify(url) is UrlKind.ARTICLE else canonicalize(url)
-
-
-def content_digest(fields: dict[str, Any]) -> str:
-    """Digest of what an archivist reads: the page may change (counters, session ids)
-    while the article does not."""
-    content = {
-        k: fields[k]
-        for k in ("title", "summary", "paragraphs", "captions", "images", "byline", "attachments")
-    }
-    return sha1_digest(json.dumps(content, ensure_ascii=False, sort_keys=True).encode())
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,24 +2,35 @@
 
 Each response record goes through the same ``parse_article`` and ``build_item`` as a
 live crawl. What the page cannot tell (the listing's date and section, the item's
-version) comes from the metadata record the crawl wrote beside the response, so a
-re-extraction with the same parser gives the same items as the live run. Responses
-without such a record (WARCs from wget or Browsertrix) are extracted from the page alone.
-As in a live crawl, only pages at article URLs are parsed as articles.
+version) comes from the item record the crawl wrote beside the response (paired by
+``WARC-Concurrent-To``, whatever its target URI), so a re-extraction with the same parser
+gives the same items as the live run. Responses without such a record (WARCs from wget or
+Browsertrix, or captures a crawl found unchanged) follow the crawl's rule: an article's
+capture whose content (``content_digest``) is the same as its previous one is no new
+version; one whose content changed is the next version. As in a live crawl, only pages at
+article URLs are parsed as articles.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
-from archive.reader import ArchivedMetadata, ArchivedResponse, ArchiveReadError, iter_archive
+from archive.exchange import WarcLocation
+from archive.reader import (
+    DEFAULT_MAX_BODY,
+    ArchivedMetadata,
+    ArchivedResponse,
+    ArchiveReadError,
+    iter_archive,
+)
 from crawler.extract import ListingContext, build_item
-from crawler.items import ArticleContent, ArticleItem
+from crawler.items import ArticleContent, content_digest
 from crawler.parsers.article import parse_article
 from crawler.parsers.page import Page
 from crawler.urls import UrlKind, classify
@@ -30,31 +41,52 @@ logger = logging.getLogger(__name__)
 @dataclass(slots=True)
 class ExtractStats:
     responses: int = 0
+    """Article pages parsed."""
     articles: int = 0
+    """Items written."""
     rejected: int = 0
+    """Pages that gave no article (soft 404s, empty pages)."""
+    unchanged: int = 0
+    """Captures whose content repeats the article's previous capture: no item."""
+    too_large: int = 0
+    """Bodies over the size limit, not decoded (counted in ``errors`` too)."""
     errors: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class _Parsed:
-    response: ArchivedResponse
+    """A parsed article page; kept without its body while its item record may still come."""
+
+    sequence: int
+    """Its rank among the parsed pages, in file order: what "previous capture" means."""
+    url: str
+    date: str
+    location: WarcLocation
     content: ArticleContent
 
-    def item(self, recorded: dict[str, Any] | None) -> ArticleItem:
+    def fields(self, recorded: dict[str, Any] | None) -> dict[str, Any]:
+        """The item's JSON object; version from the crawl's record, else 1 for now."""
         recorded = recorded or {}
         from_listing = recorded.get("published_source") == "listing"
         listing = ListingContext(
             date=recorded.get("published") if from_listing else None,
             section=recorded.get("category"),
         )
-        return build_item(
-            self.response.url,
+        item = build_item(
+            self.url,
             self.content,
-            fetched_at=_fetched_at(self.response.date),
-            warc=self.response.location,
+            fetched_at=_fetched_at(self.date),
+            warc=self.location,
             listing=listing,
             version=recorded.get("version", 1),
         )
+        return item.to_dict()
+
+
+class _Capture(NamedTuple):
+    sequence: int
+    digest: str
+    version: int
 
 
 def _fetched_at(warc_date: str) -> str:
@@ -77,49 +109,84 @@ def parse_response(response: ArchivedResponse) -> ArticleContent | None:
 class _Extraction:
     """One pass over WARC records: parse article pages, pair them with the crawl's records."""
 
-    def __init__(self, sink: TextIO) -> None:
+    def __init__(self, sink: TextIO, max_body: int) -> None:
         self.sink = sink
+        self.max_body = max_body
         self.stats = ExtractStats()
-        # Parsed pages whose metadata record (written after the response) is still to come.
+        # Parsed pages whose item record (written after the response) is still to come.
         self.pending: dict[str, _Parsed] = {}
+        # The captures written so far of each article key, in file order.
+        self.history: dict[str, list[_Capture]] = {}
 
     def feed(self, record: ArchivedResponse | ArchivedMetadata) -> None:
         if isinstance(record, ArchivedMetadata):
-            parsed = self.pending.pop(record.concurrent_to or "", None)
-            if parsed is not None and isinstance(record.payload, dict):
-                self.emit(parsed.item(record.payload))
+            # A page whose record is unusable stays pending: emitted as if nothing was recorded.
+            if record.payload is None:
+                self.too_large(record.target_uri, "an item record for")
+            elif isinstance(record.payload, dict):
+                parsed = self.pending.pop(record.concurrent_to or "", None)
+                if parsed is not None:
+                    self.emit(parsed, record.payload)
             return
         if record.is_revisit or record.status != 200:
             return
-        if not _is_article_page(record.url, record.content_type):
+        if record.body_too_large:
+            self.too_large(
+                record.url,
+                f"{record.location.file} at offset {record.location.offset}: the body of",
+            )
             return
         self.stats.responses += 1
         content = parse_response(record)
         if content is None:
             self.stats.rejected += 1
-        else:
-            self.pending[record.record_id] = _Parsed(record, content)
+            return
+        parsed = _Parsed(self.stats.responses, record.url, record.date, record.location, content)
+        self.pending[record.record_id] = parsed
+
+    def too_large(self, url: str, what: str) -> None:
+        self.stats.too_large += 1
+        self.stats.errors += 1
+        logger.error(
+            "%s %s decodes to more than the %d bytes allowed; skipped", what, url, self.max_body
+        )
 
     def finish(self) -> None:
-        for parsed in self.pending.values():
-            self.emit(parsed.item(None))
+        for parsed in self.pending.values():  # in file order
+            self.emit(parsed, None)
         self.pending.clear()
 
-    def emit(self, item: ArticleItem) -> None:
-        self.sink.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
+    def emit(self, parsed: _Parsed, recorded: dict[str, Any] | None) -> None:
+        fields = parsed.fields(recorded)
+        digest = content_digest(fields)
+        history = self.history.setdefault(fields["key"], [])
+        before = bisect.bisect_left(history, (parsed.sequence,))
+        previous = history[before - 1] if before else None
+        if recorded is None:
+            # No record of the crawl: derive the version as the crawl does, from content.
+            if previous is not None and previous.digest == digest:
+                self.stats.unchanged += 1
+                return
+            fields["version"] = previous.version + 1 if previous else 1
+        history.insert(before, _Capture(parsed.sequence, digest, fields["version"]))
+        self.sink.write(json.dumps(fields, ensure_ascii=False) + "\n")
         self.stats.articles += 1
 
 
-def extract_items(warcs: Iterable[Path], out: Path) -> ExtractStats:
+def extract_items(
+    warcs: Iterable[Path], out: Path, *, max_body: int = DEFAULT_MAX_BODY
+) -> ExtractStats:
     """Write the articles of ``warcs`` to ``out`` (JSON Lines); return counts.
 
     A damaged file is reported and counted; the records before the damage still count.
+    A body that decodes to more than ``max_body`` bytes is skipped and counted as an error.
     """
     with out.open("w", encoding="utf-8") as sink:
-        extraction = _Extraction(sink)
+        extraction = _Extraction(sink, max_body)
         for path in warcs:
             try:
-                for record in iter_archive([path], bodies=_is_article_page):
+                records = iter_archive([path], responses=_is_article_page, max_body=max_body)
+                for record in records:
                     extraction.feed(record)
             except ArchiveReadError as error:
                 extraction.stats.errors += 1

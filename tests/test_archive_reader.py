@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import gzip
+import io
 import logging
+import struct
+import subprocess
+import sys
+import zlib
 from pathlib import Path
 
 import pytest
+from warcio.warcwriter import WARCWriter
 
 from archive.reader import ArchiveReadError, iter_metadata, iter_records, read_response
-from tests.archive_support import exchange, make_writer
+from tests.archive_support import REQUEST, URL, exchange, make_writer
 
 DATA = Path(__file__).parent / "data" / "warc"
 PAGE = (
@@ -76,3 +82,87 @@ def test_broken_file_logged_when_not_strict(caplog: pytest.LogCaptureFixture) ->
         got = list(iter_records(paths, strict=False))
     assert len(got) == 3
     assert "garbage-tail.warc.gz: unreadable WARC data at offset 1696" in caplog.text
+
+
+def _gzip_bomb(size: int, chunk: int = 1 << 20) -> bytes:
+    """A gzip body that decodes to ``size`` zero bytes (a multiple of ``chunk``), about a
+    thousandth of that itself: built from repeated deflate output, never from ``size`` bytes."""
+    zeros = bytes(chunk)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    first = compressor.compress(zeros) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    # Once the window is all zeros, every further chunk compresses to the same bytes.
+    steady = compressor.compress(zeros) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    crc = 0
+    for _ in range(size // chunk):
+        crc = zlib.crc32(zeros, crc)
+    final_empty_block = b"\x03\x00"
+    trailer = struct.pack("<II", crc, size & 0xFFFFFFFF)
+    return first + steady * (size // chunk - 1) + final_empty_block + trailer
+
+
+def _bomb_warc(directory: Path, size: int) -> Path:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n\r\n"
+    writer = make_writer(directory)
+    writer.write_exchange(exchange(head=head, body=_gzip_bomb(size)))
+    writer.close()
+    (path,) = directory.glob("*.warc.gz")
+    return path
+
+
+def test_the_bomb_builder_decodes_to_its_size() -> None:
+    assert gzip.decompress(_gzip_bomb(4 << 20)) == bytes(4 << 20)
+
+
+def test_a_body_over_the_limit_is_flagged_not_kept(tmp_path: Path) -> None:
+    path = _bomb_warc(tmp_path, 8 << 20)
+    (small,) = iter_records([path], max_body=1 << 20)
+    assert small.body_too_large and small.body == b""
+    assert small.status == 200 and small.header("Content-Encoding") == "gzip"
+    (large,) = iter_records([path], max_body=8 << 20)
+    assert not large.body_too_large and large.body == bytes(8 << 20)
+
+
+def test_headers_only_read_decodes_no_body(tmp_path: Path) -> None:
+    path = _bomb_warc(tmp_path, 8 << 20)
+    (response,) = iter_records([path])
+    headers_only = read_response(path, response.location.offset, body=False)
+    assert headers_only.body == b"" and not headers_only.body_too_large
+    assert headers_only.headers == response.headers
+    assert headers_only.payload_digest == response.payload_digest
+
+
+def test_a_gigabyte_bomb_stays_out_of_memory(tmp_path: Path) -> None:
+    """1 GB of zeros in 1 MB of gzip: reading it (and reading the record at its offset, as
+    opening a collection does) keeps memory near the 64 MB limit."""
+    path = _bomb_warc(tmp_path, 1 << 30)
+    code = (
+        "import resource, sys\n"
+        "from archive.reader import iter_records, read_response\n"
+        "(r,) = iter_records([sys.argv[1]])\n"
+        "again = read_response(sys.argv[1], r.location.offset)\n"
+        "print(r.body_too_large, again.body_too_large, len(r.body) + len(again.body),"
+        " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
+    flagged, flagged_again, kept, peak_mb = done.stdout.split()
+    assert (flagged, flagged_again, kept) == ("True", "True", "0")
+    assert int(peak_mb) < 300, f"peak RSS {peak_mb} MB reading a 1 GB bomb"
+
+
+def test_a_file_cut_inside_a_record_nobody_reads_is_damaged(tmp_path: Path) -> None:
+    writer = make_writer(tmp_path)
+    writer.write_exchange(exchange())
+    writer.close()
+    (path,) = tmp_path.glob("*.warc.gz")
+    whole = path.read_bytes()
+    buffer = io.BytesIO()
+    warcio_writer = WARCWriter(buffer, gzip=True)
+    warcio_writer.write_record(
+        warcio_writer.create_warc_record(URL, "request", payload=io.BytesIO(REQUEST))
+    )
+    request_member = buffer.getvalue()
+    path.write_bytes(whole + request_member[: len(request_member) // 2])
+    with pytest.raises(ArchiveReadError, match=rf"offset {len(whole)}:"):
+        list(iter_records([path]))
