@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from types import FrameType
 from typing import Any, NoReturn
 
 from crawler import __version__
@@ -287,5 +290,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def run() -> NoReturn:
+    """The console command: :func:`main`, then exit with its status.
+
+    Once main has returned, the collection is closed and the status decided; a signal that
+    lands while the interpreter winds down (joining Scrapy's threads) would otherwise exit
+    by the signal through Python's default handlers. It exits at once, with that status.
+    """
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+    def exit_now(signum: int, frame: FrameType | None) -> None:
+        os._exit(status)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, exit_now)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

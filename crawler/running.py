@@ -161,9 +161,6 @@ def _crawl(
 ) -> int:
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.progress import ProgressExtension
-    from crawler.stopping import GracefulStop
-
     log_file = logs.log_path(out, spider)
     logs.configure(
         log_file,
@@ -182,8 +179,18 @@ def _crawl(
     stop_signals.install()
     try:
         process.start(install_signal_handlers=False)
+        return _conclude(crawler, out, log_file, refused)
     finally:
+        # Only now: a second signal that lands while the summary is written must not kill
+        # the process with Python's default handler (it would exit by the signal, not 1).
         stop_signals.restore()
+
+
+def _conclude(crawler: Crawler, out: Path, log_file: Path, refused: list[Failure]) -> int:
+    """After the reactor stopped: raise what refused the crawl, or print the summary."""
+    from crawler.progress import ProgressExtension
+    from crawler.stopping import GracefulStop
+
     if refused:
         refused[0].raiseException()  # a CollectionError is the user's to fix; anything else a bug
     progress = _extension(crawler, ProgressExtension)

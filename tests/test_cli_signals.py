@@ -207,3 +207,24 @@ def test_scrapy_crawl_stops_within_seconds_too(tmp_path: Path) -> None:
         assert stopped["finish_reason"] == "shutdown"
         assert stopped["stopped_by"] == "a stop request" and stopped["abandoned_requests"] >= 1
         finish_and_check(server, tmp_path, articles)
+
+
+def test_a_signal_while_the_command_exits_keeps_its_status() -> None:
+    """A second signal that lands after the command finished (while the interpreter joins
+    Scrapy's threads) exits at once with the command's status, not by the signal."""
+    script = (
+        "import os, signal, threading, time\n"
+        "import crawler.cli as cli\n"
+        "cli.main = lambda argv=None: 1\n"
+        "def late():\n"
+        "    time.sleep(0.3)\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    time.sleep(5)\n"
+        "threading.Thread(target=late).start()\n"
+        "cli.run()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
