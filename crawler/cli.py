@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from types import FrameType
 from typing import Any, NoReturn
 
 from crawler import __version__
@@ -293,19 +291,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run() -> NoReturn:
     """The console command: :func:`main`, then exit with its status.
 
-    Once main has returned, the collection is closed and the status decided; a signal that
-    lands while the interpreter winds down (joining Scrapy's threads) would otherwise exit
-    by the signal through Python's default handlers. It exits at once, with that status.
+    Once main has returned, the collection is closed and the status decided. A signal that
+    lands while the interpreter winds down (joining Scrapy's threads, then restoring the
+    system's default handlers) would kill the process by the signal instead of the decided
+    status: from here on, SIGINT and SIGTERM are ignored (the exit is a matter of
+    milliseconds, and CPython leaves ignored signals ignored while it finalizes).
     """
     status = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-
-    def exit_now(signum: int, frame: FrameType | None) -> None:
-        os._exit(status)
-
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, exit_now)
+        signal.signal(signum, signal.SIG_IGN)
     sys.exit(status)
 
 
