@@ -37,7 +37,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +45,10 @@ from typing import Any, BinaryIO, TextIO
 
 from archive.cdxj import build_index
 from archive.exchange import WarcLocation
+from archive.frontier import DONE, OWED, Frontier, FrontierEntry
+from archive.frontier import SCHEMA as FRONTIER_SCHEMA
 from archive.reader import ArchiveReadError, read_response
+from archive.records import sha1_digest
 from archive.repair import RepairReport, repair_directory
 from archive.writer import ArchiveWriteError, ArchiveWriter
 
@@ -74,7 +77,7 @@ CREATE TABLE IF NOT EXISTS captures (
     PRIMARY KEY (key, version)
 );
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS crawl_done (key TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS crawl_new (key TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS owed (url TEXT PRIMARY KEY, article TEXT NOT NULL);
 """
 _ARTICLE_COLUMNS = (
@@ -91,6 +94,30 @@ class CollectionError(RuntimeError):
 
 class CollectionLocked(CollectionError):
     """Another process holds the collection."""
+
+
+class OpenCrawlConflict(CollectionError):
+    """The collection has an unfinished crawl of other targets or options."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """What a crawl took over from the interrupted runs before it (zeros for a new crawl)."""
+
+    articles_done: int
+    """Articles earlier runs of this crawl already stored or found unchanged."""
+    requisites_owed: int
+    """Images, files and assets that articles already archived still wait for."""
+
+
+def content_digest(item: Mapping[str, Any]) -> str:
+    """Digest of what an archivist reads of an item: the page may change (counters, session
+    ids) while the article does not."""
+    content = {
+        k: item.get(k)
+        for k in ("title", "summary", "paragraphs", "captions", "images", "byline", "attachments")
+    }
+    return sha1_digest(json.dumps(content, ensure_ascii=False, sort_keys=True).encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +179,11 @@ class Collection:
         self._writer: ArchiveWriter | None = None
         self._pending_index: TextIO | None = None
         self._crawl_open = False
-        self._resumed = False
+        self.frontier = Frontier(lambda: self._conn, self._written)
+        self.items_registered = 0
+        """Items lines that open() registered from a killed run (the state lacked them)."""
+        self.items_dropped = 0
+        """Items lines that open() removed: their WARC record did not survive (power loss)."""
         # Group commit: each commit costs two fsyncs, and a kill loses nothing either way
         # (open() registers items lines the state lacks); a batch bounds the rework.
         self._commit_every = max(1, commit_every)
@@ -271,13 +302,12 @@ class Collection:
         last_modified: str | None = None,
         location: WarcLocation | None = None,
         content_digest: str | None = None,
-        requisites: Sequence[str] = (),
     ) -> ArticleState:
         """Commit a stored capture of ``key`` (a new version, or the same one re-registered).
 
-        ``requisites`` (the article's images and files) are owed from then on, in the same
-        transaction, until :meth:`paid`: a kill before they are fetched cannot lose them.
-        The transaction commits at once, or with the next ones when ``commit_every`` > 1.
+        The transaction commits at once, or with the next ones when ``commit_every`` > 1; the
+        page's frontier row is settled by the crawler once everything the page led to is
+        recorded (images and files included), so a kill in between cannot lose them.
         """
         state = ArticleState(
             key,
@@ -291,19 +321,9 @@ class Collection:
             location,
             content_digest,
         )
-        self._store(state)
-        self._mark_done(key)
-        self._conn.executemany(
-            "INSERT OR IGNORE INTO owed (url, article) VALUES (?, ?)",
-            [(url, key) for url in requisites],
-        )
+        self._store(state, new_in_crawl=self._crawl_open)
         self._written()
         return state
-
-    def paid(self, url: str) -> None:
-        """A requisite was archived: no longer owed."""
-        self._conn.execute("DELETE FROM owed WHERE url = ?", (url,))
-        self._written()
 
     def commit(self) -> None:
         """Make the WARC records and items lines durable, then commit the state that names them."""
@@ -318,57 +338,76 @@ class Collection:
             self.commit()
 
     def owed(self) -> list[tuple[str, str]]:
-        """Requisites (url, article key) that articles in the collection still wait for."""
+        """Requisites (url, article key) of items registered at open, not yet in a frontier."""
         return self._conn.execute("SELECT url, article FROM owed ORDER BY rowid").fetchall()
+
+    def take_owed(self, entry_for: Callable[[str, str], FrontierEntry]) -> int:
+        """Move the owed requisites into the frontier (one transaction); return how many."""
+        owed = self.owed()
+        with self._conn:
+            for url, article in owed:
+                self.frontier.discover(entry_for(url, article))
+            self._conn.execute("DELETE FROM owed")
+        return len(owed)
 
     def touch(self, key: str, fetched_at: datetime | str) -> None:
         """Note that ``key`` was fetched again and found unchanged."""
         self._conn.execute(
             "UPDATE articles SET fetched_at = ? WHERE key = ?", (_iso(fetched_at), key)
         )
-        self._mark_done(key)
         self._written()
 
-    def begin_crawl(self) -> None:
-        """Start a crawl, or continue the unfinished one a killed process left.
+    def begin_crawl(self, identity: Mapping[str, Any], *, discard: bool = False) -> Resumed:
+        """Start the crawl ``identity`` names, or continue it when a killed process left it open.
 
-        What is stored or found unchanged during a crawl is marked done for it, so a rerun
-        after a kill skips it (:meth:`done_by_earlier_run`).
+        An open crawl belongs to its identity (spider, targets, options that change what is
+        crawled): another one raises :class:`OpenCrawlConflict` rather than continuing or
+        closing it, unless ``discard`` says to drop its frontier. Whatever is discarded, the
+        images and files owed to archived articles stay owed.
         """
         self.commit()
+        wanted = json.dumps(identity, ensure_ascii=False, sort_keys=True)
         with self._conn:
-            if self._meta("crawl_open") is None:
-                self._conn.execute("DELETE FROM crawl_done")
+            started = self._meta("crawl_open")
+            current = self._meta("crawl_identity")
+            if started is not None and current not in (None, wanted):
+                if not discard:
+                    raise OpenCrawlConflict(_conflict_message(self.directory, current, started))
+                logger.warning("Discarding the unfinished crawl %s of %s", current, started)
+                started = None
+            if started is None:
                 self._conn.execute(
-                    "INSERT INTO meta (name, value) VALUES ('crawl_open', ?)",
-                    (datetime.now(UTC).isoformat(),),
+                    "DELETE FROM frontier WHERE requisite_of IS NULL OR state != ?", (OWED,)
                 )
+                self._conn.execute("DELETE FROM crawl_new")
+                self._set_meta("crawl_open", datetime.now(UTC).isoformat())
+            self._set_meta("crawl_identity", wanted)
         self._crawl_open = True
-        # Only a continued crawl has work done by another process to skip; in a fresh one
-        # this process saw every key it marks done, so the lookups can be spared.
-        self._resumed = (
-            self._conn.execute("SELECT 1 FROM crawl_done LIMIT 1").fetchone() is not None
-        )
+        done = self._conn.execute(
+            "SELECT COUNT(*) FROM frontier JOIN articles USING (key) WHERE state = ?", (DONE,)
+        ).fetchone()[0]
+        owed = self._conn.execute(
+            "SELECT COUNT(*) FROM frontier WHERE requisite_of IS NOT NULL AND state = ?", (OWED,)
+        ).fetchone()[0]
+        return Resumed(int(done), int(owed) + len(self.owed()))
 
     def end_crawl(self, *, finished: bool) -> None:
         """A finished crawl closes; an interrupted one stays open for the rerun to continue."""
         self.commit()
         if finished:
             with self._conn:
-                self._conn.execute("DELETE FROM meta WHERE name = 'crawl_open'")
+                self._conn.execute(
+                    "DELETE FROM meta WHERE name IN ('crawl_open', 'crawl_identity')"
+                )
         self._crawl_open = False
 
-    def done_by_earlier_run(self, key: str) -> bool:
-        """Whether an earlier, interrupted run of the current crawl already stored ``key``
-        or found it unchanged (this run's own work is the dupefilter's to remember)."""
-        if not (self._crawl_open and self._resumed):
+    def known_before_crawl(self, key: str) -> bool:
+        """Whether the collection held ``key`` before the open crawl began (an article that
+        an interrupted run of this crawl stored is new to it, as it was to that run)."""
+        if self.get(key) is None:
             return False
-        row = self._conn.execute("SELECT 1 FROM crawl_done WHERE key = ?", (key,)).fetchone()
-        return row is not None
-
-    def _mark_done(self, key: str) -> None:
-        if self._crawl_open:
-            self._conn.execute("INSERT OR IGNORE INTO crawl_done (key) VALUES (?)", (key,))
+        row = self._conn.execute("SELECT 1 FROM crawl_new WHERE key = ?", (key,)).fetchone()
+        return row is None
 
     def build_index(self) -> int:
         """Close the current WARC file and rebuild ``indexes/index.cdxj``; return its line count."""
@@ -414,7 +453,7 @@ class Collection:
         db = sqlite3.connect(self.state_path, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={'FULL' if self._durable else 'NORMAL'}")
-        db.executescript(_SCHEMA)
+        db.executescript(_SCHEMA + FRONTIER_SCHEMA)
         # Explicit transactions through ``with db:`` need the default isolation.
         db.isolation_level = ""
         return db
@@ -441,7 +480,7 @@ class Collection:
             os.fsync(self._items_file.fileno())
             self._items_dirty = False
 
-    def _store(self, state: ArticleState) -> None:
+    def _store(self, state: ArticleState, *, new_in_crawl: bool) -> None:
         location = state.location
         self._conn.execute(
             "INSERT OR REPLACE INTO captures (key, version, payload_digest, warc_date) "
@@ -453,6 +492,8 @@ class Collection:
         ).fetchone()
         if current and current[0] > state.version:
             return
+        if current is None and new_in_crawl:
+            self._conn.execute("INSERT OR IGNORE INTO crawl_new (key) VALUES (?)", (state.key,))
         self._conn.execute(
             f"INSERT OR REPLACE INTO articles ({_ARTICLE_COLUMNS}) VALUES ({_PLACEHOLDERS})",
             (
@@ -476,20 +517,55 @@ class Collection:
         size = self.items_path.stat().st_size
         if checked > size:  # items.jsonl was replaced: check it all
             checked = 0
-        registered = 0
+        crawl_open = self._meta("crawl_open") is not None
+        dangling: list[int] = []
         with self.items_path.open("rb") as items, self._conn:
             items.seek(checked)
+            offset = checked
             for line in items:
-                if self._register_if_missing(json.loads(line)):
-                    registered += 1
-            self._conn.execute(
-                "INSERT OR REPLACE INTO meta (name, value) VALUES ('items_checked', ?)",
-                (str(size),),
+                outcome = self._register_if_missing(json.loads(line), crawl_open=crawl_open)
+                if outcome is None:
+                    dangling.append(offset)
+                self.items_registered += bool(outcome)
+                offset += len(line)
+            if dangling:
+                size = self._drop_lines(dangling)
+            self._set_meta("items_checked", str(size))
+        if self.items_registered:
+            logger.warning(
+                "registered %d items.jsonl lines the state lacked", self.items_registered
             )
-        if registered:
-            logger.warning("registered %d items.jsonl lines the state lacked", registered)
 
-    def _register_if_missing(self, item: dict[str, Any]) -> bool:
+    def _drop_lines(self, offsets: list[int]) -> int:
+        """Remove the items lines at ``offsets`` (all in the unchecked tail); return the size.
+
+        Their WARC records were cut by repair (the power failed before they reached the disk):
+        an item must not point at nothing, and the rerun archives the article again.
+        """
+        drop = set(offsets)
+        with self.items_path.open("r+b") as items:
+            items.seek(offsets[0])
+            kept = []
+            position = offsets[0]
+            for line in items:
+                if position not in drop:
+                    kept.append(line)
+                position += len(line)
+            items.seek(offsets[0])
+            items.truncate()
+            items.writelines(kept)
+            items.flush()
+            os.fsync(items.fileno())
+            size = items.tell()
+        self.items_dropped = len(drop)
+        logger.warning(
+            "items.jsonl: removed %d lines whose WARC records did not survive", len(drop)
+        )
+        return size
+
+    def _register_if_missing(self, item: dict[str, Any], *, crawl_open: bool) -> bool | None:
+        """Register a line the state lacks: True when registered, False when known or keyless,
+        None when its WARC record is gone (the line must go too)."""
         key, version = item.get("key"), item.get("version")
         if key is None or version is None:
             return False
@@ -498,9 +574,21 @@ class Collection:
         ).fetchone()
         if known:
             return False
-        self._store(self._state_from_item(item))
+        state = self._state_from_item(item)
+        if state is None:
+            return None
+        self._store(state, new_in_crawl=crawl_open)
+        if crawl_open:
+            # Its page is done for the open crawl: the rerun must not fetch it again (and,
+            # the page bytes having changed, store the same article as version 2).
+            self._conn.execute(
+                "INSERT INTO frontier (key, url, state) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET state = excluded.state",
+                (key, item.get("url", ""), DONE),
+            )
         # Whether its images and files were archived before the kill is unknown: owe them
-        # again (a few records more at worst, never one missing).
+        # again (a few records more at worst, never one missing); a crawl takes them over
+        # when it archives requisites (see take_owed).
         urls = [image["url"] for image in item.get("images", [])]
         urls += [file["url"] for file in item.get("attachments", [])]
         self._conn.executemany(
@@ -508,7 +596,9 @@ class Collection:
         )
         return True
 
-    def _state_from_item(self, item: dict[str, Any]) -> ArticleState:
+    def _state_from_item(self, item: dict[str, Any]) -> ArticleState | None:
+        """The state an items line stands for, read back from its WARC record; None when the
+        record is missing or another one."""
         warc = item.get("warc") or None
         location = WarcLocation(warc["file"], warc["offset"], warc["record_id"]) if warc else None
         digest = etag = last_modified = warc_date = None
@@ -516,10 +606,13 @@ class Collection:
             try:
                 response = read_response(self.warc_dir / location.file, location.offset)
             except (OSError, ArchiveReadError) as error:
-                logger.error("item %s: its WARC record is unreadable: %s", item["key"], error)
-            else:
-                digest, warc_date = response.payload_digest, response.date
-                etag, last_modified = response.header("ETag"), response.header("Last-Modified")
+                logger.error("item %s: its WARC record is gone: %s", item["key"], error)
+                return None
+            if response.location.record_id != location.record_id:
+                logger.error("item %s: another record is at its WARC offset", item["key"])
+                return None
+            digest, warc_date = response.payload_digest, response.date
+            etag, last_modified = response.header("ETag"), response.header("Last-Modified")
         return ArticleState(
             item["key"],
             item.get("url", ""),
@@ -530,11 +623,29 @@ class Collection:
             warc_date,
             item.get("fetched_at"),
             location,
+            content_digest(item),
         )
+
+    def _set_meta(self, name: str, value: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
 
     def _meta(self, name: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return row[0] if row else None
+
+
+def _conflict_message(directory: Path, identity: str, started: str) -> str:
+    described = json.loads(identity)
+    what = " ".join(
+        str(value) if name in ("spider", "targets", "urls") else f"{name}={value}"
+        for name, value in described.items()
+        if value not in (None, False, "", [])
+    )
+    return (
+        f"collection {directory} has an unfinished crawl ({what}, started {started[:19]}Z): "
+        "run that command again to finish it, or add -s ARCHIVE_DISCARD_OPEN_CRAWL=True "
+        "to discard it (what it archived stays)"
+    )
 
 
 def _complete_lines_end(items: BinaryIO, size: int) -> int:

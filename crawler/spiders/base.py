@@ -12,6 +12,9 @@ from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
 
+request_failed = object()
+"""Signal (``request``, ``kind``): a request failed; the crawl frontier records the outcome."""
+
 
 def failure_kind(failure: Failure) -> str:
     """A short, stable name for why a request failed: ``http-404``, ``timeout``, ``dns``..."""
@@ -51,4 +54,5 @@ class ArchivingSpider(scrapy.Spider):
         if request.meta.get("requisite"):
             stats.inc_value("errors/requisites")
         self.failures.append({"url": request.url, "kind": kind})
+        self.crawler.signals.send_catch_log(request_failed, request=request, kind=kind)
         logger.warning("Failed (%s): %s", kind, request.url)

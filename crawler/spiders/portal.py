@@ -21,6 +21,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
 from crawler.extract import LISTING_META_KEY, items_for_response, page_from_response
+from crawler.frontier import frontier_of
 from crawler.parsers import listing as listing_parser
 from crawler.profiles import SiteProfile, load_profiles, resolve_target
 from crawler.spiders.base import ArchivingSpider
@@ -125,7 +126,20 @@ class PortalSpider(ArchivingSpider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.on_opened, signal=signals.spider_opened)
         return spider
+
+    @property
+    def crawl_identity(self) -> dict[str, Any]:
+        """What makes a rerun the same crawl (see ``Collection.begin_crawl``)."""
+        return {
+            "spider": self.name,
+            "targets": [site.start_url for site in self.sites],
+            "listings": [url for site in self.sites for url in site.listing_urls()],
+            "since": self.since,
+            "max_articles": self.max_articles,
+            "new_only": self.new_only,
+        }
 
     # Hooks -------------------------------------------------------------------------
 
@@ -208,9 +222,20 @@ class PortalSpider(ArchivingSpider):
         links = listing_parser.article_links(page)
         yield from self._found_articles(links, response.url)
 
+    def on_opened(self, spider: scrapy.Spider) -> None:
+        """A resumed crawl counts the articles its earlier runs scheduled."""
+        frontier = frontier_of(self.crawler)
+        if frontier is not None:
+            self.scheduled |= frontier.keys_with_callback("parse_article")
+
     def on_idle(self) -> None:
         """Schedule the articles found outside listings; keep the spider open for them."""
         deferred, self.deferred = self.deferred, {}
+        frontier = frontier_of(self.crawler)
+        if frontier is not None:
+            # Those an interrupted run found, too.
+            for entry in frontier.deferred():
+                deferred.setdefault(entry.key, entry.url)
         requests = [
             request for url in deferred.values() for request in self._article_request(url, {})
         ]
@@ -270,10 +295,14 @@ class PortalSpider(ArchivingSpider):
         # takes only what its listings date.
         if self.since:
             return
+        frontier = frontier_of(self.crawler)
         for url in in_scope:
             key = article_key(url)
             if key not in self.scheduled and key not in self.deferred:
                 self.deferred[key] = url
+                if frontier is not None:
+                    # Recorded with the page that found it, so a kill cannot lose it.
+                    frontier.defer(self._plain_article_request(url), self)
 
     def _site_homes(self, urls: list[str], page_url: str) -> Iterator[scrapy.Request]:
         """Homes of in-scope sites met for the first time (a host-wide scope holds many)."""
@@ -301,12 +330,13 @@ class PortalSpider(ArchivingSpider):
         self.crawler.stats.inc_value("portal/articles_scheduled")
         if self._max_reached():
             logger.info("Scheduled the maximum of %d articles", self.max_articles)
-        yield scrapy.Request(
-            url,
-            callback=self.parse_article,
-            errback=self.on_failure,
-            priority=ARTICLE_PRIORITY,
-            meta=meta,
+        request = self._plain_article_request(url)
+        request.meta.update(meta)
+        yield request
+
+    def _plain_article_request(self, url: str) -> scrapy.Request:
+        return scrapy.Request(
+            url, callback=self.parse_article, errback=self.on_failure, priority=ARTICLE_PRIORITY
         )
 
     def _page_request(self, url: str, callback: Any) -> scrapy.Request:
