@@ -1,4 +1,4 @@
-"""The crawl frontier in the collection: resuming exactly where a killed crawl stopped (issue 12)."""
+"""The crawl frontier in the collection: a rerun resumes where a killed crawl stopped (issue 12)."""
 
 from __future__ import annotations
 
