@@ -36,6 +36,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -456,6 +457,7 @@ class Collection:
         db.executescript(_SCHEMA + FRONTIER_SCHEMA)
         # Explicit transactions through ``with db:`` need the default isolation.
         db.isolation_level = ""
+        _migrate_keys(db)
         return db
 
     def _repair_items(self) -> None:
@@ -632,6 +634,29 @@ class Collection:
     def _meta(self, name: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return row[0] if row else None
+
+
+_SITE_KEY = re.compile(r"^([^/#]+)/web/[^/#]+#(\d+)$")
+_KEY_TABLES = ("articles", "captures", "crawl_new", "frontier")
+
+
+def _host_key(key: str) -> str:
+    return _SITE_KEY.sub(r"\1#\2", key)
+
+
+def _migrate_keys(db: sqlite3.Connection) -> None:
+    """Article keys were ``{host}/web/{code}#{id}``; they are ``{host}#{id}`` (one article at the
+    host root and under its site). A key both forms name keeps the row already in the new form."""
+    if db.execute("SELECT 1 FROM meta WHERE name = 'key_scheme'").fetchone():
+        return
+    db.create_function("host_key", 1, _host_key, deterministic=True)
+    with db:
+        for table in _KEY_TABLES:
+            db.execute(
+                f"UPDATE OR IGNORE {table} SET key = host_key(key) WHERE key LIKE '%/web/%#%'"
+            )
+        db.execute("UPDATE owed SET article = host_key(article)")
+        db.execute("INSERT INTO meta (name, value) VALUES ('key_scheme', 'host')")
 
 
 def _conflict_message(directory: Path, identity: str, started: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,14 @@ def test_full_disk_leaves_collection_valid(tmp_path: Path) -> None:
         assert collection.get("a#1") and collection.get("b#2") is None
     assert [item["key"] for item in items(tmp_path)] == ["a#1"]
     warcio_check(*(tmp_path / "warc").glob("*.warc.gz"))
+
+
+def test_keys_of_older_collections_lose_the_site_part(tmp_path: Path) -> None:
+    with Collection(tmp_path) as collection:
+        capture(collection, "lapvo.dongthap.gov.vn#1")
+    with sqlite3.connect(tmp_path / "state.sqlite") as db:
+        db.execute("UPDATE articles SET key = 'lapvo.dongthap.gov.vn/web/hlv#1'")
+        db.execute("DELETE FROM meta WHERE name = 'key_scheme'")
+    db.close()
+    with Collection(tmp_path) as collection:
+        assert collection.get("lapvo.dongthap.gov.vn#1") is not None

@@ -79,9 +79,16 @@ def test_article_variants_have_one_fingerprint(fingerprinter: ArticleFingerprint
 
 def test_different_articles_and_sites_differ(fingerprinter: ArticleFingerprinter) -> None:
     other_asset = ARTICLE.replace("4961961", "4961962")
-    other_site = ARTICLE.replace("/web/hlv/", "/web/tpsd/")
-    prints = {_fp(fingerprinter, url) for url in (ARTICLE, other_asset, other_site)}
+    other_host = ARTICLE.replace("lapvo.", "sadec.")
+    prints = {_fp(fingerprinter, url) for url in (ARTICLE, other_asset, other_host)}
     assert len(prints) == 3
+
+
+def test_an_article_at_the_host_root_and_under_its_site_is_one(
+    fingerprinter: ArticleFingerprinter,
+) -> None:
+    # Asset entry ids are one sequence for every site of the installation (shared/PORTAL.md).
+    assert _fp(fingerprinter, ARTICLE) == _fp(fingerprinter, ARTICLE.replace("/web/hlv/", "/"))
 
 
 def test_pages_fingerprint_their_canonical_url(fingerprinter: ArticleFingerprinter) -> None:
