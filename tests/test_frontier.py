@@ -8,10 +8,21 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
-from archive.frontier import DEFERRED, OWED
+import pytest
+from scrapy import Request, signals
+from scrapy.utils.test import get_crawler
+
+from archive.frontier import DEFERRED, DONE, FAILED, OWED
 from archive.reader import iter_records
+from crawler.archiving import ArchivePipeline
+from crawler.dupefilter import ResumableDupeFilter
+from crawler.frontier import FRONTIER_KEY, CrawlFrontier
+from crawler.spiders.base import request_failed
+from crawler.spiders.portal import PortalSpider
+from crawler.urls import article_key
 from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
 from tests.replica_process import ReplicaHandle, running_replica
 
@@ -121,3 +132,97 @@ def test_registered_items_owe_no_requisites_when_requisites_are_off(tmp_path: Pa
 def frontier_states(directory: Path) -> Counter[str]:
     with sqlite3.connect(directory / "state.sqlite") as db:
         return Counter(state for (state,) in db.execute("SELECT state FROM frontier"))
+
+
+# -- the frontier's decisions, one by one ----------------------------------------------------
+
+HLV = "https://lapvo.dongthap.gov.vn/web/hlv"
+ARTICLE = f"{HLV}/chi-tiet-bai-viet/-/asset_publisher/1mOzUrGkrdAE/content/id/4961961"
+
+
+@pytest.fixture
+def frontier(tmp_path: Path) -> Iterator[CrawlFrontier]:
+    crawler = get_crawler(PortalSpider, settings_dict={"ARCHIVE_DIR": str(tmp_path)})
+    crawler.spider = PortalSpider.from_crawler(crawler, targets="lapvo")
+    crawler.stats.open_spider()
+    pipeline = ArchivePipeline.from_crawler(crawler)
+    pipeline.frontier.resume(crawler.spider)
+    yield pipeline.frontier
+    pipeline.collection.close()
+
+
+def spider_of(frontier: CrawlFrontier) -> PortalSpider:
+    return frontier.crawler.spider
+
+
+def redirect(request: Request, url: str) -> Request:
+    return request.replace(url=url, meta={**request.meta, "redirect_urls": [request.url]})
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        ARTICLE.replace("https:", "http:"),
+        f"{ARTICLE}?plidlayout=5101",
+        ARTICLE.replace("/4961961", "/4961961;jsessionid=0A1B"),
+    ],
+)
+def test_a_redirect_to_the_same_article_is_no_duplicate(
+    frontier: CrawlFrontier, target: str
+) -> None:
+    spider = spider_of(frontier)
+    first = Request(f"{ARTICLE}?plidlayout=5101", callback=spider.parse_article)
+    assert frontier.admit(first, spider)
+    again = redirect(first, target)
+    assert frontier.admit(again, spider), "its own request does not make it a duplicate"
+    dupefilter = ResumableDupeFilter.from_crawler(frontier.crawler)
+    assert not dupefilter.request_seen(again)
+    assert frontier.states == {article_key(ARTICLE): OWED}
+
+
+def test_a_redirect_elsewhere_hands_the_outcome_to_its_target(frontier: CrawlFrontier) -> None:
+    spider = spider_of(frontier)
+    old = Request(f"{HLV}/home", callback=spider.parse_home)
+    assert frontier.admit(old, spider)
+    assert frontier.admit(redirect(old, f"{HLV}/trang-chu"), spider)
+    assert frontier.states == {f"{HLV}/home": DONE, f"{HLV}/trang-chu": OWED}
+    assert not frontier.admit(Request(f"{HLV}/trang-chu"), spider), "known: not queued twice"
+
+
+def test_deferred_articles_are_recorded_and_taken_by_a_listing(frontier: CrawlFrontier) -> None:
+    spider = spider_of(frontier)
+    frontier.defer(Request(ARTICLE, callback=spider.parse_article), spider)
+    assert [entry.url for entry in frontier.deferred()] == [ARTICLE]
+    assert frontier.admit(Request(ARTICLE, callback=spider.parse_article), spider)
+    assert frontier.deferred() == [] and frontier.states[article_key(ARTICLE)] == OWED
+
+
+def test_a_page_is_done_only_when_all_it_yielded_is_handled(frontier: CrawlFrontier) -> None:
+    spider = spider_of(frontier)
+    page = Request(ARTICLE, callback=spider.parse_article)
+    frontier.admit(page, spider)
+    key = article_key(ARTICLE)
+    item, image = {"key": key}, Request(f"{HLV}/documents/1/2/a.jpg")
+    frontier.callback_started(key)
+    frontier.expect(key, item)
+    frontier.expect(key, image)
+    frontier.release(key)  # the callback returned; its outputs are still on their way
+    assert frontier.states[key] == OWED
+    frontier.admit(image, spider)
+    frontier.request_handled(image)
+    assert frontier.states[key] == OWED
+    frontier.crawler.signals.send_catch_log(signals.item_scraped, item=item, response=None)
+    assert frontier.states[key] == DONE
+
+
+@pytest.mark.parametrize(("kind", "state"), [("http-404", FAILED), ("timeout", OWED)])
+def test_failures_for_good_are_recorded_others_stay_owed(
+    frontier: CrawlFrontier, kind: str, state: str
+) -> None:
+    spider = spider_of(frontier)
+    request = Request(f"{HLV}/documents/1/2/a.jpg", callback=spider.parse_requisite)
+    frontier.admit(request, spider)
+    frontier.crawler.signals.send_catch_log(request_failed, request=request, kind=kind)
+    frontier.callback_started(request.meta[FRONTIER_KEY])
+    frontier.release(request.meta[FRONTIER_KEY])  # an errback's (empty) output
+    assert frontier.collection.frontier.states() == {request.meta[FRONTIER_KEY]: state}

@@ -7,6 +7,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.test import get_crawler
 
 from crawler.guard import ArticleFingerprinter, RequestGuardMiddleware
+from crawler.spiders.portal import PortalSpider
 
 HLV = "https://lapvo.dongthap.gov.vn/web/hlv"
 ARTICLE = f"{HLV}/chi-tiet-bai-viet/-/asset_publisher/1mOzUrGkrdAE/content/id/4961961"
@@ -105,3 +106,62 @@ def test_method_and_body_count_for_non_get(fingerprinter: ArticleFingerprinter) 
     post_a = _fp(fingerprinter, f"{HLV}/tin-tuc", method="POST", body=b"a=1")
     post_b = _fp(fingerprinter, f"{HLV}/tin-tuc", method="POST", body=b"a=2")
     assert len({get, post_a, post_b}) == 3
+
+
+@pytest.mark.parametrize(
+    "url", ["file:///etc/hostname", "ftp://lapvo.dongthap.gov.vn/a.pdf", "s3://b/k", "data:,x"]
+)
+def test_only_http_and_https_are_requested(
+    crawler: Crawler, guard: RequestGuardMiddleware, url: str
+) -> None:
+    with pytest.raises(IgnoreRequest):
+        guard.process_request(Request(url, meta={"requisite": True}))
+    assert crawler.stats.get_value("guard/dropped/scheme") == 1
+
+
+@pytest.fixture
+def scoped(crawler: Crawler) -> RequestGuardMiddleware:
+    crawler.spider = PortalSpider.from_crawler(crawler, targets=HLV)
+    return RequestGuardMiddleware.from_crawler(crawler)
+
+
+def _redirected(url: str, origin: str, **meta: object) -> Request:
+    return Request(url, meta={"redirect_urls": [origin], **meta})
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        Request("https://example.org/web/hlv/tin-tuc"),
+        _redirected("https://example.org/", ARTICLE),
+        _redirected(
+            "https://cdn.example.org/a.jpg", "https://img.example.net/a.jpg", requisite=True
+        ),
+    ],
+    ids=["other-host", "redirect-away", "requisite-redirect-away"],
+)
+def test_out_of_scope_requests_are_refused(
+    crawler: Crawler, scoped: RequestGuardMiddleware, request_: Request
+) -> None:
+    with pytest.raises(IgnoreRequest):
+        scoped.process_request(request_)
+    assert crawler.stats.get_value("guard/dropped/out-of-scope") == 1
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        Request(ARTICLE.replace("https:", "http:")),
+        _redirected(f"{ARTICLE};jsessionid=1", ARTICLE),
+        Request("https://img.example.net/a.jpg", meta={"requisite": True}),
+        _redirected(
+            "https://img.example.net/b.jpg", "https://img.example.net/a.jpg", requisite=True
+        ),
+        Request("https://img.example.net/robots.txt"),
+    ],
+    ids=["http", "redirect-same", "requisite", "requisite-same-host", "robots"],
+)
+def test_the_scope_holds_targets_requisites_and_robots(
+    scoped: RequestGuardMiddleware, request_: Request
+) -> None:
+    assert scoped.process_request(request_) is None
