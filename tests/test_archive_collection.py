@@ -70,16 +70,6 @@ def test_second_opener_is_refused_naming_the_pid(tmp_path: Path) -> None:
     Collection(tmp_path).open().close()  # released on close
 
 
-def test_killed_between_item_and_commit_is_registered_not_reemitted(tmp_path: Path) -> None:
-    with Collection(tmp_path) as collection:
-        capture(collection, "a#1", commit=False)
-    with Collection(tmp_path) as collection:
-        state = collection.get("a#1")
-        assert state and state.version == 1 and state.etag == '"v1"'
-        assert state.payload_digest == sha1_digest(b"a#1")
-    assert len(items(tmp_path)) == 1
-
-
 def test_torn_items_line_is_cut(tmp_path: Path) -> None:
     with Collection(tmp_path) as collection:
         capture(collection, "a#1")
