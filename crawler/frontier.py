@@ -144,6 +144,13 @@ class CrawlFrontier:
         request.meta[DEFER_META_KEY] = True
         self.admit(request, spider)
 
+    def skip(self, url: str) -> None:
+        """The spider decided not to fetch a deferred article (``--new-only``: known)."""
+        key = article_key(url)
+        if self.states.get(key) == DEFERRED:
+            self.states[key] = OWED
+            self._settle(key, DONE)
+
     # -- outcomes --------------------------------------------------------------------------
 
     def callback_started(self, key: str) -> None:

@@ -360,6 +360,9 @@ class PortalSpider(ArchivingSpider):
             return
         if self.new_only and self.is_known(key):
             self.crawler.stats.inc_value("portal/skipped_known")
+            frontier = frontier_of(self.crawler)
+            if frontier is not None:
+                frontier.skip(url)
             return
         if self._max_reached():
             self.held.setdefault(key, (url, meta))
