@@ -180,7 +180,7 @@ class Collection:
         self._writer: ArchiveWriter | None = None
         self._pending_index: TextIO | None = None
         self._crawl_open = False
-        self.frontier = Frontier(lambda: self._conn, self._written)
+        self.frontier = Frontier(lambda: self._conn, self._written, self._pending)
         self.items_registered = 0
         """Items lines that open() registered from a killed run (the state lacked them)."""
         self.items_dropped = 0
@@ -189,6 +189,7 @@ class Collection:
         # (open() registers items lines the state lacks); a batch bounds the rework.
         self._commit_every = max(1, commit_every)
         self._uncommitted = 0
+        self._dirty = False
 
     def __enter__(self) -> Collection:
         return self.open()
@@ -328,10 +329,16 @@ class Collection:
 
     def commit(self) -> None:
         """Make the WARC records and items lines durable, then commit the state that names them."""
-        if self._uncommitted:
+        if self._uncommitted or self._dirty:
             self._make_durable()
             self._conn.commit()
             self._uncommitted = 0
+            self._dirty = False
+
+    def _pending(self) -> None:
+        """A change that rides with the next commit without counting toward one (a frontier
+        row discovered: cheap to discover again)."""
+        self._dirty = True
 
     def _written(self) -> None:
         self._uncommitted += 1

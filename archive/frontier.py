@@ -66,9 +66,17 @@ def _entry(row: tuple[Any, ...]) -> FrontierEntry:
 class Frontier:
     """The frontier rows of a collection, written through its connection and commit policy."""
 
-    def __init__(self, connection: Callable[[], sqlite3.Connection], written: Callable[[], None]):
+    def __init__(
+        self,
+        connection: Callable[[], sqlite3.Connection],
+        written: Callable[[], None],
+        pending: Callable[[], None],
+    ) -> None:
         self._connection = connection
         self._written = written
+        """Counts a change toward the next group commit."""
+        self._pending = pending
+        """Marks a change that rides with the next commit."""
 
     def states(self) -> dict[str, str]:
         """Every key of the frontier and its state."""
@@ -99,7 +107,7 @@ class Frontier:
                 entry.requisite_of,
             ),
         )
-        self._written()
+        self._pending()
 
     def settle(self, key: str, state: str) -> None:
         """Record the outcome of ``key`` (``done`` or ``failed``)."""

@@ -311,6 +311,7 @@ class ArchivePipeline:
             )
         finally:
             self.stats.set_value("archive/bytes_written", self.writer.bytes_written)
+            self.frontier.closed = True
             self.collection.close()
 
 

@@ -76,6 +76,8 @@ class CrawlFrontier:
         self.collection = collection
         self.requisites = requisites
         self.states: dict[str, str] = {}
+        self.closed = False
+        """Set when the collection closes: what arrives later stays owed to the next run."""
         self._outstanding: dict[str, int] = {}
         self._item_parents: dict[int, str] = {}
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
@@ -119,6 +121,8 @@ class CrawlFrontier:
     def admit(self, request: Request, spider: Spider) -> bool:
         """Record a request the scheduler is given; False when it must not be queued (done,
         owed already, or deferred until idle)."""
+        if self.closed:
+            return False
         key = article_key(request.url)
         previous = request.meta.get(FRONTIER_KEY)
         if previous == key:
@@ -199,7 +203,7 @@ class CrawlFrontier:
             self.states[key] = _RETRY_LATER
 
     def _settle(self, key: str, state: str) -> None:
-        if self.states.get(key) in (DONE, FAILED):
+        if self.closed or self.states.get(key) in (DONE, FAILED):
             return
         self.states[key] = state
         self.collection.frontier.settle(key, state)
