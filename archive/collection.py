@@ -109,6 +109,10 @@ class Resumed:
     """Articles earlier runs of this crawl already stored or found unchanged."""
     requisites_owed: int
     """Images, files and assets that articles already archived still wait for."""
+    warc_files_repaired: int = 0
+    """Unfinished WARC files closed since the last crawl began (by any opening)."""
+    items_registered: int = 0
+    """items.jsonl lines registered since the last crawl began (by any opening)."""
 
 
 def content_digest(item: Mapping[str, Any]) -> str:
@@ -210,6 +214,8 @@ class Collection:
             self._db = self._connect()
             self._items = self._opener(self.items_path)
             self._reconcile()
+            self._count_recovery("recovered_warc_files", len(self.repair_reports))
+            self._count_recovery("recovered_items", self.items_registered)
         except BaseException:
             self.close()
             raise
@@ -397,7 +403,13 @@ class Collection:
         owed = self._conn.execute(
             "SELECT COUNT(*) FROM frontier WHERE requisite_of IS NOT NULL AND state = ?", (OWED,)
         ).fetchone()[0]
-        return Resumed(int(done), int(owed) + len(self.owed()))
+        with self._conn:
+            repaired = int(self._meta("recovered_warc_files") or 0)
+            registered = int(self._meta("recovered_items") or 0)
+            self._conn.execute(
+                "DELETE FROM meta WHERE name IN ('recovered_warc_files', 'recovered_items')"
+            )
+        return Resumed(int(done), int(owed) + len(self.owed()), repaired, registered)
 
     def end_crawl(self, *, finished: bool) -> None:
         """A finished crawl closes; an interrupted one stays open for the rerun to continue."""
@@ -634,6 +646,13 @@ class Collection:
             location,
             content_digest(item),
         )
+
+    def _count_recovery(self, name: str, count: int) -> None:
+        """Add to what the next crawl reports it took over: whoever opens the collection
+        first after a kill (a command's check, the crawl itself) does the repairs."""
+        if count:
+            with self._conn:
+                self._set_meta(name, str(int(self._meta(name) or 0) + count))
 
     def _set_meta(self, name: str, value: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))

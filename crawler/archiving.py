@@ -129,7 +129,7 @@ class ArchivePipeline:
         except BaseException:
             collection.close()
             raise
-        _resume_stats(crawler, collection, resumed)
+        _resume_stats(crawler, resumed)
         info = {
             "operator": settings.get("ARCHIVE_OPERATOR"),
             "robots": settings.get("ARCHIVE_ROBOTS_POLICY"),
@@ -315,14 +315,13 @@ class ArchivePipeline:
             self.collection.close()
 
 
-def _resume_stats(crawler: Crawler, collection: Collection, resumed: Resumed) -> None:
+def _resume_stats(crawler: Crawler, resumed: Resumed) -> None:
     """What this run takes over from interrupted ones (the summary shows it)."""
-    repaired = len(collection.repair_reports)
     values = {
         "resume/articles_done": resumed.articles_done,
         "resume/requisites_owed": resumed.requisites_owed,
-        "resume/warc_files_repaired": repaired,
-        "resume/items_registered": collection.items_registered,
+        "resume/warc_files_repaired": resumed.warc_files_repaired,
+        "resume/items_registered": resumed.items_registered,
     }
     for name, value in values.items():
         crawler.stats.set_value(name, value)

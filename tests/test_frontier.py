@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import sqlite3
 import subprocess
@@ -93,10 +94,13 @@ def test_other_commands_neither_continue_nor_close_an_open_crawl(tmp_path: Path)
             assert refused.returncode != 0
             assert "has an unfinished crawl" in refused.stderr, refused.stderr
             assert "ARCHIVE_DISCARD_OPEN_CRAWL=True" in refused.stderr
-        rerun = run_cli(*crawl_command(replica, tmp_path)[3:])
+        rerun = run_cli(*crawl_command(replica, tmp_path, "-s", "LOG_LEVEL=INFO")[3:])
         assert rerun.returncode == 0, rerun.stderr
     assert {item["asset_id"] for item in read_items(tmp_path)} == expected
     assert not {OWED, DEFERRED} & set(frontier_states(tmp_path)), "nothing is left owed"
+    stats = stats_dump(rerun.stderr)
+    assert stats["resume/articles_done"] >= 5 and stats["resume/warc_files_repaired"] == 1
+    assert stats["frontier/remaining"] == 0
 
 
 def test_killed_before_commit_is_not_fetched_again_as_a_new_version(tmp_path: Path) -> None:
@@ -108,12 +112,12 @@ def test_killed_before_commit_is_not_fetched_again_as_a_new_version(tmp_path: Pa
             signal.SIGKILL,
         )
         before = read_items(tmp_path)
-        rerun = run_cli(*crawl_command(replica, tmp_path)[3:])
+        rerun = run_cli(*crawl_command(replica, tmp_path, "-s", "LOG_LEVEL=INFO")[3:])
         assert rerun.returncode == 0, rerun.stderr
     after = read_items(tmp_path)
     assert after[: len(before)] == before
     assert all(item["version"] == 1 for item in after)
-    assert "items.jsonl lines the state lacked" in rerun.stderr
+    assert stats_dump(rerun.stderr)["resume/items_registered"] == len(before)
     images = [image["url"] for item in after for image in item["images"]]
     assert images and set(images) <= archived_urls(tmp_path), "no image is lost"
 
@@ -127,6 +131,12 @@ def test_registered_items_owe_no_requisites_when_requisites_are_off(tmp_path: Pa
         assert rerun.returncode == 0, rerun.stderr
         log = replica.requests()["requests"]
     assert not [r for r in log if "/documents/" in r["target"] or "/image" in r["target"]]
+
+
+def stats_dump(log: str) -> dict[str, int]:
+    """The counts among the stats Scrapy logs at the end of a run (LOG_LEVEL=INFO)."""
+    dump = log.split("Dumping Scrapy stats:", 1)[1]
+    return {name: int(value) for name, value in re.findall(r"'([\w/.-]+)': (\d+)\b", dump)}
 
 
 def frontier_states(directory: Path) -> Counter[str]:
