@@ -112,8 +112,12 @@ def test_killed_before_commit_is_not_fetched_again_as_a_new_version(tmp_path: Pa
             signal.SIGKILL,
         )
         before = read_items(tmp_path)
+        replica.reset()
         rerun = run_cli(*crawl_command(replica, tmp_path, "-s", "LOG_LEVEL=INFO")[3:])
         assert rerun.returncode == 0, rerun.stderr
+        targets = [request["target"] for request in replica.requests()["requests"]]
+    done = [item["url"].split("/", 3)[3] for item in before]
+    assert not [path for path in done if f"/{path}" in targets], "done articles are not fetched"
     after = read_items(tmp_path)
     assert after[: len(before)] == before
     assert all(item["version"] == 1 for item in after)
