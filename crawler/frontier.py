@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 from scrapy import Request, signals
 from scrapy.core.scheduler import Scheduler
+from scrapy.exceptions import IgnoreRequest
+from twisted.python.failure import Failure
 
 from archive.frontier import DEFERRED, DONE, FAILED, OWED, FrontierEntry
 from crawler.extract import LISTING_META_KEY, REQUISITE_META_KEY, THEME_ASSET_META_KEY
@@ -59,13 +61,20 @@ REQUISITE_OF_META_KEY = "requisite_of"
 """``request.meta``: the article key an image, file or theme asset belongs to."""
 _KEPT_META = (LISTING_META_KEY, REQUISITE_META_KEY, REQUISITE_OF_META_KEY, THEME_ASSET_META_KEY)
 """What a callback needs of a request's meta, stored with its row (JSON)."""
-PERMANENT_FAILURES = frozenset(
-    {"ignored", "too-large", "unsupported-scheme", "http-400", "http-401", "http-403"}
-    | {"http-404", "http-405", "http-406", "http-410", "http-414", "http-451", "http-501"}
-)
-"""Failure kinds that another attempt would only repeat: the row is settled as failed.
-Anything else (timeouts, refused connections, 5xx after retries) stays owed to the next run."""
+DEFER_META_KEY = "frontier_defer"
+"""``request.meta`` flag: record the request as deferred instead of queueing it."""
+_PERMANENT_KINDS = frozenset({"too-large", "unsupported-scheme", "http-501"})
+_TRANSIENT_HTTP = frozenset({"http-408", "http-429"})
 _RETRY_LATER = "retry-later"
+
+
+def failed_for_good(kind: str, failure: Failure | None) -> bool:
+    """Whether another attempt would only fail again: refused before the network (scheme,
+    scope, robots.txt, never-request rules), too large, or a 4xx answer. Anything else
+    (timeouts, refused connections, 5xx after the retries) stays owed to the next run."""
+    if failure is not None and failure.check(IgnoreRequest):
+        return True
+    return kind in _PERMANENT_KINDS or (kind.startswith("http-4") and kind not in _TRANSIENT_HTTP)
 
 
 class CrawlFrontier:
@@ -191,11 +200,13 @@ class CrawlFrontier:
         if self.states.get(key) == OWED:
             self._settle(key, DONE)
 
-    def _request_failed(self, request: Request, kind: str, **kwargs: Any) -> None:
+    def _request_failed(
+        self, request: Request, kind: str, failure: Failure | None = None, **kwargs: Any
+    ) -> None:
         key = request.meta.get(FRONTIER_KEY)
         if key is None:
             return
-        if kind in PERMANENT_FAILURES:
+        if failed_for_good(kind, failure):
             self._settle(key, FAILED)
             self.crawler.stats.inc_value("frontier/failed_for_good")
         else:
@@ -210,10 +221,6 @@ class CrawlFrontier:
 
     def remaining(self) -> int:
         return self.collection.frontier.remaining()
-
-
-DEFER_META_KEY = "frontier_defer"
-"""``request.meta`` flag: record the request as deferred instead of queueing it."""
 
 
 def requisite_entry(url: str, article: str) -> FrontierEntry:
@@ -254,16 +261,11 @@ def frontier_of(crawler: Crawler) -> CrawlFrontier | None:
 class FrontierScheduler(Scheduler):
     """Scrapy's scheduler, admitting requests through the frontier and re-seeded from it."""
 
-    crawler: Crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        scheduler = super().from_crawler(crawler)
-        scheduler.crawler = crawler
-        return scheduler
+    def _frontier(self) -> CrawlFrontier | None:
+        return frontier_of(self.crawler) if self.crawler is not None else None
 
     def open(self, spider: Spider) -> Deferred[None] | None:
-        frontier = frontier_of(self.crawler)
+        frontier = self._frontier()
         if frontier is not None and self.dqdir:
             # The frontier is the truth; a queue left on disk may be torn or stale.
             shutil.rmtree(Path(self.dqdir), ignore_errors=True)
@@ -277,13 +279,13 @@ class FrontierScheduler(Scheduler):
         return result
 
     def enqueue_request(self, request: Request) -> bool:
-        frontier = frontier_of(self.crawler)
+        frontier = self._frontier()
         if frontier is None:
             return super().enqueue_request(request)
         admitted = frontier.admit(request, self.spider)
         frontier.request_handled(request)
         if not admitted:
-            self.crawler.stats.inc_value("frontier/not_queued")
+            frontier.crawler.stats.inc_value("frontier/not_queued")
             return False
         return super().enqueue_request(request)
 

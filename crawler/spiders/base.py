@@ -13,7 +13,8 @@ from twisted.python.failure import Failure
 logger = logging.getLogger(__name__)
 
 request_failed = object()
-"""Signal (``request``, ``kind``): a request failed; the crawl frontier records the outcome."""
+"""Signal (``request``, ``kind``, ``failure``): a request failed; the crawl frontier records
+the outcome."""
 
 
 def failure_kind(failure: Failure) -> str:
@@ -54,5 +55,7 @@ class ArchivingSpider(scrapy.Spider):
         if request.meta.get("requisite"):
             stats.inc_value("errors/requisites")
         self.failures.append({"url": request.url, "kind": kind})
-        self.crawler.signals.send_catch_log(request_failed, request=request, kind=kind)
+        self.crawler.signals.send_catch_log(
+            request_failed, request=request, kind=kind, failure=failure
+        )
         logger.warning("Failed (%s): %s", kind, request.url)
