@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -22,6 +24,33 @@ LOOPBACK_SETTINGS = (
     "-s", "PORTAL_RETRY_BACKOFF_BASE=0",
     "-s", "LOG_LEVEL=WARNING",
 )  # fmt: skip
+
+
+def in_ci() -> bool:
+    """True where ``CI`` is set (``.ci/run`` sets ``CI=true``): there, no tool may be missing."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def tool_missing(reason: str) -> NoReturn:
+    """An optional tool a test needs is absent: fail in CI, else skip saying why.
+
+    A test that skips in CI proves nothing while looking green, so CI must install every
+    tool (``.ci/run``); a developer without one gets a printed reason instead of a failure.
+    """
+    if in_ci():
+        pytest.fail(f"{reason}, and CI must run this test: install it in .ci/run", pytrace=False)
+    print(f"skipping: {reason}", file=sys.stderr)
+    pytest.skip(reason)
+
+
+def require_tool(name: str) -> str:
+    """The path of the executable ``name``: beside this interpreter (the virtual environment's
+    own, e.g. pywb's ``wayback``) or on ``PATH`` (Debian's ``wget``, ``chromium``)."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.is_file() else shutil.which(name)
+    if found is None:
+        tool_missing(f"{name} is not installed")
+    return found
 
 
 def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,9 @@ import pytest
 from archive.cdxj import build_index, index_lines
 from archive.surt import surt
 from tests.archive_support import URL, exchange, make_writer
+from tests.conftest import require_tool, tool_missing
 
 DATA = Path(__file__).parent / "data" / "warc"
-PYWB_VENV = Path("/tmp/venv-pywb/bin")
 # Keys computed by pywb 2.10 (surt 0.3.1) for these URLs.
 SURT_CASES = {
     "https://WWW.DongThap.gov.vn/web/htm/Tin-Tuc/": "vn,gov,dongthap)/web/htm/tin-tuc",
@@ -46,23 +45,11 @@ def test_surt_matches_pywb_keys(url: str, key: str) -> None:
 
 
 def pywb_surts(urls: list[str]) -> list[str]:
-    """pywb's own keys: in this interpreter if pywb is importable, else from its venv."""
+    """pywb's own keys (pywb is a test dependency, installed with '.[test]')."""
     try:
         from pywb.utils.canonicalize import canonicalize
     except ImportError:
-        python = PYWB_VENV / "python"
-        if not python.exists():
-            pytest.skip("pywb is not installed")
-        code = "import json,sys; from pywb.utils.canonicalize import canonicalize as c;"
-        code += "print(json.dumps([c(u) for u in json.load(sys.stdin)]))"
-        run = subprocess.run(
-            [str(python), "-c", code],
-            input=json.dumps(urls),
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return json.loads(run.stdout)
+        tool_missing("pywb is not installed (pip install -e '.[test]')")
     return [canonicalize(url) for url in urls]
 
 
@@ -109,10 +96,7 @@ def test_index_lines(tmp_path: Path) -> None:
 
 
 def test_index_equals_pywb_indexer(tmp_path: Path) -> None:
-    candidates = [Path(sys.executable).parent / "cdx-indexer", PYWB_VENV / "cdx-indexer"]
-    indexer = next((str(path) for path in candidates if path.exists()), None)
-    if indexer is None:
-        pytest.skip("pywb's cdx-indexer is not installed")
+    indexer = require_tool("cdx-indexer")
     writer = make_writer(tmp_path)
     writer.write_exchange(exchange(head=b"HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\n", body=b""))
     writer.close()

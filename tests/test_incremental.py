@@ -15,6 +15,7 @@ import pytest
 
 from archive.collection import Collection
 from archive.reader import iter_records
+from tests.captures import IDENTICAL, NOT_MODIFIED, captures_by_uri
 from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
 from tests.replica_process import ReplicaHandle, running_replica
 
@@ -61,10 +62,15 @@ def test_recrawl_adds_only_what_changed(tmp_path: Path, conditional: bool) -> No
         assert {item["asset_id"] for item in items} == set(hlv_articles(replica))
         assert all(item["version"] == 1 for item in items)
         first_bytes = warc_bytes(tmp_path)
+        first_files = set((tmp_path / "warc").glob("*.warc.gz"))
 
         again = crawl(replica, tmp_path)
         assert again.returncode == 0, again.stderr
         assert read_items(tmp_path) == items, "an unchanged portal adds no items"
+        # A 304 where the server honours the validators, else a payload-digest revisit.
+        kinds = captures_by_uri(set((tmp_path / "warc").glob("*.warc.gz")) - first_files)
+        expected = NOT_MODIFIED if conditional else IDENTICAL
+        assert {kinds[item["url"]] for item in items} == {expected}, kinds
         added = warc_bytes(tmp_path) - first_bytes
         assert 0 < added < first_bytes / 5, (added, first_bytes)
 

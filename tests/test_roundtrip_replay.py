@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -16,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from crawler.commands import stop_process
-from tests.conftest import Crawled, run_cli
+from tests.conftest import Crawled, require_tool, run_cli
 
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -48,9 +46,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def pywb(crawled: Crawled, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Real pywb, serving the collection's WARCs through the collection's own CDXJ index."""
-    wayback = shutil.which("wayback") or str(Path(sys.executable).parent / "wayback")
-    if not Path(wayback).exists():
-        pytest.skip("pywb is not installed (pip install -e '.[test]')")
+    wayback = require_tool("wayback")  # pywb, installed with '.[test]'
     root = tmp_path_factory.mktemp("pywb")
     (root / "config.yaml").write_text(
         "collections:\n"

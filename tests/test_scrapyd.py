@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from crawler.commands import stop_process
 from crawler.urls import UrlKind, article_key, classify
+from tests.captures import NOT_MODIFIED, captures_by_uri, records
 from tests.replica_process import ReplicaHandle, running_replica
 
 pytestmark = pytest.mark.scrapyd
@@ -254,18 +254,6 @@ def scheduled_crawl(scrapyd: Scrapyd, portal: ReplicaHandle, collection: Path) -
     return snapshot(collection, scrapyd.job_log(job))
 
 
-def article_captures(warc: Path) -> dict[str, tuple[str, str]]:
-    """(WARC-Type, HTTP status) of the article pages captured in ``warc``, by article key."""
-    captures = {}
-    with warc.open("rb") as stream:
-        for record in ArchiveIterator(stream):
-            uri = record.rec_headers.get_header("WARC-Target-URI") or ""
-            if record.rec_type in ("response", "revisit") and classify(uri) is UrlKind.ARTICLE:
-                status = record.http_headers.get_statuscode() if record.http_headers else ""
-                captures[article_key(uri)] = (record.rec_type, status)
-    return captures
-
-
 # -- fixtures -----------------------------------------------------------------------------
 
 
@@ -364,14 +352,22 @@ def test_second_run_grows_the_warc_a_little(first_run: Snapshot, second_run: Sna
     assert 0 < growth < sum(first_run.warcs.values()) / 4
 
 
-def test_second_run_records_unchanged_articles_without_payload(
+def test_second_run_asks_and_keeps_the_servers_304s(
     first_run: Snapshot, second_run: Snapshot, collection: Path
 ) -> None:
-    captures: dict[str, tuple[str, str]] = {}
-    for name in set(second_run.warcs) - set(first_run.warcs):
-        captures.update(article_captures(collection / "warc" / name))
+    added = [collection / "warc" / name for name in set(second_run.warcs) - set(first_run.warcs)]
+    articles = {
+        article_key(uri): kind
+        for uri, kind in captures_by_uri(added).items()
+        if classify(uri) is UrlKind.ARTICLE
+    }
     archived = {item["key"] for item in first_run.items}
-    assert archived <= set(captures), second_run.log
-    # A 304 answer to a conditional request, or a revisit of an identical payload.
-    without_payload = {("response", "304"), ("revisit", "200")}
-    assert {captures[key] for key in archived} <= without_payload, captures
+    # The replica answers validators with 304: an identical-payload revisit here would mean
+    # the validators were never sent and the whole page was downloaded again.
+    assert {articles[key] for key in archived} == {NOT_MODIFIED}, second_run.log
+    asked = {
+        article_key(uri): record.http_headers.get_header("If-None-Match")
+        for record in records(added, "request")
+        if classify(uri := record.rec_headers.get_header("WARC-Target-URI")) is UrlKind.ARTICLE
+    }
+    assert all(asked[key] for key in archived), asked
