@@ -160,9 +160,9 @@ class CrawlFrontier:
     def skip(self, url: str) -> None:
         """The spider decided not to fetch a deferred article (``--new-only``: known)."""
         key = article_key(url)
-        if self.states.get(key) == DEFERRED:
-            self.states[key] = OWED
-            self._settle(key, DONE)
+        if self.states.get(key) == DEFERRED and not self.closed:
+            self.states[key] = DONE
+            self.collection.frontier.settle(key, DONE)
 
     # -- outcomes --------------------------------------------------------------------------
 
