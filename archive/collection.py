@@ -685,17 +685,29 @@ def _migrate_keys(db: sqlite3.Connection) -> None:
         db.execute("INSERT INTO meta (name, value) VALUES ('key_scheme', 'host')")
 
 
+_OPTION_WORDS = {
+    "new_only": lambda value: "--new-only" if value else "",
+    "since": lambda value: f"--since {value}" if value else "",
+    "max_articles": lambda value: f"--max-articles {value}" if value else "",
+    "requisites": lambda value: "" if value else "-s ARCHIVE_REQUISITES=False",
+    "theme_assets": lambda value: "-s ARCHIVE_THEME_ASSETS=True" if value else "",
+}
+
+
+def describe_crawl(identity: Mapping[str, Any]) -> str:
+    """A crawl identity as the command that runs it: ``crawl https://... --new-only``."""
+    spider = str(identity.get("spider") or "portal")
+    words = [{"portal": "crawl"}.get(spider, spider)]
+    words += [str(url) for url in identity.get("targets") or identity.get("urls") or []]
+    words += [show(identity[name]) for name, show in _OPTION_WORDS.items() if name in identity]
+    return " ".join(word for word in words if word)
+
+
 def _conflict_message(directory: Path, identity: str, started: str) -> str:
-    described = json.loads(identity)
-    what = " ".join(
-        str(value) if name in ("spider", "targets", "urls") else f"{name}={value}"
-        for name, value in described.items()
-        if value not in (None, False, "", [])
-    )
     return (
-        f"collection {directory} has an unfinished crawl ({what}, started {started[:19]}Z): "
-        "run that command again to finish it, or add -s ARCHIVE_DISCARD_OPEN_CRAWL=True "
-        "to discard it (what it archived stays)"
+        f"collection {directory} has an unfinished crawl ({describe_crawl(json.loads(identity))}, "
+        f"started {started[:19]}Z): run that command again to finish it, or add "
+        "-s ARCHIVE_DISCARD_OPEN_CRAWL=True to discard it (what it archived stays)"
     )
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.collection import Collection, CollectionLocked
+from archive.collection import Collection, CollectionLocked, OpenCrawlConflict
+from archive.frontier import OWED, FrontierEntry
 from archive.records import sha1_digest
 from archive.writer import ArchiveWriteError
 from tests.archive_support import FETCHED, FailingFile, exchange, make_writer, warcio_check
@@ -119,3 +120,23 @@ def test_keys_of_older_collections_lose_the_site_part(tmp_path: Path) -> None:
     db.close()
     with Collection(tmp_path) as collection:
         assert collection.get("lapvo.dongthap.gov.vn#1") is not None
+
+
+def test_an_open_crawl_belongs_to_its_identity(tmp_path: Path) -> None:
+    nightly = {"spider": "portal", "targets": ["lapvo"], "new_only": True}
+    image = FrontierEntry("h#img", "https://h/documents/1.jpg", requisite_of="h#1")
+    with Collection(tmp_path) as collection:
+        collection.begin_crawl(nightly)
+        collection.frontier.discover(FrontierEntry("h/tin-tuc", "https://h/tin-tuc"))
+        collection.frontier.discover(image)
+    with Collection(tmp_path) as collection:
+        with pytest.raises(
+            OpenCrawlConflict, match=r"unfinished crawl \(portal lapvo --new-only, started"
+        ):
+            collection.begin_crawl({"spider": "fetch", "urls": ["https://h/a"]})
+        assert collection.frontier.count(OWED) == 2, "refusing changes nothing"
+        resumed = collection.begin_crawl(nightly)
+        assert resumed.requisites_owed == 1 and collection.frontier.count(OWED) == 2
+        collection.begin_crawl({"spider": "fetch"}, discard=True)
+        owed = list(collection.frontier.entries(OWED))
+        assert owed == [image], "the images owed to archived articles outlive the crawl"
