@@ -131,7 +131,7 @@ def test_an_open_crawl_belongs_to_its_identity(tmp_path: Path) -> None:
         collection.frontier.discover(image)
     with Collection(tmp_path) as collection:
         with pytest.raises(
-            OpenCrawlConflict, match=r"unfinished crawl \(portal lapvo --new-only, started"
+            OpenCrawlConflict, match=r"unfinished crawl \(crawl lapvo --new-only, started"
         ):
             collection.begin_crawl({"spider": "fetch", "urls": ["https://h/a"]})
         assert collection.frontier.count(OWED) == 2, "refusing changes nothing"
