@@ -240,3 +240,31 @@ def test_failures_for_good_are_recorded_others_stay_owed(
     frontier.callback_started(request.meta[FRONTIER_KEY])
     frontier.release(request.meta[FRONTIER_KEY])  # an errback's (empty) output
     assert frontier.collection.frontier.states() == {request.meta[FRONTIER_KEY]: state}
+
+
+SEED = "web/hlv/chi-tiet-bai-viet/-/asset_publisher/1mOzUrGkrdAE/content/id/4961961?plidlayout=5101"
+PHOTO = "/documents/481930/0/bi+thu+phat+bieu.jpg/e3584c44-2749-dc32-51b6-32cfb08472c0"
+
+
+def test_a_photo_killed_while_its_retry_waits_stays_owed(tmp_path: Path) -> None:
+    """An error answer is archived too, but it is no outcome: the retry is still owed."""
+    with running_replica("--articles", "20", "--fail-first", f"{PHOTO}=1") as replica:
+        fetch = ["fetch", replica.url + SEED, "--out", str(tmp_path), *LOOPBACK_SETTINGS]
+        waiting = ("-s", "PORTAL_RETRY_BACKOFF_BASE=60", "-s", "ARCHIVE_COMMIT_EVERY=1")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "crawler.cli", *fetch, *waiting],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not [
+            r for r in replica.requests()["requests"] if r["target"].startswith(PHOTO)
+        ]:
+            time.sleep(0.05)
+        time.sleep(1)  # the 500 is archived and committed; the retry waits a minute
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        rerun = run_cli(*fetch)
+        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    records = list(iter_records(sorted((tmp_path / "warc").glob("*.warc.gz"))))
+    assert [r.status for r in records if PHOTO in r.url] == [500, 200]
