@@ -53,11 +53,6 @@ def archive_of(crawler: Crawler) -> ArchivePipeline | None:
     return _ARCHIVES.get(crawler)
 
 
-def record_key(url: str) -> str:
-    """State key of a URL: one identity for state rows, frontier rows and fingerprints."""
-    return article_key(url)
-
-
 def crawl_identity(crawler: Crawler) -> dict[str, Any]:
     """What makes two runs the same crawl: the spider's targets and options, and the settings
     that change what is fetched."""
@@ -151,7 +146,7 @@ class ArchivePipeline:
     # -- state the other components consult ------------------------------------------
 
     def validators(self, url: str) -> tuple[str | None, str | None]:
-        state = self.collection.get(record_key(url))
+        state = self.collection.get(article_key(url))
         return (state.etag, state.last_modified) if state else (None, None)
 
     def is_known(self, key: str) -> bool:
@@ -207,7 +202,7 @@ class ArchivePipeline:
 
     def _write(self, exchange: Exchange, response: Response, request: Request) -> WarcLocation:
         """Archive one exchange: in full, or as a revisit when the collection holds its payload."""
-        key = record_key(request.url)
+        key = article_key(request.url)
         digest = sha1_digest(exchange.body)
         previous = self.collection.get(key)
         if response.status == 304 or _same_payload(previous, response.status, digest):
