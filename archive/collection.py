@@ -5,8 +5,8 @@ Layout::
     DIR/warc/               WARC files (``*.warc.gz``; ``*.warc.gz.open`` while written)
     DIR/items.jsonl         one JSON object per article version, append only
     DIR/indexes/index.cdxj  CDXJ index for pywb
-    DIR/state.sqlite        per-article state (WAL mode)
-    DIR/jobs/               Scrapy's JOBDIR (request queue on disk)
+    DIR/state.sqlite        per-article state and the open crawl's frontier (WAL mode)
+    DIR/jobs/               Scrapy's JOBDIR (request queue on disk, a cache of the frontier)
     DIR/report.json         the last crawl's report
     DIR/.lock               holds the pid of the crawl that owns the collection
     DIR/.index-pending.cdxj index lines of what the running crawl wrote, until the index is built
@@ -16,14 +16,20 @@ Protocol for a new or changed article (the order is what makes a kill harmless):
 1. write the WARC response (and metadata) records: flushed to the OS by the writer;
 2. ``append_item(line)``: the items line, written and flushed;
 3. ``record_capture(key, version, ...)``: fsync the WARC file and items.jsonl (when ``durable``),
-   then commit the state row.
+   then commit the state row;
+4. the page's frontier row (:mod:`archive.frontier`) is settled once the crawler has recorded
+   everything the page led to (its images and files, further pages): in the same or a later
+   transaction, so that a commit never holds a page done without what it owes.
 
-An unchanged article gets a revisit record and ``touch(key, ...)``: no items line.
+An unchanged article gets a revisit record and ``touch(key, ...)``: no items line. Commits are
+grouped (``commit_every``); every commit makes the WARC and items bytes it names durable first.
 
 ``open()`` takes the lock, closes unfinished WARC files (:mod:`archive.repair`), cuts a torn last
 line off items.jsonl, then reconciles: items lines appended since the last open whose
 (key, version) the state lacks (killed between steps 2 and 3) are registered from the line and
-its WARC record instead of being emitted again. Killed before step 2 completes, the article is
+its WARC record (content digest included, and done for the open crawl) instead of being emitted
+again, and their images and files are owed (:meth:`Collection.owed`); a line whose WARC record
+did not survive (a power cut) is removed. Killed before step 2 completes, the article is
 simply not in the state yet and is archived again on the rerun: nothing is emitted twice, nothing
 is lost. A failed write (full disk) is rolled back and raised as
 :class:`archive.writer.ArchiveWriteError`; the collection stays valid for a rerun.
