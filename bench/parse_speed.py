@@ -20,9 +20,14 @@ SPECIMENS = Path(replica.__file__).parent / "data"
 BUDGET_MS = 1.5
 
 
+# Article pages of the portals' earlier generations (DotNetNuke, SharePoint, post-2025).
+GENERATIONS = Path(__file__).parent.parent / "tests" / "data" / "generations"
+
+
 def _pages() -> list[tuple[str, bytes, str]]:
     pages = []
-    for answer in sorted(SPECIMENS.glob("*.json")):
+    answers = [*sorted(SPECIMENS.glob("*.json")), *sorted(GENERATIONS.glob("[gs]*.json"))]
+    for answer in answers:
         url = json.loads(answer.read_text(encoding="utf-8"))["url"]
         pages.append((answer.stem, answer.with_suffix(".html").read_bytes(), url))
     return pages

@@ -1,8 +1,10 @@
-"""The ``portal-archiver`` command: fetch, crawl, extract, index, demo, replica.
+"""The ``portal-archiver`` command: fetch, crawl, extract, index, demo, replica, serve.
 
 Exit status: 0 when everything asked for was captured, 1 when some URLs failed (the
-summary names them), 2 for usage errors and for what stops a run before it starts
-(an unwritable ``--out``, a missing WARC file, a collection locked by another crawl).
+summary names them) or the run was stopped, 2 for usage errors and for what stops a run
+before it starts (a bad option or setting, an unwritable ``--out``, a missing WARC file, a
+collection locked by another crawl). Every expected failure is one sentence on standard
+error; a traceback means a bug, and is printed only with ``--debug``.
 """
 
 from __future__ import annotations
@@ -12,10 +14,19 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from crawler import __version__
+from crawler.validation import iso_date, non_negative_int, port_number, positive_int
 
 logger = logging.getLogger(__name__)
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage errors as one line naming what to fix, like every other expected failure."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _setting(text: str) -> tuple[str, str]:
@@ -42,15 +53,25 @@ def _add_run_options(parser: argparse.ArgumentParser, out_required: bool = True)
         metavar="NAME=VALUE",
         help="override a Scrapy or project setting, as `scrapy crawl -s` does (repeatable)",
     )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show the whole log (Scrapy's included) on standard error, not only the progress "
+        "line; the collection's logs/ folder has it either way",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="portal-archiver",
         description="Crawl and archive Vietnamese provincial government portals "
         "into WARC and JSON Lines.",
     )
     parser.add_argument("--version", action="version", version=f"portal-archiver {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="print the traceback of an unexpected error"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     fetch = sub.add_parser(
@@ -69,9 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     crawl.add_argument("targets", nargs="+", metavar="TARGET")
     _add_run_options(crawl)
-    crawl.add_argument("--max-articles", type=int, metavar="N", help="stop after N articles")
     crawl.add_argument(
-        "--since", metavar="YYYY-MM-DD", help="stop paging a listing once its entries are older"
+        "--max-articles", type=positive_int, metavar="N", help="stop after N articles"
+    )
+    crawl.add_argument(
+        "--since",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="stop paging a listing once its entries are older",
     )
     crawl.add_argument(
         "--new-only",
@@ -105,18 +131,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_run_options(demo, out_required=False)
     demo.add_argument(
-        "--articles", type=int, default=60, metavar="N", help="size of the replica (default 60)"
+        "--articles",
+        type=positive_int,
+        default=60,
+        metavar="N",
+        help="size of the replica (default 60)",
     )
 
     replica = sub.add_parser(
         "replica",
         help="serve the replica portal by hand",
-        description="Serve the replica portal "
-        "(for trying the crawler without touching a real portal).",
+        description="Serve the bundled replica of the Dong Thap portal on 127.0.0.1 until "
+        "Ctrl-C or SIGTERM, for trying the crawler without touching a real portal: the "
+        "province and its district sites, with their listings, paging, photos, attached "
+        "files and traps. Its base URL is printed first; crawl e.g. BASE/web/hlv.",
     )
-    replica.add_argument("--port", type=int, default=8080)
-    replica.add_argument("--articles", type=int, default=60, metavar="N")
-    replica.add_argument("--edition", type=int, default=0, metavar="K")
+    replica.add_argument(
+        "--port",
+        type=port_number,
+        default=8080,
+        help="port on 127.0.0.1 to listen on (default 8080; 0 picks a free one)",
+    )
+    replica.add_argument(
+        "--articles",
+        type=positive_int,
+        default=60,
+        metavar="N",
+        help="number of listed articles across its sites (default 60)",
+    )
+    replica.add_argument(
+        "--edition",
+        type=non_negative_int,
+        default=0,
+        metavar="K",
+        help="content edition: each later one adds and edits articles, for trying "
+        "incremental crawls (default 0)",
+    )
+    serve = sub.add_parser(
+        "serve",
+        help="browse, search and check collections in the browser",
+        description="Serve a reading room over collections, read only: search, articles with "
+        "their versions and photos, the archived pages replayed by pywb, coverage by month.",
+    )
+    serve.add_argument("directories", nargs="+", type=Path, metavar="DIR")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (8080; 0 for any free one)")
+    serve.add_argument(
+        "--no-replay", action="store_true", help="do not start pywb for the archived pages"
+    )
     return parser
 
 
@@ -127,12 +189,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = getattr(commands, f"run_{args.command}")
     try:
         return handler(args)
-    except commands.UsageError as error:
+    except commands.EXPECTED_ERRORS as error:
         print(f"portal-archiver: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("portal-archiver: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        print(
+            f"portal-archiver: unexpected error ({type(error).__name__}: {error}); this is a "
+            "bug: please report it with the output of the same command run with --debug",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

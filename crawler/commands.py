@@ -4,37 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from archive.collection import Collection, CollectionError
+from crawler.running import ensure_writable, run_spider
+from crawler.validation import UsageError, check_settings, check_urls
 
-class UsageError(Exception):
-    """A problem the user can fix; reported as one sentence, exit status 2."""
-
-
-def print_summary(report: dict[str, Any], out: Path | None) -> None:
-    lines = [
-        f"articles: {report.get('articles', 0)} archived, "
-        f"{report.get('articles_unchanged', 0)} unchanged",
-        f"requests: {report.get('requests', 0)}   records: {report.get('records', 0)}   "
-        f"WARC bytes: {report.get('warc_bytes', 0):,}",
-        f"errors: {report.get('errors', 0)}   time: {report.get('elapsed_seconds', 0):.1f} s",
-    ]
-    for failure in report.get("failed_urls", [])[:20]:
-        lines.append(f"  failed ({failure['kind']}): {failure['url']}")
-    if out is not None:
-        lines.append(
-            f"items: {out / 'items.jsonl'}   WARC: {out / 'warc'}   report: {out / 'report.json'}"
-        )
-    print("\n".join(lines))
+# What the command line reports as one sentence, exit status 2 (see crawler/cli.py).
+EXPECTED_ERRORS = (UsageError, CollectionError)
 
 
 def dump_json(value: Any) -> str:
@@ -51,102 +34,9 @@ DEMO_SETTINGS = {
 }
 
 
-def ensure_writable(directory: Path) -> Path:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-test-"):
-            pass
-    except OSError as error:
-        raise UsageError(f"cannot write to {directory}: {error.strerror or error}") from None
-    return directory
-
-
-def scrapy_settings(out: Path, overrides: Sequence[tuple[str, str]], jobdir: str | None) -> Any:
-    from scrapy.settings import Settings
-
-    settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
-    settings.set("ARCHIVE_DIR", str(out), priority="cmdline")
-    if jobdir:
-        settings.set("JOBDIR", str(out / "jobs" / jobdir), priority="cmdline")
-    for name, value in overrides:
-        settings.set(name, value, priority="cmdline")
-    return settings
-
-
-def check_collection_free(out: Path) -> None:
-    from archive.collection import Collection, CollectionLocked
-
-    try:
-        Collection(out).open().close()
-    except CollectionLocked as error:
-        raise UsageError(str(error)) from None
-
-
-_EXPECTED_NETWORK_ERRORS = (
-    "DownloadConnectionRefusedError",
-    "CannotResolveHostError",
-    "DownloadTimeoutError",
-    "DownloadFailedError",
-    "ConnectionRefusedError",
-    "DNSLookupError",
-    "TimeoutError",
-)
-
-
-# Where Scrapy logs a failed download with its traceback.
-_NETWORK_ERROR_LOGGERS = (
-    "scrapy.downloadermiddlewares.robotstxt",
-    "scrapy.core.scraper",
-    "scrapy.core.engine",
-)
-
-
-class _NoNetworkTracebacks(logging.Filter):
-    """An unreachable host is an expected failure: its log line says so, without a traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        if error is not None and type(error).__name__ in _EXPECTED_NETWORK_ERRORS:
-            record.msg = f"{record.getMessage()} ({type(error).__name__})"
-            record.args = ()
-            record.exc_info = None
-            record.exc_text = None
-        return True
-
-
-def run_spider(spider: str, out: Path, overrides: Sequence[tuple[str, str]], **kwargs: Any) -> int:
-    """Run one spider into the collection at ``out``; print the summary; return the exit status."""
-    from scrapy.crawler import CrawlerProcess
-
-    from crawler.progress import ProgressExtension
-
-    ensure_writable(out)
-    check_collection_free(out)
-    settings = scrapy_settings(out, overrides, jobdir=spider)
-    process = CrawlerProcess(settings)
-    for name in _NETWORK_ERROR_LOGGERS:
-        logging.getLogger(name).addFilter(_NoNetworkTracebacks())
-    crawler = process.create_crawler(spider)
-    process.crawl(crawler, **kwargs)
-    process.start()
-    report = next(
-        (
-            ext.report
-            for ext in crawler.extensions.middlewares
-            if isinstance(ext, ProgressExtension)
-        ),
-        None,
-    )
-    if report is None:
-        print("portal-archiver: the crawl did not start; see the log above", file=sys.stderr)
-        return 1
-    print_summary(report, out)
-    return 1 if report["failed_urls"] or report["finish_reason"] != "finished" else 0
-
-
 def run_fetch(args: argparse.Namespace) -> int:
-    return run_spider("fetch", args.out, args.settings, urls=args.urls)
+    urls = check_urls(args.urls)
+    return run_spider("fetch", args.out, args.settings, verbose=args.verbose, urls=urls)
 
 
 def run_crawl(args: argparse.Namespace) -> int:
@@ -158,18 +48,28 @@ def run_crawl(args: argparse.Namespace) -> int:
     if args.new_only:
         kwargs["new_only"] = True
     if args.profiles:
-        if not args.profiles.is_file():
-            raise UsageError(f"no such profiles file: {args.profiles}")
         kwargs["profiles_file"] = str(args.profiles)
     _check_targets(args.targets, args.profiles)
-    return run_spider("portal", args.out, args.settings, **kwargs)
+    return run_spider("portal", args.out, args.settings, verbose=args.verbose, **kwargs)
 
 
 def _check_targets(targets: Sequence[str], profiles_file: Path | None) -> None:
+    import tomllib
+
     from crawler.profiles import load_profiles, resolve_target
 
     try:
         profiles = load_profiles(profiles_file)
+    except FileNotFoundError:
+        raise UsageError(f"no such profiles file: {profiles_file}") from None
+    except OSError as error:
+        raise UsageError(f"cannot read profiles file {profiles_file}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        # The message ends with "(at line L, column C)".
+        raise UsageError(f"profiles file {profiles_file} is not valid TOML: {error}") from None
+    except (ValueError, TypeError) as error:
+        raise UsageError(f"profiles file {profiles_file}: {error}") from None
+    try:
         for target in targets:
             resolve_target(target, profiles)
     except ValueError as error:
@@ -183,8 +83,11 @@ def run_extract(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(f"no such WARC file: {', '.join(missing)}")
     out: Path = args.out
-    ensure_writable(out.parent if str(out.parent) else Path("."))
-    stats = extract_items(args.warcs, out)
+    _check_extract_output(out)
+    with ExitStack() as locks:
+        for directory in sorted({_collection_of(warc) for warc in args.warcs} - {None}):
+            locks.enter_context(_reading(directory))
+        stats = extract_items(args.warcs, out)
     print(
         f"articles: {stats.articles}   responses read: {stats.responses}   "
         f"not articles: {stats.rejected}   errors: {stats.errors}\nitems: {out}"
@@ -192,16 +95,46 @@ def run_extract(args: argparse.Namespace) -> int:
     return 1 if stats.errors else 0
 
 
-def run_index(args: argparse.Namespace) -> int:
-    from archive.cdxj import build_index
+def _check_extract_output(out: Path) -> None:
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a directory; give the name of a .jsonl file to write")
+    if out.name == "items.jsonl" and _collection_of(out, depth=1) is not None:
+        raise UsageError(
+            f"--out {out} is a collection's own items.jsonl, which extract never overwrites; "
+            "give another file name"
+        )
+    parent = out.parent if str(out.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise UsageError(f"cannot write {out}: {parent} is a file, not a directory")
+    ensure_writable(parent)
 
+
+def _collection_of(path: Path, depth: int = 2) -> Path | None:
+    """The collection directory holding ``path`` (a WARC in DIR/warc/, or DIR/items.jsonl)."""
+    parents = path.resolve().parents
+    if len(parents) < depth:
+        return None
+    directory = parents[depth - 1]
+    return directory if (directory / "state.sqlite").exists() else None
+
+
+@contextmanager
+def _reading(directory: Path) -> Iterator[None]:
+    """Hold the collection while reading it: a crawl in progress refuses us, and no crawl
+    starts (a lock file left by a finished crawl is harmless: nobody holds its lock)."""
+    with Collection(directory):
+        yield
+
+
+def run_index(args: argparse.Namespace) -> int:
     warc_dir = args.directory / "warc"
     if not warc_dir.is_dir():
         raise UsageError(f"{args.directory} is not a collection (no warc/ folder)")
-    out = args.directory / "indexes" / "index.cdxj"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    count = build_index(warc_dir, out)
-    print(f"indexed {count} records: {out}")
+    # Through the collection: its lock keeps a crawl from writing while the index is rebuilt
+    # (and refuses during one), and an unfinished WARC file is repaired first.
+    with Collection(args.directory) as collection:
+        count = collection.build_index()
+    print(f"indexed {count} records: {collection.index_path}")
     return 0
 
 
@@ -249,11 +182,13 @@ def _fresh_demo_directory(out: Path) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     out: Path = args.out or Path("portal-archiver-demo")
+    overrides = check_settings([*DEMO_SETTINGS.items(), *args.settings])
     _fresh_demo_directory(out)
     with replica_process("--articles", str(args.articles)) as url:
         print(f"Replica portal running at {url}; crawling its Lấp Vò site ({url}web/hlv)")
-        overrides = [*DEMO_SETTINGS.items(), *args.settings]
-        status = run_spider("portal", out, overrides, targets=[f"{url}web/hlv"])
+        status = run_spider(
+            "portal", out, overrides, verbose=args.verbose, targets=[f"{url}web/hlv"]
+        )
     _show_seed(out)
     return status
 
@@ -274,15 +209,23 @@ def _show_seed(out: Path) -> None:
 
 
 def run_replica(args: argparse.Namespace) -> int:
-    command = [
-        sys.executable,
-        "-m",
-        "replica",
-        "--port",
-        str(args.port),
-        "--articles",
-        str(args.articles),
-    ]
-    command += ["--edition", str(args.edition)]
-    os.execv(sys.executable, command)
-    return 0  # not reached
+    from replica.__main__ import main as serve_replica
+
+    argv = ["--port", str(args.port), "--articles", str(args.articles)]
+    return serve_replica([*argv, "--edition", str(args.edition)], prog="portal-archiver replica")
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from reading_room.server import NotACollection, serve
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be from 0 to 65535, not {args.port}")
+    try:
+        serve(args.directories, args.host, args.port, replay=not args.no_replay)
+    except NotACollection as error:
+        raise UsageError(str(error)) from None
+    except OSError as error:
+        raise UsageError(
+            f"cannot serve on {args.host}:{args.port}: {error.strerror or error}"
+        ) from None
+    return 0

@@ -93,6 +93,8 @@ def build_item(
         attachments=content.attachments,
         fetched_at=fetched_at,
         warc=warc,
+        charset=content.charset,
+        encoding_note=content.encoding_note,
     )
 
 

@@ -53,13 +53,19 @@ class ArticleContent:
     published: str | None = None
     """ISO 8601 date on the page: ``2022-06-30T16:30:00+07:00`` or ``2022-06-30``; else None."""
     published_source: str | None = None
-    """Where ``published`` came from: ``page``, ``image`` (upload time of a body image), or None."""
+    """Where ``published`` came from: ``page``, ``metadata`` (the page's structured data, when it
+    shows no date), ``image`` (upload time of a body image), or None."""
     category: str | None = None
     """Section name shown by the page (last breadcrumb), or None."""
     breadcrumbs: list[str] = field(default_factory=list)
     """Breadcrumb trail as shown, ``["Trang chủ", "Tin tức"]``."""
     attachments: list[Attachment] = field(default_factory=list)
     """Attached files."""
+    charset: str | None = None
+    """The charset the page's bytes were read in (``windows-1258``, ``utf-8``)."""
+    encoding_note: str | None = None
+    """What to know about the page's encoding (declarations that disagree, a legacy font
+    encoding such as TCVN3 or VNI left unconverted), or None."""
 
 
 @dataclass(slots=True)
@@ -93,7 +99,7 @@ class ArticleItem:
     published: str | None
     """ISO 8601 publication date or date-time (``+07:00``), or None."""
     published_source: str | None
-    """``page``, ``listing``, ``image`` or None."""
+    """``page``, ``metadata``, ``listing``, ``image`` or None."""
     category: str | None
     """Section name, or None."""
     breadcrumbs: list[str]
@@ -104,6 +110,10 @@ class ArticleItem:
     """ISO 8601 UTC time of the fetch: ``2026-11-26T12:00:00Z``."""
     warc: WarcLocation | None
     """The response record holding the page."""
+    charset: str | None = None
+    """The charset the page's bytes were read in."""
+    encoding_note: str | None = None
+    """What to know about the page's encoding, or None."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``items.jsonl``, field order as declared."""

@@ -30,7 +30,8 @@ class OfflineCookiesMiddleware(CookiesMiddleware):
 
     Scrapy's middleware builds a ``TLDExtract`` that downloads the Public Suffix List
     from the internet on first use. A crawler must only talk to the hosts it was told
-    to, so the list tldextract ships is used instead.
+    to, so the list tldextract ships is used instead, without tldextract's cache in the
+    user's home (nothing of a crawl is written outside its collection).
     """
 
     @classmethod
@@ -38,7 +39,7 @@ class OfflineCookiesMiddleware(CookiesMiddleware):
         from tldextract import TLDExtract
 
         scrapy_cookies._split_domain = TLDExtract(
-            suffix_list_urls=(), include_psl_private_domains=True
+            suffix_list_urls=(), include_psl_private_domains=True, cache_dir=None
         )
         return super().from_crawler(crawler)
 

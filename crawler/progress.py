@@ -1,21 +1,25 @@
 """Progress while a crawl runs, and the report at its end.
 
-On a terminal: one live line (articles, requests, errors, rate). Elsewhere (cron,
-systemd): a log line every ``PORTAL_PROGRESS_INTERVAL`` seconds. At the end the
-summary is logged and written as JSON to ``{ARCHIVE_DIR}/report.json``.
+The progress line says what is done, queued and failed, the rate and the bytes written.
+Under ``portal-archiver`` it is redrawn every second on a terminal and printed every
+``PORTAL_PROGRESS_INTERVAL`` seconds elsewhere (cron, systemd), and logged to the run's log
+file either way (see ``crawler/logs.py``); under ``scrapy crawl`` it is a log line.
+When the engine has stopped (after the pipeline has closed its WARC file, so the bytes
+count the last record) the report is written as JSON to ``{ARCHIVE_DIR}/report.json``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from scrapy import signals
 from twisted.internet import task
+
+from crawler.logs import CONSOLE, Console
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -48,18 +52,34 @@ def summarize(
         "retry_backoff_seconds": round(stats.get("retry/backoff_seconds", 0.0), 3),
         "failed_urls": failures,
         "elapsed_seconds": round(elapsed, 3),
+        "stopped_by": stats.get("stop/signal"),
+        "stopped_at_once": bool(stats.get("stop/forced", False)),
+        "abandoned_requests": stats.get("stop/abandoned", 0),
+        "remaining": stats.get("frontier/remaining"),
+        "resumed": group("resume/"),
+        "logged_errors": stats.get("log_count/ERROR", 0) + stats.get("log_count/CRITICAL", 0),
     }
 
 
 class ProgressExtension:
-    def __init__(self, crawler: Crawler, interval: float, report_dir: Path | None) -> None:
+    def __init__(
+        self,
+        crawler: Crawler,
+        interval: float,
+        report_dir: Path | None,
+        console: Console = CONSOLE,
+    ) -> None:
         self.crawler = crawler
         self.interval = interval
         self.report_dir = report_dir
-        self.tty = sys.stderr.isatty()
+        self.console = console
         self.started = time.monotonic()
         self.loop: task.LoopingCall | None = None
         self.report: dict[str, Any] | None = None
+        self._reason = "unknown"
+        self._logged = time.monotonic()
+        self._live = False
+        self._failures: list[dict[str, str]] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -72,38 +92,65 @@ class ProgressExtension:
         )
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext
 
     def spider_opened(self, spider: Spider) -> None:
-        self.started = time.monotonic()
+        self.started = self._logged = time.monotonic()
         self.loop = task.LoopingCall(self.tick)
-        self.loop.start(1.0 if self.tty else self.interval, now=False)
+        self._live = self.console.active and self.console.tty
+        self.loop.start(1.0 if self._live else self.interval, now=False)
 
     def line(self) -> str:
+        """Done, queued, failed, rate and bytes, from the crawl's stats and scheduler."""
         stats = self.crawler.stats.get_stats()
         elapsed = max(time.monotonic() - self.started, 1e-6)
-        requests = stats.get("downloader/request_count", 0)
+        archived = stats.get("articles/archived", 0)
+        done = archived + stats.get("articles/unchanged", 0)
+        pages = stats.get("response_received_count", 0)
         return (
-            f"articles {stats.get('articles/archived', 0)} archived"
-            f" ({stats.get('portal/articles_scheduled', 0)} found)"
-            f" | requests {requests} ({requests / elapsed:.1f}/s)"
-            f" | errors {stats.get('errors/total', 0)}"
+            f"done {done} articles ({archived} new)"
+            f" | queued {self.queued()}"
+            f" | failed {stats.get('errors/total', 0)}"
+            f" | {pages} responses, {pages / elapsed:.1f}/s"
             f" | {stats.get('archive/bytes_written', 0) / 1e6:.1f} MB"
         )
 
+    def queued(self) -> int:
+        """Requests waiting in the scheduler (memory and disk) and in the downloader."""
+        engine = self.crawler.engine
+        scheduler = engine.scheduler if engine is not None else None
+        waiting = len(scheduler) if scheduler is not None else 0  # type: ignore[arg-type]
+        return waiting + (len(engine.downloader.active) if engine is not None else 0)
+
     def tick(self) -> None:
-        if self.tty:
-            sys.stderr.write("\r\033[K" + self.line())
-            sys.stderr.flush()
-        else:
-            logger.info("Progress: %s", self.line())
+        line = self.line()
+        if self.console.active:
+            self.console.status(line)
+        now = time.monotonic()
+        # A live line is redrawn every second; the log file gets one every interval.
+        if not self._live or now - self._logged >= self.interval:
+            self._logged = now
+            # The console shows it already: the log file keeps it (see crawler/logs.py).
+            logger.info("Progress: %s", line, extra={"on_console": self.console.active})
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.loop and self.loop.running:
             self.loop.stop()
-        if self.tty:
-            sys.stderr.write("\r\033[K")
-        failures = list(getattr(spider, "failures", []))
+        self.console.clear_status()
+        self._reason = reason
+        self._failures = list(getattr(spider, "failures", []))
+
+    def engine_stopped(self) -> None:
+        self.finish(self._reason)
+
+    def finish(self, reason: str) -> dict[str, Any]:
+        """The report, also written to ``report.json``; ``reason`` is Scrapy's finish reason."""
+        if self.loop and self.loop.running:
+            self.loop.stop()
+        self.console.clear_status()
+        spider = self.crawler.spider
+        failures = self._failures or list(getattr(spider, "failures", []))
         self.report = summarize(
             self.crawler.stats.get_stats(), time.monotonic() - self.started, failures
         )
@@ -113,3 +160,4 @@ class ProgressExtension:
             tmp = path.with_suffix(".json.tmp")
             tmp.write_text(json.dumps(self.report, ensure_ascii=False, indent=1), encoding="utf-8")
             tmp.replace(path)
+        return self.report

@@ -37,9 +37,10 @@ DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
 
 # Capture the wire bytes (status line, raw headers, still-compressed body) for the WARC.
+# (crawler/stopping.py adds to it that a stopped crawl abandons the downloads in flight.)
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.capture.ArchivingDownloadHandler",
-    "https": "crawler.capture.ArchivingDownloadHandler",
+    "http": "crawler.stopping.StoppableDownloadHandler",
+    "https": "crawler.stopping.StoppableDownloadHandler",
 }
 
 DOWNLOADER_MIDDLEWARES = {
@@ -58,7 +59,11 @@ ITEM_PIPELINES = {"crawler.archiving.ArchivePipeline": 300}
 EXTENSIONS = {
     "crawler.progress.ProgressExtension": 500,
     "crawler.gc_tuning.GcTuningExtension": 0,
+    "crawler.stopping.GracefulStop": 0,
 }
+# After the first SIGINT/SIGTERM, seconds allowed for a clean close (commit, WARC closed,
+# index) before the crawl is stopped at once, as by a second signal.
+PORTAL_STOP_TIMEOUT = 10.0
 # Young-collection threshold and the two generation multipliers (CPython: 700, 10, 10);
 # see crawler/gc_tuning.py. Empty: leave the collector alone.
 PORTAL_GC_THRESHOLDS = [10_000, 20, 20]
@@ -94,6 +99,10 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False
+# Scrapy's remote-control extension serves an HTTP endpoint that runs Python code sent to it
+# (token-protected, on localhost) and writes job files to the user's home directory. An
+# archiving tool has no use for it, and nothing of a crawl may land outside its collection.
+REMOTE_CONTROL_ENABLED = False
 ARCHIVE_DURABLE = True  # fsync WARC and items.jsonl before each state commit (power-cut safe)
 DUPEFILTER_CLASS = "crawler.dupefilter.ResumableDupeFilter"
 # The crawl's frontier lives in the collection state (crawler/frontier.py): the scheduler

@@ -61,10 +61,20 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m replica") -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
-    server = make_server(args.host, args.port, options_from(args))
+    try:
+        server = make_server(args.host, args.port, options_from(args))
+    except (OSError, OverflowError) as error:
+        # A port in use or privileged: the user picks another; not a crash.
+        reason = getattr(error, "strerror", None) or error
+        print(
+            f"{prog}: cannot listen on {args.host}:{args.port}: {reason}; "
+            "choose another --port (0 picks a free one)",
+            file=sys.stderr,
+        )
+        return 2
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     print(server.url, flush=True)

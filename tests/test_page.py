@@ -88,3 +88,119 @@ def test_an_xml_declaration_anywhere_before_the_first_tag_takes_the_text_path(
     page = Page("http://x/", body)
     assert page.tree.findtext(".//p") == TEXT
     assert "text" in page.__dict__
+
+
+# --- charsets weighed as evidence (issue 17) ------------------------------------------------
+
+_TONES = "\u0300\u0301\u0303\u0309\u0323"
+
+
+def _compose(text: str) -> bytes:
+    out = []
+    for char in text:
+        try:
+            out.append(char.encode("cp1258"))
+        except UnicodeEncodeError:
+            parts = unicodedata.normalize("NFD", char)
+            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONES))
+            out.append((base + "".join(c for c in parts if c in _TONES)).encode("cp1258"))
+    return b"".join(out)
+
+
+def _legacy_page(meta: str, text: str = TEXT) -> bytes:
+    return _compose(
+        f"<html><head>{meta}<title>{text}</title></head><body><p>{text}</p></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["text/html; charset=ISO-8859-1", "text/html; charset=windows-1252", "text/html"],
+)
+def test_a_server_default_charset_loses_to_the_meta_that_gives_vietnamese(header: str) -> None:
+    # IIS and Apache sent a default charset whatever the page was; Latin-1 decodes any byte,
+    # so "it decodes" proves nothing: the charset that yields Vietnamese letters wins.
+    body = _legacy_page(
+        '<meta http-equiv="Content-Type" content="text/html; charset=windows-1258">'
+    )
+    page = Page("http://x/", body, {"content-type": header})
+    assert (page.charset, _title(page)) == ("windows-1258", TEXT)
+
+
+def test_disagreeing_declarations_are_noted() -> None:
+    body = _legacy_page('<meta charset="windows-1258">')
+    page = Page("http://x/", body, {"content-type": "text/html; charset=ISO-8859-1"})
+    assert page.encoding_note == (
+        "HTTP header says iso-8859-1, meta says windows-1258; read as windows-1258"
+    )
+    agreeing = Page("http://x/", body, {"content-type": "text/html; charset=windows-1258"})
+    assert agreeing.encoding_note is None
+
+
+def test_valid_utf8_wins_over_a_single_byte_declaration() -> None:
+    body = f'<html><head><meta charset="windows-1258"><title>{TEXT}</title></head></html>'
+    page = Page("http://x/", body.encode(), {"content-type": "text/html; charset=windows-1258"})
+    assert (page.charset, _title(page)) == ("utf-8", TEXT)
+    assert page.encoding_note == (
+        "HTTP header says windows-1258, meta says windows-1258; read as utf-8"
+    )
+
+
+def test_an_ascii_page_keeps_its_declared_charset() -> None:
+    body = b'<html><head><meta charset="windows-1258"><title>Tin tuc</title></head></html>'
+    page = Page("http://x/", body)
+    assert (page.charset, page.encoding_note) == ("windows-1258", None)
+
+
+def _legacy(font: str, text: str, header: str) -> Page:
+    body = f"<html><body><p>{font}{text}</p></body></html>".encode("latin-1")
+    return Page("http://x/", body, {"content-type": header})
+
+
+# The header each test serves the page with, and what the note adds about it.
+HEADERS = [
+    ("text/html", ""),
+    ("text/html; charset=ISO-8859-1", "; HTTP header says iso-8859-1; read as {}"),
+    ("text/html; charset=UTF-8", "; HTTP header says utf-8; read as {}"),
+]
+
+
+@pytest.mark.parametrize(("header", "said"), HEADERS)
+@pytest.mark.parametrize(
+    ("tcvn3", "text"),
+    [
+        ("§¶ng Céng s¶n ViÖt Nam", "Đảng Cộng sản Việt Nam"),
+        ("Th«ng b¸o lÞch tiÕp c«ng d©n", "Thông báo lịch tiếp công dân"),
+        ("Tr\xadêng Uû ban nh©n d©n ®· kiÓm tra", "Trường Uỷ ban nhân dân đã kiểm tra"),
+    ],
+)
+def test_tcvn3_pages_are_converted_to_unicode(
+    header: str, said: str, tcvn3: str, text: str
+) -> None:
+    # "ViÖt Nam" in .VnTime is "Việt Nam": the fonts outweigh whatever charset is declared.
+    page = _legacy('<font face=".VnTime">', tcvn3, header)
+    assert page.tree.findtext(".//font") == text
+    assert (page.charset, page.encoding_note) == (
+        "TCVN3",
+        "text in the TCVN3 font encoding, converted to Unicode" + said.format("TCVN3"),
+    )
+
+
+@pytest.mark.parametrize(("header", "said"), HEADERS)
+def test_vni_pages_are_read_byte_for_byte(header: str, said: str) -> None:
+    # VNI writes a letter and its marks as separate bytes ("Vieät"): left as read, and said so.
+    # Latin-1 keeps each byte as one character, so the text can still be converted; a guess by
+    # a detector (ISO-8859-15 turns "¸" into "ž") would garble it for good.
+    page = _legacy("<span style=\"font-family: 'VNI-Times'\">", "Coäng hoøa xaõ hoäi", header)
+    assert page.tree.findtext(".//span") == "Coäng hoøa xaõ hoäi"
+    note = "text in the VNI font encoding, kept as read (not converted)"
+    if "ISO" in header:
+        said = ""  # the header named what the bytes were read as: nothing to add
+    assert (page.charset, page.encoding_note) == ("iso-8859-1", note + said.format("iso-8859-1"))
+
+
+def test_vietnamese_windows_bytes_under_two_utf8_declarations_are_read_as_such() -> None:
+    body = _compose(f'<html><head><meta charset="utf-8"><title>{TEXT}</title></head></html>')
+    page = Page("http://x/", body, {"content-type": "text/html; charset=utf-8"})
+    assert (page.charset, _title(page)) == ("windows-1258", TEXT)
+    assert page.encoding_note == "HTTP header says utf-8, meta says utf-8; read as windows-1258"

@@ -10,7 +10,8 @@ from urllib.parse import urljoin
 
 import pytest
 
-from crawler.items import ArticleContent
+from crawler.extract import ListingContext, build_item
+from crawler.items import ArticleContent, ArticleItem
 from crawler.parsers.article import ArticleResult, parse_article
 from crawler.parsers.page import Page
 from tests.golden import FIELDS, SPECIMENS, actual
@@ -38,28 +39,50 @@ def _content(name: str) -> ArticleContent:
     return result.content
 
 
-def _expected(field: str, answer: dict[str, Any], html: bytes) -> Any:
+def _expected(field: str, answer: dict[str, Any]) -> Any:
     if field == "images":
         return [(urljoin(answer["url"], i["src"]), i["caption"]) for i in answer["images"]]
     if field == "attachments":
         return [a if isinstance(a, str) else a["title"] for a in answer["attachments"]]
-    if field == "category" and b"breadcrumb" not in html:
-        return None  # the page shows no breadcrumb: nothing to read the section from
     return answer[field]
 
 
-@pytest.mark.parametrize("field", FIELDS)
+def _zoned(answer_time: str) -> str:
+    """An answer's ``2022-06-30T16:30`` as the item writes it; a bare date as it is."""
+    return f"{answer_time}:00+07:00" if "T" in answer_time else answer_time
+
+
+def _item(name: str) -> ArticleItem:
+    """The item a crawl makes of the page, reached from a listing that shows what the answer
+    says the listing shows: its date and section."""
+    answer, _ = _specimen(name)
+    listing = ListingContext(date=_zoned(answer["published"]), section=answer["category"])
+    return build_item(answer["url"], _content(name), fetched_at="", warc=None, listing=listing)
+
+
+@pytest.mark.parametrize("field", [f for f in FIELDS if f != "category"])
 @pytest.mark.parametrize("name", NAMES)
 def test_specimen_field(name: str, field: str) -> None:
-    answer, html = _specimen(name)
-    assert actual(field, _content(name)) == _expected(field, answer, html)
+    answer, _ = _specimen(name)
+    assert actual(field, _content(name)) == _expected(field, answer)
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_page_date_carries_vietnam_offset(name: str) -> None:
-    content = _content(name)
-    if content.published and "T" in content.published:
-        assert content.published.endswith("+07:00")
+def test_specimen_item_category_and_date(name: str) -> None:
+    # The page's own breadcrumb or, where it shows none (a03-lr62), the listing's section; the
+    # date the page shows or, where it shows none, the listing's.
+    answer, _ = _specimen(name)
+    item = _item(name)
+    assert item.category == answer["category"]
+    shown = answer["published_on_page"]
+    assert (item.published, item.published_source) == (
+        (_zoned(shown), "page") if shown else (_zoned(answer["published"]), "listing")
+    )
+
+
+def test_only_a03_lr62_takes_its_section_from_the_listing() -> None:
+    from_listing = [name for name in NAMES if _content(name).category is None]
+    assert from_listing == ["a03-lr62"]
 
 
 def test_date_falls_back_to_first_image_upload_time() -> None:
@@ -140,14 +163,6 @@ def test_xml_declaration_is_accepted() -> None:
     html = _specimen("a01-dtp")[1]
     content = _a01(b'<?xml version="1.0" encoding="UTF-8"?>\n' + html).content
     assert content is not None and content.title == _title_a01()
-
-
-def test_ten_megabyte_page_is_refused_quickly() -> None:
-    html = _specimen("a01-dtp")[1]
-    filler = b"<p>" + "Văn bản lặp lại rất dài. ".encode() * 40 + b"</p>\n"
-    big = html.replace(b"</footer>", b"</footer>" + filler * (10_000_000 // len(filler)))
-    result = _a01(big)
-    assert (result.content, result.reason) == (None, "too-large")
 
 
 def test_inline_base64_photos_do_not_make_a_page_too_large() -> None:

@@ -19,6 +19,8 @@ from crawler.parsers.dates import find_date, image_upload_time, is_date_line, is
         ("08:15 | 01/07/2025", "2025-07-01T08:15:00+07:00"),
         ("30-6-2022 15h30", "2022-06-30T15:30:00+07:00"),
         ("30.06.2022", "2022-06-30"),
+        ("Ngày đăng: Thứ năm, 16 Tháng 8 2012 09:12", "2012-08-16T09:12:00+07:00"),
+        ("ngày 5 tháng 6, 2022", "2022-06-05"),
         ("14/02/22", "2022-02-14"),
         ("03:30 PM 30/06/2022", "2022-06-30T15:30:00+07:00"),
         ("ngày 30 tháng 6 năm 2022", "2022-06-30"),
@@ -42,7 +44,13 @@ def test_find_date_rejects_non_dates(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["18:40 15/09/2021", "Thứ năm, 30/06/2022 - 15:30", "Ngày đăng: 20/12/2021", "(20/12/2021)"],
+    [
+        "18:40 15/09/2021",
+        "Thứ năm, 30/06/2022 - 15:30",
+        "Ngày đăng: 20/12/2021",
+        "(20/12/2021)",
+        "Ngày đăng: Thứ năm, 16 Tháng 8 2012 09:12",
+    ],
 )
 def test_date_lines(text: str) -> None:
     assert is_date_line(text)

@@ -36,7 +36,15 @@ def _parsed(name: str) -> ArticleResult:
 def _expected(field: str, answer: dict[str, Any]) -> Any:
     if field == "images":
         return [(urljoin(answer["url"], i["src"]), i["caption"]) for i in answer["images"]]
+    if field == "attachments":
+        return [(urljoin(answer["url"], a["href"]), a["title"]) for a in answer["attachments"]]
     return answer[field]
+
+
+def _actual(field: str, content: ArticleContent) -> Any:
+    if field == "attachments":  # the file's address too: it is what the crawl fetches
+        return [(a.url, a.title) for a in content.attachments]
+    return actual(field, content)
 
 
 def _content(name: str) -> ArticleContent:
@@ -48,16 +56,7 @@ def _content(name: str) -> ArticleContent:
 @pytest.mark.parametrize("field", THEME_FIELDS)
 @pytest.mark.parametrize("name", ARTICLES)
 def test_theme_field(name: str, field: str) -> None:
-    assert actual(field, _content(name)) == _expected(field, ANSWERS[name])
-
-
-@pytest.mark.parametrize("name", ARTICLES)
-def test_attachment_urls_are_absolute_files(name: str) -> None:
-    content = _parsed(name).content
-    assert content is not None
-    for attachment in content.attachments:
-        assert attachment.url.startswith(("http://", "https://"))
-        assert attachment.url.rsplit(".", 1)[-1] in ("pdf", "doc", "docx", "xls", "xlsx")
+    assert _actual(field, _content(name)) == _expected(field, ANSWERS[name])
 
 
 @pytest.mark.parametrize("name", REFUSED)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import lxml.etree
 
@@ -28,9 +29,11 @@ from crawler.parsers.dates import (
     image_upload_time,
     is_date_line,
     is_update_label,
+    structured_date,
 )
 from crawler.parsers.layout import (
     Layout,
+    Menu,
     around,
     category_of,
     find_breadcrumbs,
@@ -43,8 +46,11 @@ from crawler.parsers.text import clean, has_words, same_text
 
 logger = logging.getLogger(__name__)
 
-MAX_BYTES = 5_000_000
-"""Pages larger than this (after dropping inline data URIs) are not parsed."""
+# Frames the block walk may use on a deeply nested page: some 30,000 levels of elements.
+_DEEP_RECURSION_LIMIT = 100_000
+MAX_BYTES = 64 * 1024 * 1024
+"""Pages larger than this (after dropping inline data URIs) are not parsed: Scrapy's download
+limit as the crawl sets it (``DOWNLOAD_MAXSIZE``), for bodies read back from other archives."""
 _DATA_URI = re.compile(rb"""data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]{256,}""")
 _MAGIC = (
     b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"Rar!",
@@ -69,11 +75,13 @@ _STOP = re.compile(
     re.IGNORECASE,
 )
 _CHROME_LINE = re.compile(
-    r"^(?:[|\s/·•-]*(?:in bài(?: viết)?|in trang|bản in|in|gửi e-?mail|gửi bài|e-?mail|chia sẻ"
-    r"|lưu(?: tin)?|quay lại|trở về|về đầu trang|đầu trang|print|share|back|xuất bản thông tin"
-    r"|phóng to|thu nhỏ|cỡ chữ|a\+|a-|nghe đọc bài)[|\s/·•-]*)+$"
+    r"^(?:[|\s/·•\[\]()<>«»-]*(?:in bài(?: viết)?|in trang|bản in|in|gửi e-?mail|gửi bài|e-?mail"
+    r"|chia sẻ|lưu(?: tin)?|quay lại|trở về|về đầu trang|đầu trang|print|share|back"
+    r"|xuất bản thông tin|phóng to|thu nhỏ|cỡ chữ|a\+|a-|nghe đọc bài)[|\s/·•\[\]()<>«»-]*)+$"
     r"|^(?:số\s+)?lượt\s+(?:xem|đọc|truy\s+cập)\s*:?\s*[\d.,]+$|^[\d.,]+\s+lượt\s+(?:xem|đọc)$"
     r"|^(?:từ\s+khóa|từ\s+khoá|tags?)\s*:"
+    # Joomla's article-info box: its heading, and the category line.
+    r"|^chi\s+tiết$|^(?:chuyên\s+mục|danh\s+mục|category)(?:\s*:|\s[^.]{1,50}$)"
     r"|^(?:(?:tập\s+tin|tệp|file|văn\s+bản|tài\s+liệu)\s+)?đính\s+kèm\s*:?$|^tải\s+về\s*:?$",
     re.IGNORECASE,
 )
@@ -81,9 +89,13 @@ _FILE_EXT = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|odt|ods|odp|rtf|zip|rar|7z|t
 _IMAGE_EXT = re.compile(r"\.(?:jpe?g|png|gif|webp|bmp|svg|tiff?)$", re.IGNORECASE)
 _ATTACHMENT_LABEL = re.compile(
     r"(?:tải\s+về|tải\s+xuống|tập\s+tin\s+đính\s+kèm|tệp\s+đính\s+kèm|file\s+đính\s+kèm"
-    r"|văn\s+bản\s+đính\s+kèm|đính\s+kèm|download|xem\s+chi\s+tiết|xem|file|tại\s+đây)",
+    r"|văn\s+bản\s+đính\s+kèm|đính\s+kèm|tài\s+liệu|tệp\s+tin|download|xem\s+chi\s+tiết|xem"
+    r"|file|tại\s+đây)",
     re.IGNORECASE,
 )
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4"})
+_MAY_HOLD_DATE_LINE = frozenset({Role.TEXT, Role.SUMMARY})
+
 # Class substrings of elements that may hold the asset's dates (the role check then decides).
 _DATE_HINTS = ("date", "time", "ngay", "created")
 _HOME = re.compile(r"^(?:trang\s+chủ|trang\s+nhất|home)$", re.IGNORECASE)
@@ -101,7 +113,7 @@ class ArticleResult:
     """None when the page is not an article."""
     reason: str | None
     """Why not: ``soft-404``, ``not-article``, ``empty-body``, ``binary``, ``too-large``,
-    ``unparseable``; None when content is set."""
+    ``too-deep``, ``unparseable``; None when content is set."""
 
 
 def _fail(reason: str, page: Page) -> ArticleResult:
@@ -112,10 +124,30 @@ def _fail(reason: str, page: Page) -> ArticleResult:
 def parse_article(page: Page) -> ArticleResult:
     """Read one article page; never raises."""
     try:
-        return _parse(page)
+        try:
+            return _parse(page)
+        except RecursionError:
+            return _parse_deep(page)
     except Exception:  # the contract is "any bytes in, a result out": log, never crash the crawl
         logger.exception("article parser failed on %s", page.url)
         return ArticleResult(None, "unparseable")
+
+
+def _parse_deep(page: Page) -> ArticleResult:
+    """``_parse`` with room for a tree nested thousands deep (unclosed tags of Word pastes).
+
+    The block walk recurses once or twice per level of the tree; Python 3.11 and later keep
+    Python-to-Python calls off the C stack, so the room is only the frames' memory. Ordinary
+    pages never come here: the limit is raised for the one page that needs it.
+    """
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _DEEP_RECURSION_LIMIT))
+    try:
+        return _parse(page)
+    except RecursionError:
+        return _fail("too-deep", page)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def _parse(page: Page) -> ArticleResult:
@@ -133,6 +165,8 @@ def _parse(page: Page) -> ArticleResult:
     tree = page.document
     if tree is None:
         return _fail("unparseable", page)
+    if page.cut_short:
+        return _fail("too-deep", page)
     layout = locate(tree)
     # An article widget that renders is no error page; only look for the alert otherwise.
     if (layout is None or not layout.known) and _shows_not_found(tree):
@@ -179,10 +213,15 @@ class _Draft:
 
 
 def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
-    title = find_title(layout, tree)
+    menu = Menu(tree)
+    title = find_title(layout, tree, menu)
     blocks = _until_stop(walk(layout.root, page.url, layout.body))
     if not title:
         return _fail(_empty_reason(layout), page)
+    # A page titled like an entry of the site's menu is that section's page (home, listing,
+    # introduction), whatever its generation: an article's title is never a menu entry.
+    if menu.names(title) or _lists_entries(blocks):
+        return _fail("not-article", page)
     draft = _Draft(title=title)
     _sort_blocks(blocks, draft)
     _take_summary(draft)
@@ -206,11 +245,36 @@ def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
         images=images,
         byline=draft.byline or next(iter(draft.authors), None),
         attachments=[Attachment(url, name) for url, name in draft.attachments.items()],
+        charset=page.charset,
+        encoding_note=page.encoding_note,
     )
-    _set_dates(content, draft, layout)
+    _set_dates(content, draft, layout, page)
     content.breadcrumbs = find_breadcrumbs(layout, tree, title) or draft.trail
     content.category = category_of(content.breadcrumbs)
     return ArticleResult(content, None)
+
+
+def _lists_entries(blocks: list[Block]) -> bool:
+    """Headings that are links to other pages, two or more: a listing's entries, not an
+    article (whose heading is its own: at most a back arrow beside it is a link).
+
+    Read from the blocks of the page's main part, so the related-news boxes an article may
+    carry (cut at their "Tin liên quan" heading, or skipped for their class) do not count.
+    """
+    linked = 0
+    for block in blocks:
+        if block.links and (block.tag in _HEADINGS or block.role is Role.TITLE):
+            # A back arrow's hidden label is a few letters beside a whole title.
+            carried = sum(len(name) for url, name in block.links if _is_page(url))
+            if 2 * carried >= len(block.text) > 0:
+                linked += 1
+                if linked >= 2:
+                    return True
+    return False
+
+
+def _is_page(url: str) -> bool:
+    return urlsplit(url).scheme in ("http", "https")
 
 
 def _empty_reason(layout: Layout) -> str:
@@ -239,7 +303,8 @@ def _sort_blocks(blocks: list[Block], draft: _Draft) -> None:
         role, text = block.role, block.text
         if role in (Role.TITLE, Role.BREADCRUMB):
             continue
-        if role is Role.DATE or (role is Role.TEXT and is_date_line(text)):
+        # A date line is a date whatever box holds it (templates put stamps in lead boxes).
+        if role is Role.DATE or (role in _MAY_HOLD_DATE_LINE and is_date_line(text)):
             found = find_date(text)
             if found:
                 draft.dates.append((found, is_update_label(text)))
@@ -265,13 +330,22 @@ def _is_chrome_text(block: Block, title: str) -> bool:
 
 
 def _is_file(url: str) -> bool:
-    path = unquote(urlsplit(url).path)
+    parts = urlsplit(url)
+    path = unquote(parts.path)
     segments = [s for s in path.split("/") if s]
     if any(_FILE_EXT.search(s) for s in segments):
         return True
-    if "/c/document_library/get_file" in path:
+    if "/c/document_library/get_file" in path or _is_download(path, parts.query):
         return True
     return path.startswith("/documents/") and not any(_IMAGE_EXT.search(s) for s in segments)
+
+
+def _is_download(path: str, query: str) -> bool:
+    """The download handlers of earlier portals: DotNetNuke's ``LinkClick.aspx?fileticket=``,
+    SharePoint's ``download.aspx?SourceUrl=…pdf``."""
+    if path.lower().endswith("/linkclick.aspx") and "fileticket=" in query.lower():
+        return True
+    return path.lower().endswith("/download.aspx") and bool(_FILE_EXT.search(unquote(query)))
 
 
 def _file_name(url: str) -> str:
@@ -392,11 +466,19 @@ def _attach_captions(draft: _Draft) -> None:
     draft.flow = kept
 
 
-def _set_dates(content: ArticleContent, draft: _Draft, layout: Layout) -> None:
+def _set_dates(content: ArticleContent, draft: _Draft, layout: Layout, page: Page) -> None:
     dates = draft.dates + _scope_dates(layout)
+    if not dates:
+        dates = _own_times(layout, page.url)
     found = _pick_date(dates)
     if found:
         content.published, content.published_source = found.iso(), "page"
+        return
+    # Structured data is the CMS's claim, not what the reader saw: used only where the page
+    # shows no date, never over one it shows.
+    declared = structured_date(page.tree, page.body)
+    if declared:
+        content.published, content.published_source = declared.iso(), "metadata"
         return
     for image in content.images:
         uploaded = image_upload_time(image.url)
@@ -420,6 +502,39 @@ def _scope_dates(layout: Layout) -> list[tuple[PageDate, bool]]:
         if date:
             found.append((date, is_update_label(text)))
     return found
+
+
+def _own_times(layout: Layout, url: str) -> list[tuple[PageDate, bool]]:
+    """The article's ``<time>`` elements above or below its text, where the walk saw none:
+    WordPress-style templates put them in the permalink (``<a rel="bookmark">``), run
+    together with the update time. Their text is what the page shows; ``datetime`` only
+    stands in for a text without a date."""
+    found: list[tuple[PageDate, bool]] = []
+    for el in layout.root.iter("time"):
+        if is_hidden(el) or _in_other_link(el, layout.root, url):
+            continue
+        if any(a is layout.body for a in el.iterancestors()):
+            continue
+        text = visible_text(el)
+        date = find_date(text) or find_date(el.get("datetime") or "")
+        if date:
+            update = is_update_label(f"{text} {el.get('class') or ''}")
+            found.append((date, update))
+    return found
+
+
+def _in_other_link(el: Element, root: Element, url: str) -> bool:
+    """Inside a list item, or a link to another page than the article's own."""
+    for ancestor in el.iterancestors():
+        if ancestor is root:
+            return False
+        if ancestor.tag == "li":
+            return True
+        if ancestor.tag == "a" and ancestor.get("rel") != "bookmark":
+            href = (ancestor.get("href") or "").strip()
+            if href and urljoin(url, href).rstrip("/") != url.rstrip("/"):
+                return True
+    return False
 
 
 def _may_hold_date(el: Element) -> bool:

@@ -61,16 +61,19 @@ _ROLE_WORDS: tuple[tuple[Role, str], ...] = (
     (Role.BREADCRUMB, "breadcrumb breadcrumbs duongdan duong-dan"),
     (Role.CAPTION, "caption figcaption chuthich chu-thich image-desc img-desc photo-desc"),
     (Role.TITLE, "title headline tieude tieu-de"),
-    (Role.DATE, "date time datetime pubdate ngaydang ngay-dang created"),
+    (Role.DATE, "date time datetime pubdate ngaydang ngay-dang created published"),
     (
         Role.SUMMARY,
         "sapo summary lead description tomtat tom-tat abstract intro teaser excerpt chapeau"
         " trichyeu trich-yeu mota mo-ta",
     ),
-    (Role.AUTHOR, "author byline tacgia tac-gia writer nguon source butdanh but-danh"),
+    (Role.AUTHOR, "author byline tacgia tac-gia writer nguon source butdanh but-danh createdby"),
 )
 _WORD_RANK = {word: rank for rank, (_, words) in enumerate(_ROLE_WORDS) for word in words.split()}
 _NAME_SPLIT = re.compile(r"[\s_-]+")
+# ASP.NET and SharePoint templates name in camel case (``ArticleTitle``, ``lblDate``): a word
+# starts at each capital after a small letter or digit.
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # Classes trusted inside the body too: editors' markup rarely names these by accident.
 _BODY_ROLES = frozenset({Role.JUNK, Role.CAPTION, Role.AUTHOR, Role.BREADCRUMB})
 _ITEMPROP_ROLES = {
@@ -102,6 +105,10 @@ _ALIGN_CLASS = _words(r"(?:text|align|has-text-align)-?(center|right)|(center|ri
 _ITALIC_STYLE = re.compile(r"font-style\s*:\s*italic", re.I)
 _BOLD_STYLE = re.compile(r"font-weight\s*:\s*(?:bold|[6-9]00)", re.I)
 _LAZY_SRC = ("src", "data-src", "data-original", "data-lazy-src")
+# Pictures that decorate a line rather than illustrate the text: by name, or by a size in
+# pixels no photo has.
+_DECORATION = re.compile(r"(?i)(?:^|/)(?:[\w-]*icons?|bullets?)(?:/|\.\w+$|[\w-]*\.(?:gif|png)$)")
+_ICON_MAX = 32
 # A caption written into the image's own paragraph stays short.
 _INLINE_CAPTION_MAX = 300
 
@@ -218,7 +225,7 @@ def named_role(tag: str, attrs: Attrs) -> Role | None:
 @lru_cache(maxsize=4096)
 def _named_role(cls: str, ident: str) -> Role | None:
     # Templates repeat the same few class strings on every node and every page.
-    words = _NAME_SPLIT.split(f"{cls} {ident}".lower())
+    words = _NAME_SPLIT.split(_CAMEL.sub(" ", f"{cls} {ident}").lower())
     best = len(_ROLE_WORDS)
     previous = ""
     for word in words:
@@ -383,6 +390,8 @@ def image_url(img: Element, base: str) -> str | None:
 
 
 def _image_source(attrs: Attrs, base: str) -> str | None:
+    if _is_decoration(attrs):
+        return None
     for name in _LAZY_SRC:
         src = (attrs.get(name) or "").strip()
         if src and not src.startswith("data:"):
@@ -391,6 +400,16 @@ def _image_source(attrs: Attrs, base: str) -> str | None:
             except ValueError:
                 return None
     return None
+
+
+def _is_decoration(attrs: Attrs) -> bool:
+    """A file-type icon or a bullet beside a line (``/images/FileTypeIcons/pdf.gif``, 16 pixels
+    wide), not a photo of the article."""
+    src = attrs.get("src") or ""
+    if _DECORATION.search(src):
+        return True
+    width, height = attrs.get("width", ""), attrs.get("height", "")
+    return any(size.isdigit() and int(size) <= _ICON_MAX for size in (width, height))
 
 
 def has_block_children(el: Element) -> bool:

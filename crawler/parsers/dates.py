@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
+
+from lxml import etree
 
 VIETNAM = timezone(timedelta(hours=7))
 # Uploads before this are not plausible for these portals; keeps garbage `t=` values out.
@@ -14,7 +17,7 @@ _EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 _DIGIT = re.compile(r"\d")
 _DMY = re.compile(r"(?<![\d/.-])(\d{1,2})\s*([/.-])\s*(\d{1,2})\s*\2\s*(\d{4}|\d{2})(?![\d/.-])")
 _WORDY = re.compile(
-    r"(?<!\d)(\d{1,2})\s+tháng\s+(\d{1,2})(?:\s*,\s*|\s+năm\s+)(\d{4})(?!\d)", re.IGNORECASE
+    r"(?<!\d)(\d{1,2})\s+tháng\s+(\d{1,2})(?:\s*,\s*|\s+năm\s+|\s+)(\d{4})(?!\d)", re.IGNORECASE
 )
 _ISO = re.compile(
     r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?"
@@ -111,7 +114,8 @@ def find_date(text: str) -> PageDate | None:
     """The first date in a short text, with the time of day written next to it if any.
 
     Handles ``16:30 30/06/2022``, ``30/06/2022``, ``Thứ năm, 30/06/2022 - 15:30``,
-    ``Ngày đăng: 30/06/2022``, ``30.06.2022``, ``ngày 30 tháng 6 năm 2022`` and ISO 8601.
+    ``Ngày đăng: 30/06/2022``, ``30.06.2022``, ``ngày 30 tháng 6 năm 2022``, Joomla's
+    ``16 Tháng 8 2012 09:12`` and ISO 8601.
     """
     # Every form has digits: most lines (titles, captions, links) have none to look around.
     if _DIGIT.search(text) is None:
@@ -159,3 +163,57 @@ def image_upload_time(url: str) -> PageDate | None:
         return None
     local = moment.astimezone(VIETNAM)
     return PageDate(local.date(), local.time().replace(microsecond=0))
+
+
+_PUBLISHED_META = etree.XPath(
+    "//meta[@property='article:published_time' or @name='article:published_time'"
+    " or @itemprop='datePublished' or @name='pubdate' or @name='date']/@content"
+    " | //*[@itemprop='datePublished']/@datetime",
+    smart_strings=False,
+)
+_STRUCTURED_HINTS = (b"published_time", b"datePublished", b"pubdate", b'name="date"')
+_JSON_LD = etree.XPath("//script[@type='application/ld+json']/text()", smart_strings=False)
+_ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "BlogPosting", "ReportageNewsArticle"})
+
+
+def structured_date(tree: etree._Element, body: bytes) -> PageDate | None:
+    """The publication date a page declares in its metadata (``article:published_time``,
+    ``itemprop=datePublished``, JSON-LD ``NewsArticle.datePublished``), or None.
+
+    ``body`` is the page's bytes: most pages have no such data, and a plain search of them
+    says so before the tree is walked.
+    """
+    if not any(hint in body for hint in _STRUCTURED_HINTS):
+        return None
+    for value in _PUBLISHED_META(tree):
+        found = find_date(value)
+        if found:
+            return found
+    for script in _JSON_LD(tree):
+        for value in _json_ld_dates(script):
+            found = find_date(value)
+            if found:
+                return found
+    return None
+
+
+def _json_ld_dates(script: str) -> list[str]:
+    try:
+        data = json.loads(script)
+    except ValueError:
+        return []  # a broken script is no evidence; the page's own text still counts
+    nodes = data if isinstance(data, list) else [data]
+    if isinstance(data, dict) and isinstance(data.get("@graph"), list):
+        nodes = data["@graph"]
+    dates = []
+    for node in nodes:
+        if not isinstance(node, dict):
+            continue
+        kinds = node.get("@type")
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        value = node.get("datePublished")
+        if _ARTICLE_TYPES.intersection(k for k in kinds if isinstance(k, str)) and isinstance(
+            value, str
+        ):
+            dates.append(value)
+    return dates

@@ -39,9 +39,16 @@ _HAS_HEADING = etree.XPath(
 _ARTICLE_BODY = etree.XPath("//*[@itemprop='articleBody']")
 _PORTLET = re.compile(r"(?<![\w-])portlet-boundary(?![\w-])")
 _SCORED = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote", "td", "div", "pre"})
-_NOT_BODY = frozenset({Role.JUNK, Role.BREADCRUMB, Role.TITLE, Role.DATE})
+# The lead is not body text either: on short articles it would pull the body up to the root.
+_NOT_BODY = frozenset({Role.JUNK, Role.BREADCRUMB, Role.TITLE, Role.DATE, Role.SUMMARY})
 _NO_TEXT = frozenset({"script", "style", "noscript", "template"})
-_CHROME_TAGS = frozenset({"header", "nav", "footer", "aside", "script", "style", "form"})
+_MENU_LABEL_MAX = 60
+# Tags that set a title by its type alone, and the length a title may have.
+_LOUD_TAGS = frozenset({"b", "strong", "h2", "h3", "h4"})
+_TITLE_MIN, _TITLE_MAX = 12, 300
+_LARGE_FONT = 4
+# Not <form>: ASP.NET pages (DotNetNuke, SharePoint) put the whole page in one.
+_CHROME_TAGS = frozenset({"header", "nav", "footer", "aside", "script", "style"})
 # The body is the deepest element holding this share of the root's paragraph text.
 _BODY_SHARE = 0.7
 # Trail separators, written as text between or inside the entries.
@@ -221,16 +228,73 @@ def locate(tree: Element) -> Layout | None:
 
 
 def _title_holder(body: Element) -> Element:
-    """The nearest ancestor of the body that also holds the article's heading."""
+    """The nearest ancestor of the body that also holds the article's heading: an ``<h1>``, a
+    titled ``<h2>``/``<h3>``, or any element a template names as the title (table layouts of
+    2008–2014 put it in a ``<span class="ArticleTitle">`` rows above the text); failing those,
+    one holding a title set in large bold type above the body."""
     node = body
     for _ in range(4):
-        if _HAS_HEADING(node):
+        if _HAS_HEADING(node) or _holds_named_title(node, body):
             return node
         parent = node.getparent()
         if parent is None or parent.tag == "body":
             break
         node = parent
+    shown = shown_title(body)
+    if shown is not None:
+        return shown[0]
     return body.getparent() if body.getparent() is not None else body
+
+
+def shown_title(body: Element) -> tuple[Element, str] | None:
+    """(ancestor, text) of a title only the type shows: the last line set in bold, a large
+    ``<font>`` or a heading among the few rows before the body, in the nearest ancestor that
+    has one. Table layouts of 2008–2014 often name nothing and write ``<b><font size=4>``."""
+    node = body
+    for _ in range(4):
+        parent = node.getparent()
+        if parent is None or parent.tag in ("body", "form"):
+            return None
+        node = parent
+        found = None
+        for el in node.iter(etree.Element):
+            if el is body:
+                break
+            if el.tag in _LOUD_TAGS or _large_font(el):
+                text = visible_text(el)
+                if _TITLE_MIN <= len(text) <= _TITLE_MAX and not _in_link(el, node):
+                    found = text
+        if found:
+            return node, found
+    return None
+
+
+def _large_font(el: Element) -> bool:
+    """``<font size="4">`` or larger (``+1`` and the like are relative: not counted)."""
+    size = (el.get("size") or "").strip() if el.tag == "font" else ""
+    return size.isdigit() and int(size) >= _LARGE_FONT
+
+
+def _in_link(el: Element, top: Element) -> bool:
+    for ancestor in el.iterancestors():
+        if ancestor.tag == "a":
+            return True
+        if ancestor is top:
+            return False
+    return False
+
+
+def _holds_named_title(node: Element, body: Element) -> bool:
+    """Whether an element the template names as the title sits under ``node``, before
+    ``body`` (a title inside the text is the editor's, not the page's)."""
+    if node is body:
+        return False
+    for el in node.iter(etree.Element):
+        if el is body:
+            return False
+        if _may_name_title(el) and class_role(el) is Role.TITLE and has_words(all_text(el)):
+            return True
+    return False
 
 
 def visible_text(el: Element) -> str:
@@ -267,13 +331,20 @@ def page_title(tree: Element) -> tuple[str, str]:
     )
 
 
-def find_title(layout: Layout, tree: Element) -> str | None:
-    """The article title: named title elements, headings, then the page's own title."""
+def find_title(layout: Layout, tree: Element, menu: Menu | None = None) -> str | None:
+    """The article title: named title elements, headings, then the page's own title.
+
+    A candidate the site's ``menu`` names is a section's label above the article ("Tin tức -
+    Sự kiện"), passed over while another remains.
+    """
     head_title, og_title = page_title(tree)
     head_folded, og_folded = head_title.casefold(), og_title.casefold()
-    first = None
+    first = label = None
     # Candidates are made one at a time: the first usually matches and the rest go unread.
     for text in _title_candidates(layout):
+        if menu is not None and menu.names(text):
+            label = label or text
+            continue
         folded = text.casefold()
         if head_folded.startswith(folded) or folded == og_folded:
             return text
@@ -281,9 +352,58 @@ def find_title(layout: Layout, tree: Element) -> str | None:
             first = text
     if first is not None:
         return first
-    if og_title:
-        return og_title
-    return _TITLE_SUFFIX.sub("", head_title) or None
+    shown = shown_title(layout.body)
+    if shown is not None:
+        return shown[1]
+    return label or og_title or _TITLE_SUFFIX.sub("", head_title) or None
+
+
+_MENU_ROLES = ("navigation", "menubar")
+
+
+def _menu_links(tree: Element) -> Iterator[Element]:
+    """Links of the site's menus: in a ``<nav>``, a navigation role, or a box classed as a menu
+    or navbar; never a breadcrumb's (often a ``<nav>`` too, and ending with the article's own
+    title). Class substrings are tested in Python: XPath's ``contains`` costs three times more."""
+    for el in tree.iter(etree.Element):
+        cls = el.get("class") or ""
+        if el.tag == "nav" or "menu" in cls or "navbar" in cls or el.get("role") in _MENU_ROLES:
+            for link in el.iter("a"):
+                if link.get("href") is not None and not _in_breadcrumb(link, el):
+                    yield link
+
+
+def _in_breadcrumb(el: Element, top: Element) -> bool:
+    node: Element | None = el
+    while node is not None:
+        name = f"{node.get('class') or ''} {node.get('id') or ''} {node.get('aria-label') or ''}"
+        if "readcrumb" in name:
+            return True
+        if node is top:
+            return False
+        node = node.getparent()
+    return False
+
+
+class Menu:
+    """The entries of a page's menus, read the first time a short enough text is asked about."""
+
+    def __init__(self, tree: Element) -> None:
+        self._tree = tree
+        self._labels: frozenset[str] | None = None
+
+    def names(self, text: str) -> bool:
+        """Whether ``text`` is one of the entries (case and trailing punctuation aside)."""
+        # Menus hold short labels: a longer text is no entry, and most titles are longer.
+        if len(text) > _MENU_LABEL_MAX:
+            return False
+        if self._labels is None:
+            self._labels = frozenset(_folded(all_text(link)) for link in _menu_links(self._tree))
+        return _folded(text) in self._labels
+
+
+def _folded(text: str) -> str:
+    return clean(text).rstrip(" .:").casefold()
 
 
 # The title and breadcrumb searches test class substrings in Python: libxml2's XPath spends more
@@ -297,7 +417,8 @@ def _may_name_title(el: Element) -> bool:
         return True
     for name, value in el.items():
         if name == "class":
-            if "itle" in value or "eadline" in value or "tieu" in value:
+            # "TieuDe", "ArticleTitle", "NewsHeadline": table-era templates capitalise.
+            if "itle" in value or "eadline" in value or "tieu" in value or "Tieu" in value:
                 return True
         elif name == _TITLE_ATTRIBUTE or name == "itemprop":
             return True
@@ -368,8 +489,10 @@ def find_breadcrumbs(layout: Layout, tree: Element, title: str | None) -> list[s
     """The breadcrumb trail: the article's own, else the page's."""
     for scope in (layout.scope, tree):
         for el in scope.iterdescendants(etree.Element):
-            cls = el.get("class")
-            if not cls or ("readcrumb" not in cls and "duong" not in cls):
+            # The trail's own element first: DotNetNuke names it by id (``lblBreadCrumb``)
+            # and classes only its links (``breadcrumbLink``).
+            name = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+            if "readcrumb" not in name and "duong" not in name:
                 continue
             if class_role(el) is Role.BREADCRUMB and not is_hidden(el):
                 trail = _trail(el, title)

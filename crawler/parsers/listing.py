@@ -34,6 +34,9 @@ _TITLE_SUFFIX = re.compile(r"^(.*\S)\s+[-|]\s+[^-|]*$", re.S)
 _DATE_ELEMENTS = lxml.etree.XPath(
     ".//time | .//*[contains(@class, 'date') or contains(@class, 'time')]"
 )
+# A listing region holds at least this many articles, and this share of the page's.
+_LIST_MIN = 2
+_LIST_SHARE = 0.6
 _GENERIC_TITLES = frozenset({"xuất bản thông tin", "asset publisher", "xuất bản nội dung"})
 _MENUS = (
     "//nav | //*[@role='navigation' or @role='menubar' or @id='navigation']"
@@ -81,6 +84,12 @@ class Listing:
     """Every article the page links, sidebars included, once each (:func:`article_links`)."""
 
 
+# Article URLs of the portals' earlier generations, which a crawl of today's sites never meets
+# but archived listings link: DotNetNuke news modules (``/tabid/89/ArticleId/61961/slug.aspx``,
+# ``?ArticleId=``, ``NewsID``), SharePoint pages of items (``/Pages/tin-tuc.aspx?ItemID=835569``).
+_EARLIER_ARTICLE = re.compile(
+    r"/(?:articleid|newsid|itemid)/\d+|[?&](?:articleid|newsid|itemid|mid_news)=\d+", re.I
+)
 # Every article URL form classify() knows contains one of these.
 _ARTICLE_HINTS = ("/content/", "/view-article/", "chi-tiet")
 _ABSOLUTE = ("http://", "https://")
@@ -165,13 +174,20 @@ def _in_side_column(element: Element) -> bool:
     return bool(_IN_SIDE_COLUMN(element))
 
 
+def is_article_link(link: Link) -> bool:
+    """An article of today's portal (:func:`crawler.urls.classify`) or of an earlier one."""
+    return link.kind is UrlKind.ARTICLE or (
+        link.kind is UrlKind.PAGE and _EARLIER_ARTICLE.search(link.url) is not None
+    )
+
+
 def _body_articles(tree: Element, links: Links) -> Links:
     """Article links outside menus and side columns: what a listing body can hold."""
     aside = set(_ASIDE_ANCHORS(tree))
     return {
         anchor: link
         for anchor, link in links.items()
-        if link.kind is UrlKind.ARTICLE and anchor not in aside
+        if is_article_link(link) and anchor not in aside
     }
 
 
@@ -207,6 +223,24 @@ def _paging_links(links: Links) -> Iterator[tuple[Element, Link, str]]:
             yield anchor, link, link.paging
 
 
+def _gathering(body: Links) -> Element | None:
+    """Without portlets (DotNetNuke, SharePoint, vendor portals): the deepest element holding
+    most of the page's distinct articles, so a side box of other links is left out."""
+    keys: dict[Element, set[str]] = {}
+    for anchor, link in body.items():
+        key = article_key(link.url)
+        for ancestor in anchor.iterancestors():
+            keys.setdefault(ancestor, set()).add(key)
+    if not keys:
+        return None
+    total = max(len(found) for found in keys.values())
+    if total < _LIST_MIN:
+        return None
+    holders = [el for el, found in keys.items() if len(found) >= _LIST_SHARE * total]
+    # Ancestors were added from the anchors up: the first holder of most is the deepest.
+    return max(holders, key=lambda el: sum(1 for _ in el.iterancestors()))
+
+
 def _region(tree: Element, links: Links, body: Links) -> tuple[Element, str | None]:
     """The listing body and the namespace of its paging (None when it has no paging)."""
     for anchor, _link, namespace in _paging_links(links):
@@ -217,6 +251,9 @@ def _region(tree: Element, links: Links, body: Links) -> tuple[Element, str | No
     busiest = _busiest_boundary(body)
     if busiest is not None:
         return busiest, None
+    gathered = _gathering(body)
+    if gathered is not None:
+        return gathered, None
     mains = tree.xpath("//*[@role='main'] | //*[@id='main-content'] | //main")
     if mains:
         return mains[0], None
@@ -309,7 +346,10 @@ def _section(tree: Element, region: Element) -> str | None:
         text = None if _in_side_column(title) else _fold(_text(title))
         if text and text.lower() not in _GENERIC_TITLES:
             return text
-    crumbs = tree.xpath("//*[contains(@class, 'breadcrumb')]//li")
+    # Trails as lists (Liferay, Bootstrap) or as bare links (DotNetNuke's span.Breadcrumb).
+    crumbs = tree.xpath("//*[contains(@class, 'breadcrumb')]//li") or tree.xpath(
+        "//*[contains(@class, 'readcrumb')]//a | //a[contains(@class, 'readcrumb')]"
+    )
     if crumbs:
         return _fold(_text(crumbs[-1]))
     heading = region.find(".//h1")
@@ -317,7 +357,10 @@ def _section(tree: Element, region: Element) -> str | None:
         return _fold(_text(heading))
     head = tree.find(".//title")
     if head is not None and head.text:
-        # `{section} - {site}` is the Liferay title; vendor portals use `|`.
+        # `{section} - {site}` is the Liferay title; vendor portals use `|`; DotNetNuke
+        # writes the trail `{site} > {tab} > {tab}`.
+        if " > " in head.text:
+            return _fold(head.text.rsplit(" > ", 1)[1])
         match = _TITLE_SUFFIX.match(head.text.strip())
         return _fold(match.group(1) if match else head.text)
     return None

@@ -1,8 +1,9 @@
 """The neutral page object every parser works on: (url, body bytes, headers).
 
-Text is decoded once, here, in one order: byte-order mark, the HTTP charset,
-the page's own declaration, then detection; it is parsed once too, and every parser
-(article, listing, links) reads that one tree. Nothing here fetches or imports Scrapy.
+Text is decoded once, here: a byte-order mark wins; otherwise the HTTP charset and the page's
+own declaration are evidence weighed against the bytes (``Page._decoded``), and detection is the
+last resort. It is parsed once too, and every parser (article, listing, links) reads that one
+tree. Nothing here fetches or imports Scrapy.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from functools import cached_property
 
 import lxml.etree
 
+from crawler.parsers.legacy import decode_tcvn3, font_encoding
+
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -25,14 +28,31 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.I
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 # lxml's default HTML parser but for the index of id attributes, which nothing here looks up
 # (its upkeep is a tenth of the parse). lxml locks a parser while it runs: sharing one is safe.
-_HTML_PARSER = lxml.etree.HTMLParser(collect_ids=False)
+# huge_tree lifts libxml2's limits (256 levels of nesting, 10 MB text nodes), which otherwise cut
+# the tree short without an error: Word pastes nest unclosed <font> tags hundreds deep, and a
+# page may carry a huge comment or inline data. It costs nothing measurable on ordinary pages
+# (0.09 ms either way on a specimen), and the download size limit bounds what it may build.
+_HTML_PARSER = lxml.etree.HTMLParser(collect_ids=False, huge_tree=True)
 # The same for bytes known to be valid UTF-8: libxml2 reads them as they are, where text
 # would first be re-encoded for it (about an eighth of the parse of a portal page).
-_UTF8_PARSER = lxml.etree.HTMLParser(collect_ids=False, encoding="utf-8")
+_UTF8_PARSER = lxml.etree.HTMLParser(collect_ids=False, encoding="utf-8", huge_tree=True)
 # Anything before the first tag, then a declaration: such bodies keep the text path.
 _XML_DECLARATION_BYTES = re.compile(rb"^[^<]*<\?xml", re.I)
 
 Element = lxml.etree._Element
+# The name ``encoding`` gives a TCVN3 page: no Python codec, the text is converted here.
+_TCVN3 = "tcvn3"
+_RESOURCE_LIMIT = lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT
+
+# Letters only Vietnamese text has (ă â đ ê ô ơ ư, the precomposed toned vowels, combining tone
+# marks): what a wrong single-byte charset (Latin-1 for windows-1258) never produces.
+_VIETNAMESE = re.compile("[ăâđêôơưĂÂĐÊÔƠƯ\u1ea0-\u1ef9\u0300\u0301\u0303\u0309\u0323]")
+_IANA = {
+    "cp1250": "windows-1250",
+    "cp1252": "windows-1252",
+    "cp1258": "windows-1258",
+    _TCVN3: "TCVN3",
+}
 
 
 def _codec(name: str | None) -> str | None:
@@ -42,6 +62,17 @@ def _codec(name: str | None) -> str | None:
         return codecs.lookup(name).name
     except LookupError:
         return None
+
+
+def iana_name(codec: str) -> str:
+    """A Python codec name as pages declare it: ``cp1258`` → ``windows-1258``."""
+    if codec in _IANA:
+        return _IANA[codec]
+    return codec.replace("iso8859", "iso-8859").replace("_", "-")
+
+
+def _vietnamese_letters(text: str) -> int:
+    return len(_VIETNAMESE.findall(text))
 
 
 def _decode(body: bytes, encoding: str) -> str | None:
@@ -69,26 +100,87 @@ class Page:
         """The charset the body is decoded with (a Python codec name)."""
         return self._decoded[0]
 
+    @property
+    def charset(self) -> str:
+        """``encoding`` by its IANA name, as pages declare it: ``windows-1258``, ``utf-8``."""
+        return iana_name(self.encoding)
+
+    @cached_property
+    def encoding_note(self) -> str | None:
+        """What a reader of the text should know about its encoding, or None.
+
+        Said when the declarations disagree with each other or with the bytes, and for pages of
+        the legacy font encodings (TCVN3, converted; VNI, left as read).
+        """
+        declared = self._declared
+        notes = []
+        # Legacy font text is high-bit Latin-1 letters: never valid UTF-8, never read as it.
+        legacy = None if self.encoding == "utf-8" else font_encoding(self.body)
+        if legacy == "TCVN3":
+            notes.append("text in the TCVN3 font encoding, converted to Unicode")
+        elif legacy:
+            notes.append(f"text in the {legacy} font encoding, kept as read (not converted)")
+        named = {iana_name(name) for name in declared if name}
+        if declared and (len(named) > 1 or self.charset not in named):
+            said = ", ".join(
+                f"{where} says {iana_name(name) if name else 'an unknown charset'}"
+                for where, name in self._declarations
+            )
+            notes.append(f"{said}; read as {self.charset}")
+        return "; ".join(notes) or None
+
+    @cached_property
+    def _declarations(self) -> list[tuple[str, str | None]]:
+        """(where, codec) of each charset the page declares: the HTTP header, then the meta."""
+        found = []
+        header = _HTTP_CHARSET.search(self.headers.get("content-type", ""))
+        if header:
+            found.append(("HTTP header", _codec(header.group(1))))
+        meta = _META_CHARSET.search(self.body[:4096])
+        if meta:
+            found.append(("meta", _codec(meta.group(1).decode("ascii", "replace"))))
+        return found
+
+    @property
+    def _declared(self) -> list[str | None]:
+        return [name for _, name in self._declarations]
+
     @cached_property
     def _decoded(self) -> tuple[str, str | None]:
-        """The encoding, and the body decoded with it when the check already did that."""
+        """The encoding, and the body decoded with it when the check already did that.
+
+        Declarations are evidence, weighed against the bytes: servers send a default charset
+        (ISO-8859-1, UTF-8) whatever the page is, and pages copied between sites keep their old
+        meta. Valid UTF-8 with non-ASCII in it is UTF-8 (single-byte Vietnamese text never forms
+        its sequences by chance); otherwise, of the declared charsets that decode the bytes, the
+        one giving the most Vietnamese letters wins, the header first among equals. Pages set in
+        the TCVN3 fonts are converted from it; VNI ones are read byte for byte.
+        """
         for bom, name in _BOMS:
             if self.body.startswith(bom):
                 return name, None
-        declared = [
-            _codec(m.group(1))
-            for m in [_HTTP_CHARSET.search(self.headers.get("content-type", ""))]
-            if m
-        ]
-        meta = _META_CHARSET.search(self.body[:4096])
-        if meta:
-            declared.append(_codec(meta.group(1).decode("ascii", "replace")))
-        # A declaration is trusted only when the bytes agree with it: some portals
-        # declare one charset and send another.
-        for name in [*declared, "utf-8"]:
-            text = _decode(self.body, name) if name else None
-            if text is not None:
-                return name, text
+        declared = [name for name in dict.fromkeys(self._declared) if name]
+        if self.body.isascii():
+            name = declared[0] if declared else "utf-8"
+            return name, self.body.decode("ascii")
+        text = _decode(self.body, "utf-8")
+        if text is not None:
+            return "utf-8", text
+        # The fonts outweigh any declaration: such pages said ISO-8859-1 or nothing at all.
+        legacy = font_encoding(self.body)
+        if legacy == "TCVN3":
+            return _TCVN3, decode_tcvn3(self.body)
+        if legacy:
+            # VNI text is bytes for a font: Latin-1 keeps each byte as one character, so the
+            # text can still be converted later; a guessed charset would garble it for good.
+            return "iso8859-1", self.body.decode("latin-1")
+        decoded = [(name, text) for name in declared if (text := _decode(self.body, name))]
+        if decoded:
+            return max(decoded, key=lambda pair: _vietnamese_letters(pair[1]))
+        # Nothing declared fits: Vietnamese Windows was these portals' own charset for a decade.
+        text = _decode(self.body, "cp1258")
+        if text is not None and _vietnamese_letters(text):
+            return "cp1258", text
         from charset_normalizer import from_bytes  # slow path, only for liars
 
         best = from_bytes(self.body[:65536]).best()
@@ -102,13 +194,23 @@ class Page:
             text = self.body.decode(encoding, errors="replace")
         return text.removeprefix("\ufeff")
 
-    @cached_property
+    @property
     def document(self) -> Element | None:
         """The parsed text, or None when lxml finds no document in it.
 
         Plain ``lxml.etree`` elements, not ``lxml.html``'s: those cost a class lookup on
         every node a parser visits. Links are left as written.
         """
+        return self._parsed[0]
+
+    @property
+    def cut_short(self) -> bool:
+        """True when libxml2 stopped building the tree at its nesting limit (2,048 levels even
+        with huge_tree): what follows that point is missing from ``document``."""
+        return self._parsed[1]
+
+    @cached_property
+    def _parsed(self) -> tuple[Element | None, bool]:
         encoding, decoded = self._decoded
         try:
             if (
@@ -116,12 +218,17 @@ class Page:
                 and decoded is not None
                 and not _XML_DECLARATION_BYTES.match(self.body)
             ):
-                return lxml.etree.HTML(self.body, _UTF8_PARSER)
-            # lxml refuses text that still declares a byte encoding; the text is decoded already.
-            text = _XML_DECLARATION.sub("", self.text, count=1)
-            return lxml.etree.HTML(text, _HTML_PARSER)
+                parser = _UTF8_PARSER
+                document = lxml.etree.HTML(self.body, parser)
+            else:
+                # lxml refuses text that still declares a byte encoding; it is decoded already.
+                parser = _HTML_PARSER
+                text = _XML_DECLARATION.sub("", self.text, count=1)
+                document = lxml.etree.HTML(text, parser)
         except (ValueError, lxml.etree.LxmlError):
-            return None
+            return None, False
+        cut = any(error.type == _RESOURCE_LIMIT for error in parser.error_log)
+        return document, cut
 
     @cached_property
     def tree(self) -> Element:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import scrapy
@@ -17,23 +18,40 @@ request_failed = object()
 the outcome."""
 
 
+# One vocabulary for every spider (fetch and crawl alike), by exception class name: Scrapy
+# wraps Twisted's errors in its own since 2.13, and either may reach an errback.
+_KINDS = {
+    "DownloadConnectionRefusedError": "connection-refused",
+    "ConnectionRefusedError": "connection-refused",
+    "CannotResolveHostError": "dns",
+    "DNSLookupError": "dns",
+    "DownloadTimeoutError": "timeout",
+    "TimeoutError": "timeout",
+    "TCPTimedOutError": "timeout",
+    "DownloadCancelledError": "too-large",
+    "DownloadFailedError": "connection-lost",
+    "ConnectionLost": "connection-lost",
+    "ConnectionDone": "connection-lost",
+    "ResponseNeverReceived": "connection-lost",
+    "ResponseFailed": "connection-lost",
+    "ResponseDataLossError": "data-loss",
+    "UnsupportedURLSchemeError": "unsupported-scheme",
+    "NotSupported": "unsupported-scheme",
+    "DownloadAbandoned": "abandoned",
+    "IgnoreRequest": "ignored",
+}
+
+
 def failure_kind(failure: Failure) -> str:
-    """A short, stable name for why a request failed: ``http-404``, ``timeout``, ``dns``..."""
+    """A short, stable name for why a request failed: ``http-404``, ``timeout``, ``dns``...
+
+    An error this table does not know is named after its class, in the same style
+    (``SomeNewError`` is ``some-new-error``), so kinds never mix two spellings."""
     error = failure.value
     if isinstance(error, HttpError):
         return f"http-{error.response.status}"
     name = type(error).__name__
-    kinds = {
-        "DownloadConnectionRefusedError": "connection-refused",
-        "CannotResolveHostError": "dns",
-        "DownloadTimeoutError": "timeout",
-        "DownloadCancelledError": "too-large",
-        "DownloadFailedError": "connection-lost",
-        "ResponseDataLossError": "data-loss",
-        "UnsupportedURLSchemeError": "unsupported-scheme",
-        "IgnoreRequest": "ignored",
-    }
-    return kinds.get(name, name)
+    return _KINDS.get(name) or re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
 class ArchivingSpider(scrapy.Spider):
@@ -50,6 +68,10 @@ class ArchivingSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         kind = failure_kind(failure)
         stats = self.crawler.stats
+        if kind == "abandoned":
+            # Stopped by a signal before it was fetched: owed to the next run, not a failure.
+            stats.inc_value("stop/abandoned")
+            return
         stats.inc_value("errors/total")
         stats.inc_value(f"errors/kind/{kind}")
         if request.meta.get("requisite"):

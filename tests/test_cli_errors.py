@@ -1,0 +1,278 @@
+"""Every expected failure of ``portal-archiver`` is one sentence on stderr, exit status 2, no
+traceback, and nothing half-made: checked before anything is created or requested."""
+
+from __future__ import annotations
+
+import collections
+import json
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from archive.collection import Collection
+from crawler.validation import UsageError, _defaults, check_settings, rule_for
+from tests.conftest import run_cli
+
+GOOD_URL = "http://127.0.0.1:9/article"
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    """Exit 2 and one line on stderr naming what to fix."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("portal-archiver"), lines[0]
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "DOWNLOAD_DELAY=abc",
+        "DOWNLOAD_DELAY=-1",
+        "ARCHIVE_WARC_MAX_SIZE=big",
+        "ARCHIVE_WARC_MAX_SIZE=0",
+        "ROBOTSTXT_OBEY=maybe",
+        "CONCURRENT_REQUESTS_PER_DOMAIN=-1",
+        "CONCURRENT_REQUESTS=0",
+        "DOWNLOAD_TIMEOUT=0",
+        "RETRY_TIMES=2.5",
+        "RETRY_HTTP_CODES=500,oops",
+        "PORTAL_GC_THRESHOLDS=1,2",
+        "PORTAL_PROGRESS_INTERVAL=nan",
+        "ARCHIVE_REQUISITES=yes please",
+        "LOG_LEVEL=LOUD",
+        "DEFAULT_REQUEST_HEADERS=not json",
+        "SCHEDULER_DISK_QUEUE=crawler.queues.NoSuchQueue",
+        "TWISTED_REACTOR=no.such.reactor",
+        'ITEM_PIPELINES={"crawler.archiving.NoSuchPipeline": 300}',
+        'EXTENSIONS={"crawler.progress.ProgressExtension": "first"}',
+        "ARCHIVE_NO_SUCH_THING=1",
+        "DOWNLOAD_DELEY=1",
+        "ARCHIVE_DIR=/tmp/elsewhere",
+    ],
+)
+def test_a_bad_setting_is_refused_before_anything_is_created(tmp_path: Path, setting: str) -> None:
+    out = tmp_path / "collection"
+    result = run_cli("fetch", GOOD_URL, "--out", str(out), "-s", setting)
+    assert_refused(result, setting.partition("=")[0])
+    assert not out.exists(), "a refused command creates no collection"
+
+
+@pytest.mark.parametrize("setting", ["DOWNLOAD_DELAY=abc", "CONCURRENT_REQUESTS_PER_DOMAIN=-1"])
+@pytest.mark.parametrize("command", [["crawl", "lapvo"], ["demo"]])
+def test_every_command_that_crawls_checks_its_settings(
+    tmp_path: Path, setting: str, command: list[str]
+) -> None:
+    out = tmp_path / "collection"
+    result = run_cli(*command, "--out", str(out), "-s", setting)
+    assert_refused(result, setting.partition("=")[0])
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "DOWNLOAD_DELAY=0.5",
+        "ROBOTSTXT_OBEY=false",
+        "ARCHIVE_REQUISITES=0",
+        "RETRY_HTTP_CODES=500,503",
+        "PORTAL_GC_THRESHOLDS=",
+        "DEPTH_PRIORITY=-1",
+        "ARCHIVE_OPERATOR=Thu vien tinh <lib@example.org>",
+        "SOME_THIRD_PARTY_SETTING=whatever",
+        'DEFAULT_REQUEST_HEADERS={"Accept": "text/html"}',
+        "SCHEDULER_DISK_QUEUE=scrapy.squeues.PickleFifoDiskQueue",
+        'EXTENSIONS={"crawler.progress.ProgressExtension": null}',
+        "NEWSPIDER_MODULE=crawler.spiders",
+    ],
+)
+def test_good_settings_pass(setting: str) -> None:
+    name, _, value = setting.partition("=")
+    assert check_settings([(name, value)]) == [(name, value)]
+
+
+def test_a_level_is_given_in_the_case_logging_wants() -> None:
+    assert check_settings([("LOG_LEVEL", "debug")]) == [("LOG_LEVEL", "DEBUG")]
+
+
+def test_every_default_passes_its_own_rule() -> None:
+    """The table and the defaults agree: a default written as -s would be accepted."""
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    checked = collections.Counter()
+    for name, default in _defaults().items():
+        kind = rule_for(name, default).kind
+        if kind in ("bool", "int", "float", "object") and default is not None:
+            check_settings([(name, str(settings[name]))])
+        elif kind == "components":
+            check_settings([(name, json.dumps(dict(settings[name])))])
+        checked[kind] += 1
+    assert checked["bool"] > 20 and checked["int"] > 20 and checked["float"] > 10
+    assert checked["object"] > 10 and checked["components"] > 5
+
+
+def test_a_bad_setting_names_what_is_wanted() -> None:
+    with pytest.raises(UsageError, match=r"DOWNLOAD_DELAY must be a number of seconds \(0 or"):
+        check_settings([("DOWNLOAD_DELAY", "abc")])
+    with pytest.raises(UsageError, match="did you mean DOWNLOAD_DELAY"):
+        check_settings([("DOWNLOAD_DELEY", "1")])
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["crawl", "lapvo", "--since", "2024-13-45"], ["--since", "2024-13-45", "YYYY-MM-DD"]),
+        (["crawl", "lapvo", "--max-articles", "-5"], ["--max-articles", "-5"]),
+        (["crawl", "lapvo", "--max-articles", "0"], ["--max-articles"]),
+        (["crawl", "lapvo", "--max-articles", "many"], ["--max-articles", "many"]),
+        (["crawl", "no-such-site"], ["no-such-site", "lapvo"]),
+        (["fetch", "notaurl", GOOD_URL, "ftp://example.org/f"], ["'notaurl'", "'ftp://"]),
+        (["fetch", "http://:80/"], ["not an http(s) URL"]),
+        (["demo", "--articles", "-1"], ["--articles"]),
+    ],
+)
+def test_a_bad_option_is_refused_before_anything_is_created(
+    tmp_path: Path, args: list[str], words: list[str]
+) -> None:
+    out = tmp_path / "collection"
+    assert_refused(run_cli(*args, "--out", str(out)), *words)
+    assert not out.exists()
+
+
+def test_fetch_with_a_bad_url_fetches_none(tmp_path: Path) -> None:
+    """Refusing the whole command is the documented choice: a partial fetch would exit 1
+    among real failures, and the good URL would be silently fetched without the bad one."""
+    result = run_cli("fetch", "notaurl", GOOD_URL, "--out", str(tmp_path / "c"))
+    assert_refused(result, "nothing was fetched")
+
+
+def test_out_is_a_file(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert_refused(run_cli("fetch", GOOD_URL, "--out", str(afile)), str(afile), "is a file")
+    assert afile.read_text() == "x"
+
+
+def test_out_unwritable() -> None:
+    # Not even root can make a directory in /proc (the tests run as root in CI).
+    assert_refused(run_cli("fetch", GOOD_URL, "--out", "/proc/portal-archiver/c"), "cannot write")
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ('[profiles.mine]\nstart_url = "http://a/web/x"\nlistings = ["/a" "/b"]\n', ["line 3"]),
+        ("[profiles.mine]\nstart_url = \n", ["line 2"]),
+        ('[profiles.mine]\ncolour = "red"\n', ["colour"]),
+    ],
+)
+def test_a_bad_profiles_file_is_named_with_its_line(
+    tmp_path: Path, content: str, words: list[str]
+) -> None:
+    profiles = tmp_path / "sites.toml"
+    profiles.write_text(content)
+    out = tmp_path / "c"
+    result = run_cli("crawl", "mine", "--profiles", str(profiles), "--out", str(out))
+    assert_refused(result, str(profiles), *words)
+    assert not out.exists()
+
+
+def test_a_missing_profiles_file(tmp_path: Path) -> None:
+    result = run_cli("crawl", "x", "--profiles", str(tmp_path / "no.toml"), "--out", str(tmp_path))
+    assert_refused(result, "no such profiles file")
+
+
+def test_extract_refuses_a_directory_or_a_file_as_parent(tmp_path: Path) -> None:
+    warc = tmp_path / "a.warc.gz"
+    warc.write_bytes(b"")
+    assert_refused(run_cli("extract", str(warc), "--out", str(tmp_path)), "is a directory")
+    (tmp_path / "afile").write_text("x")
+    result = run_cli("extract", str(warc), "--out", str(tmp_path / "afile" / "x.jsonl"))
+    assert_refused(result, "is a file")
+
+
+def test_extract_never_overwrites_a_collections_items(tmp_path: Path) -> None:
+    with Collection(tmp_path) as collection:
+        collection.append_item(json.dumps({"url": "u"}))
+    before = (tmp_path / "items.jsonl").read_bytes()
+    warc = tmp_path / "warc" / "x.warc.gz"
+    warc.write_bytes(b"")
+    result = run_cli("extract", str(warc), "--out", str(tmp_path / "items.jsonl"))
+    assert_refused(result, "never overwrites")
+    assert (tmp_path / "items.jsonl").read_bytes() == before
+
+
+def test_extract_and_index_refuse_a_collection_being_crawled(tmp_path: Path) -> None:
+    with Collection(tmp_path) as collection:
+        collection.append_item(json.dumps({"url": "u"}))
+    warc = tmp_path / "warc" / "x.warc.gz"
+    warc.write_bytes(b"")
+    index = tmp_path / "indexes" / "index.cdxj"
+    index.write_text("kept\n")
+    with Collection(tmp_path):  # a crawl holds the collection
+        extracted = run_cli("extract", str(warc), "--out", str(tmp_path.parent / "x.jsonl"))
+        indexed = run_cli("index", str(tmp_path))
+    assert_refused(extracted, "in use by another crawl")
+    assert_refused(indexed, "in use by another crawl")
+    assert index.read_text() == "kept\n", "no index of 0 records during a crawl"
+    assert not (tmp_path.parent / "x.jsonl").exists()
+
+
+def test_a_locked_collection_is_refused(tmp_path: Path) -> None:
+    with Collection(tmp_path):
+        result = run_cli("fetch", GOOD_URL, "--out", str(tmp_path))
+    assert_refused(result, "in use by another crawl")
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+def test_a_collection_error_while_scrapy_starts_is_one_sentence(
+    tmp_path: Path, fresh: bool
+) -> None:
+    out = tmp_path / "c"
+    if not fresh:
+        Collection(out).open().close()
+    extension = json.dumps({"tests.cli_support.FailingExtension": 0})
+    result = run_cli("fetch", GOOD_URL, "--out", str(out), "-s", f"EXTENSIONS={extension}")
+    assert_refused(result, "collection refused by the test")
+    assert out.exists() is not fresh, "a collection this run created is removed again"
+
+
+def test_a_bug_prints_a_traceback_only_with_debug(tmp_path: Path) -> None:
+    extension = json.dumps({"tests.cli_support.FailingExtension": 0})
+    args = ["fetch", GOOD_URL, "--out", str(tmp_path), "-s", f"EXTENSIONS={extension}"]
+    args += ["-s", "TEST_FAILURE=bug"]
+    quiet = run_cli(*args)
+    assert quiet.returncode == 1
+    assert "Traceback" not in quiet.stderr
+    assert "unexpected error (KeyError" in quiet.stderr and "--debug" in quiet.stderr
+    loud = run_cli("--debug", *args)
+    assert loud.returncode == 1
+    assert "Traceback" in loud.stderr and "an unexpected bug" in loud.stderr
+
+
+def test_replica_port_out_of_range_or_taken() -> None:
+    assert_refused(run_cli("replica", "--port", "99999"), "--port", "99999")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("replica", "--port", str(port))
+    assert_refused(result, f"127.0.0.1:{port}", "another --port")
+
+
+def test_replica_help_describes_itself() -> None:
+    result = run_cli("replica", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "Serve the bundled replica" in text
+    for option in ("--port", "--articles", "--edition"):
+        described = text.split(option, 2)[-1]
+        assert len(described.split("--")[0].split()) > 3, f"{option} is not described"

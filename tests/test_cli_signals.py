@@ -1,0 +1,209 @@
+"""Stopping a crawl: the first SIGTERM/SIGINT within seconds, with an "unfinished" summary and
+a collection that the same command, run again, completes; a second signal at once.
+
+Some article pages of the replica answer only after a minute, so requests are in flight when
+the signal comes: Scrapy's own graceful stop would wait for them (DOWNLOAD_TIMEOUT and its
+retries). The waits below are bounds that catch a hang, far above a clean stop."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from archive.reader import iter_records
+from replica.server import Faults, ReplicaServer, start
+from replica.server import Options as ReplicaOptions
+from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
+
+STALL = 60.0
+"""Seconds the stalled pages take to answer."""
+STOP_BOUND = 30.0
+"""How long a stopped crawl may take to exit: a hang, or waiting for the stalled pages, fails."""
+
+
+@contextmanager
+def stalling_replica() -> Iterator[tuple[ReplicaServer, list[str]]]:
+    """A replica in this process whose first few Lấp Vò articles stall; yields it and the
+    stalled URLs."""
+    server = start(options=ReplicaOptions(articles=30))
+    try:
+        articles = _site_articles(server)
+        stalled = [url.removeprefix(server.url.rstrip("/")) for url in articles[:3]]
+        options = dataclasses.replace(server.options, slow=dict.fromkeys(stalled, STALL))
+        server.faults = Faults(options)
+        yield server, articles
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _site_articles(server: ReplicaServer) -> list[str]:
+    manifest = json.loads(server.manifest_json())
+    target = server.url + "web/hlv/"
+    soft = set(manifest["soft404"])
+    return [
+        a["url"]
+        for a in manifest["articles"]
+        if a["url"].startswith(target) and a["url"] not in soft
+    ]
+
+
+def start_crawl(server: ReplicaServer, out: Path) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "crawler.cli", "crawl", server.url + "web/hlv"]
+    command += ["--out", str(out), *LOOPBACK_SETTINGS]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_stalled_requests(server: ReplicaServer, stalled: list[str]) -> None:
+    """Until the crawl has asked for a stalled page (it is then in flight)."""
+    paths = {url.removeprefix(server.url.rstrip("/")) for url in stalled}
+    deadline = time.monotonic() + 60
+    while not paths & {entry["target"] for entry in server.log.snapshot()["requests"]}:
+        assert time.monotonic() < deadline, "the crawl never reached the stalled pages"
+        time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[str], *signals: int) -> tuple[str, str]:
+    for signum in signals:
+        process.send_signal(signum)
+        time.sleep(0.05)
+    try:
+        return process.communicate(timeout=STOP_BOUND)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AssertionError("the crawl did not stop within seconds of the signal") from None
+
+
+def finish_and_check(server: ReplicaServer, out: Path, articles: list[str]) -> None:
+    """The rerun, with nothing stalling, completes the crawl: every article once."""
+    server.faults = Faults(dataclasses.replace(server.options, slow={}))
+    rerun = run_cli("crawl", server.url + "web/hlv", "--out", str(out), *LOOPBACK_SETTINGS)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "UNFINISHED" not in rerun.stdout
+    items = read_items(out)
+    keys = collections.Counter(item["key"] for item in items)
+    assert max(keys.values()) == 1, "no article archived twice"
+    assert {item["url"] for item in items} >= set(articles)
+    records = list(iter_records(sorted((out / "warc").glob("*.warc.gz"))))
+    assert records, "every WARC file reads to its end"
+
+
+def listening_ports(pid: int) -> list[int]:
+    """TCP ports the process listens on, from /proc (Linux)."""
+    sockets = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):  # closed meanwhile
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                sockets.add(target[8:-1])
+    ports = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in sockets:  # 0A: LISTEN
+                ports.append(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def report(out: Path) -> dict[str, Any]:
+    return json.loads((out / "report.json").read_text(encoding="utf-8"))
+
+
+def test_sigterm_stops_within_seconds_and_a_rerun_finishes(tmp_path: Path) -> None:
+    with stalling_replica() as (server, articles):
+        process = start_crawl(server, tmp_path)
+        wait_for_stalled_requests(server, articles[:3])
+        assert listening_ports(process.pid) == [], "no remote control, no telnet console"
+        stdout, stderr = stop(process, signal.SIGTERM)
+        assert process.returncode == 1, stdout + stderr
+        assert "Traceback" not in stderr
+        assert "the crawl did not start" not in stderr
+        assert "UNFINISHED: stopped by SIGTERM" in stdout
+        assert "Run the same command again to finish it." in stdout
+        assert "Received SIGTERM: stopping" in stderr
+        stopped = report(tmp_path)
+        assert stopped["finish_reason"] == "shutdown" and stopped["stopped_by"] == "SIGTERM"
+        assert not stopped["stopped_at_once"]
+        assert stopped["abandoned_requests"] >= 1
+        assert stopped["errors"] == 0, "abandoned requests are owed, not failed"
+        assert not list((tmp_path / "warc").glob("*.open")), "the WARC file was closed"
+        finish_and_check(server, tmp_path, articles)
+
+
+def test_second_signal_stops_at_once_and_a_rerun_finishes(tmp_path: Path) -> None:
+    with stalling_replica() as (server, articles):
+        process = start_crawl(server, tmp_path)
+        wait_for_stalled_requests(server, articles[:3])
+        stdout, stderr = stop(process, signal.SIGINT, signal.SIGINT)
+        assert process.returncode == 1, stdout + stderr
+        assert "Traceback" not in stderr
+        assert "UNFINISHED: stopped by SIGINT" in stdout
+        assert "Run the same command again to finish it." in stdout
+        finish_and_check(server, tmp_path, articles)
+
+
+def test_a_stop_that_cannot_close_cleanly_is_forced_after_the_timeout(tmp_path: Path) -> None:
+    """A request stuck where no abandoning reaches it (here: the retry backoff, waiting for
+    the server's Retry-After) cannot hold the stop beyond PORTAL_STOP_TIMEOUT."""
+    with stalling_replica() as (server, articles):
+        busy = articles[5].removeprefix(server.url.rstrip("/"))
+        options = dataclasses.replace(server.options, slow={}, retry_after={busy: 1})
+        server.faults = Faults(options)
+        process = start_crawl_with(
+            server, tmp_path, "PORTAL_RETRY_BACKOFF_BASE=120", "LOG_LEVEL=DEBUG"
+        )
+        # Scrapy logs the retry, then our middleware waits before sending it again.
+        wait_for_log(tmp_path, f"Retrying <GET {server.url.rstrip('/')}{busy}>")
+        stdout, stderr = stop(process, signal.SIGTERM)
+        assert process.returncode == 1, stdout + stderr
+        assert "did not stop within" in stderr
+        assert "UNFINISHED: stopped by SIGTERM, at once" in stdout
+        finish_and_check(server, tmp_path, articles)
+
+
+def wait_for_log(out: Path, text: str) -> None:
+    deadline = time.monotonic() + 60
+    while not any(text in log.read_text("utf-8") for log in (out / "logs").glob("*.log")):
+        assert time.monotonic() < deadline, f"never logged: {text}"
+        time.sleep(0.1)
+
+
+def start_crawl_with(server: ReplicaServer, out: Path, *settings: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "crawler.cli", "crawl", server.url + "web/hlv"]
+    command += ["--out", str(out), *LOOPBACK_SETTINGS, "-s", "PORTAL_STOP_TIMEOUT=2"]
+    for setting in settings:
+        command += ["-s", setting]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_scrapy_crawl_stops_within_seconds_too(tmp_path: Path) -> None:
+    """Under `scrapy crawl` (and Scrapyd) Scrapy's own handlers start the stop."""
+    with stalling_replica() as (server, articles):
+        command = [sys.executable, "-m", "scrapy", "crawl", "portal"]
+        command += ["-a", f"targets={server.url}web/hlv", "-s", f"ARCHIVE_DIR={tmp_path}"]
+        process = subprocess.Popen(
+            [*command, *LOOPBACK_SETTINGS],
+            cwd=Path(__file__).resolve().parents[1],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_for_stalled_requests(server, articles[:3])
+        _, stderr = stop(process, signal.SIGTERM)
+        assert "Traceback" not in stderr
+        stopped = report(tmp_path)
+        assert stopped["finish_reason"] == "shutdown"
+        assert stopped["stopped_by"] == "a stop request" and stopped["abandoned_requests"] >= 1
+        finish_and_check(server, tmp_path, articles)
