@@ -292,9 +292,12 @@ class ArchivePipeline:
             self.stats.inc_value("articles/changed")
         return item
 
+    def close_spider(self, spider: Spider | None = None) -> None:
+        """Before ``spider_closed``, whose listeners (the report) read the stats."""
+        self.stats.set_value("frontier/remaining", self.frontier.remaining())
+
     def spider_closed(self, spider: Spider, reason: str) -> None:
         try:
-            self.stats.set_value("frontier/remaining", self.frontier.remaining())
             self.collection.end_crawl(finished=reason == "finished")
             count = self.collection.build_index()
             logger.info("Indexed %d records in %s", count, self.collection.index_path)
