@@ -5,8 +5,8 @@ Layout::
     DIR/warc/               WARC files (``*.warc.gz``; ``*.warc.gz.open`` while written)
     DIR/items.jsonl         one JSON object per article version, append only
     DIR/indexes/index.cdxj  CDXJ index for pywb
-    DIR/state.sqlite        per-article state (WAL mode)
-    DIR/jobs/               Scrapy's JOBDIR (request queue on disk)
+    DIR/state.sqlite        per-article state and the open crawl's frontier (WAL mode)
+    DIR/jobs/               Scrapy's JOBDIR (request queue on disk, a cache of the frontier)
     DIR/report.json         the last crawl's report
     DIR/.lock               holds the pid of the crawl that owns the collection
     DIR/.index-pending.cdxj index lines of what the running crawl wrote, until the index is built
@@ -16,14 +16,20 @@ Protocol for a new or changed article (the order is what makes a kill harmless):
 1. write the WARC response (and metadata) records: flushed to the OS by the writer;
 2. ``append_item(line)``: the items line, written and flushed;
 3. ``record_capture(key, version, ...)``: fsync the WARC file and items.jsonl (when ``durable``),
-   then commit the state row.
+   then commit the state row;
+4. the page's frontier row (:mod:`archive.frontier`) is settled once the crawler has recorded
+   everything the page led to (its images and files, further pages): in the same or a later
+   transaction, so that a commit never holds a page done without what it owes.
 
-An unchanged article gets a revisit record and ``touch(key, ...)``: no items line.
+An unchanged article gets a revisit record and ``touch(key, ...)``: no items line. Commits are
+grouped (``commit_every``); every commit makes the WARC and items bytes it names durable first.
 
 ``open()`` takes the lock, closes unfinished WARC files (:mod:`archive.repair`), cuts a torn last
 line off items.jsonl, then reconciles: items lines appended since the last open whose
 (key, version) the state lacks (killed between steps 2 and 3) are registered from the line and
-its WARC record instead of being emitted again. Killed before step 2 completes, the article is
+its WARC record (content digest included, and done for the open crawl) instead of being emitted
+again, and their images and files are owed (:meth:`Collection.owed`); a line whose WARC record
+did not survive (a power cut) is removed. Killed before step 2 completes, the article is
 simply not in the state yet and is archived again on the rerun: nothing is emitted twice, nothing
 is lost. A failed write (full disk) is rolled back and raised as
 :class:`archive.writer.ArchiveWriteError`; the collection stays valid for a rerun.
@@ -36,8 +42,9 @@ import fcntl
 import json
 import logging
 import os
+import re
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +52,10 @@ from typing import Any, BinaryIO, TextIO
 
 from archive.cdxj import build_index
 from archive.exchange import WarcLocation
+from archive.frontier import DONE, OWED, Frontier, FrontierEntry
+from archive.frontier import SCHEMA as FRONTIER_SCHEMA
 from archive.reader import ArchiveReadError, read_response
+from archive.records import sha1_digest
 from archive.repair import RepairReport, repair_directory
 from archive.writer import ArchiveWriteError, ArchiveWriter
 
@@ -74,7 +84,7 @@ CREATE TABLE IF NOT EXISTS captures (
     PRIMARY KEY (key, version)
 );
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS crawl_done (key TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS crawl_new (key TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS owed (url TEXT PRIMARY KEY, article TEXT NOT NULL);
 """
 _ARTICLE_COLUMNS = (
@@ -91,6 +101,34 @@ class CollectionError(RuntimeError):
 
 class CollectionLocked(CollectionError):
     """Another process holds the collection."""
+
+
+class OpenCrawlConflict(CollectionError):
+    """The collection has an unfinished crawl of other targets or options."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """What a crawl took over from the interrupted runs before it (zeros for a new crawl)."""
+
+    articles_done: int
+    """Articles earlier runs of this crawl already stored or found unchanged."""
+    requisites_owed: int
+    """Images, files and assets that articles already archived still wait for."""
+    warc_files_repaired: int = 0
+    """Unfinished WARC files closed since the last crawl began (by any opening)."""
+    items_registered: int = 0
+    """items.jsonl lines registered since the last crawl began (by any opening)."""
+
+
+def content_digest(item: Mapping[str, Any]) -> str:
+    """Digest of what an archivist reads of an item: the page may change (counters, session
+    ids) while the article does not."""
+    content = {
+        k: item.get(k)
+        for k in ("title", "summary", "paragraphs", "captions", "images", "byline", "attachments")
+    }
+    return sha1_digest(json.dumps(content, ensure_ascii=False, sort_keys=True).encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,11 +190,16 @@ class Collection:
         self._writer: ArchiveWriter | None = None
         self._pending_index: TextIO | None = None
         self._crawl_open = False
-        self._resumed = False
+        self.frontier = Frontier(lambda: self._conn, self._written, self._pending)
+        self.items_registered = 0
+        """Items lines that open() registered from a killed run (the state lacked them)."""
+        self.items_dropped = 0
+        """Items lines that open() removed: their WARC record did not survive (power loss)."""
         # Group commit: each commit costs two fsyncs, and a kill loses nothing either way
         # (open() registers items lines the state lacks); a batch bounds the rework.
         self._commit_every = max(1, commit_every)
         self._uncommitted = 0
+        self._dirty = False
 
     def __enter__(self) -> Collection:
         return self.open()
@@ -177,6 +220,8 @@ class Collection:
             self._db = self._connect()
             self._items = self._opener(self.items_path)
             self._reconcile()
+            self._count_recovery("recovered_warc_files", len(self.repair_reports))
+            self._count_recovery("recovered_items", self.items_registered)
         except BaseException:
             self.close()
             raise
@@ -271,13 +316,12 @@ class Collection:
         last_modified: str | None = None,
         location: WarcLocation | None = None,
         content_digest: str | None = None,
-        requisites: Sequence[str] = (),
     ) -> ArticleState:
         """Commit a stored capture of ``key`` (a new version, or the same one re-registered).
 
-        ``requisites`` (the article's images and files) are owed from then on, in the same
-        transaction, until :meth:`paid`: a kill before they are fetched cannot lose them.
-        The transaction commits at once, or with the next ones when ``commit_every`` > 1.
+        The transaction commits at once, or with the next ones when ``commit_every`` > 1; the
+        page's frontier row is settled by the crawler once everything the page led to is
+        recorded (images and files included), so a kill in between cannot lose them.
         """
         state = ArticleState(
             key,
@@ -291,26 +335,22 @@ class Collection:
             location,
             content_digest,
         )
-        self._store(state)
-        self._mark_done(key)
-        self._conn.executemany(
-            "INSERT OR IGNORE INTO owed (url, article) VALUES (?, ?)",
-            [(url, key) for url in requisites],
-        )
+        self._store(state, new_in_crawl=self._crawl_open)
         self._written()
         return state
 
-    def paid(self, url: str) -> None:
-        """A requisite was archived: no longer owed."""
-        self._conn.execute("DELETE FROM owed WHERE url = ?", (url,))
-        self._written()
-
     def commit(self) -> None:
         """Make the WARC records and items lines durable, then commit the state that names them."""
-        if self._uncommitted:
+        if self._uncommitted or self._dirty:
             self._make_durable()
             self._conn.commit()
             self._uncommitted = 0
+            self._dirty = False
+
+    def _pending(self) -> None:
+        """A change that rides with the next commit without counting toward one (a frontier
+        row discovered: cheap to discover again)."""
+        self._dirty = True
 
     def _written(self) -> None:
         self._uncommitted += 1
@@ -318,57 +358,82 @@ class Collection:
             self.commit()
 
     def owed(self) -> list[tuple[str, str]]:
-        """Requisites (url, article key) that articles in the collection still wait for."""
+        """Requisites (url, article key) of items registered at open, not yet in a frontier."""
         return self._conn.execute("SELECT url, article FROM owed ORDER BY rowid").fetchall()
+
+    def take_owed(self, entry_for: Callable[[str, str], FrontierEntry]) -> int:
+        """Move the owed requisites into the frontier (one transaction); return how many."""
+        owed = self.owed()
+        with self._conn:
+            for url, article in owed:
+                self.frontier.discover(entry_for(url, article))
+            self._conn.execute("DELETE FROM owed")
+        return len(owed)
 
     def touch(self, key: str, fetched_at: datetime | str) -> None:
         """Note that ``key`` was fetched again and found unchanged."""
         self._conn.execute(
             "UPDATE articles SET fetched_at = ? WHERE key = ?", (_iso(fetched_at), key)
         )
-        self._mark_done(key)
         self._written()
 
-    def begin_crawl(self) -> None:
-        """Start a crawl, or continue the unfinished one a killed process left.
+    def begin_crawl(self, identity: Mapping[str, Any], *, discard: bool = False) -> Resumed:
+        """Start the crawl ``identity`` names, or continue it when a killed process left it open.
 
-        What is stored or found unchanged during a crawl is marked done for it, so a rerun
-        after a kill skips it (:meth:`done_by_earlier_run`).
+        An open crawl belongs to its identity (spider, targets, options that change what is
+        crawled): another one raises :class:`OpenCrawlConflict` rather than continuing or
+        closing it, unless ``discard`` says to drop its frontier. Whatever is discarded, the
+        images and files owed to archived articles stay owed.
         """
         self.commit()
+        wanted = json.dumps(identity, ensure_ascii=False, sort_keys=True)
         with self._conn:
-            if self._meta("crawl_open") is None:
-                self._conn.execute("DELETE FROM crawl_done")
+            started = self._meta("crawl_open")
+            current = self._meta("crawl_identity")
+            if started is not None and current not in (None, wanted):
+                if not discard:
+                    raise OpenCrawlConflict(_conflict_message(self.directory, current, started))
+                logger.warning("Discarding the unfinished crawl %s of %s", current, started)
+                started = None
+            if started is None:
                 self._conn.execute(
-                    "INSERT INTO meta (name, value) VALUES ('crawl_open', ?)",
-                    (datetime.now(UTC).isoformat(),),
+                    "DELETE FROM frontier WHERE requisite_of IS NULL OR state != ?", (OWED,)
                 )
+                self._conn.execute("DELETE FROM crawl_new")
+                self._set_meta("crawl_open", datetime.now(UTC).isoformat())
+            self._set_meta("crawl_identity", wanted)
         self._crawl_open = True
-        # Only a continued crawl has work done by another process to skip; in a fresh one
-        # this process saw every key it marks done, so the lookups can be spared.
-        self._resumed = (
-            self._conn.execute("SELECT 1 FROM crawl_done LIMIT 1").fetchone() is not None
-        )
+        done = self._conn.execute(
+            "SELECT COUNT(*) FROM frontier JOIN articles USING (key) WHERE state = ?", (DONE,)
+        ).fetchone()[0]
+        owed = self._conn.execute(
+            "SELECT COUNT(*) FROM frontier WHERE requisite_of IS NOT NULL AND state = ?", (OWED,)
+        ).fetchone()[0]
+        with self._conn:
+            repaired = int(self._meta("recovered_warc_files") or 0)
+            registered = int(self._meta("recovered_items") or 0)
+            self._conn.execute(
+                "DELETE FROM meta WHERE name IN ('recovered_warc_files', 'recovered_items')"
+            )
+        return Resumed(int(done), int(owed) + len(self.owed()), repaired, registered)
 
     def end_crawl(self, *, finished: bool) -> None:
         """A finished crawl closes; an interrupted one stays open for the rerun to continue."""
         self.commit()
         if finished:
             with self._conn:
-                self._conn.execute("DELETE FROM meta WHERE name = 'crawl_open'")
+                self._conn.execute(
+                    "DELETE FROM meta WHERE name IN ('crawl_open', 'crawl_identity')"
+                )
         self._crawl_open = False
 
-    def done_by_earlier_run(self, key: str) -> bool:
-        """Whether an earlier, interrupted run of the current crawl already stored ``key``
-        or found it unchanged (this run's own work is the dupefilter's to remember)."""
-        if not (self._crawl_open and self._resumed):
+    def known_before_crawl(self, key: str) -> bool:
+        """Whether the collection held ``key`` before the open crawl began (an article that
+        an interrupted run of this crawl stored is new to it, as it was to that run)."""
+        if self.get(key) is None:
             return False
-        row = self._conn.execute("SELECT 1 FROM crawl_done WHERE key = ?", (key,)).fetchone()
-        return row is not None
-
-    def _mark_done(self, key: str) -> None:
-        if self._crawl_open:
-            self._conn.execute("INSERT OR IGNORE INTO crawl_done (key) VALUES (?)", (key,))
+        row = self._conn.execute("SELECT 1 FROM crawl_new WHERE key = ?", (key,)).fetchone()
+        return row is None
 
     def build_index(self) -> int:
         """Close the current WARC file and rebuild ``indexes/index.cdxj``; return its line count."""
@@ -414,9 +479,10 @@ class Collection:
         db = sqlite3.connect(self.state_path, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={'FULL' if self._durable else 'NORMAL'}")
-        db.executescript(_SCHEMA)
+        db.executescript(_SCHEMA + FRONTIER_SCHEMA)
         # Explicit transactions through ``with db:`` need the default isolation.
         db.isolation_level = ""
+        _migrate_keys(db)
         return db
 
     def _repair_items(self) -> None:
@@ -441,7 +507,7 @@ class Collection:
             os.fsync(self._items_file.fileno())
             self._items_dirty = False
 
-    def _store(self, state: ArticleState) -> None:
+    def _store(self, state: ArticleState, *, new_in_crawl: bool) -> None:
         location = state.location
         self._conn.execute(
             "INSERT OR REPLACE INTO captures (key, version, payload_digest, warc_date) "
@@ -453,6 +519,8 @@ class Collection:
         ).fetchone()
         if current and current[0] > state.version:
             return
+        if current is None and new_in_crawl:
+            self._conn.execute("INSERT OR IGNORE INTO crawl_new (key) VALUES (?)", (state.key,))
         self._conn.execute(
             f"INSERT OR REPLACE INTO articles ({_ARTICLE_COLUMNS}) VALUES ({_PLACEHOLDERS})",
             (
@@ -476,20 +544,55 @@ class Collection:
         size = self.items_path.stat().st_size
         if checked > size:  # items.jsonl was replaced: check it all
             checked = 0
-        registered = 0
+        crawl_open = self._meta("crawl_open") is not None
+        dangling: list[int] = []
         with self.items_path.open("rb") as items, self._conn:
             items.seek(checked)
+            offset = checked
             for line in items:
-                if self._register_if_missing(json.loads(line)):
-                    registered += 1
-            self._conn.execute(
-                "INSERT OR REPLACE INTO meta (name, value) VALUES ('items_checked', ?)",
-                (str(size),),
+                outcome = self._register_if_missing(json.loads(line), crawl_open=crawl_open)
+                if outcome is None:
+                    dangling.append(offset)
+                self.items_registered += bool(outcome)
+                offset += len(line)
+            if dangling:
+                size = self._drop_lines(dangling)
+            self._set_meta("items_checked", str(size))
+        if self.items_registered:
+            logger.warning(
+                "registered %d items.jsonl lines the state lacked", self.items_registered
             )
-        if registered:
-            logger.warning("registered %d items.jsonl lines the state lacked", registered)
 
-    def _register_if_missing(self, item: dict[str, Any]) -> bool:
+    def _drop_lines(self, offsets: list[int]) -> int:
+        """Remove the items lines at ``offsets`` (all in the unchecked tail); return the size.
+
+        Their WARC records were cut by repair (the power failed before they reached the disk):
+        an item must not point at nothing, and the rerun archives the article again.
+        """
+        drop = set(offsets)
+        with self.items_path.open("r+b") as items:
+            items.seek(offsets[0])
+            kept = []
+            position = offsets[0]
+            for line in items:
+                if position not in drop:
+                    kept.append(line)
+                position += len(line)
+            items.seek(offsets[0])
+            items.truncate()
+            items.writelines(kept)
+            items.flush()
+            os.fsync(items.fileno())
+            size = items.tell()
+        self.items_dropped = len(drop)
+        logger.warning(
+            "items.jsonl: removed %d lines whose WARC records did not survive", len(drop)
+        )
+        return size
+
+    def _register_if_missing(self, item: dict[str, Any], *, crawl_open: bool) -> bool | None:
+        """Register a line the state lacks: True when registered, False when known or keyless,
+        None when its WARC record is gone (the line must go too)."""
         key, version = item.get("key"), item.get("version")
         if key is None or version is None:
             return False
@@ -498,9 +601,21 @@ class Collection:
         ).fetchone()
         if known:
             return False
-        self._store(self._state_from_item(item))
+        state = self._state_from_item(item)
+        if state is None:
+            return None
+        self._store(state, new_in_crawl=crawl_open)
+        if crawl_open:
+            # Its page is done for the open crawl: the rerun must not fetch it again (and,
+            # the page bytes having changed, store the same article as version 2).
+            self._conn.execute(
+                "INSERT INTO frontier (key, url, state) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET state = excluded.state",
+                (key, item.get("url", ""), DONE),
+            )
         # Whether its images and files were archived before the kill is unknown: owe them
-        # again (a few records more at worst, never one missing).
+        # again (a few records more at worst, never one missing); a crawl takes them over
+        # when it archives requisites (see take_owed).
         urls = [image["url"] for image in item.get("images", [])]
         urls += [file["url"] for file in item.get("attachments", [])]
         self._conn.executemany(
@@ -508,7 +623,9 @@ class Collection:
         )
         return True
 
-    def _state_from_item(self, item: dict[str, Any]) -> ArticleState:
+    def _state_from_item(self, item: dict[str, Any]) -> ArticleState | None:
+        """The state an items line stands for, read back from its WARC record; None when the
+        record is missing or another one."""
         warc = item.get("warc") or None
         location = WarcLocation(warc["file"], warc["offset"], warc["record_id"]) if warc else None
         digest = etag = last_modified = warc_date = None
@@ -516,10 +633,13 @@ class Collection:
             try:
                 response = read_response(self.warc_dir / location.file, location.offset, body=False)
             except (OSError, ArchiveReadError) as error:
-                logger.error("item %s: its WARC record is unreadable: %s", item["key"], error)
-            else:
-                digest, warc_date = response.payload_digest, response.date
-                etag, last_modified = response.header("ETag"), response.header("Last-Modified")
+                logger.error("item %s: its WARC record is gone: %s", item["key"], error)
+                return None
+            if response.location.record_id != location.record_id:
+                logger.error("item %s: another record is at its WARC offset", item["key"])
+                return None
+            digest, warc_date = response.payload_digest, response.date
+            etag, last_modified = response.header("ETag"), response.header("Last-Modified")
         return ArticleState(
             item["key"],
             item.get("url", ""),
@@ -530,11 +650,71 @@ class Collection:
             warc_date,
             item.get("fetched_at"),
             location,
+            content_digest(item),
         )
+
+    def _count_recovery(self, name: str, count: int) -> None:
+        """Add to what the next crawl reports it took over: whoever opens the collection
+        first after a kill (a command's check, the crawl itself) does the repairs."""
+        if count:
+            with self._conn:
+                self._set_meta(name, str(int(self._meta(name) or 0) + count))
+
+    def _set_meta(self, name: str, value: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
 
     def _meta(self, name: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return row[0] if row else None
+
+
+_SITE_KEY = re.compile(r"^([^/#]+)/web/[^/#]+#(\d+)$")
+_KEY_TABLES = ("articles", "captures", "crawl_new", "frontier")
+
+
+def _host_key(key: str) -> str:
+    return _SITE_KEY.sub(r"\1#\2", key)
+
+
+def _migrate_keys(db: sqlite3.Connection) -> None:
+    """Article keys were ``{host}/web/{code}#{id}``; they are ``{host}#{id}`` (one article at the
+    host root and under its site). A key both forms name keeps the row already in the new form."""
+    if db.execute("SELECT 1 FROM meta WHERE name = 'key_scheme'").fetchone():
+        return
+    db.create_function("host_key", 1, _host_key, deterministic=True)
+    with db:
+        for table in _KEY_TABLES:
+            db.execute(
+                f"UPDATE OR IGNORE {table} SET key = host_key(key) WHERE key LIKE '%/web/%#%'"
+            )
+        db.execute("UPDATE owed SET article = host_key(article)")
+        db.execute("INSERT INTO meta (name, value) VALUES ('key_scheme', 'host')")
+
+
+_OPTION_WORDS = {
+    "new_only": lambda value: "--new-only" if value else "",
+    "since": lambda value: f"--since {value}" if value else "",
+    "max_articles": lambda value: f"--max-articles {value}" if value else "",
+    "requisites": lambda value: "" if value else "-s ARCHIVE_REQUISITES=False",
+    "theme_assets": lambda value: "-s ARCHIVE_THEME_ASSETS=True" if value else "",
+}
+
+
+def describe_crawl(identity: Mapping[str, Any]) -> str:
+    """A crawl identity as the command that runs it: ``crawl https://... --new-only``."""
+    spider = str(identity.get("spider") or "portal")
+    words = [{"portal": "crawl"}.get(spider, spider)]
+    words += [str(url) for url in identity.get("targets") or identity.get("urls") or []]
+    words += [show(identity[name]) for name, show in _OPTION_WORDS.items() if name in identity]
+    return " ".join(word for word in words if word)
+
+
+def _conflict_message(directory: Path, identity: str, started: str) -> str:
+    return (
+        f"collection {directory} has an unfinished crawl ({describe_crawl(json.loads(identity))}, "
+        f"started {started[:19]}Z): run that command again to finish it, or add "
+        "-s ARCHIVE_DISCARD_OPEN_CRAWL=True to discard it (what it archived stays)"
+    )
 
 
 def _complete_lines_end(items: BinaryIO, size: int) -> int:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import shutil
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -28,24 +27,22 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
 
-from archive.collection import ArticleState, Collection
+from archive.collection import ArticleState, Collection, Resumed, content_digest
 from archive.exchange import Exchange, WarcLocation
 from archive.records import NOT_MODIFIED_PROFILE, sha1_digest, warc_date
 from archive.writer import ArchiveWriteError, ArchiveWriter
 from crawler.capture import CAPTURE_META_KEY, WireCapture, ip_of
 from crawler.extract import (
     FETCHED_AT_META_KEY,
-    REQUISITE_META_KEY,
     THEME_ASSET_META_KEY,
     UNCHANGED_META_KEY,
     WARC_META_KEY,
     iso_utc,
-    requisite_request,
-    requisite_urls,
 )
-from crawler.items import ArticleItem, content_digest
+from crawler.frontier import CrawlFrontier
+from crawler.items import ArticleItem
 from crawler.middlewares import user_agent
-from crawler.urls import UrlKind, article_key, canonicalize, classify
+from crawler.urls import UrlKind, article_key, classify
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -62,25 +59,16 @@ def archive_of(crawler: Crawler) -> ArchivePipeline | None:
     return _ARCHIVES.get(crawler)
 
 
-def discard_torn_queue(jobdir: Path) -> bool:
-    """Drop a request queue that a killed process left behind; True when one was dropped.
-
-    Scrapy saves its disk queue's bookkeeping (``active.json``) only on a clean stop, and
-    a queue without it yields stale and repeated requests. After a kill the queue is
-    dropped instead: the rerun rediscovers the pages, and the collection tells it which
-    articles this crawl already holds (see ``crawler.dupefilter``).
-    """
-    queue = jobdir / "requests.queue"
-    if not queue.is_dir() or (queue / "active.json").exists():
-        return False
-    shutil.rmtree(queue)
-    logger.warning("Discarded the request queue of a killed crawl in %s", jobdir)
-    return True
-
-
-def record_key(url: str) -> str:
-    """State key of a URL: the article key for articles, the canonical URL otherwise."""
-    return article_key(url) if classify(url) is UrlKind.ARTICLE else canonicalize(url)
+def crawl_identity(crawler: Crawler) -> dict[str, Any]:
+    """What makes two runs the same crawl: the spider's targets and options, and the settings
+    that change what is fetched."""
+    spider = crawler.spider
+    identity: dict[str, Any] = dict(getattr(spider, "crawl_identity", None) or {})
+    identity.setdefault("spider", getattr(spider, "name", None))
+    settings = crawler.settings
+    identity["requisites"] = settings.getbool("ARCHIVE_REQUISITES")
+    identity["theme_assets"] = settings.getbool("ARCHIVE_THEME_ASSETS")
+    return identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +102,9 @@ class ArchivePipeline:
         self.stats = crawler.stats
         self.collection = collection
         self.writer = writer
-        self.requisites = crawler.settings.getbool("ARCHIVE_REQUISITES")
+        self.frontier = CrawlFrontier(
+            crawler, collection, requisites=crawler.settings.getbool("ARCHIVE_REQUISITES")
+        )
         # Captured articles waiting for their item; bounded, since a page may turn
         # out not to be an article (soft 404) and never produce one.
         self._pending: OrderedDict[str, _Captured] = OrderedDict()
@@ -132,9 +122,15 @@ class ArchivePipeline:
             durable=settings.getbool("ARCHIVE_DURABLE"),
             commit_every=settings.getint("ARCHIVE_COMMIT_EVERY"),
         ).open()
-        if settings.get("JOBDIR"):
-            # Before the scheduler opens the queue: this component is built first.
-            discard_torn_queue(Path(settings["JOBDIR"]))
+        try:
+            # Before the scheduler opens: it re-seeds its queue from the crawl's frontier.
+            resumed = collection.begin_crawl(
+                crawl_identity(crawler), discard=settings.getbool("ARCHIVE_DISCARD_OPEN_CRAWL")
+            )
+        except BaseException:
+            collection.close()
+            raise
+        _resume_stats(crawler, resumed)
         info = {
             "operator": settings.get("ARCHIVE_OPERATOR"),
             "robots": settings.get("ARCHIVE_ROBOTS_POLICY"),
@@ -155,15 +151,13 @@ class ArchivePipeline:
 
     # -- state the other components consult ------------------------------------------
 
-    def done_by_earlier_run(self, url: str) -> bool:
-        return self.collection.done_by_earlier_run(record_key(url))
-
     def validators(self, url: str) -> tuple[str | None, str | None]:
-        state = self.collection.get(record_key(url))
+        state = self.collection.get(article_key(url))
         return (state.etag, state.last_modified) if state else (None, None)
 
     def is_known(self, key: str) -> bool:
-        return self.collection.get(key) is not None
+        """Whether the collection held the article before the open crawl began."""
+        return self.collection.known_before_crawl(key)
 
     # -- signals -------------------------------------------------------------------------
 
@@ -172,13 +166,6 @@ class ArchivePipeline:
         self.writer.add_info(
             {"seeds": " ".join(seeds), "crawl-started": iso_utc(datetime.now(UTC))}
         )
-        self.collection.begin_crawl()
-        owed = self.collection.owed()
-        if owed and hasattr(spider, "parse_requisite"):
-            # Images and files an earlier, interrupted run stored articles without.
-            logger.info("Fetching %d images and files still owed to archived articles", len(owed))
-            for url, article in owed:
-                self.crawler.engine.crawl(requisite_request(spider, url, article))
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         capture: WireCapture | None = request.meta.pop(CAPTURE_META_KEY, None)
@@ -199,8 +186,6 @@ class ArchivePipeline:
         request.meta[FETCHED_AT_META_KEY] = iso_utc(capture.started_at)
         try:
             request.meta[WARC_META_KEY] = self._write(exchange, response, request)
-            if request.meta.get(REQUISITE_META_KEY):
-                self.collection.paid(request.url)
         except ArchiveWriteError as error:
             self._stop(error)
             return
@@ -223,7 +208,7 @@ class ArchivePipeline:
 
     def _write(self, exchange: Exchange, response: Response, request: Request) -> WarcLocation:
         """Archive one exchange: in full, or as a revisit when the collection holds its payload."""
-        key = record_key(request.url)
+        key = article_key(request.url)
         digest = sha1_digest(exchange.body)
         previous = self.collection.get(key)
         if response.status == 304 or _same_payload(previous, response.status, digest):
@@ -326,12 +311,15 @@ class ArchivePipeline:
             last_modified=captured.last_modified if captured else None,
             location=item.warc,
             content_digest=digest,
-            requisites=requisite_urls(item) if self.requisites else [],
         )
         self.stats.inc_value("articles/archived")
         if item.version > 1:
             self.stats.inc_value("articles/changed")
         return item
+
+    def close_spider(self, spider: Spider | None = None) -> None:
+        """Before ``spider_closed``, whose listeners (the report) read the stats."""
+        self.stats.set_value("frontier/remaining", self.frontier.remaining())
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         try:
@@ -346,4 +334,17 @@ class ArchivePipeline:
             )
         finally:
             self.stats.set_value("archive/bytes_written", self.writer.bytes_written)
+            self.frontier.closed = True
             self.collection.close()
+
+
+def _resume_stats(crawler: Crawler, resumed: Resumed) -> None:
+    """What this run takes over from interrupted ones (the summary shows it)."""
+    values = {
+        "resume/articles_done": resumed.articles_done,
+        "resume/requisites_owed": resumed.requisites_owed,
+        "resume/warc_files_repaired": resumed.warc_files_repaired,
+        "resume/items_registered": resumed.items_registered,
+    }
+    for name, value in values.items():
+        crawler.stats.set_value(name, value)

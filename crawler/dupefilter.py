@@ -1,10 +1,10 @@
-"""Once per crawl, even across a kill and a rerun.
+"""Once per crawl, even across a kill and a rerun: the frontier decides.
 
 Scrapy's ``requests.seen`` marks a request done when it is *scheduled*, so requests in
-flight when the process dies are never fetched on resume. Here fingerprints live in
-memory only, and what makes a rerun skip an article is the collection itself: an
-article stored or found unchanged since the current crawl began is done; anything
-else, in flight at the kill included, is fetched when the rerun meets it again.
+flight when the process dies would never be fetched on resume. With a collection, the
+crawl's frontier (``crawler.frontier``, in the collection state) admits or refuses each
+request in the scheduler, and this filter lets everything through; without one (a spider
+run with no ``ARCHIVE_DIR``) it is Scrapy's in-memory filter.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Self
 
 from scrapy.dupefilters import RFPDupeFilter
 
-from crawler.archiving import archive_of
+from crawler.frontier import frontier_of
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -34,10 +34,6 @@ class ResumableDupeFilter(RFPDupeFilter):
         return dupefilter
 
     def request_seen(self, request: Request) -> bool:
-        if super().request_seen(request):
-            return True
-        archive = archive_of(self.crawler)
-        if archive is not None and archive.done_by_earlier_run(request.url):
-            self.crawler.stats.inc_value("archive/skipped_done_in_this_crawl")
-            return True
-        return False
+        if frontier_of(self.crawler) is not None:
+            return False  # admitted by the frontier (see FrontierScheduler)
+        return super().request_seen(request)

@@ -6,12 +6,10 @@ and the CLI can share them without importing Scrapy.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from archive.exchange import WarcLocation
-from archive.records import sha1_digest
 
 __all__ = ["ArticleContent", "ArticleItem", "Attachment", "ImageRef", "WarcLocation"]
 
@@ -135,14 +133,3 @@ class ArticleItem:
                 "record_id": self.warc.record_id,
             }
         return data
-
-
-def content_digest(fields: dict[str, Any]) -> str:
-    """Digest of what an archivist reads: the page may change (counters, session ids)
-    while the article does not. ``fields`` is an item's JSON object (``to_dict()``); live
-    crawls and ``extract`` both decide by it whether an article changed."""
-    content = {
-        k: fields[k]
-        for k in ("title", "summary", "paragraphs", "captions", "images", "byline", "attachments")
-    }
-    return sha1_digest(json.dumps(content, ensure_ascii=False, sort_keys=True).encode())

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from scrapy import Spider
 
 
-def _method_name(spider: Spider, callback: Callable[..., Any]) -> str | None:
+def method_name(spider: Spider, callback: Callable[..., Any]) -> str | None:
     """The name under which ``spider`` has the bound method ``callback``, or None."""
     function = getattr(callback, "__func__", None)
     name = getattr(function, "__name__", None)
@@ -39,7 +39,7 @@ def request_to_dict(request: Request, spider: Spider) -> dict[str, Any]:
         if not callable(callback):
             names[attribute] = callback
             continue
-        name = _method_name(spider, callback)
+        name = method_name(spider, callback)
         if name is None:
             return request.to_dict(spider=spider)
         names[attribute] = name

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
+from archive.collection import content_digest
 from archive.exchange import WarcLocation
 from archive.reader import (
     DEFAULT_MAX_BODY,
@@ -30,7 +31,7 @@ from archive.reader import (
     iter_archive,
 )
 from crawler.extract import ListingContext, build_item
-from crawler.items import ArticleContent, content_digest
+from crawler.items import ArticleContent
 from crawler.parsers.article import parse_article
 from crawler.parsers.page import Page
 from crawler.urls import UrlKind, classify

@@ -105,6 +105,13 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 ARCHIVE_DURABLE = True  # fsync WARC and items.jsonl before each state commit (power-cut safe)
 DUPEFILTER_CLASS = "crawler.dupefilter.ResumableDupeFilter"
+# The crawl's frontier lives in the collection state (crawler/frontier.py): the scheduler
+# admits and re-seeds requests through it, the middleware settles them once handled.
+SCHEDULER = "crawler.frontier.FrontierScheduler"
+SPIDER_MIDDLEWARES = {"crawler.frontier.FrontierMiddleware": 0}
+# An unfinished crawl of other targets or options refuses a new one; True discards it
+# (what it archived stays, and so do the images and files owed to archived articles).
+ARCHIVE_DISCARD_OPEN_CRAWL = False
 PORTAL_PROGRESS_INTERVAL = 30.0
 DEFAULT_REQUEST_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",

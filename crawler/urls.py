@@ -234,10 +234,16 @@ def site_of(url: str) -> str:
 
 @_memo
 def article_key(url: str) -> str:
-    """Deduplication key: `{site}#{asset_id}` when the URL names an asset, else canonical."""
+    """The one identity of what a URL fetches (request fingerprints, frontier and state rows,
+    item keys): `{host}#{asset_id}` when the URL names an asset, else the canonical URL.
+
+    The host and not the site: asset entry ids come from one sequence shared by every site of
+    a Liferay installation, and a site is reached both at its host's root and under
+    `/web/{code}`, so both addresses are one article.
+    """
     found = asset_id(url)
     if found:
-        return f"{site_of(url)}#{found}"
+        return f"{Scope.from_url(url).host}#{found}"
     return canonicalize(url)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from archive.collection import Collection, CollectionLocked
+from archive.collection import Collection, CollectionLocked, OpenCrawlConflict
+from archive.frontier import OWED, FrontierEntry
 from archive.records import sha1_digest
 from archive.writer import ArchiveWriteError
 from tests.archive_support import FETCHED, FailingFile, exchange, make_writer, warcio_check
@@ -69,16 +71,6 @@ def test_second_opener_is_refused_naming_the_pid(tmp_path: Path) -> None:
     Collection(tmp_path).open().close()  # released on close
 
 
-def test_killed_between_item_and_commit_is_registered_not_reemitted(tmp_path: Path) -> None:
-    with Collection(tmp_path) as collection:
-        capture(collection, "a#1", commit=False)
-    with Collection(tmp_path) as collection:
-        state = collection.get("a#1")
-        assert state and state.version == 1 and state.etag == '"v1"'
-        assert state.payload_digest == sha1_digest(b"a#1")
-    assert len(items(tmp_path)) == 1
-
-
 def test_torn_items_line_is_cut(tmp_path: Path) -> None:
     with Collection(tmp_path) as collection:
         capture(collection, "a#1")
@@ -117,3 +109,34 @@ def test_full_disk_leaves_collection_valid(tmp_path: Path) -> None:
         assert collection.get("a#1") and collection.get("b#2") is None
     assert [item["key"] for item in items(tmp_path)] == ["a#1"]
     warcio_check(*(tmp_path / "warc").glob("*.warc.gz"))
+
+
+def test_keys_of_older_collections_lose_the_site_part(tmp_path: Path) -> None:
+    with Collection(tmp_path) as collection:
+        capture(collection, "lapvo.dongthap.gov.vn#1")
+    with sqlite3.connect(tmp_path / "state.sqlite") as db:
+        db.execute("UPDATE articles SET key = 'lapvo.dongthap.gov.vn/web/hlv#1'")
+        db.execute("DELETE FROM meta WHERE name = 'key_scheme'")
+    db.close()
+    with Collection(tmp_path) as collection:
+        assert collection.get("lapvo.dongthap.gov.vn#1") is not None
+
+
+def test_an_open_crawl_belongs_to_its_identity(tmp_path: Path) -> None:
+    nightly = {"spider": "portal", "targets": ["lapvo"], "new_only": True}
+    image = FrontierEntry("h#img", "https://h/documents/1.jpg", requisite_of="h#1")
+    with Collection(tmp_path) as collection:
+        collection.begin_crawl(nightly)
+        collection.frontier.discover(FrontierEntry("h/tin-tuc", "https://h/tin-tuc"))
+        collection.frontier.discover(image)
+    with Collection(tmp_path) as collection:
+        with pytest.raises(
+            OpenCrawlConflict, match=r"unfinished crawl \(crawl lapvo --new-only, started"
+        ):
+            collection.begin_crawl({"spider": "fetch", "urls": ["https://h/a"]})
+        assert collection.frontier.count(OWED) == 2, "refusing changes nothing"
+        resumed = collection.begin_crawl(nightly)
+        assert resumed.requisites_owed == 1 and collection.frontier.count(OWED) == 2
+        collection.begin_crawl({"spider": "fetch"}, discard=True)
+        owed = list(collection.frontier.entries(OWED))
+        assert owed == [image], "the images owed to archived articles outlive the crawl"

@@ -208,6 +208,18 @@ def test_max_articles_counts_scheduled_requests() -> None:
     assert spider.crawler.engine.crawled == []
 
 
+def test_a_soft_404_does_not_count_toward_max_articles() -> None:
+    spider = make_spider(max_articles="2")
+    list(spider.parse_listing(response("news-p2.html", PAGE_TWO)))
+    spider.article_items = lambda response, page: iter([])  # type: ignore[method-assign]
+    list(spider.parse_article(response("news-last.html", _article(7075499))))  # soft 404
+    with pytest.raises(DontCloseSpider):
+        spider.on_idle()
+    crawled = [r.url for r in spider.crawler.engine.crawled]
+    assert crawled[0] == _article(4811310), "the next entry takes the soft 404's place"
+    assert PAGE_THREE not in crawled, "the maximum is reached again: no more paging"
+
+
 def test_article_pages_yield_items_and_defer_sidebar_links() -> None:
     spider = make_spider()
     item = {"title": "stand-in for ArticleItem"}

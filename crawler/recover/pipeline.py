@@ -62,8 +62,6 @@ class RecoverPipeline(ArchivePipeline):
                 "description": "captures recovered from web archives (portal-archiver recover)",
             }
         )
-        # The collection's open crawl, as the crawl pipeline begins it.
-        self.collection.begin_crawl()
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         capture = request.meta.pop(CAPTURE_META_KEY, None)

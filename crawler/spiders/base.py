@@ -17,6 +17,10 @@ from crawler.extract import THEME_ASSET_META_KEY, theme_css_requests
 
 logger = logging.getLogger(__name__)
 
+request_failed = object()
+"""Signal (``request``, ``kind``, ``failure``): a request failed; the crawl frontier records
+the outcome."""
+
 
 # One vocabulary for every spider (fetch and crawl alike), by exception class name: Scrapy
 # wraps Twisted's errors in its own since 2.13, and either may reach an errback.
@@ -84,4 +88,7 @@ class ArchivingSpider(scrapy.Spider):
         if request.meta.get("requisite"):
             stats.inc_value("errors/requisites")
         self.failures.append({"url": request.url, "kind": kind})
+        self.crawler.signals.send_catch_log(
+            request_failed, request=request, kind=kind, failure=failure
+        )
         logger.warning("Failed (%s): %s", kind, request.url)

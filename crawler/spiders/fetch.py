@@ -11,6 +11,7 @@ from scrapy.http import Response
 
 from crawler.extract import items_for_response
 from crawler.spiders.base import ArchivingSpider
+from crawler.urls import Scope
 
 
 class FetchSpider(ArchivingSpider):
@@ -22,6 +23,13 @@ class FetchSpider(ArchivingSpider):
         self.urls = [url for url in self.urls if url]
         if not self.urls:
             raise ValueError("fetch needs at least one URL (-a urls=URL[,URL...])")
+        # The hosts of the URLs given: a redirect elsewhere is not followed.
+        self.scopes = list(dict.fromkeys(Scope(Scope.from_url(url).host) for url in self.urls))
+
+    @property
+    def crawl_identity(self) -> dict[str, Any]:
+        """What makes a rerun the same fetch (see ``Collection.begin_crawl``)."""
+        return {"spider": self.name, "urls": sorted(self.urls)}
 
     async def start(self) -> Any:
         for url in self.urls:

@@ -20,7 +20,14 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
-from crawler.extract import LISTING_META_KEY, items_for_response, page_from_response
+from crawler.extract import (
+    LISTING_META_KEY,
+    UNCHANGED_META_KEY,
+    items_for_response,
+    page_from_response,
+)
+from crawler.frontier import frontier_of
+from crawler.items import ArticleItem
 from crawler.parsers import listing as listing_parser
 from crawler.profiles import SiteProfile, load_profiles, resolve_target
 from crawler.spiders.base import ArchivingSpider
@@ -40,7 +47,6 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 
-    from crawler.items import ArticleItem
     from crawler.parsers.page import Page
 
 logger = logging.getLogger(__name__)
@@ -120,12 +126,31 @@ class PortalSpider(ArchivingSpider):
         """Article keys each listing has shown so far."""
         self.sites_seen: set[str] = {site_of(site.start_url) for site in self.sites}
         """Sites (`site_of`) whose home has been requested."""
+        self.rejected: set[str] = set()
+        """Keys of scheduled pages that turned out not to be articles (soft 404s)."""
+        self.held: dict[str, tuple[str, dict[str, Any]]] = {}
+        """Articles met after --max-articles was reached: a soft 404 frees a place for one."""
+        self.held_pages: list[str] = []
+        """Listing pages not followed because --max-articles was reached."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.on_opened, signal=signals.spider_opened)
         return spider
+
+    @property
+    def crawl_identity(self) -> dict[str, Any]:
+        """What makes a rerun the same crawl (see ``Collection.begin_crawl``)."""
+        return {
+            "spider": self.name,
+            "targets": [site.start_url for site in self.sites],
+            "listings": [url for site in self.sites for url in site.listing_urls()],
+            "since": self.since,
+            "max_articles": self.max_articles,
+            "new_only": self.new_only,
+        }
 
     # Hooks -------------------------------------------------------------------------
 
@@ -197,20 +222,45 @@ class PortalSpider(ArchivingSpider):
         for entry in listing.entries:
             yield from self._entry_request(entry, listing, response.url)
         following = [url for url in _next_pages(listing) if self._allowed(url)]
-        if following and self._paging_stop(listing, new, keys) is None:
+        stop = self._paging_stop(listing, new, keys) if following else None
+        if stop == "max_articles":
+            self.held_pages += following
+        elif following and stop is None:
             for url in following:
                 yield self._page_request(url, self.parse_listing)
         yield from self._found_articles(listing.articles, response.url)
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         page = page_from_response(response)
-        yield from self.article_items(response, page)
+        article = response.meta.get(UNCHANGED_META_KEY, False)
+        for output in self.article_items(response, page):
+            article = article or isinstance(output, ArticleItem)
+            yield output
+        if not article:
+            # A soft 404 or another page that is no article: not one of --max-articles.
+            first = (response.meta.get("redirect_urls") or [response.url])[0]
+            self.rejected.add(article_key(first))
         links = listing_parser.article_links(page)
         yield from self._found_articles(links, response.url)
 
+    def on_opened(self, spider: scrapy.Spider) -> None:
+        """A resumed crawl counts the articles its earlier runs scheduled."""
+        frontier = frontier_of(self.crawler)
+        if frontier is not None:
+            self.scheduled |= frontier.keys_with_callback("parse_article")
+
     def on_idle(self) -> None:
-        """Schedule the articles found outside listings; keep the spider open for them."""
+        """Schedule the articles found outside listings, and those held back by
+        --max-articles when soft 404s freed places; keep the spider open for them."""
+        released = self._release_held()
+        for request in released:
+            self.crawler.engine.crawl(request)
         deferred, self.deferred = self.deferred, {}
+        frontier = frontier_of(self.crawler)
+        if frontier is not None:
+            # Those an interrupted run found, too.
+            for entry in frontier.deferred():
+                deferred.setdefault(entry.key, entry.url)
         requests = [
             request for url in deferred.values() for request in self._article_request(url, {})
         ]
@@ -218,7 +268,19 @@ class PortalSpider(ArchivingSpider):
             self.crawler.engine.crawl(request)
         if requests:
             self.crawler.stats.inc_value("portal/articles_outside_listings", len(requests))
+        if requests or released:
             raise DontCloseSpider
+
+    def _release_held(self) -> list[scrapy.Request]:
+        released: list[scrapy.Request] = []
+        while self.held and not self._max_reached():
+            key = next(iter(self.held))
+            url, meta = self.held.pop(key)
+            released += self._article_request(url, meta)
+        if self.held_pages and not self._max_reached():
+            pages, self.held_pages = self.held_pages, []
+            released += [self._page_request(url, self.parse_listing) for url in pages]
+        return released
 
     # Decisions ---------------------------------------------------------------------
 
@@ -242,7 +304,8 @@ class PortalSpider(ArchivingSpider):
         return reason
 
     def _max_reached(self) -> bool:
-        return self.max_articles is not None and len(self.scheduled) >= self.max_articles
+        counted = len(self.scheduled) - len(self.rejected & self.scheduled)
+        return self.max_articles is not None and counted >= self.max_articles
 
     def _allowed(self, url: str) -> bool:
         """In scope of some target; counts the rest."""
@@ -270,10 +333,14 @@ class PortalSpider(ArchivingSpider):
         # takes only what its listings date.
         if self.since:
             return
+        frontier = frontier_of(self.crawler)
         for url in in_scope:
             key = article_key(url)
             if key not in self.scheduled and key not in self.deferred:
                 self.deferred[key] = url
+                if frontier is not None:
+                    # Recorded with the page that found it, so a kill cannot lose it.
+                    frontier.defer(self._plain_article_request(url), self)
 
     def _site_homes(self, urls: list[str], page_url: str) -> Iterator[scrapy.Request]:
         """Homes of in-scope sites met for the first time (a host-wide scope holds many)."""
@@ -293,20 +360,26 @@ class PortalSpider(ArchivingSpider):
             return
         if self.new_only and self.is_known(key):
             self.crawler.stats.inc_value("portal/skipped_known")
+            frontier = frontier_of(self.crawler)
+            if frontier is not None:
+                frontier.skip(url)
             return
         if self._max_reached():
+            self.held.setdefault(key, (url, meta))
             return
+        self.held.pop(key, None)
         self.scheduled.add(key)
         self.deferred.pop(key, None)
         self.crawler.stats.inc_value("portal/articles_scheduled")
         if self._max_reached():
             logger.info("Scheduled the maximum of %d articles", self.max_articles)
-        yield scrapy.Request(
-            url,
-            callback=self.parse_article,
-            errback=self.on_failure,
-            priority=ARTICLE_PRIORITY,
-            meta=meta,
+        request = self._plain_article_request(url)
+        request.meta.update(meta)
+        yield request
+
+    def _plain_article_request(self, url: str) -> scrapy.Request:
+        return scrapy.Request(
+            url, callback=self.parse_article, errback=self.on_failure, priority=ARTICLE_PRIORITY
         )
 
     def _page_request(self, url: str, callback: Any) -> scrapy.Request:

@@ -121,6 +121,9 @@ class RecoverSpider(ArchivingSpider):
         # run would only repeat captures and break each article's chain of captures.
         settings.set("JOBDIR", None, priority="cmdline")
         settings.set("SCHEDULER", "scrapy.core.scheduler.Scheduler", priority="spider")
+        spider_middlewares = dict(settings.getdict("SPIDER_MIDDLEWARES"))
+        spider_middlewares["crawler.frontier.FrontierMiddleware"] = None
+        settings.set("SPIDER_MIDDLEWARES", spider_middlewares, priority="spider")
 
     def __init__(
         self,
