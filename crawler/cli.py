@@ -167,6 +167,22 @@ def build_parser() -> argparse.ArgumentParser:
     wacz.add_argument(
         "--main-page", metavar="URL", help="the page opened first (default: the crawl's first seed)"
     )
+    wacz.add_argument(
+        "--sign-key",
+        type=Path,
+        metavar="KEY.pem",
+        help="sign the package with this ECDSA P-384 key (an anonymous WACZ signature; "
+        "make one with `keygen`)",
+    )
+
+    keygen = sub.add_parser(
+        "keygen",
+        help="create a key for signing WACZ packages",
+        description="Write a new ECDSA P-384 private key (PEM, readable by you only) for "
+        "`wacz --sign-key`, and print its public key, the one signed packages carry: publish "
+        "it so that readers know the packages are yours.",
+    )
+    keygen.add_argument("key", type=Path, metavar="KEY.pem")
 
     demo = sub.add_parser(
         "demo",

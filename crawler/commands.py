@@ -179,6 +179,7 @@ def run_index(args: argparse.Namespace) -> int:
 def run_wacz(args: argparse.Namespace) -> int:
     from urllib.parse import urlsplit
 
+    from archive.signing import Signer
     from archive.wacz import PackageInfo, Selection, write_wacz
 
     out: Path = args.out
@@ -189,14 +190,25 @@ def run_wacz(args: argparse.Namespace) -> int:
         title=args.title or args.directory.resolve().name,
         description=args.description,
         main_page_url=args.main_page,
+        signer=Signer.from_file(args.sign_key) if args.sign_key else None,
     )
     report = write_wacz(args.directory, out, info, selection)  # its CollectionErrors: exit 2
     print(
         f"WARC files: {report.warc_files}   captures: {report.captures}   "
         f"pages: {report.pages}   bytes: {report.bytes:,}\nWACZ: {out}"
     )
+    if info.signer:
+        print(f"signed with public key: {info.signer.public_key}")
     for name in report.unfinished:
         print(f"not packaged: {name} (unfinished: run the same crawl again to finish it)")
+    return 0
+
+
+def run_keygen(args: argparse.Namespace) -> int:
+    from archive.signing import new_key
+
+    signer = new_key(args.key)  # its SigningKeyError (a file already there): exit 2
+    print(f"signing key: {args.key}\npublic key: {signer.public_key}")
     return 0
 
 
