@@ -17,7 +17,11 @@ from contextlib import contextmanager
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.browser_support import chromium
+from tests.conftest import tool_missing
 
 REPO = Path(__file__).resolve().parents[1]
 ASSETS = Path(os.environ.get("REPLAYWEBPAGE_DIR") or REPO / ".cache" / "replaywebpage")
@@ -114,3 +118,13 @@ def serving(wacz: Path, assets: Path = ASSETS) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextmanager
+def replaywebpage_browser() -> Iterator[Any]:
+    """Headless Chromium for ReplayWeb.page; where its files or the browser are missing, the
+    test fails under CI and skips elsewhere."""
+    if not (ASSETS / "ui.js").is_file() or not (ASSETS / "sw.js").is_file():
+        tool_missing(f"ReplayWeb.page's ui.js and sw.js are not in {ASSETS} (see .ci/run)")
+    with chromium() as browser:
+        yield browser

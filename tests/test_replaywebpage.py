@@ -17,10 +17,9 @@ import pytest
 
 from archive.reader import iter_records
 from archive.records import NOT_MODIFIED_PROFILE
-from tests.browser_support import chromium
-from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli, tool_missing
+from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
 from tests.replay_support import stamp
-from tests.replaywebpage_support import ASSETS, serving
+from tests.replaywebpage_support import replaywebpage_browser, serving
 from tests.replica_process import ReplicaHandle
 
 WAIT_MS = 90_000
@@ -39,9 +38,7 @@ DEEP_TEXT = """root => {
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not (ASSETS / "ui.js").is_file() or not (ASSETS / "sw.js").is_file():
-        tool_missing(f"ReplayWeb.page's ui.js and sw.js are not in {ASSETS} (see .ci/run)")
-    with chromium() as launched:
+    with replaywebpage_browser() as launched:
         yield launched
 
 
