@@ -40,6 +40,18 @@ def ours_and_pywbs_index(warc: Path, work: Path) -> tuple[str, list[str]]:
     return ours.read_text(), theirs.splitlines(keepends=True)
 
 
+def py_wacz_validate(wacz: Path) -> str:
+    """What py-wacz's ``wacz validate`` says of ``wacz``, which it must accept."""
+    result = subprocess.run(
+        [require_tool("wacz"), "validate", "-f", str(wacz)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
 def stamp(iso: str) -> str:
     """``20261126120000`` from an ISO 8601 date (``fetched_at`` or ``WARC-Date``)."""
     return "".join(ch for ch in iso if ch.isdigit())[:14]
