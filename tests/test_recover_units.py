@@ -126,7 +126,7 @@ def test_plan_orders_captures_and_drops_what_holds_nothing_new() -> None:
         known_digests=lambda key: set(),
     )
     (key,) = plan.articles
-    assert key == "lapvo.dongthap.gov.vn/web/hlv#4961961"
+    assert key == "lapvo.dongthap.gov.vn#4961961"
     assert [f.capture.digest for f in plan.articles[key]] == ["A", "C"]  # by time, B done
     assert [f.capture.url for f in plan.pages] == [f"{SITE}/tin-tuc"]
     assert plan.quirks == {

@@ -360,6 +360,7 @@ class RecoverSpider(ArchivingSpider):
             retrieved_at=datetime.now(UTC),
             captured_at=_memento_datetime(response)
             or Capture(info["url"], info["timestamp"]).captured_at,
+            archive_url=source.base,
         )
         requisite = bool(response.meta.get("requisite"))
         pipeline = recover_pipeline(self.crawler)
@@ -492,7 +493,6 @@ class RecoverSpider(ArchivingSpider):
             logger.info("Not an article (%s): %s", result.reason, response.url)
             return
         provenance: Provenance = response.meta["recover_provenance"]
-        source = self.sources[provenance.archive]
         item = build_item(
             url,
             result.content,
@@ -501,12 +501,7 @@ class RecoverSpider(ArchivingSpider):
             listing=self.listed.get(article_key(url), ListingContext()),
         )
         item.source = "archive"
-        item.archive = {
-            "name": source.name,
-            "url": source.base,
-            "memento": provenance.memento,
-            "captured_at": iso_utc(provenance.captured_at),
-        }
+        item.archive = provenance.item_archive()
         yield item
         if self.settings.getbool("ARCHIVE_REQUISITES"):
             yield from self._requisites(item, response.meta[CAPTURE_META]["timestamp"])
