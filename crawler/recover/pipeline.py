@@ -34,6 +34,7 @@ from crawler.archiving import ArchivePipeline, _Captured, archive_of
 from crawler.capture import CAPTURE_META_KEY
 from crawler.extract import iso_utc
 from crawler.items import ArticleItem
+from crawler.recover.plan import recover_kind
 from crawler.urls import UrlKind, classify
 
 if TYPE_CHECKING:
@@ -148,7 +149,7 @@ class RecoverPipeline(ArchivePipeline):
         except ArchiveWriteError as error:
             self._stop(error)
             return None
-        if classify(url) is UrlKind.ARTICLE:
+        if recover_kind(url) is UrlKind.ARTICLE:
             self._remember(
                 location.record_id,
                 _Captured(
@@ -178,7 +179,7 @@ class RecoverPipeline(ArchivePipeline):
         except ArchiveWriteError as error:
             self._stop(error)
             return None
-        if classify(record.url) is UrlKind.ARTICLE and record.rec_type == "response":
+        if recover_kind(record.url) is UrlKind.ARTICLE and record.rec_type == "response":
             self._remember(
                 location.record_id,
                 _Captured(
