@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.recovered import split_headers, stored_head, unwrap_location
+from archive.recovered import item_archive, split_headers, stored_head, unwrap_location
 from crawler.recover.cdx import Capture, CdxError, parse_cdx
 from crawler.recover.plan import Found, make_plan, recover_kind
 from crawler.recover.sources import Flavour, resolve_archives
@@ -270,3 +270,31 @@ def test_without_a_wire_capture_the_head_comes_from_scrapy() -> None:
 )
 def test_earlier_generations_article_pages_are_articles(url: str, article: bool) -> None:
     assert (recover_kind(url) is UrlKind.ARTICLE) is article
+
+
+@pytest.mark.parametrize(
+    ("memento", "archive_url"),
+    [
+        (
+            "https://web.archive.org/web/20200101000000id_/http://a/x",
+            "https://web.archive.org/web/",
+        ),
+        ("http://127.0.0.1:8080/arch/20200101000000id_/http://a/x", "http://127.0.0.1:8080/arch/"),
+        (
+            "https://data.commoncrawl.org/crawl-data/CC-MAIN-2024-10/segments/1/warc/f.warc.gz"
+            "#bytes=10-20",
+            "https://data.commoncrawl.org/",
+        ),
+    ],
+)
+def test_the_item_archive_of_records_written_before_archive_url(
+    memento: str, archive_url: str
+) -> None:
+    fields = {"archive": "ia", "memento": memento, "captured-at": "2020-01-01T00:00:00.000000Z"}
+    assert item_archive(fields) == {
+        "name": "ia",
+        "url": archive_url,
+        "memento": memento,
+        "captured_at": "2020-01-01T00:00:00Z",
+    }
+    assert item_archive({"archive": "ia"}) is None
