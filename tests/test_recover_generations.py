@@ -20,6 +20,7 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from archive.collection import Collection
 from tests.conftest import read_items, run_cli
 from tests.recover_support import running_pywb, wayback_binary
 
@@ -88,16 +89,25 @@ def _generations_archive(directory: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def recovered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[dict[str, Any]]]:
+def web_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The collection URL of a pywb holding both generations."""
     root = tmp_path_factory.mktemp("generations")
     _generations_archive(root / "arch")
-    out = root / "out"
     with running_pywb(root, {"arch": (root / "arch" / "indexes", root / "arch" / "warc")}) as pywb:
-        result = run_cli(
-            "recover", f"{HOST}/", "--archive", f"{pywb}arch", "--out", str(out), *FAST
-        )
+        yield f"{pywb}arch"
+
+
+def _recover(web_archive: str, out: Path, *window: str) -> list[dict[str, Any]]:
+    result = run_cli(
+        "recover", f"{HOST}/", "--archive", web_archive, "--out", str(out), *window, *FAST
+    )
     assert result.returncode == 0, result.stderr + result.stdout
-    yield read_items(out)
+    return read_items(out)
+
+
+@pytest.fixture(scope="module")
+def recovered(web_archive: str, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    return _recover(web_archive, tmp_path_factory.mktemp("out"))
 
 
 def test_each_article_of_both_generations_has_one_history(
@@ -125,3 +135,24 @@ def test_each_generation_is_read_with_its_own_layout(recovered: list[dict[str, A
         assert item["paragraphs"] == answer["paragraphs"], name
         assert item["byline"] == answer["byline"], name
         assert item["source"] == "archive"
+
+
+def test_captures_older_than_the_history_join_it_in_capture_time(
+    web_archive: str, tmp_path: Path
+) -> None:
+    dnn_url, _, _ = _page(DNN)
+    # A first recovery from 2012 on, then one of every year: the 2008 text comes after.
+    first = _recover(web_archive, tmp_path, "--from", "2012-01-01")
+    assert [i["fetched_at"] for i in first if i["url"] == dnn_url] == ["2012-03-01T00:00:00Z"]
+    items = _recover(web_archive, tmp_path)
+    added = items[len(first) :]
+    # 2008's text is a version; 2009's capture (another skin, the same text) is none.
+    assert [(i["url"], i["fetched_at"]) for i in added] == [(dnn_url, "2008-08-12T10:15:00Z")]
+    assert "23.150" in added[0]["summary"]
+    # Version numbers are given once and kept (they are in the WARC item records too): the
+    # late-found older text is version 2; the history's order is capture time.
+    assert added[0]["version"] == 2
+    # The article's state is still its newest capture: what a next capture is compared with.
+    with Collection(tmp_path) as collection:
+        state = collection.get(added[0]["key"])
+    assert state is not None and state.fetched_at == "2012-03-01T00:00:00Z"
