@@ -282,9 +282,11 @@ class Collection:
         return _article(row) if row else None
 
     def next_version(self, key: str) -> int:
-        """The version a new capture of ``key`` gets: 1, or one more than the last."""
-        state = self.get(key)
-        return 1 if state is None else state.version + 1
+        """The version a new capture of ``key`` gets: 1, or one more than the highest stored
+        (which is not the state's when an older capture was recovered after it, see _store)."""
+        row = self._conn.execute("SELECT MAX(version) FROM captures WHERE key = ?", (key,))
+        highest = row.fetchone()[0]
+        return 1 if highest is None else highest + 1
 
     def append_item(self, json_line: str) -> None:
         """Append one JSON object (no newline inside) to items.jsonl and flush it to the OS."""
@@ -515,9 +517,11 @@ class Collection:
             (state.key, state.version, state.payload_digest, state.warc_date),
         )
         current = self._conn.execute(
-            "SELECT version FROM articles WHERE key = ?", (state.key,)
+            "SELECT fetched_at, version FROM articles WHERE key = ?", (state.key,)
         ).fetchone()
-        if current and current[0] > state.version:
+        # The article's state is its newest capture in time, what the next fetch is compared
+        # with: a version recovered from a web archive may be older than one already stored.
+        if current and (current[0] or "", current[1]) > (state.fetched_at or "", state.version):
             return
         if current is None and new_in_crawl:
             self._conn.execute("INSERT OR IGNORE INTO crawl_new (key) VALUES (?)", (state.key,))

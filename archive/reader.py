@@ -41,6 +41,8 @@ DEFAULT_MAX_BODY = 64 * 1024 * 1024
 
 _RESPONSES = WarcRecordType.response | WarcRecordType.revisit
 _ITEMS = WarcRecordType.metadata | WarcRecordType.resource  # JSON item records, by type
+_PROVENANCE_TYPE = "application/warc-fields"
+_PROVENANCE_MAX = 1 << 16  # a few header lines: more is no provenance record of ours
 _STEP = 1 << 20
 _DECOMPRESSORS = frozenset(BufferedReader.get_supported_decompressors())
 
@@ -97,6 +99,20 @@ class ArchivedMetadata(NamedTuple):
     """The JSON payload, decoded; None when it is over the reader's ``max_body``."""
 
 
+class ArchivedProvenance(NamedTuple):
+    """A provenance record of ``recover`` (``application/warc-fields``, concurrent to a
+    recovered response): where the capture came from. Every recovered capture has one,
+    Common Crawl records copied as they are included (their own headers say nothing of it)."""
+
+    target_uri: str
+    concurrent_to: str | None
+    fields: list[tuple[str, str]]
+    """``archive``, ``memento``, ``retrieved-at``, ``captured-at``, ``archive-header``..."""
+
+    def field(self, name: str) -> str | None:
+        return _first(self.fields, name)
+
+
 ResponseFilter = Callable[[str, str | None], bool]
 """Whether a response is wanted, from its URL and HTTP Content-Type."""
 
@@ -129,9 +145,9 @@ def iter_archive(
     strict: bool = True,
     responses: ResponseFilter | None = None,
     max_body: int = DEFAULT_MAX_BODY,
-) -> Iterator[ArchivedResponse | ArchivedMetadata]:
-    """Responses, revisits and JSON item records together, in file order: one pass for
-    readers that pair a page with what was recorded about it.
+) -> Iterator[ArchivedResponse | ArchivedMetadata | ArchivedProvenance]:
+    """Responses, revisits, JSON item records and provenance records together, in file
+    order: one pass for readers that pair a page with what was recorded about it.
 
     ``responses`` names the responses and revisits a reader wants: the others (photos,
     mostly) are skipped without decoding their headers or bodies.
@@ -241,8 +257,12 @@ def _target_uri(record: WarcRecord) -> str | None:
 
 def _archived_any(
     record: WarcRecord, file: str, offset: int, wanted: ResponseFilter | None, max_body: int
-) -> ArchivedResponse | ArchivedMetadata | None:
+) -> ArchivedResponse | ArchivedMetadata | ArchivedProvenance | None:
     if not record.record_type & _RESPONSES:
+        if record.record_type == WarcRecordType.metadata:
+            content_type = _warc_header(record, b"Content-Type") or ""
+            if content_type.startswith(_PROVENANCE_TYPE):
+                return _archived_provenance(record)
         return _archived_metadata(record, file, offset, max_body)
     url = _target_uri(record) or ""
     if wanted is not None:
@@ -266,6 +286,20 @@ def _archived_metadata(
         item_url(_target_uri(record) or ""),
         response or _warc_header(record, b"WARC-Refers-To"),
         None if payload is None else json.loads(payload),
+    )
+
+
+def _archived_provenance(record: WarcRecord) -> ArchivedProvenance | None:
+    block = _read_bounded(record.reader, _PROVENANCE_MAX)
+    if block is None:
+        return None
+    fields = []
+    for line in _text(block).splitlines():
+        name, colon, value = line.partition(":")
+        if colon:
+            fields.append((name.strip(), value.strip()))
+    return ArchivedProvenance(
+        _target_uri(record) or "", _warc_header(record, b"WARC-Concurrent-To"), fields
     )
 
 
