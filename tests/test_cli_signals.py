@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.reader import iter_records
+from archive.search import Query, SearchIndex
 from crawler import settings as project_settings
 from replica.server import Faults, ReplicaServer, start
 from replica.server import Options as ReplicaOptions
@@ -140,7 +141,10 @@ def test_sigterm_stops_within_seconds_and_a_rerun_finishes(tmp_path: Path) -> No
         assert stopped["abandoned_requests"] >= 1
         assert stopped["errors"] == 0, "abandoned requests are owed, not failed"
         assert not list((tmp_path / "warc").glob("*.open")), "the WARC file was closed"
+        [kept] = (tmp_path / "reports").glob("*-portal.json")
+        assert json.loads(kept.read_text(encoding="utf-8")) == stopped, "kept in the history"
         finish_and_check(server, tmp_path, articles)
+        assert len(list((tmp_path / "reports").glob("*.json"))) == 2
 
 
 def test_second_signal_stops_at_once_and_a_rerun_finishes(tmp_path: Path) -> None:
@@ -231,6 +235,8 @@ def test_scrapy_crawl_stops_within_seconds_too(tmp_path: Path) -> None:
         stopped = report(tmp_path)
         assert stopped["finish_reason"] == "shutdown"
         assert stopped["stopped_by"] == "a stop request" and stopped["abandoned_requests"] >= 1
+        with SearchIndex(tmp_path) as index:  # brought up to date under `scrapy crawl` too
+            assert index.search(Query(), facets=False).total == len(read_items(tmp_path)) > 0
         finish_and_check(server, tmp_path, articles)
 
 
