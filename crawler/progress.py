@@ -166,6 +166,7 @@ class ProgressExtension:
             self.crawler.stats.get_stats(), time.monotonic() - self.started, failures
         )
         self.report["finish_reason"] = reason
+        self.report["limit_reached"] = _limit_reached(spider)
         self.report["spider"] = spider.name if spider is not None else None
         self.report["started_at"] = _iso(self.started_at)
         self.report["finished_at"] = _iso(datetime.now(UTC))
@@ -186,6 +187,14 @@ class ProgressExtension:
                 tmp.replace(path)
         except OSError as error:
             logger.error("The run's report was not written to %s: %s", self.report_dir, error)
+
+
+def _limit_reached(spider: Spider | None) -> int | None:
+    """The ``--max-articles`` limit when the crawl stopped at it with articles or listing pages
+    left (held back by the limit), else None."""
+    limit = getattr(spider, "max_articles", None)
+    left = getattr(spider, "held", None) or getattr(spider, "held_pages", None)
+    return limit if limit is not None and left else None
 
 
 def _history_path(directory: Path, started_at: datetime, spider: str | None) -> Path:
