@@ -195,6 +195,8 @@ def test_a_stop_that_cannot_close_cleanly_is_forced_after_the_timeout(tmp_path: 
         assert "Traceback" not in stderr
         assert "UNFINISHED: stopped by SIGTERM, at once" in stdout
         assert report(tmp_path)["stopped_at_once"]
+        [kept] = (tmp_path / "reports").glob("*-portal.json")  # kept in the history too
+        assert json.loads(kept.read_text(encoding="utf-8")) == report(tmp_path)
         finish_and_check(server, tmp_path, articles)
 
 
