@@ -245,7 +245,7 @@ def _resumed_lines(resumed: dict[str, int]) -> list[str]:
 
 def _unfinished_lines(report: dict[str, Any]) -> list[str]:
     if report.get("finish_reason") == "finished":
-        return []
+        return _limit_lines(report.get("limit_reached"))
     how = report.get("stopped_by")
     cause = f"stopped by {how}" if how else f"ended early ({report.get('finish_reason')})"
     if report.get("stopped_at_once"):
@@ -259,4 +259,15 @@ def _unfinished_lines(report: dict[str, Any]) -> list[str]:
     return [
         f"UNFINISHED: {cause}; {owed}.",
         "Run the same command again to finish it.",
+    ]
+
+
+def _limit_lines(limit: int | None) -> list[str]:
+    """A crawl that stopped at the limit the user asked for is finished: say that more is
+    left, and what the same command does next (crawler/spiders/portal.py)."""
+    if not limit:
+        return []
+    return [
+        f"limit reached: --max-articles {limit}, more articles are left; run the same command "
+        f"again for the next {limit} (articles already archived are not fetched again)."
     ]

@@ -343,7 +343,9 @@ class PortalSpider(ArchivingSpider):
         key = article_key(url)
         if key in self.scheduled:
             return
-        if self.new_only and self.is_known(key):
+        # A capped crawl takes the next N articles the collection lacks: run again, it goes
+        # on where the last one stopped instead of fetching the same N again.
+        if (self.new_only or self.max_articles is not None) and self.is_known(key):
             self.crawler.stats.inc_value("portal/skipped_known")
             frontier = frontier_of(self.crawler)
             if frontier is not None:
