@@ -119,6 +119,9 @@ class Resumed:
     """Unfinished WARC files closed since the last crawl began (by any opening)."""
     items_registered: int = 0
     """items.jsonl lines registered since the last crawl began (by any opening)."""
+    items_dropped: int = 0
+    """items.jsonl lines removed since the last crawl began because their WARC record did not
+    survive a power loss (their articles are archived again)."""
 
 
 def content_digest(item: Mapping[str, Any]) -> str:
@@ -222,6 +225,7 @@ class Collection:
             self._reconcile()
             self._count_recovery("recovered_warc_files", len(self.repair_reports))
             self._count_recovery("recovered_items", self.items_registered)
+            self._count_recovery("dropped_items", self.items_dropped)
         except BaseException:
             self.close()
             raise
@@ -414,10 +418,12 @@ class Collection:
         with self._conn:
             repaired = int(self._meta("recovered_warc_files") or 0)
             registered = int(self._meta("recovered_items") or 0)
+            dropped = int(self._meta("dropped_items") or 0)
             self._conn.execute(
-                "DELETE FROM meta WHERE name IN ('recovered_warc_files', 'recovered_items')"
+                "DELETE FROM meta WHERE name IN "
+                "('recovered_warc_files', 'recovered_items', 'dropped_items')"
             )
-        return Resumed(int(done), int(owed) + len(self.owed()), repaired, registered)
+        return Resumed(int(done), int(owed) + len(self.owed()), repaired, registered, dropped)
 
     def end_crawl(self, *, finished: bool) -> None:
         """A finished crawl closes; an interrupted one stays open for the rerun to continue."""

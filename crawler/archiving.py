@@ -352,6 +352,7 @@ def _resume_stats(crawler: Crawler, resumed: Resumed) -> None:
         "resume/requisites_owed": resumed.requisites_owed,
         "resume/warc_files_repaired": resumed.warc_files_repaired,
         "resume/items_registered": resumed.items_registered,
+        "resume/items_dropped": resumed.items_dropped,
     }
     for name, value in values.items():
         crawler.stats.set_value(name, value)

@@ -112,6 +112,10 @@ def page_from_response(response: Response) -> Page:
     return Page(url=response.url, body=response.body, headers=headers)
 
 
+UNCONVERTED_NOTE = "(not converted)"
+"""How the page's ``encoding_note`` says its legacy font text was kept as read."""
+
+
 def items_for_response(
     spider: ArchivingSpider, response: Response, page: Page | None = None
 ) -> Iterator[ArticleItem | Request]:
@@ -138,6 +142,9 @@ def items_for_response(
         listing=ListingContext.from_meta(response.meta.get(LISTING_META_KEY)),
     )
     yield item
+    if item.encoding_note and UNCONVERTED_NOTE in item.encoding_note:
+        stats.inc_value("articles/encoding_not_converted")
+        spider.unconverted.append({"url": item.url, "note": item.encoding_note})
     if spider.requisites:
         yield from requisite_requests(spider, item)
     if spider.theme_assets:

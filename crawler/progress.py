@@ -167,6 +167,7 @@ class ProgressExtension:
         )
         self.report["finish_reason"] = reason
         self.report["limit_reached"] = _limit_reached(spider)
+        self.report["encoding_not_converted"] = list(getattr(spider, "unconverted", []))
         self.report["spider"] = spider.name if spider is not None else None
         self.report["started_at"] = _iso(self.started_at)
         self.report["finished_at"] = _iso(datetime.now(UTC))

@@ -216,6 +216,7 @@ def print_summary(report: dict[str, Any], out: Path | None) -> None:
     lines += _resumed_lines(report.get("resumed") or {})
     for failure in report.get("failed_urls", [])[:20]:
         lines.append(f"  failed ({failure['kind']}): {failure['url']}")
+    lines += _unconverted_lines(report.get("encoding_not_converted") or [])
     lines += _unfinished_lines(report)
     if out is not None:
         lines.append(
@@ -237,10 +238,20 @@ def _resumed_lines(resumed: dict[str, int]) -> list[str]:
             ("requisites_owed", "images/files owed"),
             ("items_registered", "items registered from a killed run"),
             ("warc_files_repaired", "WARC files repaired"),
+            ("items_dropped", "items lines dropped (their WARC records were lost)"),
         )
         if resumed.get(key)
     ]
     return ["resumed an unfinished crawl: " + ", ".join(parts)] if parts else []
+
+
+def _unconverted_lines(pages: list[dict[str, str]]) -> list[str]:
+    """Pages in a legacy font encoding no converter reads: the archivist must know."""
+    if not pages:
+        return []
+    lines = [f"{len(pages)} article(s) in a legacy font encoding kept as read, not converted:"]
+    lines += [f"  {page['url']}: {page['note']}" for page in pages[:20]]
+    return lines
 
 
 def _unfinished_lines(report: dict[str, Any]) -> list[str]:
