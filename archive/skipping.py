@@ -16,17 +16,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-import zlib
 from bisect import bisect_right
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from isal import isal_zlib
+
 logger = logging.getLogger(__name__)
 
 _GZIP_MAGIC = b"\x1f\x8b"
-# Enough of a member to inflate the WARC header of the record it holds.
-_HEADER_PEEK = 2048
+# Enough of a member to inflate the WARC and HTTP headers of a photo's record (about 750
+# bytes in this project's WARCs); a longer one is read as usual.
+_HEADER_PEEK = 1536
 # Only the index's definite types of what readers skip: a missing or odd type is read.
 _SKIPPED_MIME = "image/"
 _IMAGE_MARK = '"mime": "image/'
@@ -91,8 +93,9 @@ def _holds(fd: int, start: int, end: int, size: int, url: str) -> bool:
     if not head.startswith(_GZIP_MAGIC):
         return False
     try:
-        text = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, _HEADER_PEEK)
-    except zlib.error:
+        # ISA-L: the same bytes as zlib, in a third of its time on these short reads.
+        text = isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS).decompress(head, _HEADER_PEEK)
+    except isal_zlib.error:
         return False
     header, found, rest = text.partition(b"\r\n\r\n")
     if not found or not header.startswith(b"WARC/"):
