@@ -31,6 +31,7 @@ from warcio.bufferedreaders import BufferedReader, ChunkedDataReader
 
 from archive.exchange import WarcLocation
 from archive.records import item_url
+from archive.skipping import SkippingReader, skippable_ranges
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ def iter_archive(
     """
     convert = partial(_archived_any, wanted=responses, max_body=max_body)
     for path in paths:
-        yield from _iter_file(Path(path), strict, _RESPONSES | _ITEMS, convert)
+        yield from _iter_file(Path(path), strict, _RESPONSES | _ITEMS, convert, skip=responses)
 
 
 def read_response(
@@ -182,17 +183,26 @@ def _open(path: Path) -> BinaryIO:
 
 
 def _iter_file(
-    path: Path, strict: bool, types: WarcRecordType, convert: _Convert[T]
+    path: Path,
+    strict: bool,
+    types: WarcRecordType,
+    convert: _Convert[T],
+    skip: ResponseFilter | None = None,
 ) -> Iterator[T]:
     name = path.name
     with _open(path) as stream:
         offset = 0
         last_complete: int | None = None  # where the last record read to its end starts
+        # Photos ``skip`` refuses are stepped over where the collection's index locates them.
+        ranges = skippable_ranges(path, skip) if skip is not None else []
+        skipping = SkippingReader(stream, ranges) if ranges else None
         try:
             # Every record, not only ``types``: FastWARC skips the others without checking
             # that they are whole, and a file cut inside one must not pass for complete.
-            for record in ArchiveIterator(stream, parse_http=False):
+            for record in ArchiveIterator(skipping or stream, parse_http=False):
                 offset = record.stream_pos
+                if skipping is not None:
+                    offset = skipping.real_offset(offset)
                 if record.record_type & types:
                     # Converted inside the try: a damaged body surfaces while it is read.
                     converted = convert(record, name, offset)
