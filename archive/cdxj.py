@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 from warcio.timeutils import iso_date_to_timestamp
 
+from archive.atomic import create_beside
 from archive.surt import surt
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def build_index(
     fresh = [line for path in files if path.name not in known for line in index_lines(path)]
     lines = sorted([line for lines in known.values() for line in lines] + fresh)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=out_path.name, suffix=".tmp", dir=out_path.parent)
+    fd, temp = create_beside(out_path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
             out.writelines(lines)
@@ -64,7 +64,7 @@ def build_index(
             os.fsync(out.fileno())
         os.replace(temp, out_path)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
     logger.info("indexed %d captures into %s", len(lines), out_path)
     return len(lines)

@@ -119,6 +119,9 @@ class Resumed:
     """Unfinished WARC files closed since the last crawl began (by any opening)."""
     items_registered: int = 0
     """items.jsonl lines registered since the last crawl began (by any opening)."""
+    items_dropped: int = 0
+    """items.jsonl lines removed since the last crawl began because their WARC record did not
+    survive a power loss (their articles are archived again)."""
 
 
 def content_digest(item: Mapping[str, Any]) -> str:
@@ -222,6 +225,7 @@ class Collection:
             self._reconcile()
             self._count_recovery("recovered_warc_files", len(self.repair_reports))
             self._count_recovery("recovered_items", self.items_registered)
+            self._count_recovery("dropped_items", self.items_dropped)
         except BaseException:
             self.close()
             raise
@@ -282,9 +286,11 @@ class Collection:
         return _article(row) if row else None
 
     def next_version(self, key: str) -> int:
-        """The version a new capture of ``key`` gets: 1, or one more than the last."""
-        state = self.get(key)
-        return 1 if state is None else state.version + 1
+        """The version a new capture of ``key`` gets: 1, or one more than the highest stored
+        (which is not the state's when an older capture was recovered after it, see _store)."""
+        row = self._conn.execute("SELECT MAX(version) FROM captures WHERE key = ?", (key,))
+        highest = row.fetchone()[0]
+        return 1 if highest is None else highest + 1
 
     def append_item(self, json_line: str) -> None:
         """Append one JSON object (no newline inside) to items.jsonl and flush it to the OS."""
@@ -412,10 +418,12 @@ class Collection:
         with self._conn:
             repaired = int(self._meta("recovered_warc_files") or 0)
             registered = int(self._meta("recovered_items") or 0)
+            dropped = int(self._meta("dropped_items") or 0)
             self._conn.execute(
-                "DELETE FROM meta WHERE name IN ('recovered_warc_files', 'recovered_items')"
+                "DELETE FROM meta WHERE name IN "
+                "('recovered_warc_files', 'recovered_items', 'dropped_items')"
             )
-        return Resumed(int(done), int(owed) + len(self.owed()), repaired, registered)
+        return Resumed(int(done), int(owed) + len(self.owed()), repaired, registered, dropped)
 
     def end_crawl(self, *, finished: bool) -> None:
         """A finished crawl closes; an interrupted one stays open for the rerun to continue."""
@@ -515,9 +523,11 @@ class Collection:
             (state.key, state.version, state.payload_digest, state.warc_date),
         )
         current = self._conn.execute(
-            "SELECT version FROM articles WHERE key = ?", (state.key,)
+            "SELECT fetched_at, version FROM articles WHERE key = ?", (state.key,)
         ).fetchone()
-        if current and current[0] > state.version:
+        # The article's state is its newest capture in time, what the next fetch is compared
+        # with: a version recovered from a web archive may be older than one already stored.
+        if current and (current[0] or "", current[1]) > (state.fetched_at or "", state.version):
             return
         if current is None and new_in_crawl:
             self._conn.execute("INSERT OR IGNORE INTO crawl_new (key) VALUES (?)", (state.key,))

@@ -31,6 +31,7 @@ from warcio.bufferedreaders import BufferedReader, ChunkedDataReader
 
 from archive.exchange import WarcLocation
 from archive.records import item_url
+from archive.skipping import SkippingReader, skippable_ranges
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ DEFAULT_MAX_BODY = 64 * 1024 * 1024
 
 _RESPONSES = WarcRecordType.response | WarcRecordType.revisit
 _ITEMS = WarcRecordType.metadata | WarcRecordType.resource  # JSON item records, by type
+_PROVENANCE_TYPE = "application/warc-fields"
+_PROVENANCE_MAX = 1 << 16  # a few header lines: more is no provenance record of ours
 _STEP = 1 << 20
 _DECOMPRESSORS = frozenset(BufferedReader.get_supported_decompressors())
 
@@ -97,6 +100,20 @@ class ArchivedMetadata(NamedTuple):
     """The JSON payload, decoded; None when it is over the reader's ``max_body``."""
 
 
+class ArchivedProvenance(NamedTuple):
+    """A provenance record of ``recover`` (``application/warc-fields``, concurrent to a
+    recovered response): where the capture came from. Every recovered capture has one,
+    Common Crawl records copied as they are included (their own headers say nothing of it)."""
+
+    target_uri: str
+    concurrent_to: str | None
+    fields: list[tuple[str, str]]
+    """``archive``, ``memento``, ``retrieved-at``, ``captured-at``, ``archive-header``..."""
+
+    def field(self, name: str) -> str | None:
+        return _first(self.fields, name)
+
+
 ResponseFilter = Callable[[str, str | None], bool]
 """Whether a response is wanted, from its URL and HTTP Content-Type."""
 
@@ -129,16 +146,16 @@ def iter_archive(
     strict: bool = True,
     responses: ResponseFilter | None = None,
     max_body: int = DEFAULT_MAX_BODY,
-) -> Iterator[ArchivedResponse | ArchivedMetadata]:
-    """Responses, revisits and JSON item records together, in file order: one pass for
-    readers that pair a page with what was recorded about it.
+) -> Iterator[ArchivedResponse | ArchivedMetadata | ArchivedProvenance]:
+    """Responses, revisits, JSON item records and provenance records together, in file
+    order: one pass for readers that pair a page with what was recorded about it.
 
     ``responses`` names the responses and revisits a reader wants: the others (photos,
     mostly) are skipped without decoding their headers or bodies.
     """
     convert = partial(_archived_any, wanted=responses, max_body=max_body)
     for path in paths:
-        yield from _iter_file(Path(path), strict, _RESPONSES | _ITEMS, convert)
+        yield from _iter_file(Path(path), strict, _RESPONSES | _ITEMS, convert, skip=responses)
 
 
 def read_response(
@@ -166,17 +183,26 @@ def _open(path: Path) -> BinaryIO:
 
 
 def _iter_file(
-    path: Path, strict: bool, types: WarcRecordType, convert: _Convert[T]
+    path: Path,
+    strict: bool,
+    types: WarcRecordType,
+    convert: _Convert[T],
+    skip: ResponseFilter | None = None,
 ) -> Iterator[T]:
     name = path.name
     with _open(path) as stream:
         offset = 0
         last_complete: int | None = None  # where the last record read to its end starts
+        # Photos ``skip`` refuses are stepped over where the collection's index locates them.
+        ranges = skippable_ranges(path, skip) if skip is not None else []
+        skipping = SkippingReader(stream, ranges) if ranges else None
         try:
             # Every record, not only ``types``: FastWARC skips the others without checking
             # that they are whole, and a file cut inside one must not pass for complete.
-            for record in ArchiveIterator(stream, parse_http=False):
+            for record in ArchiveIterator(skipping or stream, parse_http=False):
                 offset = record.stream_pos
+                if skipping is not None:
+                    offset = skipping.real_offset(offset)
                 if record.record_type & types:
                     # Converted inside the try: a damaged body surfaces while it is read.
                     converted = convert(record, name, offset)
@@ -241,8 +267,12 @@ def _target_uri(record: WarcRecord) -> str | None:
 
 def _archived_any(
     record: WarcRecord, file: str, offset: int, wanted: ResponseFilter | None, max_body: int
-) -> ArchivedResponse | ArchivedMetadata | None:
+) -> ArchivedResponse | ArchivedMetadata | ArchivedProvenance | None:
     if not record.record_type & _RESPONSES:
+        if record.record_type == WarcRecordType.metadata:
+            content_type = _warc_header(record, b"Content-Type") or ""
+            if content_type.startswith(_PROVENANCE_TYPE):
+                return _archived_provenance(record)
         return _archived_metadata(record, file, offset, max_body)
     url = _target_uri(record) or ""
     if wanted is not None:
@@ -266,6 +296,20 @@ def _archived_metadata(
         item_url(_target_uri(record) or ""),
         response or _warc_header(record, b"WARC-Refers-To"),
         None if payload is None else json.loads(payload),
+    )
+
+
+def _archived_provenance(record: WarcRecord) -> ArchivedProvenance | None:
+    block = _read_bounded(record.reader, _PROVENANCE_MAX)
+    if block is None:
+        return None
+    fields = []
+    for line in _text(block).splitlines():
+        name, colon, value = line.partition(":")
+        if colon:
+            fields.append((name.strip(), value.strip()))
+    return ArchivedProvenance(
+        _target_uri(record) or "", _warc_header(record, b"WARC-Concurrent-To"), fields
     )
 
 

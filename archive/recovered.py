@@ -25,7 +25,7 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -144,6 +144,8 @@ class Provenance:
     """When it was fetched from the archive."""
     captured_at: datetime
     """When the archive captured it (the record's ``WARC-Date``)."""
+    archive_url: str = ""
+    """The archive's replay prefix, or Common Crawl's data prefix."""
 
     def record_fields(self) -> list[tuple[str, str]]:
         """WARC header fields marking a response record as recovered, not live."""
@@ -157,12 +159,52 @@ class Provenance:
         """``application/warc-fields`` for the provenance metadata record."""
         fields: Sequence[tuple[str, str]] = [
             ("archive", self.archive),
+            ("archive-url", self.archive_url),
             ("memento", self.memento),
             ("retrieved-at", warc_date(self.retrieved_at)),
             ("captured-at", warc_date(self.captured_at)),
             *(("archive-header", f"{name}: {value}") for name, value in added),
         ]
         return "".join(f"{name}: {value}\r\n" for name, value in fields).encode("utf-8")
+
+    def item_archive(self) -> dict[str, str]:
+        """The item's ``archive`` object."""
+        return {
+            "name": self.archive,
+            "url": self.archive_url,
+            "memento": self.memento,
+            "captured_at": _iso_seconds(warc_date(self.captured_at)),
+        }
+
+
+def item_archive(fields: Mapping[str, str]) -> dict[str, str] | None:
+    """The item's ``archive`` object from a provenance record's fields (``extract``): as the
+    recover run made it. None when the fields are no provenance of ours."""
+    name, memento = fields.get("archive"), fields.get("memento")
+    captured = fields.get("captured-at")
+    if not (name and memento and captured):
+        return None
+    return {
+        "name": name,
+        "url": fields.get("archive-url") or _archive_url(memento),
+        "memento": memento,
+        "captured_at": _iso_seconds(captured),
+    }
+
+
+def _archive_url(memento: str) -> str:
+    """The archive's prefix of a memento, for records written before ``archive-url`` was."""
+    replay = re.match(r"(.*/)\d{1,14}id_/", memento)
+    if replay:
+        return replay.group(1)
+    file = memento.partition("#")[0]  # Common Crawl: {data prefix}{WARC file}#bytes=...
+    head, crawl_data, _ = file.partition("crawl-data/")
+    return head if crawl_data else file.rpartition("/")[0] + "/"
+
+
+def _iso_seconds(value: str) -> str:
+    """A ``WARC-Date`` in the item's format (``2026-11-26T12:00:00Z``)."""
+    return value[:19] + "Z"
 
 
 class RecordError(ValueError):

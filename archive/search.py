@@ -200,12 +200,17 @@ class SearchIndex:
         when the file was replaced or the index is new); return the lines added."""
         if not self.items_path.exists():
             return 0
+        self._check_schema()
         with self.items_path.open("rb") as items:
-            offset = self._resume_offset(items)
-            added = 0
-            with self.db:  # one transaction: the offset moves with the rows it covers
+            # Several updaters may run at once (a crawl's, after its run, and the reading
+            # room's): each reads how far the index has got under the write lock, so no line
+            # is added twice. One transaction: the offset moves with the rows it covers.
+            self.db.execute("BEGIN IMMEDIATE")
+            with self.db:
+                offset = self._resume_offset(items)
                 if offset == 0:
                     self._clear()
+                added = 0
                 for line_offset, line in _complete_lines(items, offset):
                     added += self._add_line(line_offset, line)
                     offset = line_offset + len(line)
@@ -215,16 +220,22 @@ class SearchIndex:
             logger.info("search index of %s: %d item lines added", self.collection, added)
         return added
 
+    def _check_schema(self) -> None:
+        """An index of another schema is dropped and made anew (then rebuilt from offset 0)."""
+        if self._meta("schema") == _SCHEMA_VERSION:
+            return
+        with self.db:
+            for table in ("meta", "docs", "facets", "fts"):
+                self.db.execute(f"DROP TABLE IF EXISTS {table}")
+        self.db.executescript(_SCHEMA)
+        with self.db:
+            self._set_meta("schema", _SCHEMA_VERSION)
+
     def _resume_offset(self, items: Any) -> int:
-        if self._meta("schema") != _SCHEMA_VERSION:
-            with self.db:
-                for table in ("meta", "docs", "facets", "fts"):
-                    self.db.execute(f"DROP TABLE IF EXISTS {table}")
-            self.db.executescript(_SCHEMA)
-            with self.db:
-                self._set_meta("schema", _SCHEMA_VERSION)
+        stored = self._meta("items_offset")
+        if stored is None:  # a new index
             return 0
-        offset = int(self._meta("items_offset") or 0)
+        offset = int(stored)
         size = items.seek(0, 2)
         if offset > size or self._meta("items_tail") != _tail_digest(items, offset):
             logger.warning("%s was replaced: rebuilding its search index", self.items_path)

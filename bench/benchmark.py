@@ -19,7 +19,16 @@ Starts the replica portal on loopback and, in one run:
    in its own subprocess, ``--rounds`` times interleaved;
 3. crawls a bigger replica (``--rss-articles``, default 20,000; about 10 minutes and 7 GB
    of WARC on a 2-core machine) with (b+) only, for its peak RSS;
-4. scores both extractors on the specimen pages (``bench/quality.py``).
+4. packages (b+)'s collection with ``portal-archiver wacz`` against ``cp`` and ``sync`` of
+   the same WARC files, ``--rounds`` times interleaved, and compares its peak RSS on (b)'s
+   smaller collection (``bench/wacz_speed.py``);
+5. runs ``bench/serve_speed.py`` (``--serve-articles``, default 20,000): the reading room's
+   search index build and search latency;
+6. scores both extractors on the specimen pages (``bench/quality.py``).
+
+Before any measured run the sources are compiled to bytecode (``compileall``), as an
+installed package is: with ``PYTHONDONTWRITEBYTECODE`` set, every ``extract`` would
+otherwise compile the project's modules again (about 0.1 s a run).
 
 CPU is user + system time and peak RSS is ``ru_maxrss``, both from ``os.wait4`` on the
 subprocess. "Per article page" divides by the article pages each crawl fetched (the
@@ -27,29 +36,31 @@ crawl's ``report.json`` ``requests_by_kind.article``; the plain spider's own cou
 404s included. Prints a table and writes every figure, with the budgets, as JSON.
 
 Usage: ``python bench/benchmark.py [--articles 3000] [--rounds 3] [--rss-articles 20000]
-[--json FILE]``.
+[--serve-articles 20000] [--json FILE]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import pickle
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import quality
+from measure import Usage, run_measured
+from wacz_speed import format_wacz, run_wacz
 
 from crawler import settings as project_settings
 from crawler.commands import replica_process
@@ -73,35 +84,9 @@ TUNED = (
 BUDGET_CPU_RATIO = 1.2  # issue 16: with the crash-safe frontier
 BUDGET_SPEEDUP = 10.0
 BUDGET_RSS_MB = 250.0
+BUDGET_SERVE_BUILD_S = 60.0  # issue 15: the search index of 20,000 articles within a minute
+BUDGET_SERVE_P95_MS = 50.0
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """What one subprocess cost."""
-
-    cpu_s: float
-    """User + system CPU seconds."""
-    wall_s: float
-    peak_rss_mb: float
-    exit_code: int
-
-
-def run_measured(command: Sequence[str], log: Path) -> Usage:
-    """Run ``command`` from the repository root, output to ``log``; its rusage."""
-    start = time.perf_counter()
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT)
-        _, status, rusage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    # wait4 reaped the child: tell Popen, or it would wait for it again.
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return Usage(
-        cpu_s=rusage.ru_utime + rusage.ru_stime,
-        wall_s=wall,
-        peak_rss_mb=rusage.ru_maxrss / 1024,  # KB on Linux
-        exit_code=process.returncode,
-    )
 
 
 def manifest_articles(url: str) -> int:
@@ -351,6 +336,27 @@ def run_reextract(work: Path, rounds: int) -> dict[str, Any]:
     return figures
 
 
+# Packaging and the reading room -------------------------------------------------------
+
+
+def run_serve(articles: int, work: Path) -> dict[str, Any]:
+    """``bench/serve_speed.py`` in its own subprocess; its figures."""
+    out = work / "serve.json"
+    command = [sys.executable, str(BENCH / "serve_speed.py"), "--articles", str(articles)]
+    if articles < 3000:  # a small run (the smoke test): fewer new articles and query rounds
+        command += ["--nightly", str(max(articles // 10, 1)), "--rounds", "2"]
+    usage = run_measured([*command, "--json", str(out)], work / "serve.log")
+    if usage.exit_code:
+        raise RuntimeError(f"bench/serve_speed.py failed: see {work / 'serve.log'}")
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def compile_sources() -> None:
+    """Bytecode for the project's modules, as an installed package has it."""
+    for folder in ("crawler", "archive", "reading_room", "replica", "bench"):
+        compileall.compile_dir(REPO / folder, quiet=1)
+
+
 # Results -----------------------------------------------------------------------------
 
 
@@ -360,7 +366,7 @@ def _budget(value: float | None, limit: float, at_most: bool, basis: str) -> dic
 
 
 def budgets(results: dict[str, Any]) -> dict[str, Any]:
-    rss = results.get("rss")
+    rss, serve = results.get("rss"), results.get("serve")
     return {
         "crawl_cpu_ratio": _budget(
             results["crawl"]["cpu_ratio_html_only"],
@@ -382,6 +388,19 @@ def budgets(results: dict[str, Any]) -> dict[str, Any]:
             True,
             f"peak RSS of portal-archiver crawl of {rss['replica_articles'] if rss else 0} "
             "articles (images and files included)",
+        ),
+        "serve_build_s": _budget(
+            serve["build_s"] if serve else None,
+            BUDGET_SERVE_BUILD_S,
+            True,
+            f"search index of {serve['articles'] if serve else 0} articles built from scratch, "
+            "wall seconds (bench/serve_speed.py)",
+        ),
+        "serve_search_p95_ms": _budget(
+            serve["search_p95_ms"] if serve else None,
+            BUDGET_SERVE_P95_MS,
+            True,
+            "search latency at the 95th percentile, wall ms as the client sees it",
         ),
     }
 
@@ -439,12 +458,22 @@ def format_results(results: dict[str, Any]) -> str:
             f"RSS crawl: {rss['replica_articles']} articles, peak RSS {rss['peak_rss_mb']:.0f} MB,"
             f" {rss['wall_s']:.0f} s wall, {rss['cpu_s_per_article_page'] * 1000:.2f} CPU ms/pg",
         ]
+    lines += ["", *format_wacz(results["wacz"])]
+    serve = results.get("serve")
+    if serve:
+        lines.append(
+            f"serve: {serve['articles']} articles, index built in {serve['build_s']:.1f} s"
+            f" ({serve['nightly_s']:.2f} s after a nightly crawl); search p50"
+            f" {serve['search_p50_ms']:.0f} ms, p95 {serve['search_p95_ms']:.0f} ms over"
+            f" {serve['requests']} requests (server CPU p95 {serve['request_cpu_p95_ms']:.0f} ms);"
+            f" server peak RSS {serve['server_peak_rss_mb']:.0f} MB"
+        )
     lines += ["", quality.format_table(results["quality"]), "", "Budgets:"]
     for name, budget in results["budgets"].items():
         verdict = {True: "PASS", False: "FAIL", None: "not measured"}[budget["pass"]]
         value = "-" if budget["value"] is None else f"{budget['value']:.2f}"
         sign = "<=" if budget["at_most"] else ">="
-        lines.append(f"  {name:<18} {value:>8} {sign} {budget['limit']:<6} {verdict}")
+        lines.append(f"  {name:<20} {value:>8} {sign} {budget['limit']:<6} {verdict}")
     return "\n".join(lines)
 
 
@@ -469,9 +498,12 @@ def machine() -> dict[str, Any]:
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "articles": args.articles}
+    compile_sources()
     results["crawl"] = run_crawls(args.articles, args.rounds, work)
     results["reextract"] = run_reextract(work, args.rounds)
+    results["wacz"] = run_wacz(work / "html-only", work / "full", work, args.rounds)
     results["rss"] = run_rss(args.rss_articles, work) if args.rss_articles else None
+    results["serve"] = run_serve(args.serve_articles, work) if args.serve_articles else None
     results["quality"] = quality.run_quality()
     results["budgets"] = budgets(results)
     return results
@@ -488,6 +520,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=20000,
         metavar="N",
         help="size of the crawl measured for peak RSS (0 skips; 20,000 takes ~10 min, 7 GB disk)",
+    )
+    parser.add_argument(
+        "--serve-articles",
+        type=int,
+        default=20000,
+        metavar="N",
+        help="articles in the reading room's search benchmark (0 skips; 20,000 take ~1 min)",
     )
     parser.add_argument(
         "--rounds",

@@ -292,7 +292,14 @@ class ArchivePipeline:
             self.collection.touch(item.key, item.fetched_at)
             self.stats.inc_value("articles/unchanged")
             raise DropItem(f"unchanged since {previous.fetched_at}: {item.url}", log_level="DEBUG")
-        item.version = previous.version + 1 if previous else 1
+        return self._store_version(item, fields, digest, captured)
+
+    def _store_version(
+        self, item: ArticleItem, fields: dict[str, Any], digest: str, captured: _Captured | None
+    ) -> ArticleItem:
+        """Store ``item`` as the next version of its article."""
+        assert item.warc is not None
+        item.version = self.collection.next_version(item.key)
         fields["version"] = item.version
         line = json.dumps(fields, ensure_ascii=False)
         self.writer.write_metadata(
@@ -345,6 +352,7 @@ def _resume_stats(crawler: Crawler, resumed: Resumed) -> None:
         "resume/requisites_owed": resumed.requisites_owed,
         "resume/warc_files_repaired": resumed.warc_files_repaired,
         "resume/items_registered": resumed.items_registered,
+        "resume/items_dropped": resumed.items_dropped,
     }
     for name, value in values.items():
         crawler.stats.set_value(name, value)

@@ -13,8 +13,11 @@ The capture is handed on in ``request.meta["archive_capture"]`` and consumed by 
 archive extension on the ``response_downloaded`` signal.
 
 This leans on Scrapy's private HTTP/1.1 classes (``_ScrapyAgent``,
-``_LenientHTTP11ClientProtocol``); pyproject.toml pins the Scrapy range it was
-written for and the capture tests fail loudly if a release changes them.
+``_LenientHTTP11ClientProtocol``), and on ``wrap_twisted_exceptions`` from the private
+``scrapy.utils._download_handlers``, so that a download failing here raises the same Scrapy
+errors as in Scrapy's own handler: Scrapy offers no public hook for the wire bytes.
+pyproject.toml pins the Scrapy range it was written for and the capture tests fail loudly
+if a release changes them.
 """
 
 from __future__ import annotations

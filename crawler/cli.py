@@ -101,7 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("targets", nargs="+", metavar="TARGET")
     _add_run_options(crawl)
     crawl.add_argument(
-        "--max-articles", type=positive_int, metavar="N", help="stop after N articles"
+        "--max-articles",
+        type=positive_int,
+        metavar="N",
+        help="stop after N articles the collection does not hold yet (run again for the next N)",
     )
     crawl.add_argument(
         "--since",

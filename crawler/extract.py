@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from scrapy import Request, Spider
     from scrapy.http import Response
 
+    from crawler.spiders.base import ArchivingSpider
+
 logger = logging.getLogger(__name__)
 
 LISTING_META_KEY = "listing"
@@ -110,8 +112,12 @@ def page_from_response(response: Response) -> Page:
     return Page(url=response.url, body=response.body, headers=headers)
 
 
+UNCONVERTED_NOTE = "(not converted)"
+"""How the page's ``encoding_note`` says its legacy font text was kept as read."""
+
+
 def items_for_response(
-    spider: Spider, response: Response, page: Page | None = None
+    spider: ArchivingSpider, response: Response, page: Page | None = None
 ) -> Iterator[ArticleItem | Request]:
     """The article item of a page (if it is one) and requests for its images and files.
 
@@ -136,10 +142,12 @@ def items_for_response(
         listing=ListingContext.from_meta(response.meta.get(LISTING_META_KEY)),
     )
     yield item
-    settings = spider.crawler.settings
-    if settings.getbool("ARCHIVE_REQUISITES"):
+    if item.encoding_note and UNCONVERTED_NOTE in item.encoding_note:
+        stats.inc_value("articles/encoding_not_converted")
+        spider.unconverted.append({"url": item.url, "note": item.encoding_note})
+    if spider.requisites:
         yield from requisite_requests(spider, item)
-    if settings.getbool("ARCHIVE_THEME_ASSETS"):
+    if spider.theme_assets:
         yield from theme_requests(spider, page)
 
 

@@ -81,7 +81,8 @@ class ArticleItem:
     asset_id: str | None
     """Liferay asset entry id as a string when the URL carries one, else None."""
     key: str
-    """Deduplication key: ``{site}#{asset_id}`` or the canonical URL."""
+    """The article's identity (:func:`crawler.urls.article_key`): ``{host}#{asset_id}`` or the
+    canonical URL."""
     version: int
     """1 for the first capture of this key in the collection, then 2, 3, ... for edits."""
     title: str

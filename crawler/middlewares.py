@@ -14,6 +14,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import NotConfigured
 
 from crawler import __version__
+from crawler.stopping import GracefulStop
 from crawler.urls import UrlKind, classify
 
 if TYPE_CHECKING:
@@ -98,13 +99,21 @@ class BackoffRetryMiddleware(RetryMiddleware):
     """Scrapy's retries, with exponential backoff and ``Retry-After`` honoured.
 
     The wait happens before the retry request is handed back, so the server gets
-    breathing room instead of an immediate second hit.
+    breathing room instead of an immediate second hit. A stop abandons the wait (see
+    crawler/stopping.py): the request is then owed to the next run, not retried.
     """
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
         self.backoff_base = settings.getfloat("PORTAL_RETRY_BACKOFF_BASE")
         self.backoff_max = settings.getfloat("PORTAL_RETRY_BACKOFF_MAX")
+        self.stop: GracefulStop | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        middleware = super().from_crawler(crawler)
+        middleware.stop = crawler.get_extension(GracefulStop)
+        return middleware
 
     async def process_response(  # type: ignore[override]
         self, request: Request, response: Response, spider: Spider | None = None
@@ -130,7 +139,10 @@ class BackoffRetryMiddleware(RetryMiddleware):
         delay = min(delay, self.backoff_max)
         if delay > 0:
             self.crawler.stats.inc_value("retry/backoff_seconds", delay)
-            await asyncio.sleep(delay)
+            if self.stop is None:
+                await asyncio.sleep(delay)
+            else:
+                await self.stop.abandonable(asyncio.sleep(delay), request)
 
 
 class ConditionalRequestMiddleware:

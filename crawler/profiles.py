@@ -15,6 +15,7 @@ they are absolute URLs. Fields given for a built-in name override only those fie
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,3 +140,23 @@ def resolve_target(target: str, profiles: dict[str, SiteProfile]) -> SiteProfile
         return _profile_for_url(target)
     names = ", ".join(sorted(profiles))
     raise ValueError(f"unknown target {target!r}: give an http(s) URL or a profile name ({names})")
+
+
+def split_arguments(value: str | list[str] | None) -> list[str]:
+    """A spider argument's values: one string (``-a targets=a,b`` or ``"a b"``) or a list."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    return [part for item in value for part in re.split(r"[,\s]+", item) if part]
+
+
+def resolve_targets(
+    targets: str | list[str] | None, profiles_file: str | Path | None
+) -> list[SiteProfile]:
+    """The sites a spider's ``targets`` and ``profiles_file`` arguments name (at least one)."""
+    profiles = load_profiles(Path(profiles_file) if profiles_file else None)
+    sites = [resolve_target(target, profiles) for target in split_arguments(targets)]
+    if not sites:
+        raise ValueError("no targets: give URLs or profile names")
+    return sites

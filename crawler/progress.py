@@ -5,7 +5,10 @@ Under ``portal-archiver`` it is redrawn every second on a terminal and printed e
 ``PORTAL_PROGRESS_INTERVAL`` seconds elsewhere (cron, systemd), and logged to the run's log
 file either way (see ``crawler/logs.py``); under ``scrapy crawl`` it is a log line.
 When the engine has stopped (after the pipeline has closed its WARC file, so the bytes
-count the last record) the report is written as JSON to ``{ARCHIVE_DIR}/report.json``.
+count the last record) the report is written as JSON to ``{ARCHIVE_DIR}/report.json`` (the
+last run's report) and kept in the crawl history as ``{ARCHIVE_DIR}/reports/{start}-{spider}.json``
+(``start`` in UTC, ``20261207T040603Z``), which the reading room's coverage page shows. Both are
+written atomically (a temporary file renamed), also when the run was stopped.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -36,8 +40,12 @@ def summarize(
     def group(prefix: str) -> dict[str, int]:
         return {k.removeprefix(prefix): v for k, v in sorted(stats.items()) if k.startswith(prefix)}
 
+    archived = stats.get("articles/archived", 0)
+    edited = stats.get("articles/changed", 0)
     return {
-        "articles": stats.get("articles/archived", 0),
+        "articles": archived,
+        "articles_new": archived - edited,
+        "articles_edited": edited,
         "articles_unchanged": stats.get("articles/unchanged", 0),
         "articles_rejected": group("articles/rejected/"),
         "listing_pages": stats.get("portal/listing_pages", 0),
@@ -50,6 +58,7 @@ def summarize(
         "errors_by_kind": group("errors/kind/"),
         "dropped_by_guard": group("guard/dropped/"),
         "retry_backoff_seconds": round(stats.get("retry/backoff_seconds", 0.0), 3),
+        "failed": len(failures),
         "failed_urls": failures,
         "elapsed_seconds": round(elapsed, 3),
         "stopped_by": stats.get("stop/signal"),
@@ -74,6 +83,7 @@ class ProgressExtension:
         self.report_dir = report_dir
         self.console = console
         self.started = time.monotonic()
+        self.started_at = datetime.now(UTC)
         self.loop: task.LoopingCall | None = None
         self.report: dict[str, Any] | None = None
         self._reason = "unknown"
@@ -97,6 +107,7 @@ class ProgressExtension:
 
     def spider_opened(self, spider: Spider) -> None:
         self.started = self._logged = time.monotonic()
+        self.started_at = datetime.now(UTC)
         self.loop = task.LoopingCall(self.tick)
         self._live = self.console.active and self.console.tty
         self.loop.start(1.0 if self._live else self.interval, now=False)
@@ -155,9 +166,48 @@ class ProgressExtension:
             self.crawler.stats.get_stats(), time.monotonic() - self.started, failures
         )
         self.report["finish_reason"] = reason
+        self.report["limit_reached"] = _limit_reached(spider)
+        self.report["encoding_not_converted"] = list(getattr(spider, "unconverted", []))
+        self.report["spider"] = spider.name if spider is not None else None
+        self.report["started_at"] = _iso(self.started_at)
+        self.report["finished_at"] = _iso(datetime.now(UTC))
         if self.report_dir is not None and self.report_dir.is_dir():
-            path = self.report_dir / "report.json"
-            tmp = path.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps(self.report, ensure_ascii=False, indent=1), encoding="utf-8")
-            tmp.replace(path)
+            self._write(self.report)
         return self.report
+
+    def _write(self, report: dict[str, Any]) -> None:
+        """``report.json`` and the run's file in ``reports/``: a failure to write them is
+        logged, and never turns the run's outcome into a traceback."""
+        assert self.report_dir is not None
+        text = json.dumps(report, ensure_ascii=False, indent=1)
+        try:
+            history = _history_path(self.report_dir / "reports", self.started_at, report["spider"])
+            for path in (history, self.report_dir / "report.json"):
+                tmp = path.with_name(f".{path.name}.tmp")
+                tmp.write_text(text, encoding="utf-8")
+                tmp.replace(path)
+        except OSError as error:
+            logger.error("The run's report was not written to %s: %s", self.report_dir, error)
+
+
+def _limit_reached(spider: Spider | None) -> int | None:
+    """The ``--max-articles`` limit when the crawl stopped at it with articles or listing pages
+    left (held back by the limit), else None."""
+    limit = getattr(spider, "max_articles", None)
+    left = getattr(spider, "held", None) or getattr(spider, "held_pages", None)
+    return limit if limit is not None and left else None
+
+
+def _history_path(directory: Path, started_at: datetime, spider: str | None) -> Path:
+    """A new file per run (two runs may start within one second)."""
+    directory.mkdir(exist_ok=True)
+    base = f"{started_at.strftime('%Y%m%dT%H%M%SZ')}-{spider or 'crawl'}"
+    path, number = directory / f"{base}.json", 1
+    while path.exists():
+        number += 1
+        path = directory / f"{base}-{number}.json"
+    return path
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -9,6 +9,11 @@ Browsertrix, or captures a crawl found unchanged) follow the crawl's rule: an ar
 capture whose content (``content_digest``) is the same as its previous one is no new
 version; one whose content changed is the next version. As in a live crawl, only pages at
 article URLs are parsed as articles.
+
+Captures recovered from web archives (``recover``) say so in the provenance record beside
+them (``application/warc-fields``, concurrent to the response): their items come out with
+``source: "archive"`` and the ``archive`` object of the recover run, ``fetched_at`` the
+capture time it names.
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ from archive.exchange import WarcLocation
 from archive.reader import (
     DEFAULT_MAX_BODY,
     ArchivedMetadata,
+    ArchivedProvenance,
     ArchivedResponse,
     ArchiveReadError,
     iter_archive,
 )
+from archive.recovered import item_archive
 from crawler.extract import ListingContext, build_item
 from crawler.items import ArticleContent
 from crawler.parsers.article import parse_article
@@ -65,7 +72,9 @@ class _Parsed:
     location: WarcLocation
     content: ArticleContent
 
-    def fields(self, recorded: dict[str, Any] | None) -> dict[str, Any]:
+    def fields(
+        self, recorded: dict[str, Any] | None, archive: dict[str, str] | None
+    ) -> dict[str, Any]:
         """The item's JSON object; version from the crawl's record, else 1 for now."""
         recorded = recorded or {}
         from_listing = recorded.get("published_source") == "listing"
@@ -76,11 +85,14 @@ class _Parsed:
         item = build_item(
             self.url,
             self.content,
-            fetched_at=_fetched_at(self.date),
+            fetched_at=archive["captured_at"] if archive else _fetched_at(self.date),
             warc=self.location,
             listing=listing,
             version=recorded.get("version", 1),
         )
+        if archive is not None:
+            item.source = "archive"
+            item.archive = archive
         return item.to_dict()
 
 
@@ -118,8 +130,15 @@ class _Extraction:
         self.pending: dict[str, _Parsed] = {}
         # The captures written so far of each article key, in file order.
         self.history: dict[str, list[_Capture]] = {}
+        # Provenance of pending pages recovered from web archives, by response record id.
+        self.recovered: dict[str, dict[str, str]] = {}
 
-    def feed(self, record: ArchivedResponse | ArchivedMetadata) -> None:
+    def feed(self, record: ArchivedResponse | ArchivedMetadata | ArchivedProvenance) -> None:
+        if isinstance(record, ArchivedProvenance):
+            archive = item_archive(dict(record.fields))
+            if archive is not None and record.concurrent_to in self.pending:
+                self.recovered[record.concurrent_to] = archive
+            return
         if isinstance(record, ArchivedMetadata):
             # A page whose record is unusable stays pending: emitted as if nothing was recorded.
             if record.payload is None:
@@ -158,7 +177,8 @@ class _Extraction:
         self.pending.clear()
 
     def emit(self, parsed: _Parsed, recorded: dict[str, Any] | None) -> None:
-        fields = parsed.fields(recorded)
+        archive = self.recovered.pop(parsed.location.record_id, None)
+        fields = parsed.fields(recorded, archive)
         digest = content_digest(fields)
         history = self.history.setdefault(fields["key"], [])
         before = bisect.bisect_left(history, (parsed.sequence,))

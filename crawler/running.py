@@ -216,6 +216,7 @@ def print_summary(report: dict[str, Any], out: Path | None) -> None:
     lines += _resumed_lines(report.get("resumed") or {})
     for failure in report.get("failed_urls", [])[:20]:
         lines.append(f"  failed ({failure['kind']}): {failure['url']}")
+    lines += _unconverted_lines(report.get("encoding_not_converted") or [])
     lines += _unfinished_lines(report)
     if out is not None:
         lines.append(
@@ -237,15 +238,25 @@ def _resumed_lines(resumed: dict[str, int]) -> list[str]:
             ("requisites_owed", "images/files owed"),
             ("items_registered", "items registered from a killed run"),
             ("warc_files_repaired", "WARC files repaired"),
+            ("items_dropped", "items lines dropped (their WARC records were lost)"),
         )
         if resumed.get(key)
     ]
     return ["resumed an unfinished crawl: " + ", ".join(parts)] if parts else []
 
 
+def _unconverted_lines(pages: list[dict[str, str]]) -> list[str]:
+    """Pages in a legacy font encoding no converter reads: the archivist must know."""
+    if not pages:
+        return []
+    lines = [f"{len(pages)} article(s) in a legacy font encoding kept as read, not converted:"]
+    lines += [f"  {page['url']}: {page['note']}" for page in pages[:20]]
+    return lines
+
+
 def _unfinished_lines(report: dict[str, Any]) -> list[str]:
     if report.get("finish_reason") == "finished":
-        return []
+        return _limit_lines(report.get("limit_reached"))
     how = report.get("stopped_by")
     cause = f"stopped by {how}" if how else f"ended early ({report.get('finish_reason')})"
     if report.get("stopped_at_once"):
@@ -259,4 +270,15 @@ def _unfinished_lines(report: dict[str, Any]) -> list[str]:
     return [
         f"UNFINISHED: {cause}; {owed}.",
         "Run the same command again to finish it.",
+    ]
+
+
+def _limit_lines(limit: int | None) -> list[str]:
+    """A crawl that stopped at the limit the user asked for is finished: say that more is
+    left, and what the same command does next (crawler/spiders/portal.py)."""
+    if not limit:
+        return []
+    return [
+        f"limit reached: --max-articles {limit}, more articles are left; run the same command "
+        f"again for the next {limit} (articles already archived are not fetched again)."
     ]

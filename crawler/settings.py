@@ -60,6 +60,7 @@ EXTENSIONS = {
     "crawler.progress.ProgressExtension": 500,
     "crawler.gc_tuning.GcTuningExtension": 0,
     "crawler.stopping.GracefulStop": 0,
+    "crawler.search_index.SearchIndexUpdate": 510,
 }
 # After the first SIGINT/SIGTERM, seconds allowed for a clean close (commit, WARC closed,
 # index) before the crawl is stopped at once, as by a second signal.
@@ -86,6 +87,8 @@ ARCHIVE_ROBOTS_POLICY = "obey"
 # Commit the collection state every N changes, after fsyncing the WARC and items.jsonl they
 # name: bounds the work a power cut can undo (a kill loses nothing either way).
 ARCHIVE_COMMIT_EVERY = 50
+# Bring DIR/search.sqlite (the reading room's search index) up to date after each run.
+ARCHIVE_SEARCH_INDEX = True
 
 # Crawl bounds.
 PORTAL_MAX_URL_LENGTH = 2000

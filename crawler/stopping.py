@@ -3,8 +3,9 @@
 Scrapy's own graceful stop waits for every request in flight: a slow download can take
 ``DOWNLOAD_TIMEOUT`` per retry, and a request queued in a downloader slot that never frees
 waits forever, so ``systemctl stop`` would hang. ``GracefulStop.request_stop`` instead
-abandons the downloads in flight (each fails with ``DownloadAbandoned``, which the spiders
-neither count nor report as a failure: it is owed to the next run) and closes the spider, so
+abandons the downloads in flight and the retries waiting out their backoff (each fails with
+``DownloadAbandoned``, which the spiders neither count nor report as a failure: it is owed to
+the next run) and closes the spider, so
 the pipeline commits, closes the WARC file and writes the index. If that has not happened
 within ``PORTAL_STOP_TIMEOUT`` seconds, or a second signal comes, ``force`` stops the reactor
 at once: the collection is designed to survive a kill, and the next run repairs and resumes.
@@ -15,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any, Self
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 SCRAPY_STOP = "a stop request"
@@ -56,7 +60,7 @@ class GracefulStop:
         self.signal_name: str | None = None
         self.forced = False
         self.inflight: set[asyncio.Future[Any]] = set()
-        """Downloads under way (see ``StoppableDownloadHandler``)."""
+        """Downloads under way and retries waiting (see :meth:`abandonable`)."""
         self._watch: task.LoopingCall | None = None
 
     @classmethod
@@ -82,6 +86,25 @@ class GracefulStop:
     @property
     def stopping(self) -> bool:
         return self.signal_name is not None
+
+    async def abandonable(self, work: Awaitable[T], request: Request) -> T:
+        """``work`` done for ``request`` (its download, its retry's backoff), unless the stop
+        begins first: it then fails with ``DownloadAbandoned``, and the request is owed."""
+        if self.stopping:
+            _close(work)
+            raise DownloadAbandoned(f"abandoned: {request.url}")
+        if not is_asyncio_available():  # a task per request is only possible under asyncio
+            return await work
+        running = asyncio.ensure_future(work)
+        self.inflight.add(running)
+        try:
+            return await running
+        except asyncio.CancelledError:
+            if self.stopping and running.cancelled():
+                raise DownloadAbandoned(f"abandoned: {request.url}") from None
+            raise
+        finally:
+            self.inflight.discard(running)
 
     def request_stop(self, signal_name: str) -> None:
         """Abandon what is in flight and close the spider (call it in the reactor thread)."""
@@ -157,23 +180,14 @@ class StoppableDownloadHandler(ArchivingDownloadHandler):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self._stop = crawler.get_extension(GracefulStop)
-        # The task per download is only possible (and only needed) under asyncio.
-        self._tracked = self._stop is not None and is_asyncio_available()
 
     async def download_request(self, request: Request) -> Response:
-        if not self._tracked:
+        if self._stop is None:
             return await super().download_request(request)
-        stop = self._stop
-        assert stop is not None
-        if stop.stopping:
-            raise DownloadAbandoned(f"abandoned: {request.url}")
-        task = asyncio.ensure_future(super().download_request(request))
-        stop.inflight.add(task)
-        try:
-            return await task
-        except asyncio.CancelledError:
-            if stop.stopping and task.cancelled():
-                raise DownloadAbandoned(f"abandoned: {request.url}") from None
-            raise
-        finally:
-            stop.inflight.discard(task)
+        return await self._stop.abandonable(super().download_request(request), request)
+
+
+def _close(work: Awaitable[Any]) -> None:
+    """A coroutine never awaited is closed, so Python does not warn about it."""
+    if asyncio.iscoroutine(work):
+        work.close()

@@ -69,10 +69,16 @@ class Shelf:
         ]
 
     def reports(self) -> list[dict[str, Any]]:
-        """The crawl reports kept in the collection (``report.json``, ``reports/*.json``),
-        each with ``_file`` and ``_when`` (its time, or the file's), oldest first."""
-        paths = [self.directory / "report.json", *sorted(self.directory.glob("reports/*.json"))]
+        """The crawl history: a report per run (``reports/*.json``, see crawler/progress.py),
+        each with ``_file`` and ``_when`` (its time, or the file's), oldest first.
+        ``report.json`` is the last run's report, already in the history unless a run wrote it
+        before the history was kept."""
+        paths = sorted(self.directory.glob("reports/*.json"))
         reports = [report for path in paths if (report := _read_report(path)) is not None]
+        last = _read_report(self.directory / "report.json")
+        runs = {report.get("started_at") for report in reports}
+        if last is not None and (last.get("started_at") is None or last["started_at"] not in runs):
+            reports.append(last)
         return sorted(reports, key=lambda report: report["_when"])
 
 

@@ -68,7 +68,10 @@ def read_items(directory: Path) -> list[dict[str, Any]]:
     path = directory / "items.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    # Complete lines only: a test may read while a crawl is still appending its last line.
+    data = path.read_bytes()
+    complete = data[: data.rfind(b"\n") + 1].decode("utf-8")
+    return [json.loads(line) for line in complete.splitlines()]
 
 
 @dataclass

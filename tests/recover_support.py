@@ -39,6 +39,20 @@ NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 ARTICLES = "20"  # at edition 1, one Lấp Vò article is edited and one is new
 
 
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def assert_same_items(got: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
+    """The same items (by key and version), field by field."""
+    by_version = {(item["key"], item["version"]): item for item in got}
+    assert sorted(by_version) == sorted((item["key"], item["version"]) for item in expected)
+    for item in expected:
+        extracted = by_version[item["key"], item["version"]]
+        for name in item.keys() | extracted.keys():
+            assert extracted.get(name) == item.get(name), (item["key"], item["version"], name)
+
+
 @contextmanager
 def running_pywb(root: Path, collections: dict[str, tuple[Path, Path]]) -> Iterator[str]:
     """pywb serving ``{name: (index dir, warc dir)}``; yields ``http://127.0.0.1:PORT/``."""

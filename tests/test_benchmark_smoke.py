@@ -34,10 +34,11 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("bench")
     out = work / "results.json"
     command = [sys.executable, str(REPO / "bench" / "benchmark.py"), "--articles", "40"]
-    command += ["--rounds", "1", "--rss-articles", "0", "--json", str(out)]
+    command += ["--rounds", "1", "--rss-articles", "0", "--serve-articles", "60"]
+    command += ["--json", str(out)]
     command += ["--workdir", str(work / "run")]
     done = subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+        command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Budgets:" in done.stdout
@@ -116,6 +117,31 @@ def test_quality_table(results: dict[str, Any]) -> None:
     assert trafilatura["leaks"] >= trafilatura["pages_with_leaks"]
 
 
+def test_wacz_against_copying(results: dict[str, Any]) -> None:
+    wacz = results["wacz"]
+    (only_round,) = wacz["rounds"]
+    assert only_round["wacz_exit_code"] == wacz["small"]["wacz_exit_code"] == 0
+    for name in ("warc_mb", "copy_mb_per_s", "wacz_mb_per_s", "time_ratio_vs_copy"):
+        assert _positive(wacz[name]), name
+    assert wacz["time_ratio_vs_copy_range"] == [wacz["time_ratio_vs_copy"]] * 2
+    assert wacz["warc_mb"] == pytest.approx(
+        results["crawl"]["ours_full"]["warc_bytes"] / 2**20, rel=0.01
+    )
+    # The pages-only collection is the smaller one the memory is compared with.
+    assert wacz["size_ratio_large_vs_small"] > 1
+    assert wacz["rss_ratio_large_vs_small"] == pytest.approx(
+        wacz["peak_rss_mb"] / wacz["small"]["wacz_peak_rss_mb"]
+    )
+
+
+def test_serve_figures(results: dict[str, Any]) -> None:
+    serve = results["serve"]
+    assert serve["articles"] == 60
+    assert 0 < serve["build_lines"] <= 60
+    for name in ("build_s", "search_p50_ms", "search_p95_ms", "server_peak_rss_mb"):
+        assert _positive(serve[name]), name
+
+
 def _verdict(budget: dict[str, Any]) -> bool:
     value, limit = budget["value"], budget["limit"]
     return value <= limit if budget["at_most"] else value >= limit
@@ -124,11 +150,19 @@ def _verdict(budget: dict[str, Any]) -> bool:
 def test_budgets(results: dict[str, Any]) -> None:
     require_trafilatura()
     budgets = results["budgets"]
-    assert set(budgets) == {"crawl_cpu_ratio", "reextract_speedup", "rss_mb"}
+    assert set(budgets) == {
+        "crawl_cpu_ratio",
+        "reextract_speedup",
+        "rss_mb",
+        "serve_build_s",
+        "serve_search_p95_ms",
+    }
     crawl, speedup = budgets["crawl_cpu_ratio"], budgets["reextract_speedup"]
     assert (crawl["value"], crawl["limit"]) == (results["crawl"]["cpu_ratio_html_only"], 1.2)
     assert (speedup["value"], speedup["limit"]) == (results["reextract"]["speedup"], 10.0)
     assert crawl["pass"] is _verdict(crawl)
     assert speedup["pass"] is _verdict(speedup)
+    assert budgets["serve_search_p95_ms"]["value"] == results["serve"]["search_p95_ms"]
+    assert budgets["serve_build_s"]["pass"] is _verdict(budgets["serve_build_s"])
     assert budgets["rss_mb"]["pass"] is None  # skipped with --rss-articles 0
     assert results["rss"] is None

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from archive.reader import iter_records
+from archive.search import Query, SearchIndex
+from crawler import settings as project_settings
 from replica.server import Faults, ReplicaServer, start
 from replica.server import Options as ReplicaOptions
 from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
@@ -139,7 +141,10 @@ def test_sigterm_stops_within_seconds_and_a_rerun_finishes(tmp_path: Path) -> No
         assert stopped["abandoned_requests"] >= 1
         assert stopped["errors"] == 0, "abandoned requests are owed, not failed"
         assert not list((tmp_path / "warc").glob("*.open")), "the WARC file was closed"
+        [kept] = (tmp_path / "reports").glob("*-portal.json")
+        assert json.loads(kept.read_text(encoding="utf-8")) == stopped, "kept in the history"
         finish_and_check(server, tmp_path, articles)
+        assert len(list((tmp_path / "reports").glob("*.json"))) == 2
 
 
 def test_second_signal_stops_at_once_and_a_rerun_finishes(tmp_path: Path) -> None:
@@ -154,9 +159,9 @@ def test_second_signal_stops_at_once_and_a_rerun_finishes(tmp_path: Path) -> Non
         finish_and_check(server, tmp_path, articles)
 
 
-def test_a_stop_that_cannot_close_cleanly_is_forced_after_the_timeout(tmp_path: Path) -> None:
-    """A request stuck where no abandoning reaches it (here: the retry backoff, waiting for
-    the server's Retry-After) cannot hold the stop beyond PORTAL_STOP_TIMEOUT."""
+def test_a_retry_waiting_out_its_backoff_is_abandoned_and_owed(tmp_path: Path) -> None:
+    """A retry waiting for the server's Retry-After (here two minutes) does not hold the stop:
+    it is abandoned within PORTAL_STOP_TIMEOUT (2 s here), and the rerun fetches it."""
     with stalling_replica() as (server, articles):
         busy = articles[5].removeprefix(server.url.rstrip("/"))
         options = dataclasses.replace(server.options, slow={}, retry_after={busy: 1})
@@ -168,9 +173,35 @@ def test_a_stop_that_cannot_close_cleanly_is_forced_after_the_timeout(tmp_path: 
         wait_for_log(tmp_path, f"Retrying <GET {server.url.rstrip('/')}{busy}>")
         stdout, stderr = stop(process, signal.SIGTERM)
         assert process.returncode == 1, stdout + stderr
-        assert "did not stop within" in stderr
-        assert "UNFINISHED: stopped by SIGTERM, at once" in stdout
+        assert "did not stop within" not in stderr
+        assert "UNFINISHED: stopped by SIGTERM;" in stdout
+        stopped = report(tmp_path)
+        assert not stopped["stopped_at_once"] and stopped["finish_reason"] == "shutdown"
+        assert stopped["errors"] == 0, "the abandoned retry is owed, not failed"
+        assert server.url.rstrip("/") + busy not in read_keys_archived(tmp_path)
         finish_and_check(server, tmp_path, articles)
+
+
+def test_a_stop_that_cannot_close_cleanly_is_forced_after_the_timeout(tmp_path: Path) -> None:
+    """A close stuck where no abandoning reaches it (a component whose spider_closed never
+    ends) cannot hold the stop beyond PORTAL_STOP_TIMEOUT."""
+    with stalling_replica() as (server, articles):
+        stuck = json.dumps({**project_settings.EXTENSIONS, "tests.stop_support.StuckClose": 0})
+        process = start_crawl_with(server, tmp_path, f"EXTENSIONS={stuck}")
+        wait_for_stalled_requests(server, articles[:3])
+        stdout, stderr = stop(process, signal.SIGTERM)
+        assert process.returncode == 1, stdout + stderr
+        assert "did not stop within 2 s" in stderr
+        assert "Traceback" not in stderr
+        assert "UNFINISHED: stopped by SIGTERM, at once" in stdout
+        assert report(tmp_path)["stopped_at_once"]
+        [kept] = (tmp_path / "reports").glob("*-portal.json")  # kept in the history too
+        assert json.loads(kept.read_text(encoding="utf-8")) == report(tmp_path)
+        finish_and_check(server, tmp_path, articles)
+
+
+def read_keys_archived(out: Path) -> set[str]:
+    return {item["url"] for item in read_items(out)}
 
 
 def wait_for_log(out: Path, text: str) -> None:
@@ -206,6 +237,8 @@ def test_scrapy_crawl_stops_within_seconds_too(tmp_path: Path) -> None:
         stopped = report(tmp_path)
         assert stopped["finish_reason"] == "shutdown"
         assert stopped["stopped_by"] == "a stop request" and stopped["abandoned_requests"] >= 1
+        with SearchIndex(tmp_path) as index:  # brought up to date under `scrapy crawl` too
+            assert index.search(Query(), facets=False).total == len(read_items(tmp_path)) > 0
         finish_and_check(server, tmp_path, articles)
 
 

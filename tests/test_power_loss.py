@@ -9,6 +9,7 @@ some of the cuts are run to the end and compared with an uninterrupted crawl.
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 from pathlib import Path
@@ -63,8 +64,11 @@ def test_every_cut_of_the_unfinished_warc_opens_clean_and_reruns_complete(
             Collection(case).open().close()
             assert not list((case / "warc").glob("*.open"))
             assert_no_item_points_at_nothing(case)
-            assert len(read_items(case)) <= lines
+            kept = len(read_items(case))
+            assert kept <= lines
             if cut in reruns:
                 final_run(replica, case)
                 assert_complete_and_consistent(case, reference)
+                report = json.loads((case / "report.json").read_text(encoding="utf-8"))
+                assert report["resumed"]["items_dropped"] == lines - kept
             shutil.rmtree(case)

@@ -10,7 +10,14 @@ from typing import Any
 from warcio.archiveiterator import ArchiveIterator
 
 from tests.conftest import read_items, run_cli
-from tests.recover_support import PagedIndex, RangeFileServer, WebArchive, archive
+from tests.recover_support import (
+    PagedIndex,
+    RangeFileServer,
+    WebArchive,
+    archive,
+    assert_same_items,
+    read_jsonl,
+)
 
 __all__ = ["archive"]  # the shared fixture
 
@@ -51,6 +58,11 @@ def test_common_crawl_records_are_copied_as_they_are(archive: WebArchive, tmp_pa
     items = read_items(out)
     assert {i["key"] for i in items} == wanted
     assert all(i["archive"]["name"] == "cc/arch" for i in items)
+    # extract reads the provenance of copied records from their metadata records
+    extracted = tmp_path / "extracted.jsonl"
+    warcs = sorted(map(str, (out / "warc").glob("*.warc.gz")))
+    assert run_cli("extract", *warcs, "--out", str(extracted)).returncode == 0
+    assert_same_items(read_jsonl(extracted), items)
     originals = _records_by_id(archive.warc_dir)
     copied = _records_by_id(out / "warc")
     responses = [rid for rid, (record, _) in copied.items() if record.rec_type == "response"]

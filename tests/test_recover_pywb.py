@@ -16,7 +16,15 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.records import sha1_digest
 from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
-from tests.recover_support import ARTICLES, NO_PROXY, WebArchive, archive, running_pywb
+from tests.recover_support import (
+    ARTICLES,
+    NO_PROXY,
+    WebArchive,
+    archive,
+    assert_same_items,
+    read_jsonl,
+    running_pywb,
+)
 from tests.replica_process import running_replica
 
 __all__ = ["archive"]  # the shared fixture
@@ -82,6 +90,16 @@ def test_items_say_they_come_from_the_archive(archive: WebArchive, recovered: Pa
         assert provenance["captured_at"] == item["fetched_at"]
         stamp = item["fetched_at"].replace("-", "").replace(":", "").replace("T", "")[:14]
         assert provenance["memento"] == f"{archive.collection_url}/{stamp}id_/{item['url']}"
+
+
+def test_extract_over_the_recovered_warcs_gives_the_recovered_items(
+    recovered: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "extracted.jsonl"
+    warcs = sorted(map(str, (recovered / "warc").glob("*.warc.gz")))
+    result = run_cli("extract", *warcs, "--out", str(out))
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert_same_items(read_jsonl(out), read_items(recovered))
 
 
 def test_records_are_the_original_exchanges(archive: WebArchive, recovered: Path) -> None:

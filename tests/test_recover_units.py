@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from archive.recovered import split_headers, stored_head, unwrap_location
+from archive.recovered import item_archive, split_headers, stored_head, unwrap_location
 from crawler.recover.cdx import Capture, CdxError, parse_cdx
-from crawler.recover.plan import Found, make_plan
+from crawler.recover.plan import Found, make_plan, recover_kind
 from crawler.recover.sources import Flavour, resolve_archives
-from crawler.urls import Scope
+from crawler.urls import Scope, UrlKind
 from tests.conftest import run_cli
 
 SITE = "http://lapvo.dongthap.gov.vn/web/hlv"
@@ -126,7 +126,7 @@ def test_plan_orders_captures_and_drops_what_holds_nothing_new() -> None:
         known_digests=lambda key: set(),
     )
     (key,) = plan.articles
-    assert key == "lapvo.dongthap.gov.vn/web/hlv#4961961"
+    assert key == "lapvo.dongthap.gov.vn#4961961"
     assert [f.capture.digest for f in plan.articles[key]] == ["A", "C"]  # by time, B done
     assert [f.capture.url for f in plan.pages] == [f"{SITE}/tin-tuc"]
     assert plan.quirks == {
@@ -253,3 +253,48 @@ def test_without_a_wire_capture_the_head_comes_from_scrapy() -> None:
     split = split_headers(_head_of(response))
     assert split.status_line == "HTTP/1.1 302 Found"
     assert split.original == [("Location", "https://site.test/login")]
+
+
+@pytest.mark.parametrize(
+    ("url", "article"),
+    [
+        ("http://a.dongthap.gov.vn/Default.aspx?tabid=61&mid=385&ctl=Detail&ArticleId=1207", True),
+        ("http://a.dongthap.gov.vn/tin-tuc/tabid/89/ArticleId/61961/slug.aspx", True),
+        ("http://a.dongthap.gov.vn/tin/articleType/ArticleView/articleId/3318/x", True),
+        ("https://a.dongthap.gov.vn/Pages/tin-tuc-su-kien.aspx?ItemID=835569", True),
+        ("http://a.dongthap.gov.vn/tintuc_chitiet.asp?id=312", True),
+        ("http://a.dongthap.gov.vn/Default.aspx?tabid=63", False),
+        ("https://a.dongthap.gov.vn/Pages/tin-tuc-su-kien.aspx", False),
+        ("https://a.dongthap.gov.vn/web/hlv/gioi-thieu", False),
+    ],
+)
+def test_earlier_generations_article_pages_are_articles(url: str, article: bool) -> None:
+    assert (recover_kind(url) is UrlKind.ARTICLE) is article
+
+
+@pytest.mark.parametrize(
+    ("memento", "archive_url"),
+    [
+        (
+            "https://web.archive.org/web/20200101000000id_/http://a/x",
+            "https://web.archive.org/web/",
+        ),
+        ("http://127.0.0.1:8080/arch/20200101000000id_/http://a/x", "http://127.0.0.1:8080/arch/"),
+        (
+            "https://data.commoncrawl.org/crawl-data/CC-MAIN-2024-10/segments/1/warc/f.warc.gz"
+            "#bytes=10-20",
+            "https://data.commoncrawl.org/",
+        ),
+    ],
+)
+def test_the_item_archive_of_records_written_before_archive_url(
+    memento: str, archive_url: str
+) -> None:
+    fields = {"archive": "ia", "memento": memento, "captured-at": "2020-01-01T00:00:00.000000Z"}
+    assert item_archive(fields) == {
+        "name": "ia",
+        "url": archive_url,
+        "memento": memento,
+        "captured_at": "2020-01-01T00:00:00Z",
+    }
+    assert item_archive({"archive": "ia"}) is None

@@ -264,7 +264,8 @@ def test_coverage_shows_the_crawl_history(client: FlaskClient, copy: Path) -> No
     rows = page.xpath("//table[@class='history']/tbody/tr")
     assert len(rows) == 1
     cells = [cell.text_content() for cell in rows[0].xpath("td")]
-    assert cells[1] == str(report["articles"]) and cells[4] == str(report["errors"])
+    assert cells[1] == report["spider"] and cells[2] == str(report["articles_new"])
+    assert cells[5] == str(report["failed"]) and cells[7] == report["finish_reason"]
 
 
 def test_several_collections_are_searched_together(copy: Path, tmp_path: Path) -> None:

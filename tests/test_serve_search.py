@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import archive.search as search_module
 from archive.folding import fold, words
 from archive.search import (
     Query,
@@ -251,3 +253,46 @@ def test_a_version_arriving_after_a_newer_one_is_kept_but_not_searched(collectio
     with SearchIndex(collection) as index:
         assert [version for version, _, _ in index.versions("k2")] == [1, 2, 3]
         assert index.search(Query("an hoa")).hits[0].version == 3
+
+
+def test_two_updaters_at_once_index_each_line_once(
+    collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crawl's update after its run and the reading room's may run together: the second
+    reads how far the index has got only once the first has committed."""
+    assert update_search_index(collection) == 4
+    _write(collection, _item("k5", "Lễ giao nhận quân", "Xã Tân Mỹ."))
+    first_reading, second_read = threading.Event(), threading.Event()
+    complete_lines = search_module._complete_lines
+
+    def paused(items: Any, offset: int) -> Any:
+        if threading.current_thread().name == "first":
+            first_reading.set()
+            # Give the second updater the chance to read the offset the first works from.
+            second_read.wait(timeout=1.0)
+        return complete_lines(items, offset)
+
+    monkeypatch.setattr(search_module, "_complete_lines", paused)
+    added: dict[str, int] = {}
+
+    def first() -> None:
+        with SearchIndex(collection) as index:
+            added["first"] = index.update()
+
+    with SearchIndex(collection) as second:
+        resume_offset = second._resume_offset
+
+        def reading(items: Any) -> int:
+            offset = resume_offset(items)
+            second_read.set()
+            return offset
+
+        second._resume_offset = reading  # type: ignore[method-assign]
+        thread = threading.Thread(target=first, name="first")
+        thread.start()
+        assert first_reading.wait(timeout=60)
+        added["second"] = second.update()
+        thread.join()
+    assert added == {"first": 1, "second": 0}
+    with SearchIndex(collection) as index:
+        assert [version for version, _, _ in index.versions("k5")] == [1]

@@ -6,15 +6,26 @@ for live and recovered captures of an article), except for what it writes on dow
 * a raw capture fetched from an archive becomes a response record of the ORIGINAL exchange
   (:mod:`archive.recovered`), written when the spider has taken the archive's answer apart;
 * the archives' own answers (CDX listings, robots.txt, errors) are not part of any site and
-  are not archived.
+  are not archived;
+* an archived capture OLDER than the newest version the collection holds of its article (a
+  live crawl came first, or an earlier recovery had a narrower window) joins the history at
+  its place in capture time: it is no new version when its article text is that of the
+  version stored just before or just after it in time; else it is stored, with the next free
+  version number, and the article's state stays its newest capture (see
+  :meth:`archive.collection.Collection.next_version`).
 """
 
 from __future__ import annotations
 
+import bisect
+import json
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from scrapy.exceptions import DropItem
+
+from archive.collection import content_digest
 from archive.exchange import Exchange, WarcLocation
 from archive.records import sha1_digest, warc_date
 from archive.recovered import CopiedRecord, Provenance, SplitHead, stored_head
@@ -22,6 +33,8 @@ from archive.writer import ArchiveWriteError
 from crawler.archiving import ArchivePipeline, _Captured, archive_of
 from crawler.capture import CAPTURE_META_KEY
 from crawler.extract import iso_utc
+from crawler.items import ArticleItem
+from crawler.recover.plan import recover_kind
 from crawler.urls import UrlKind, classify
 
 if TYPE_CHECKING:
@@ -52,6 +65,43 @@ class RecoverPipeline(ArchivePipeline):
         # The images and files of recovered articles are the recover spider's to track
         # (DIR/recover.sqlite): never owed to a live crawl by this run.
         self.requisites = False
+        self._timelines: dict[str, list[tuple[str, str]]] | None = None
+        """Article key → (fetched_at, content digest) of each stored version, in time; read
+        from items.jsonl when the first capture older than its article's state comes."""
+
+    def _store_item(self, item: ArticleItem) -> ArticleItem:
+        current = self.collection.get(item.key)
+        if current is None or (current.fetched_at or "") <= item.fetched_at:
+            stored = super()._store_item(item)
+            self._note(stored.key, stored.fetched_at, content_digest(stored.to_dict()))
+            return stored
+        assert item.warc is not None
+        fields = item.to_dict()
+        digest = content_digest(fields)
+        timeline = self._timeline(item.key)
+        place = bisect.bisect_right(timeline, (item.fetched_at, "\uffff"))
+        neighbours = {entry[1] for entry in timeline[max(place - 1, 0) : place + 1]}
+        if digest in neighbours:
+            self.stats.inc_value("recover/versions/known_earlier")
+            raise DropItem(f"an earlier capture of a stored version: {item.url}", log_level="DEBUG")
+        self.stats.inc_value("recover/versions/earlier")
+        captured = self._pending.pop(item.warc.record_id, None)
+        stored = self._store_version(item, fields, digest, captured)
+        self._note(stored.key, stored.fetched_at, digest)
+        return stored
+
+    def _timeline(self, key: str) -> list[tuple[str, str]]:
+        if self._timelines is None:
+            self._timelines = {}
+            with self.collection.items_path.open(encoding="utf-8") as lines:
+                for line in lines:
+                    stored = json.loads(line)
+                    self._note(stored["key"], stored["fetched_at"], content_digest(stored))
+        return self._timelines.get(key, [])
+
+    def _note(self, key: str, fetched_at: str, digest: str) -> None:
+        if self._timelines is not None:
+            bisect.insort(self._timelines.setdefault(key, []), (fetched_at, digest))
 
     def spider_opened(self, spider: Spider) -> None:
         seeds = getattr(spider, "seed_urls", [])
@@ -99,7 +149,7 @@ class RecoverPipeline(ArchivePipeline):
         except ArchiveWriteError as error:
             self._stop(error)
             return None
-        if classify(url) is UrlKind.ARTICLE:
+        if recover_kind(url) is UrlKind.ARTICLE:
             self._remember(
                 location.record_id,
                 _Captured(
@@ -129,7 +179,7 @@ class RecoverPipeline(ArchivePipeline):
         except ArchiveWriteError as error:
             self._stop(error)
             return None
-        if classify(record.url) is UrlKind.ARTICLE and record.rec_type == "response":
+        if recover_kind(record.url) is UrlKind.ARTICLE and record.rec_type == "response":
             self._remember(
                 location.record_id,
                 _Captured(

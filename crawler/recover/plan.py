@@ -7,15 +7,22 @@ of ``crawl`` (no Scrapy here; the spider only carries the plan out).
 * article captures are grouped by article key (every URL form of an article is one article),
   ordered by capture time, and repeated payloads dropped, so each article's captures can be
   read oldest first and its versions follow its content;
+* article pages of the portals' earlier generations, which ``crawl`` never meets on today's
+  sites, are articles too (:func:`is_earlier_article`): DotNetNuke ``ArticleId`` pages,
+  SharePoint ``Pages/*.aspx?ItemID=`` pages, the 2000s ``*chitiet*.asp?id=`` pages; each URL
+  is its own article (key: the canonical URL), since nothing in an archive says which
+  Liferay asset a DotNetNuke article became;
 * listings and other pages of the site are read for the dates and sections they show;
 * everything else (images, files) is kept by URL, for the articles that name it.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from crawler.recover.cdx import Capture
 from crawler.urls import (
@@ -26,7 +33,33 @@ from crawler.urls import (
     classify,
     forbidden_reason,
     in_scope,
+    query_pairs,
 )
+
+_EARLIER_ARTICLE_PATH = re.compile(r"/articleid/\d+(?:/|$)", re.IGNORECASE)
+_EARLIER_ARTICLE_QUERY = {"articleid", "itemid"}
+_CLASSIC_DETAIL_PAGE = re.compile(r"chi-?tiet[^/]*\.aspx?$", re.IGNORECASE)
+
+
+def is_earlier_article(url: str) -> bool:
+    """An article page of an earlier generation of the portals (DotNetNuke, SharePoint, the
+    classic ASP sites), by the URL shapes their article modules used."""
+    parts = urlsplit(url)
+    if _EARLIER_ARTICLE_PATH.search(parts.path):
+        return True
+    names = {name.lower(): value for name, value in query_pairs(parts.query)}
+    if any(names.get(name, "").isdigit() for name in _EARLIER_ARTICLE_QUERY):
+        return True
+    return bool(_CLASSIC_DETAIL_PAGE.search(parts.path)) and names.get("id", "").isdigit()
+
+
+def recover_kind(url: str) -> UrlKind:
+    """What ``recover`` takes a captured URL for: ``crawl``'s kind, and earlier generations'
+    article pages as articles."""
+    kind = classify(url)
+    if kind is UrlKind.PAGE and is_earlier_article(url):
+        return UrlKind.ARTICLE
+    return kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +132,7 @@ def make_plan(
         if forbidden_reason(url):
             plan.quirks["never-requested"] += 1
             continue
-        kind = classify(url)
+        kind = recover_kind(url)
         scope = next((s for s in scopes if in_scope(url, s)), None)
         if scope is not None:
             plan.found_by_site[scope_name(scope)] += 1

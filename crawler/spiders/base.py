@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 import scrapy
 from scrapy import Request
@@ -14,6 +14,9 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.extract import THEME_ASSET_META_KEY, theme_css_requests
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +64,24 @@ def failure_kind(failure: Failure) -> str:
 class ArchivingSpider(scrapy.Spider):
     """Base spider: records failed requests so the run can name them and exit 1."""
 
+    requisites: bool
+    """ARCHIVE_REQUISITES: an article's images and files are fetched with it."""
+    theme_assets: bool
+    """ARCHIVE_THEME_ASSETS: what its page needs to render is fetched with it."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.failures: list[dict[str, str]] = []
+        self.unconverted: list[dict[str, str]] = []
+        """Article pages whose text is in a legacy font encoding no converter reads (VNI): their
+        items keep it as read, and the report names them for an archivist to convert."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.requisites = crawler.settings.getbool("ARCHIVE_REQUISITES")
+        spider.theme_assets = crawler.settings.getbool("ARCHIVE_THEME_ASSETS")
+        return spider
 
     def parse_requisite(self, response: Response) -> Iterator[Request]:
         """Requisites are archived on download; a theme stylesheet names more (fonts, images)."""

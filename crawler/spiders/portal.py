@@ -9,10 +9,8 @@ crawl is otherwise idle: by then any listing that holds them has claimed them.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
@@ -29,7 +27,7 @@ from crawler.extract import (
 from crawler.frontier import frontier_of
 from crawler.items import ArticleItem
 from crawler.parsers import listing as listing_parser
-from crawler.profiles import SiteProfile, load_profiles, resolve_target
+from crawler.profiles import SiteProfile, resolve_targets
 from crawler.spiders.base import ArchivingSpider
 from crawler.urls import (
     Scope,
@@ -54,14 +52,6 @@ logger = logging.getLogger(__name__)
 LISTING_PRIORITY = 20
 ARTICLE_PRIORITY = 0
 _TRUE = frozenset({"1", "true", "yes", "on"})
-
-
-def _split_targets(targets: str | list[str] | None) -> list[str]:
-    if targets is None:
-        return []
-    if isinstance(targets, str):
-        targets = [targets]
-    return [part for target in targets for part in re.split(r"[,\s]+", target) if part]
 
 
 def _parse_since(since: str | None) -> str | None:
@@ -108,12 +98,7 @@ class PortalSpider(ArchivingSpider):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        profiles = load_profiles(Path(profiles_file) if profiles_file else None)
-        self.sites: list[SiteProfile] = [
-            resolve_target(target, profiles) for target in _split_targets(targets)
-        ]
-        if not self.sites:
-            raise ValueError("no targets: give URLs or profile names")
+        self.sites: list[SiteProfile] = resolve_targets(targets, profiles_file)
         self.scopes: list[Scope] = [site.scope for site in self.sites]
         self.max_articles = int(max_articles) if max_articles not in (None, "") else None
         self.since = _parse_since(since)
@@ -358,7 +343,9 @@ class PortalSpider(ArchivingSpider):
         key = article_key(url)
         if key in self.scheduled:
             return
-        if self.new_only and self.is_known(key):
+        # A capped crawl takes the next N articles the collection lacks: run again, it goes
+        # on where the last one stopped instead of fetching the same N again.
+        if (self.new_only or self.max_articles is not None) and self.is_known(key):
             self.crawler.stats.inc_value("portal/skipped_known")
             frontier = frontier_of(self.crawler)
             if frontier is not None:

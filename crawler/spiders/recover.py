@@ -42,7 +42,7 @@ from crawler.extract import ListingContext, build_item, iso_utc, requisite_urls
 from crawler.parsers import listing as listing_parser
 from crawler.parsers.article import parse_article
 from crawler.parsers.page import Page
-from crawler.profiles import SiteProfile, load_profiles, resolve_target
+from crawler.profiles import SiteProfile, resolve_targets, split_arguments
 from crawler.recover.cdx import Capture, CdxError, parse_cdx
 from crawler.recover.pipeline import ARCHIVE_HEAD_META, CAPTURE_META, recover_pipeline
 from crawler.recover.plan import Found, Plan, closest, make_plan, scope_name
@@ -50,7 +50,6 @@ from crawler.recover.politeness import ARCHIVE_API_META, is_capture
 from crawler.recover.sources import ArchiveSource, Flavour, resolve_archives
 from crawler.recover.state import RecoveryLog
 from crawler.spiders.base import ArchivingSpider
-from crawler.spiders.portal import _split_targets
 from crawler.urls import Scope, article_key, canonicalize, in_scope
 
 if TYPE_CHECKING:
@@ -137,15 +136,10 @@ class RecoverSpider(ArchivingSpider):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        profiles = load_profiles(Path(profiles_file) if profiles_file else None)
-        self.sites: list[SiteProfile] = [
-            resolve_target(target, profiles) for target in _split_targets(targets)
-        ]
-        if not self.sites:
-            raise ValueError("no targets: give URLs or profile names")
+        self.sites: list[SiteProfile] = resolve_targets(targets, profiles_file)
         self.scopes: list[Scope] = [site.scope for site in self.sites]
-        self.archive_specs = _split_targets(archives)
-        self.cc_crawls = _split_targets(cc_crawls)
+        self.archive_specs = split_arguments(archives)
+        self.cc_crawls = split_arguments(cc_crawls)
         self.since, self.until = _date_stamp(since), _date_stamp(until, end=True)
         self.sources: dict[str, ArchiveSource] = {}
         self.found: list[Found] = []
@@ -366,6 +360,7 @@ class RecoverSpider(ArchivingSpider):
             retrieved_at=datetime.now(UTC),
             captured_at=_memento_datetime(response)
             or Capture(info["url"], info["timestamp"]).captured_at,
+            archive_url=source.base,
         )
         requisite = bool(response.meta.get("requisite"))
         pipeline = recover_pipeline(self.crawler)
@@ -498,7 +493,6 @@ class RecoverSpider(ArchivingSpider):
             logger.info("Not an article (%s): %s", result.reason, response.url)
             return
         provenance: Provenance = response.meta["recover_provenance"]
-        source = self.sources[provenance.archive]
         item = build_item(
             url,
             result.content,
@@ -507,12 +501,7 @@ class RecoverSpider(ArchivingSpider):
             listing=self.listed.get(article_key(url), ListingContext()),
         )
         item.source = "archive"
-        item.archive = {
-            "name": source.name,
-            "url": source.base,
-            "memento": provenance.memento,
-            "captured_at": iso_utc(provenance.captured_at),
-        }
+        item.archive = provenance.item_archive()
         yield item
         if self.settings.getbool("ARCHIVE_REQUISITES"):
             yield from self._requisites(item, response.meta[CAPTURE_META]["timestamp"])

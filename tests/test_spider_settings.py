@@ -1,0 +1,46 @@
+"""What an article page leads to (its images and files, its theme) is decided by settings read
+once, when the spider is built, not looked up again for every article."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scrapy import Request
+from scrapy.http import HtmlResponse
+from scrapy.utils.test import get_crawler
+
+import replica
+from crawler import settings as project
+from crawler.extract import THEME_ASSET_META_KEY, items_for_response
+from crawler.items import ArticleItem
+from crawler.spiders.fetch import FetchSpider
+
+ARTICLE = (
+    "https://dongthap.gov.vn/chi-tiet-bai-viet/-/asset_publisher/1mOzUrGkrdAE/content/id/24950000"
+)
+PAGE = Path(replica.__file__).parent / "data" / "a01-dtp.html"
+
+
+def requests_for_article(requisites: bool, theme_assets: bool) -> list[Request]:
+    settings = {name: getattr(project, name) for name in dir(project) if name.isupper()}
+    settings |= {"ARCHIVE_REQUISITES": requisites, "ARCHIVE_THEME_ASSETS": theme_assets}
+    crawler = get_crawler(FetchSpider, settings_dict=settings)
+    spider = FetchSpider.from_crawler(crawler, urls=ARTICLE)
+    assert (spider.requisites, spider.theme_assets) == (requisites, theme_assets)
+    response = HtmlResponse(ARTICLE, body=PAGE.read_bytes(), request=Request(ARTICLE))
+    outputs = list(items_for_response(spider, response))
+    assert sum(isinstance(out, ArticleItem) for out in outputs) == 1
+    return [out for out in outputs if isinstance(out, Request)]
+
+
+@pytest.mark.parametrize(
+    ("requisites", "theme_assets"), [(True, True), (True, False), (False, True), (False, False)]
+)
+def test_an_article_leads_to_what_the_settings_ask_for(
+    requisites: bool, theme_assets: bool
+) -> None:
+    requests = requests_for_article(requisites, theme_assets)
+    kinds = {"theme" if r.meta.get(THEME_ASSET_META_KEY) else "requisite" for r in requests}
+    expected = {"requisite"} if requisites else set()
+    assert kinds == expected | ({"theme"} if theme_assets else set())
