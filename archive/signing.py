@@ -53,7 +53,7 @@ class Signer:
         except (ValueError, TypeError, UnsupportedAlgorithm):
             raise SigningKeyError(
                 f"{path} is not an unencrypted PEM private key "
-                "(make one with `portal-archiver wacz-key FILE`)"
+                "(make one with `wacz --sign-key FILE --new-key`)"
             ) from None
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != _CURVE.name:
             raise SigningKeyError(

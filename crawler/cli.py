@@ -174,18 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--sign-key",
         type=Path,
         metavar="KEY.pem",
-        help="sign the package with this ECDSA P-384 key (an anonymous WACZ signature; "
-        "make one with `keygen`)",
+        help="sign the package with this ECDSA P-384 private key (PEM): an anonymous WACZ "
+        "signature; publish the public key printed so readers know the package is yours",
     )
-
-    keygen = sub.add_parser(
-        "keygen",
-        help="create a key for signing WACZ packages",
-        description="Write a new ECDSA P-384 private key (PEM, readable by you only) for "
-        "`wacz --sign-key`, and print its public key, the one signed packages carry: publish "
-        "it so that readers know the packages are yours.",
+    wacz.add_argument(
+        "--new-key",
+        action="store_true",
+        help="first create the --sign-key file: a new key, readable by you only (an existing "
+        "file is never replaced)",
     )
-    keygen.add_argument("key", type=Path, metavar="KEY.pem")
 
     demo = sub.add_parser(
         "demo",

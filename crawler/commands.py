@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.collection import Collection, CollectionError
+from archive.signing import Signer, new_key
 from crawler.running import ensure_writable, run_spider
 from crawler.validation import UsageError, check_settings, check_urls
 
@@ -179,7 +180,6 @@ def run_index(args: argparse.Namespace) -> int:
 def run_wacz(args: argparse.Namespace) -> int:
     from urllib.parse import urlsplit
 
-    from archive.signing import Signer
     from archive.wacz import PackageInfo, Selection, write_wacz
 
     out: Path = args.out
@@ -190,7 +190,7 @@ def run_wacz(args: argparse.Namespace) -> int:
         title=args.title or args.directory.resolve().name,
         description=args.description,
         main_page_url=args.main_page,
-        signer=Signer.from_file(args.sign_key) if args.sign_key else None,
+        signer=_signer(args.sign_key, args.new_key),
     )
     report = write_wacz(args.directory, out, info, selection)  # its CollectionErrors: exit 2
     print(
@@ -204,12 +204,13 @@ def run_wacz(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_keygen(args: argparse.Namespace) -> int:
-    from archive.signing import new_key
-
-    signer = new_key(args.key)  # its SigningKeyError (a file already there): exit 2
-    print(f"signing key: {args.key}\npublic key: {signer.public_key}")
-    return 0
+def _signer(key: Path | None, create: bool) -> Signer | None:
+    if key is None:
+        if create:
+            raise UsageError("--new-key needs --sign-key FILE: the file to write the key to")
+        return None
+    # A SigningKeyError (unreadable key, a file already there) is a CollectionError: exit 2.
+    return new_key(key) if create else Signer.from_file(key)
 
 
 def stop_process(process: subprocess.Popen[Any], timeout: float = 10) -> None:

@@ -1,4 +1,4 @@
-"""Anonymous WACZ signatures: ``keygen`` makes the key, ``wacz --sign-key`` signs the package,
+"""Anonymous WACZ signatures: ``wacz --sign-key KEY --new-key`` makes the key and signs,
 and ReplayWeb.page (wabac.js's own verification, in headless Chromium) checks it: the signed
 package verifies with our public key, a package changed after signing does not."""
 
@@ -59,21 +59,19 @@ VERIFICATION = """async () => {
 class Signed:
     wacz: Path
     public_key: str
-    """What ``keygen`` printed."""
+    """What ``wacz --new-key`` printed."""
 
 
 @pytest.fixture(scope="module")
 def signed(crawled: Crawled, tmp_path_factory: pytest.TempPathFactory) -> Signed:
     work = tmp_path_factory.mktemp("signed")
-    result = run_cli("keygen", str(work / "key.pem"))
-    assert result.returncode == 0, result.stderr
-    public_key = result.stdout.split("public key: ")[1].strip()
     out = work / "signed.wacz"
+    key = str(work / "key.pem")
     result = run_cli(
-        "wacz", str(crawled.directory), "--out", str(out), "--sign-key", str(work / "key.pem")
+        "wacz", str(crawled.directory), "--out", str(out), "--sign-key", key, "--new-key"
     )
     assert result.returncode == 0, result.stderr
-    assert f"signed with public key: {public_key}" in result.stdout
+    public_key = result.stdout.split("signed with public key: ")[1].strip()
     return Signed(out, public_key)
 
 
@@ -82,14 +80,21 @@ def _digest(wacz: Path) -> dict[str, Any]:
         return json.loads(package.read("datapackage-digest.json"))
 
 
-def test_keygen_writes_a_private_key_once(tmp_path: Path) -> None:
+def test_new_key_writes_a_private_key_once(crawled: Crawled, tmp_path: Path) -> None:
     key = tmp_path / "key.pem"
-    assert run_cli("keygen", str(key)).returncode == 0
+    wacz = ("wacz", str(crawled.directory), "--out", str(tmp_path / "p.wacz"))
+    assert run_cli(*wacz, "--sign-key", str(key), "--new-key").returncode == 0
     assert stat.S_IMODE(key.stat().st_mode) == 0o600, "the private key is its owner's only"
     before = key.read_bytes()
-    again = run_cli("keygen", str(key))
+    again = run_cli(*wacz, "--sign-key", str(key), "--new-key")
     assert again.returncode == 2
     assert again.stderr == f"portal-archiver: {key} already exists; a key is never overwritten\n"
+    assert key.read_bytes() == before
+    alone = run_cli(*wacz, "--new-key")
+    assert alone.returncode == 2
+    assert "--new-key needs --sign-key FILE" in alone.stderr
+    # Without --new-key the same key signs again.
+    assert run_cli(*wacz, "--sign-key", str(key)).returncode == 0
     assert key.read_bytes() == before
 
 
@@ -113,7 +118,7 @@ def test_py_wacz_accepts_the_signed_package(signed: Signed) -> None:
 
 
 def test_openssl_keys_sign_too(crawled: Crawled, tmp_path: Path) -> None:
-    """The key can come from OpenSSL (the README's command) instead of ``keygen``."""
+    """The key can come from OpenSSL (the README's command) instead of ``--new-key``."""
     openssl = shutil.which("openssl") or tool_missing("openssl is not installed")
     key = tmp_path / "key.pem"
     subprocess.run(
