@@ -3,7 +3,8 @@
 The package holds ``archive/`` (the WARC files, stored byte for byte), ``indexes/index.cdxj``
 (sorted, the collection's own index format: responses and revisits only, so nothing shadows a
 page), ``pages/pages.jsonl`` (one entry per article version, with its text, so ReplayWeb.page
-lists and searches the articles), ``datapackage.json`` and ``datapackage-digest.json``.
+lists and searches the articles), ``datapackage.json`` and ``datapackage-digest.json``
+(with an anonymous signature when a key is given: :mod:`archive.signing`).
 There is no ``extraPages.jsonl`` for listings: ReplayWeb.page searches the text of that file
 instead of ``pages.jsonl`` when there is one, and the articles' text would not be found.
 
@@ -40,6 +41,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archive.cdxj import index_lines, warc_files
 from archive.collection import Collection, CollectionError, CollectionLocked
 from archive.records import item_url
+from archive.signing import Signer
 from archive.writer import software_version
 
 logger = logging.getLogger(__name__)
@@ -88,6 +90,8 @@ class PackageInfo:
     description: str = ""
     main_page_url: str | None = None
     """The page ReplayWeb.page opens first; by default the crawl's first seed."""
+    signer: Signer | None = None
+    """Signs ``datapackage-digest.json`` (anonymous WACZ signature) when given."""
 
 
 @dataclass(slots=True)
@@ -255,7 +259,15 @@ class _Package:
             package["mainPageUrl"] = main_page
         data = json.dumps(package, ensure_ascii=False, indent=2).encode("utf-8")
         self.zip.writestr("datapackage.json", data)
-        digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(data).hexdigest()}
+        digest: dict[str, Any] = {
+            "path": "datapackage.json",
+            "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
+        }
+        if info.signer:
+            # The signature's time is the package's: verifiers (py-wacz) require them equal.
+            digest["signedData"] = info.signer.signed_data(
+                digest["hash"], package["created"], package["software"]
+            )
         self.zip.writestr("datapackage-digest.json", json.dumps(digest, indent=2))
 
 

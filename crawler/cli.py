@@ -170,6 +170,19 @@ def build_parser() -> argparse.ArgumentParser:
     wacz.add_argument(
         "--main-page", metavar="URL", help="the page opened first (default: the crawl's first seed)"
     )
+    wacz.add_argument(
+        "--sign-key",
+        type=Path,
+        metavar="KEY.pem",
+        help="sign the package with this ECDSA P-384 private key (PEM): an anonymous WACZ "
+        "signature; publish the public key printed so readers know the package is yours",
+    )
+    wacz.add_argument(
+        "--new-key",
+        action="store_true",
+        help="first create the --sign-key file: a new key, readable by you only (an existing "
+        "file is never replaced)",
+    )
 
     demo = sub.add_parser(
         "demo",

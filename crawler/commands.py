@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.collection import Collection, CollectionError
+from archive.signing import Signer, new_key
 from crawler.running import ensure_writable, run_spider
 from crawler.validation import UsageError, check_settings, check_urls
 
@@ -189,15 +190,27 @@ def run_wacz(args: argparse.Namespace) -> int:
         title=args.title or args.directory.resolve().name,
         description=args.description,
         main_page_url=args.main_page,
+        signer=_signer(args.sign_key, args.new_key),
     )
     report = write_wacz(args.directory, out, info, selection)  # its CollectionErrors: exit 2
     print(
         f"WARC files: {report.warc_files}   captures: {report.captures}   "
         f"pages: {report.pages}   bytes: {report.bytes:,}\nWACZ: {out}"
     )
+    if info.signer:
+        print(f"signed with public key: {info.signer.public_key}")
     for name in report.unfinished:
         print(f"not packaged: {name} (unfinished: run the same crawl again to finish it)")
     return 0
+
+
+def _signer(key: Path | None, create: bool) -> Signer | None:
+    if key is None:
+        if create:
+            raise UsageError("--new-key needs --sign-key FILE: the file to write the key to")
+        return None
+    # A SigningKeyError (unreadable key, a file already there) is a CollectionError: exit 2.
+    return new_key(key) if create else Signer.from_file(key)
 
 
 def stop_process(process: subprocess.Popen[Any], timeout: float = 10) -> None:

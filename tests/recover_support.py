@@ -13,12 +13,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -33,8 +30,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from crawler.commands import stop_process
 from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
+from tests.http_support import answer
+from tests.replay_support import running_wayback
 from tests.replica_process import running_replica
 
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -55,56 +53,16 @@ def assert_same_items(got: list[dict[str, Any]], expected: list[dict[str, Any]])
             assert extracted.get(name) == item.get(name), (item["key"], item["version"], name)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wayback_binary() -> str | None:
-    """pywb's ``wayback``; None outside CI when missing (in CI a missing pywb fails)."""
-    path = shutil.which("wayback") or str(Path(sys.executable).parent / "wayback")
-    if Path(path).exists():
-        return path
-    if os.environ.get("CI"):
-        pytest.fail("pywb is required in CI (pip install -e '.[test]')")
-    pytest.skip("pywb is not installed (pip install -e '.[test]')")
-    return None
-
-
 @contextmanager
 def running_pywb(root: Path, collections: dict[str, tuple[Path, Path]]) -> Iterator[str]:
     """pywb serving ``{name: (index dir, warc dir)}``; yields ``http://127.0.0.1:PORT/``."""
-    wayback = wayback_binary()
-    assert wayback is not None
     config = "collections:\n" + "".join(
         f"  {name}:\n    index_paths: {index}\n    archive_paths: {warcs}/\n"
         for name, (index, warcs) in collections.items()
     )
     (root / "config.yaml").write_text(config)
-    port = free_port()
-    process = subprocess.Popen(
-        [wayback, "-b", "127.0.0.1", "-p", str(port)],
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                NO_PROXY.open(base, timeout=2).close()
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("pywb did not start") from None
-                time.sleep(0.2)
+    with running_wayback(root) as base:
         yield base
-    finally:
-        stop_process(process)
 
 
 @dataclass
@@ -335,12 +293,7 @@ class WaybackDouble:
                 self.send(*found)
 
             def send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-                self.send_response(status)
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                answer(self, status, headers, body)
 
         return Handler
 

@@ -11,13 +11,17 @@ from __future__ import annotations
 import html
 import os
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.browser_support import chromium
+from tests.conftest import tool_missing
+from tests.http_support import loopback_server
 
 REPO = Path(__file__).resolve().parents[1]
 ASSETS = Path(os.environ.get("REPLAYWEBPAGE_DIR") or REPO / ".cache" / "replaywebpage")
@@ -104,13 +108,15 @@ class _Handler(BaseHTTPRequestHandler):
 @contextmanager
 def serving(wacz: Path, assets: Path = ASSETS) -> Iterator[str]:
     """Serve ReplayWeb.page and ``wacz`` on a free loopback port; yield the base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, wacz=wacz, assets=assets))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(partial(_Handler, wacz=wacz, assets=assets)) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+
+
+@contextmanager
+def replaywebpage_browser() -> Iterator[Any]:
+    """Headless Chromium for ReplayWeb.page; where its files or the browser are missing, the
+    test fails under CI and skips elsewhere."""
+    if not (ASSETS / "ui.js").is_file() or not (ASSETS / "sw.js").is_file():
+        tool_missing(f"ReplayWeb.page's ui.js and sw.js are not in {ASSETS} (see .ci/run)")
+    with chromium() as browser:
+        yield browser

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from archive.cdxj import build_index
 from tests.browsertrix_warc import write_browsertrix_warc
 from tests.captures import records
-from tests.conftest import Crawled, read_items, require_tool, run_cli
+from tests.conftest import Crawled, read_items, run_cli
+from tests.replay_support import ours_and_pywbs_index
 
 PAGE_FIELDS = ("title", "summary", "paragraphs", "captions", "images", "byline", "attachments")
 
@@ -70,19 +70,10 @@ def test_extract_gives_the_crawled_items_once(
 
 
 def test_index_equals_pywbs_indexer(browsertrix_warc: Path, tmp_path: Path) -> None:
-    indexer = require_tool("cdx-indexer")
-    ours = tmp_path / "ours.cdxj"
-    build_index(browsertrix_warc.parent, ours)
-    theirs = subprocess.run(
-        [indexer, "-j", "-s", browsertrix_warc.name],
-        cwd=browsertrix_warc.parent,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    ours, theirs = ours_and_pywbs_index(browsertrix_warc, tmp_path)
     # pywb also indexes the urn:pageinfo resource records; ours indexes response and revisit
     # records only (archive/cdxj.py), which is all that replay looks up. Every other line is
     # the same, byte for byte.
-    captures = [line for line in theirs.splitlines(keepends=True) if not line.startswith("urn:")]
-    assert len(captures) < len(theirs.splitlines()), "pywb saw the pageinfo records"
-    assert ours.read_text() == "".join(captures)
+    captures = [line for line in theirs if not line.startswith("urn:")]
+    assert len(captures) < len(theirs), "pywb saw the pageinfo records"
+    assert ours == "".join(captures)

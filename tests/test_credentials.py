@@ -10,9 +10,8 @@ import http.client
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ import pytest
 
 from tests.archive_support import warcio_check
 from tests.conftest import LOOPBACK_SETTINGS
+from tests.http_support import loopback_server
 from tests.replica_process import ReplicaHandle
 
 PROXY_SECRET = base64.b64encode(b"operator:pr0xy-s3cret").decode()
@@ -64,15 +64,8 @@ class _Proxy(BaseHTTPRequestHandler):
 @pytest.fixture
 def proxy() -> Iterator[str]:
     _Proxy.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(_Proxy) as server:
         yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def test_credentials_are_sent_but_never_archived(

@@ -21,8 +21,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive.collection import Collection
-from tests.conftest import read_items, run_cli
-from tests.recover_support import running_pywb, wayback_binary
+from tests.conftest import read_items, require_tool, run_cli
+from tests.recover_support import running_pywb
 
 GENERATIONS = Path(__file__).parent / "data" / "generations"
 HOST = "http://www.thanhbinh.dongthap.gov.vn"
@@ -81,10 +81,8 @@ def _generations_archive(directory: Path) -> None:
         _response(writer, LIFERAY_URL, "20200101000500", "200 OK", liferay_headers, liferay_body)
         restyled = liferay_body.replace(b"</body>", b"<div class='footer'></div></body>")
         _response(writer, LIFERAY_URL, "20230101000000", "200 OK", liferay_headers, restyled)
-    indexer = Path(wayback_binary() or "wayback").parent / "cdx-indexer"
-    index = subprocess.run(
-        [str(indexer), "-j", "-s", str(warc)], capture_output=True, check=True
-    ).stdout
+    indexer = require_tool("cdx-indexer")  # pywb's
+    index = subprocess.run([indexer, "-j", "-s", str(warc)], capture_output=True, check=True).stdout
     (directory / "indexes" / "index.cdxj").write_bytes(index)
 
 

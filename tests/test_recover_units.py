@@ -204,7 +204,7 @@ def test_politeness_defaults_keep_the_project_middlewares() -> None:
 
 
 def test_an_archive_that_refuses_connections_pauses_the_run(tmp_path: Path) -> None:
-    from tests.recover_support import free_port
+    from tests.replay_support import free_port
 
     closed = f"http://127.0.0.1:{free_port()}"
     result = run_cli(

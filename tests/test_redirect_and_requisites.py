@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 import replica
 from archive.reader import iter_records
 from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
+from tests.http_support import answer, loopback_server
 
 ARTICLE = "/web/hlv/chi-tiet-bai-viet/-/asset_publisher/1mOzUrGkrdAE/content/id/4961961"
 SESSION = ";jsessionid=0A1B2C"
@@ -33,12 +33,7 @@ class _Portal(BaseHTTPRequestHandler):
             self._answer(404, b"not here", [("Content-Type", "text/plain")])
 
     def _answer(self, status: int, body: bytes, headers: list[tuple[str, str]]) -> None:
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer(self, status, headers, body)
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet."""
@@ -46,14 +41,8 @@ class _Portal(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def portal() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Portal)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(_Portal) as server:
         yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_redirect_to_itself_is_archived_and_dead_requisites_are_not_owed_forever(

@@ -5,8 +5,6 @@ with Range requests; every wait is for content, never a fixed sleep."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -19,21 +17,11 @@ import pytest
 
 from archive.reader import iter_records
 from archive.records import NOT_MODIFIED_PROFILE
-from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli, tool_missing
+from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
 from tests.replay_support import stamp
-from tests.replaywebpage_support import ASSETS, serving
+from tests.replaywebpage_support import replaywebpage_browser, serving
 from tests.replica_process import ReplicaHandle
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 WAIT_MS = 90_000
 # Text of a document and of every shadow root in it: ReplayWeb.page renders in shadow DOM.
 DEEP_TEXT = """root => {
@@ -50,20 +38,8 @@ DEEP_TEXT = """root => {
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        tool_missing("playwright is not installed (pip install -e '.[test]')")
-    if not shutil.which(CHROMIUM):
-        tool_missing(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    if not (ASSETS / "ui.js").is_file() or not (ASSETS / "sw.js").is_file():
-        tool_missing(f"ReplayWeb.page's ui.js and sw.js are not in {ASSETS} (see .ci/run)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with replaywebpage_browser() as launched:
+        yield launched
 
 
 @dataclass

@@ -4,7 +4,6 @@ and a real browser (headless Chromium, driven by Playwright) reading the pages."
 from __future__ import annotations
 
 import json
-import os
 import selectors
 import shutil
 import signal
@@ -23,19 +22,10 @@ import pytest
 from lxml import html
 
 from crawler.commands import stop_process
+from tests.browser_support import chromium
 from tests.conftest import Crawled, run_cli
 
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @dataclass
@@ -169,29 +159,10 @@ def test_sigterm_stops_the_server_and_its_pywb(crawled: Crawled, tmp_path: Path)
 # -- the real browser -----------------------------------------------------------------------
 
 
-def _browser_or_skip() -> Any:
-    """Playwright's Chromium launcher for the system's Chromium; under CI its absence fails."""
-    reason = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "the playwright package is not installed (pip install -e '.[test]')"
-    if reason is None and not os.access(CHROMIUM, os.X_OK):
-        reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser test: {reason}")
-        pytest.skip(reason)
-    return sync_playwright
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_playwright = _browser_or_skip()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _watched_page(browser: Any) -> tuple[Any, list[str]]:

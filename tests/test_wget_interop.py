@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.cdxj import build_index
 from crawler.urls import UrlKind, classify
 from tests.captures import records
 from tests.conftest import Crawled, read_items, require_tool, run_cli
+from tests.replay_support import ours_and_pywbs_index
 
 # What the page alone decides (a crawl also learns dates and sections from listings).
 PAGE_FIELDS = ("title", "summary", "paragraphs", "captions", "images", "byline", "attachments")
@@ -81,19 +81,9 @@ def test_extract_of_wgets_warc_gives_the_crawled_items(
 
 
 def test_index_of_wgets_warc_equals_pywbs(wget_warc: Path, tmp_path: Path) -> None:
-    indexer = require_tool("cdx-indexer")
-    ours = tmp_path / "ours.cdxj"
-    build_index(wget_warc.parent, ours)
-    theirs = subprocess.run(
-        [indexer, "-j", "-s", wget_warc.name],
-        cwd=wget_warc.parent,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    ours, theirs = ours_and_pywbs_index(wget_warc, tmp_path)
     # pywb also indexes wget's own metadata and resource records (its log, its manifest,
     # under metadata:// URIs); ours indexes responses and revisits, all that replay needs.
-    lines = theirs.splitlines(keepends=True)
-    captures = [line for line in lines if '"url": "http' in line]
-    assert len(captures) < len(lines), "pywb saw wget's metadata records"
-    assert ours.read_text() == "".join(captures)
+    captures = [line for line in theirs if '"url": "http' in line]
+    assert len(captures) < len(theirs), "pywb saw wget's metadata records"
+    assert ours == "".join(captures)
