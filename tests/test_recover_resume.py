@@ -74,3 +74,58 @@ def _histories(archive: WebArchive) -> dict[str, list[dict]]:
             if not history or any(history[-1][f] != item[f] for f in content):
                 history.append(item)
     return histories
+
+
+# Run as ``python -c``: the recovery, killed (SIGKILL) as soon as recover.sqlite holds an
+# article capture as read, which is the moment a rerun starts skipping it.
+_KILLED_AFTER_FIRST_MARK = """
+import os, signal, sys
+from crawler.recover import state
+from crawler import cli
+
+def killing(method):
+    def call(self, *args, **kwargs):
+        result = method(self, *args, **kwargs)
+        read = self._db.execute("SELECT 1 FROM captures WHERE outcome = 'http-200' LIMIT 1")
+        if read.fetchone():
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+    return call
+
+for name, method in list(vars(state.RecoveryLog).items()):
+    if callable(method) and not name.startswith("_") and name != "close":
+        setattr(state.RecoveryLog, name, killing(method))
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_a_recovery_killed_as_a_capture_is_marked_read_loses_no_article(
+    archive: WebArchive, tmp_path: Path
+) -> None:
+    arguments = [
+        "recover", archive.site, "--archive", archive.collection_url, "--out", str(tmp_path),
+        *SETTINGS, "-s", "DOWNLOAD_DELAY=0",
+    ]  # fmt: skip
+    killed = subprocess.run(
+        # Small commits: the first save comes early, with most of the recovery still to do.
+        [
+            sys.executable,
+            "-c",
+            _KILLED_AFTER_FIRST_MARK,
+            *arguments,
+            "-s",
+            "ARCHIVE_COMMIT_EVERY=2",
+        ],
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    expected = _histories(archive)
+    assert len(read_items(tmp_path)) < sum(len(h) for h in expected.values())
+    result = run_cli(*arguments)
+    assert result.returncode == 0, result.stderr + result.stdout
+    got = {(item["key"], item["version"]) for item in read_items(tmp_path)}
+    assert got == {
+        (key, n) for key, history in expected.items() for n in range(1, len(history) + 1)
+    }

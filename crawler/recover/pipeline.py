@@ -13,6 +13,11 @@ for live and recovered captures of an article), except for what it writes on dow
   version stored just before or just after it in time; else it is stored, with the next free
   version number, and the article's state stays its newest capture (see
   :meth:`archive.collection.Collection.next_version`).
+
+It also keeps ``DIR/recover.sqlite`` (:class:`crawler.recover.state.RecoveryLog`) behind the
+collection: the captures the spider read are noted (an article capture once its item is
+stored, or found already stored) and saved after a collection commit, so that the log never
+holds a capture read whose item or records a kill or power cut could still lose.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from crawler.capture import CAPTURE_META_KEY
 from crawler.extract import iso_utc
 from crawler.items import ArticleItem
 from crawler.recover.plan import recover_kind
+from crawler.recover.state import CaptureRead, RecoveryLog
 from crawler.urls import UrlKind, classify
 
 if TYPE_CHECKING:
@@ -68,6 +74,54 @@ class RecoverPipeline(ArchivePipeline):
         self._timelines: dict[str, list[tuple[str, str]]] | None = None
         """Article key → (fetched_at, content digest) of each stored version, in time; read
         from items.jsonl when the first capture older than its article's state comes."""
+        self.log: RecoveryLog | None = None
+        """The spider's DIR/recover.sqlite, taken when it opens."""
+        self._unstored: dict[str, CaptureRead] = {}
+        """WARC record id of an article capture → its entry, until its item is stored."""
+        # A save costs at most one commit more per the collection's own batch.
+        self._save_every = max(1, self.crawler.settings.getint("ARCHIVE_COMMIT_EVERY"))
+        self._durable = self.crawler.settings.getbool("ARCHIVE_DURABLE")
+
+    def process_item(self, item: Any) -> Any:
+        read = None
+        if isinstance(item, ArticleItem) and item.warc is not None:
+            read = self._unstored.pop(item.warc.record_id, None)
+        try:
+            stored = super().process_item(item)
+        except DropItem:
+            if read is not None and self.failure is None:
+                self.note_read(read)  # its content is already stored
+            raise
+        if read is not None:
+            self.note_read(read)
+        return stored
+
+    def note_read_when_stored(self, item: ArticleItem, read: CaptureRead) -> None:
+        """Note ``read`` once ``item``, the article it gave, is stored (see process_item)."""
+        assert item.warc is not None
+        self._unstored[item.warc.record_id] = read
+
+    def note_read(self, read: CaptureRead) -> None:
+        """Note a capture whose records (and item) the collection holds."""
+        if self.log is None:
+            return
+        self.log.add(read)
+        if self.log.unsaved >= self._save_every:
+            self.save_log()
+
+    def save_log(self) -> None:
+        """Commit the collection, then save the log's notes: never the other way round."""
+        if self.log is None or self.failure is not None:
+            return  # unsaved captures are read again by the rerun
+        self.collection.commit()
+        if self._durable:
+            # Records that no item names (listings, images) are not synced by the commit.
+            self.writer.sync()
+        self.log.save()
+
+    def close_spider(self, spider: Spider | None = None) -> None:
+        super().close_spider(spider)
+        self.save_log()
 
     def _store_item(self, item: ArticleItem) -> ArticleItem:
         current = self.collection.get(item.key)
@@ -104,6 +158,7 @@ class RecoverPipeline(ArchivePipeline):
             bisect.insort(self._timelines.setdefault(key, []), (fetched_at, digest))
 
     def spider_opened(self, spider: Spider) -> None:
+        self.log = getattr(spider, "log", None)
         seeds = getattr(spider, "seed_urls", [])
         self.writer.add_info(
             {

@@ -5,15 +5,19 @@
   known missing from every archive): a rerun asks for them again.
 
 A rerun of ``recover`` (after a kill, or later to pick up new captures) fetches only the
-captures this log lacks. A capture is entered once its records are written and its item
-handed on; a kill in between makes the rerun read it again, which writes its record again
-(harmless) and finds its content unchanged.
+captures this log lacks, so a capture must never be saved here as read before what it gave
+the collection is: an article capture is noted once the pipeline has stored its item (or
+found it already stored), and what is noted is saved (:meth:`RecoveryLog.save`) only after
+the collection has committed, WARC records and items lines made durable. A kill before the
+save makes the rerun read those captures again, which writes their records again (harmless)
+and finds their content unchanged.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import NamedTuple
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS captures (
@@ -34,53 +38,83 @@ CREATE TABLE IF NOT EXISTS wanted (
 """
 
 
+class CaptureRead(NamedTuple):
+    """One archived capture read, and what came of it (``page``, ``http-200``, ...)."""
+
+    source: str
+    url: str
+    timestamp: str
+    key: str
+    digest: str | None
+    outcome: str
+
+
 class RecoveryLog:
     def __init__(self, path: Path) -> None:
         self._db = sqlite3.connect(path)
         self._db.execute("PRAGMA journal_mode=WAL")
-        # No fsync per capture (it was a third of a recovery's time): a kill loses nothing
-        # committed in WAL mode, and a power loss at worst the last entries, whose captures
-        # a rerun reads again (see above); the collection's own commits keep its durability.
+        # No fsync per save: a power loss loses at worst the last saves, whose captures a
+        # rerun reads again (see above); the collection's own commits keep its durability.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._db.commit()
+        self._unsaved: list[CaptureRead] = []
+        self._unsaved_settled: list[str] = []
+
+    @property
+    def unsaved(self) -> int:
+        """Entries noted and not yet saved."""
+        return len(self._unsaved) + len(self._unsaved_settled)
 
     def done(self) -> set[tuple[str, str, str]]:
-        rows = self._db.execute("SELECT source, url, timestamp FROM captures")
+        rows = self._db.execute("SELECT source, url, timestamp FROM captures").fetchall()
+        rows += [(read.source, read.url, read.timestamp) for read in self._unsaved]
         return {(source, url, timestamp) for source, url, timestamp in rows}
 
     def digests(self) -> dict[str, set[str]]:
         """Payload digests read so far, per article key."""
         found: dict[str, set[str]] = {}
         rows = self._db.execute("SELECT key, digest FROM captures WHERE digest IS NOT NULL")
-        for key, digest in rows:
-            found.setdefault(key, set()).add(digest)
+        for key, digest in [*rows, *((read.key, read.digest) for read in self._unsaved)]:
+            if digest is not None:
+                found.setdefault(key, set()).add(digest)
         return found
 
-    def add(
-        self, source: str, url: str, timestamp: str, *, key: str, digest: str | None, outcome: str
-    ) -> None:
-        with self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO captures VALUES (?, ?, ?, ?, ?, ?)",
-                (source, url, timestamp, key, digest, outcome),
-            )
+    def add(self, read: CaptureRead) -> None:
+        """Note a capture read; saved by the next :meth:`save`."""
+        self._unsaved.append(read)
 
     def want(self, url: str, *, article: str, site: str, timestamp: str) -> None:
-        """An image or file an article names (``timestamp``: the article's capture)."""
+        """An image or file an article names (``timestamp``: the article's capture); saved at
+        once, before the capture that names it: owing too much is harmless."""
         with self._db:
             self._db.execute(
                 "INSERT OR IGNORE INTO wanted VALUES (?, ?, ?, ?)", (url, article, site, timestamp)
             )
 
     def settle(self, url: str) -> None:
-        """Recovered, or missing from every archive: not asked for again."""
+        """Recovered, or missing from every archive: not asked for again after the next
+        :meth:`save`."""
+        self._unsaved_settled.append(url)
+
+    def save(self) -> None:
+        """Save what was noted: call it once the collection has made it durable."""
+        if not self.unsaved:
+            return
         with self._db:
-            self._db.execute("DELETE FROM wanted WHERE url = ?", (url,))
+            self._db.executemany(
+                "INSERT OR REPLACE INTO captures VALUES (?, ?, ?, ?, ?, ?)", self._unsaved
+            )
+            self._db.executemany(
+                "DELETE FROM wanted WHERE url = ?", [(url,) for url in self._unsaved_settled]
+            )
+        self._unsaved.clear()
+        self._unsaved_settled.clear()
 
     def wanted(self) -> list[tuple[str, str, str, str]]:
         """(url, article, site, timestamp) of what earlier runs asked for and did not get."""
         return self._db.execute("SELECT url, article, site, timestamp FROM wanted").fetchall()
 
     def close(self) -> None:
+        """Close without saving: what is unsaved was not made durable (the run failed)."""
         self._db.close()

@@ -48,7 +48,7 @@ from crawler.recover.pipeline import ARCHIVE_HEAD_META, CAPTURE_META, recover_pi
 from crawler.recover.plan import Found, Plan, closest, make_plan, scope_name
 from crawler.recover.politeness import ARCHIVE_API_META, is_capture
 from crawler.recover.sources import ArchiveSource, Flavour, resolve_archives
-from crawler.recover.state import RecoveryLog
+from crawler.recover.state import CaptureRead, RecoveryLog
 from crawler.spiders.base import ArchivingSpider
 from crawler.urls import Scope, article_key, canonicalize, in_scope
 
@@ -430,16 +430,9 @@ class RecoverSpider(ArchivingSpider):
         self.failures.append({"url": url, "kind": kind})
 
     def _mark(self, response: Response, outcome: str) -> None:
-        info = response.meta[CAPTURE_META]
-        if self.log is not None:
-            self.log.add(
-                info["source"],
-                info["url"],
-                info["timestamp"],
-                key=article_key(info["url"]),
-                digest=info["digest"],
-                outcome=outcome,
-            )
+        """Note a capture read whose records are written (saved in recover.sqlite only once
+        the collection has committed them, see :class:`RecoverPipeline`)."""
+        recover_pipeline(self.crawler).note_read(_capture_read(response, outcome))
 
     def on_capture_failure(self, failure: Failure) -> Iterator[scrapy.Request]:
         self.on_failure(failure)
@@ -473,25 +466,33 @@ class RecoverSpider(ArchivingSpider):
     def parse_article(self, response: Response) -> Iterator[Any]:
         read = self._read_capture(response)
         if read is not None:
-            if read.status == 200:
-                yield from self._article(response, read)
-            self._mark(response, f"http-{read.status}")
+            outcome = _capture_read(response, f"http-{read.status}")
+            item = self._article(response, read) if read.status == 200 else None
+            if item is None:
+                recover_pipeline(self.crawler).note_read(outcome)
+            else:
+                # Not before the item is stored: this generator runs ahead of the pipeline,
+                # and a capture saved as read is never read again.
+                recover_pipeline(self.crawler).note_read_when_stored(item, outcome)
+                yield item
+                if self.settings.getbool("ARCHIVE_REQUISITES"):
+                    yield from self._requisites(item, response.meta[CAPTURE_META]["timestamp"])
         if not response.meta.get("recover_followed"):  # else the followed request continues
             yield from self._continue_chain(response.meta)
 
-    def _article(self, response: Response, read: Read) -> Iterator[Any]:
+    def _article(self, response: Response, read: Read) -> ArticleItem | None:
         stats = self.crawler.stats
         if read.truncated:
             stats.inc_value("recover/quirks/truncated")
             logger.info("Truncated capture, no item: %s", response.url)
-            return
+            return None
         url = read.url
         result = parse_article(Page(url=url, body=read.body, headers=_lower(read.head)))
         if result.content is None:
             stats.inc_value(f"articles/rejected/{result.reason}")
             stats.inc_value(f"recover/quirks/{result.reason}")
             logger.info("Not an article (%s): %s", result.reason, response.url)
-            return
+            return None
         provenance: Provenance = response.meta["recover_provenance"]
         item = build_item(
             url,
@@ -502,9 +503,7 @@ class RecoverSpider(ArchivingSpider):
         )
         item.source = "archive"
         item.archive = provenance.item_archive()
-        yield item
-        if self.settings.getbool("ARCHIVE_REQUISITES"):
-            yield from self._requisites(item, response.meta[CAPTURE_META]["timestamp"])
+        return item
 
     def _continue_chain(self, meta: dict[str, Any]) -> Iterator[scrapy.Request]:
         chain = meta.get("chain")
@@ -663,6 +662,12 @@ class Read:
             return True
         mime = (self.head.header("Content-Type") or "").lower()
         return "html" in mime and b"</html" not in self.body[-4096:].lower()
+
+
+def _capture_read(response: Response, outcome: str) -> CaptureRead:
+    info = response.meta[CAPTURE_META]
+    key = article_key(info["url"])
+    return CaptureRead(info["source"], info["url"], info["timestamp"], key, info["digest"], outcome)
 
 
 def _head_of(response: Response) -> bytes:
