@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.atomic import create_beside
 from archive.cdxj import index_lines, warc_files
 from archive.collection import Collection, CollectionError, CollectionLocked
 from archive.records import item_url
@@ -119,7 +120,7 @@ def write_wacz(
         report = PackageReport(
             unfinished=sorted(p.name for p in collection.warc_dir.glob("*.warc.gz.open"))
         )
-        fd, temp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+        fd, temp = create_beside(out, suffix=".part")
         try:
             with os.fdopen(fd, "w+b") as raw:
                 with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED, allowZip64=True) as package:

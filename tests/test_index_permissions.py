@@ -37,3 +37,20 @@ def test_index_gets_the_mode_the_umask_gives_any_new_file(tmp_path: Path, umask_
     build_index(tmp_path / "warc", index)
     assert stat.S_IMODE(index.stat().st_mode) == 0o644
     assert sorted(path.name for path in index.parent.iterdir()) == ["index.cdxj"]
+
+
+def test_a_wacz_package_gets_the_mode_the_umask_gives_any_new_file(
+    tmp_path: Path, umask_022: None
+) -> None:
+    # A package is written to be shared: a private file (mkstemp's 0600) defeats that.
+    from archive.collection import Collection
+    from archive.wacz import PackageInfo, Selection, write_wacz
+
+    with Collection(tmp_path / "c") as collection:
+        with collection.open_writer() as writer:
+            writer.write_exchange(exchange())
+        collection.build_index()
+    out = tmp_path / "c.wacz"
+    write_wacz(tmp_path / "c", out, PackageInfo(title="c"), Selection())
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["c", "c.wacz"]
