@@ -133,7 +133,8 @@ class ArchivePipeline:
         _resume_stats(crawler, resumed)
         info = {
             "operator": settings.get("ARCHIVE_OPERATOR"),
-            "robots": settings.get("ARCHIVE_ROBOTS_POLICY"),
+            # What the crawl did, never a label that could say otherwise.
+            "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
             "http-header-user-agent": user_agent(settings),
             "isPartOf": Path(directory).resolve().name,
         }

@@ -83,7 +83,6 @@ ARCHIVE_WARC_PREFIX = "portal"
 ARCHIVE_WARC_MAX_SIZE = 1_000_000_000
 ARCHIVE_REQUISITES = True  # fetch and archive body images and attached files
 ARCHIVE_THEME_ASSETS = True  # what pages need to render (CSS, JS, fonts, logo); off: text only
-ARCHIVE_ROBOTS_POLICY = "obey"
 # Commit the collection state every N changes, after fsyncing the WARC and items.jsonl they
 # name: bounds the work a power cut can undo (a kill loses nothing either way).
 ARCHIVE_COMMIT_EVERY = 50

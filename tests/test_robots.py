@@ -64,3 +64,24 @@ def test_disallowed_urls_are_never_requested(tmp_path: Path) -> None:
     warcs = sorted((tmp_path / "warc").glob("*.warc.gz"))
     archived = [r.rec_headers.get_header("WARC-Target-URI") for r in records(warcs, "response")]
     assert sorted(archived) == sorted([server.url("/robots.txt"), server.url(allowed)])
+
+
+def test_warcinfo_says_robots_ignored_when_the_run_ignored_them(tmp_path: Path) -> None:
+    # The warcinfo record tells later readers how the capture was made: it must follow
+    # what the crawl did (ROBOTSTXT_OBEY), never a label that can drift from it.
+    from warcio.archiveiterator import ArchiveIterator
+
+    page = b"<html><head><title>T</title></head><body><p>x</p></body></html>"
+    with scripted_server({"/a": [Reply(200, page)]}) as server:
+        done = run_cli(
+            "fetch", server.url("/a"), "--out", str(tmp_path), "-s", "ROBOTSTXT_OBEY=False"
+        )
+    assert done.returncode in (0, 1), done.stderr
+    (warc,) = (tmp_path / "warc").glob("*.warc.gz")
+    with warc.open("rb") as stream:
+        info = next(iter(ArchiveIterator(stream)))
+        fields = dict(
+            line.split(": ", 1) for line in info.content_stream().read().decode().splitlines()
+        )
+    assert info.rec_type == "warcinfo"
+    assert fields["robots"] == "ignore"

@@ -100,8 +100,6 @@ class RecoverSpider(ArchivingSpider):
         # robots.txt speaks to crawlers of their replay pages. Their request-rate limits are
         # kept instead (above, and the pauses).
         "ROBOTSTXT_OBEY": False,
-        # For warcinfo: the original sites' robots.txt was the archives' crawlers' business.
-        "ARCHIVE_ROBOTS_POLICY": "ignore",
         "ARCHIVE_WARC_PREFIX": "recovered",
         # Mementos of one article share the archive's path shapes: the spider dedups itself.
         "DUPEFILTER_CLASS": "scrapy.dupefilters.RFPDupeFilter",
