@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from archive.search import update_search_index  # noqa: E402
+from crawler.urls import article_key  # noqa: E402
 from replica.catalog import Catalog  # noqa: E402
 
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -70,7 +71,7 @@ def make_items(count: int, edition: int = 0) -> list[dict[str, Any]]:
             {
                 "url": f"{HOST}{article.path}",
                 "site": site,
-                "key": f"{site}#{article.asset_id}",
+                "key": article_key(f"{HOST}{article.path}"),
                 "version": 1,
                 "title": body.title,
                 "summary": body.summary,

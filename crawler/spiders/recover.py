@@ -473,7 +473,7 @@ class RecoverSpider(ArchivingSpider):
                 # and a capture saved as read is never read again.
                 recover_pipeline(self.crawler).note_read_when_stored(item, outcome)
                 yield item
-                if self.settings.getbool("ARCHIVE_REQUISITES"):
+                if self.requisites:
                     yield from self._requisites(item, response.meta[CAPTURE_META]["timestamp"])
         if not response.meta.get("recover_followed"):  # else the followed request continues
             yield from self._continue_chain(response.meta)
