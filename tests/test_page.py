@@ -11,6 +11,7 @@ import pytest
 
 from crawler.parsers.page import Page
 from tests.golden import SPECIMENS
+from tests.vietnamese import windows_1258
 
 TEXT = "Thường trực Huyện uỷ Lấp Vò"
 
@@ -92,23 +93,9 @@ def test_an_xml_declaration_anywhere_before_the_first_tag_takes_the_text_path(
 
 # --- charsets weighed as evidence (issue 17) ------------------------------------------------
 
-_TONES = "\u0300\u0301\u0303\u0309\u0323"
-
-
-def _compose(text: str) -> bytes:
-    out = []
-    for char in text:
-        try:
-            out.append(char.encode("cp1258"))
-        except UnicodeEncodeError:
-            parts = unicodedata.normalize("NFD", char)
-            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONES))
-            out.append((base + "".join(c for c in parts if c in _TONES)).encode("cp1258"))
-    return b"".join(out)
-
 
 def _legacy_page(meta: str, text: str = TEXT) -> bytes:
-    return _compose(
+    return windows_1258(
         f"<html><head>{meta}<title>{text}</title></head><body><p>{text}</p></body></html>"
     )
 
@@ -200,7 +187,7 @@ def test_vni_pages_are_read_byte_for_byte(header: str, said: str) -> None:
 
 
 def test_vietnamese_windows_bytes_under_two_utf8_declarations_are_read_as_such() -> None:
-    body = _compose(f'<html><head><meta charset="utf-8"><title>{TEXT}</title></head></html>')
+    body = windows_1258(f'<html><head><meta charset="utf-8"><title>{TEXT}</title></head></html>')
     page = Page("http://x/", body, {"content-type": "text/html; charset=utf-8"})
     assert (page.charset, _title(page)) == ("windows-1258", TEXT)
     assert page.encoding_note == "HTTP header says utf-8, meta says utf-8; read as windows-1258"

@@ -15,10 +15,10 @@ from crawler.items import ArticleContent, ArticleItem
 from crawler.parsers.article import ArticleResult, parse_article
 from crawler.parsers.page import Page
 from tests.golden import FIELDS, SPECIMENS, actual
+from tests.vietnamese import windows_1258
 
 NAMES = sorted(path.stem for path in SPECIMENS.glob("*.json"))
 UTF8 = {"content-type": "text/html; charset=UTF-8"}
-_TONES = "\u0300\u0301\u0303\u0309\u0323"
 
 
 @cache
@@ -177,19 +177,6 @@ def test_inline_base64_photos_do_not_make_a_page_too_large() -> None:
 # --- charsets --------------------------------------------------------------------------------
 
 
-def _windows_1258(text: str) -> bytes:
-    """Encode as Vietnamese Windows does: base letters precomposed, tone marks combining."""
-    out = []
-    for char in text:
-        try:
-            out.append(char.encode("cp1258"))
-        except UnicodeEncodeError:
-            parts = unicodedata.normalize("NFD", char)
-            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONES))
-            out.append((base + "".join(c for c in parts if c in _TONES)).encode("cp1258"))
-    return b"".join(out)
-
-
 def _a01_text() -> str:
     return _specimen("a01-dtp")[1].decode("utf-8")
 
@@ -197,9 +184,9 @@ def _a01_text() -> str:
 @pytest.mark.parametrize(
     ("body", "headers"),
     [
-        (_windows_1258(_a01_text()), UTF8),  # says UTF-8 in header and meta, sends 1258
-        (_windows_1258(_a01_text().replace("charset=UTF-8", "charset=windows-1258")), {}),
-        (_windows_1258(_a01_text().replace("; charset=UTF-8", "")), {"content-type": "text/html"}),
+        (windows_1258(_a01_text()), UTF8),  # says UTF-8 in header and meta, sends 1258
+        (windows_1258(_a01_text().replace("charset=UTF-8", "charset=windows-1258")), {}),
+        (windows_1258(_a01_text().replace("; charset=UTF-8", "")), {"content-type": "text/html"}),
         (_a01_text().encode("utf-8"), {"content-type": "text/html; charset=windows-1258"}),
         (
             b"\xef\xbb\xbf" + _a01_text().encode("utf-8"),
