@@ -107,6 +107,24 @@ class OpenCrawlConflict(CollectionError):
     """The collection has an unfinished crawl of other targets or options."""
 
 
+def take_lock(directory: Path, lock_path: Path, *, advice: str) -> int:
+    """Take the collection's lock (an flock on ``DIR/.lock``, which names the holder's pid)
+    for every command that writes or packages the collection; return its descriptor, whose
+    closing releases it. ``advice`` ends the :class:`CollectionLocked` message."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        raise CollectionLocked(
+            f"collection {directory} is in use by another crawl (pid {holder}); {advice}"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    return fd
+
+
 @dataclass(frozen=True, slots=True)
 class Resumed:
     """What a crawl took over from the interrupted runs before it (zeros for a new crawl)."""
@@ -469,19 +487,9 @@ class Collection:
         return self._items
 
     def _lock(self) -> None:
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
-            raise CollectionLocked(
-                f"collection {self.directory} is in use by another crawl (pid {holder}); "
-                "wait for it to finish or stop it first"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
-        self._lock_fd = fd
+        self._lock_fd = take_lock(
+            self.directory, self.lock_path, advice="wait for it to finish or stop it first"
+        )
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.state_path, isolation_level=None)

@@ -20,7 +20,6 @@ crawl cannot change it underneath (and a running crawl makes packaging refuse).
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import heapq
 import json
@@ -40,7 +39,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.atomic import create_beside
 from archive.cdxj import index_lines, warc_files
-from archive.collection import Collection, CollectionError, CollectionLocked
+from archive.collection import Collection, CollectionError, take_lock
 from archive.records import item_url
 from archive.signing import Signer
 from archive.writer import software_version
@@ -145,18 +144,8 @@ def write_wacz(
 @contextmanager
 def _locked(lock_path: Path, directory: Path) -> Iterator[None]:
     """Hold the collection's lock (the one a crawl takes) while it is read."""
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = take_lock(directory, lock_path, advice="package it when the crawl has finished")
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
-            raise CollectionLocked(
-                f"collection {directory} is in use by another crawl (pid {holder}); "
-                "package it when the crawl has finished"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         yield
     finally:
         os.close(fd)  # releases the flock
