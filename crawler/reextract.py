@@ -4,14 +4,13 @@ Each response record goes through the same ``parse_article`` and ``build_item`` 
 live crawl. What the page cannot tell (the listing's date and section, the item's
 version) comes from the item record the crawl wrote beside the response (paired by
 ``WARC-Concurrent-To``, whatever its target URI), so a re-extraction with the same parser
-gives the same items as the live run. The item's key comes from that record too: a collection
-crawled while keys were ``{site}#{asset_id}`` keeps them, and its captures without a record
-(found unchanged) are compared with the captures of the key the crawl gave their site's
-article. Responses without such a record (WARCs from wget or
-Browsertrix, or captures a crawl found unchanged) follow the crawl's rule: an article's
-capture whose content (``content_digest``) is the same as its previous one is no new
-version; one whose content changed is the next version. As in a live crawl, only pages at
-article URLs are parsed as articles.
+gives the same items as the live run. The item's key comes from that record too, so a
+collection crawled while keys were ``{site}#{asset_id}`` keeps its own keys. Responses without
+such a record (WARCs from wget or Browsertrix, or captures a crawl found unchanged) follow the
+crawl's rule: an article's capture whose content (``content_digest``) is the same as its
+previous one is no new version; one whose content changed is the next version. Such a capture
+gets the key the crawl recorded for its article (same site and asset), else the computed one.
+As in a live crawl, only pages at article URLs are parsed as articles.
 
 Captures recovered from web archives (``recover``) say so in the provenance record beside
 them (``application/warc-fields``, concurrent to the response): their items come out with
