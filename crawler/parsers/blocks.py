@@ -98,6 +98,11 @@ BLOCK_TAGS = frozenset(
         "center", "form", "address", "hr", "fieldset", "details", "summary",
     }
 )  # fmt: skip
+# Regions of the page around an article, never inside one: another widget, a page column,
+# the page's banner, footer or side boxes. Inside the article they were swallowed by an
+# unclosed tag before them (the browser still draws them after the text, not as part of it).
+_REGION_CLASS = _words(r"portlet-boundary|portlet-column")
+_REGION_ROLES = frozenset({"banner", "contentinfo", "complementary", "navigation"})
 _ITALIC_TAGS = frozenset({"em", "i", "cite"})
 _BOLD_TAGS = frozenset({"strong", "b"})
 _ALIGN_STYLE = re.compile(r"text-align\s*:\s*(\w+)", re.I)
@@ -294,6 +299,8 @@ class Look(NamedTuple):
     """The alignment it sets; None when it keeps its parent's."""
     emphasis: int
     """The ``_ITALIC``/``_BOLD`` bits its tag or inline style add."""
+    region: bool
+    """A region of the page (another widget, a column, the footer): never the article's."""
 
 
 def look_of(el: Element) -> Look:
@@ -303,7 +310,9 @@ def look_of(el: Element) -> Look:
 
 # The attributes a look is made of. Links and images carry others whose values are unique (href,
 # src, alt, title): the cache is keyed without them, or it would miss on every link and image.
-_LOOK_ATTRIBUTES = frozenset({"class", "id", "style", "itemprop", "align", "hidden", "type"})
+_LOOK_ATTRIBUTES = frozenset(
+    {"class", "id", "style", "itemprop", "align", "hidden", "type", "role"}
+)
 _ADDRESSED_TAGS = frozenset({"a", "img"})
 
 
@@ -328,7 +337,15 @@ def _look(tag: str, items: tuple[tuple[str, str], ...]) -> Look:
         block=tag in BLOCK_TAGS,
         align=_alignment(tag, attrs),
         emphasis=_emphasis(tag, attrs),
+        region=_is_region(attrs),
     )
+
+
+def _is_region(attrs: Attrs) -> bool:
+    cls = attrs.get("class")
+    if cls and _REGION_CLASS.search(cls.lower()):
+        return True
+    return attrs.get("role") in _REGION_ROLES or (attrs.get("id") or "").startswith("p_p_id_")
 
 
 def absolute_url(base: str, href: str) -> str:
@@ -459,7 +476,7 @@ def walk(root: Element, base: str, body: Element | None) -> list[Block]:
 
 
 def _element(el: Element, look: Look, role: Role | None, ctx: _Ctx, out: list[Block]) -> None:
-    if look.skip or role is Role.JUNK:
+    if look.skip or role is Role.JUNK or (look.region and not _holds_body(el, ctx.body)):
         return
     if role is not None or look.align is not None or el is ctx.body:
         ctx = _inherit(ctx, el, look, role)
@@ -483,6 +500,13 @@ def _element(el: Element, look: Look, role: Role | None, ctx: _Ctx, out: list[Bl
         run = _Run()
         _inline_content(el, look, kids, ctx, run, 0)
         _flush(run, ctx, tag, out)
+
+
+def _holds_body(el: Element, body: Element | None) -> bool:
+    """Whether ``el`` is the body or one of its ancestors: a region (another widget, a column,
+    the footer) that does not hold the body is beside the article, though inside its root
+    when an unclosed tag swallowed it."""
+    return body is not None and (el is body or any(a is el for a in body.iterancestors()))
 
 
 def _inherit(ctx: _Ctx, el: Element, look: Look, role: Role | None) -> _Ctx:
@@ -647,20 +671,18 @@ def _figure(el: Element, ctx: _Ctx, out: list[Block]) -> None:
 
 
 def _image_table(el: Element, ctx: _Ctx, out: list[Block]) -> bool:
-    """A small table of photos and their caption rows; False when it is not one."""
+    """A small table of photos and their caption rows; False when it is not one.
+
+    Only a table whose every photo and every word are kept as photos and captions is one: a
+    table that also holds text beside a photo, or several photos in a cell, is read as text
+    (an unclosed ``<table>`` can swallow the article's whole body, photos and all).
+    """
     rows = [row for row in el.iter("tr")]
     if not rows or len(rows) > 4 or not any(True for _ in el.iter("img")):
         return False
-    grid: list[list[tuple[str | None, str]]] = []
-    for row in rows:
-        cells = []
-        for cell in row:
-            if cell.tag not in ("td", "th") or is_hidden(cell):
-                continue
-            img = next(cell.iter("img"), None)
-            url = image_url(img, ctx.base) if img is not None else None
-            cells.append((url, clean(all_text(cell))))
-        grid.append(cells)
+    grid = _photo_grid(rows, ctx.base)
+    if grid is None:
+        return False
     texts = [text for cells in grid for url, text in cells if url is None and has_words(text)]
     if sum(len(text) for text in texts) > 400:
         return False
@@ -669,6 +691,24 @@ def _image_table(el: Element, ctx: _Ctx, out: list[Block]) -> bool:
     for url, caption in zip(images, captions, strict=True):
         out.append(Block(Role.IMAGE, images=[url], caption=caption, in_body=ctx.in_body))
     return True
+
+
+def _photo_grid(rows: list[Element], base: str) -> list[list[tuple[str | None, str]]] | None:
+    """(photo URL or None, text) of each visible cell, row by row; None when a cell holds
+    more than one photo, or a photo with words beside it: the photo grid would drop them."""
+    grid: list[list[tuple[str | None, str]]] = []
+    for row in rows:
+        cells = []
+        for cell in row:
+            if cell.tag not in ("td", "th") or is_hidden(cell):
+                continue
+            urls = [url for img in cell.iter("img") if (url := image_url(img, base))]
+            text = clean(all_text(cell))
+            if len(urls) > 1 or (urls and has_words(text)):
+                return None
+            cells.append((urls[0] if urls else None, text))
+        grid.append(cells)
+    return grid
 
 
 def _pair_captions(grid: list[list[tuple[str | None, str]]], count: int) -> list[str | None]:

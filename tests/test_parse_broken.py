@@ -1,0 +1,80 @@
+"""Broken markup still gives the article (tests/data/broken/ and the replica's broken page).
+
+Each ``NAME.html`` is the ``a01-dtp`` specimen broken one way a CMS editor, a Word paste or a
+cut connection breaks pages (tests/data/broken/README.md); ``NAME.json`` holds what a browser
+still shows of the article, field by field. Where the breakage itself loses text (a page cut
+short, a comment never closed), the answer keeps what is there and nothing more.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import pytest
+
+from crawler.items import ArticleContent
+from crawler.parsers.article import ArticleResult, parse_article
+from crawler.parsers.page import Page
+from replica.catalog import Catalog
+from replica.render import CUR, Renderer
+from tests.golden import FIELDS, actual
+
+DATA = Path(__file__).parent / "data" / "broken"
+ANSWERS = {path.stem: json.loads(path.read_text("utf-8")) for path in DATA.glob("*.json")}
+UTF8 = {"content-type": "text/html; charset=UTF-8"}
+BASE = "http://127.0.0.1:8000"
+REPLICA_FIELDS = (*FIELDS, "published", "breadcrumbs", "charset")
+
+
+@cache
+def _parsed(name: str) -> ArticleResult:
+    body = (DATA / f"{name}.html").read_bytes()
+    return parse_article(Page(ANSWERS[name]["url"], body, UTF8))
+
+
+def _content(result: ArticleResult) -> ArticleContent:
+    assert result.content is not None, result.reason
+    return result.content
+
+
+def _expected(field: str, answer: dict[str, Any]) -> Any:
+    if field == "images":
+        return [(urljoin(answer["url"], i["src"]), i["caption"]) for i in answer["images"]]
+    return answer[field]
+
+
+def test_every_breakage_has_its_page() -> None:
+    assert len(ANSWERS) >= 6
+    assert all((DATA / f"{name}.html").exists() for name in ANSWERS)
+
+
+@pytest.mark.parametrize("field", FIELDS)
+@pytest.mark.parametrize("name", sorted(ANSWERS))
+def test_broken_page_field(name: str, field: str) -> None:
+    assert actual(field, _content(_parsed(name))) == _expected(field, ANSWERS[name])
+
+
+@cache
+def _replica_pair() -> tuple[ArticleResult, ArticleResult]:
+    """The replica's ``--broken-html`` article parsed as served broken, and as served whole."""
+    catalog = Catalog(20, broken_html=True)
+    article = next(a for a in catalog.articles.values() if a.broken)
+    renderer = Renderer(catalog, BASE)
+    url = BASE + article.path
+
+    def parse(html: str) -> ArticleResult:
+        # What the server does per request: the current URL in the page's redirect= links.
+        return parse_article(Page(url, html.replace(CUR, "x").encode(), UTF8))
+
+    return parse(renderer.broken(article)), parse(renderer.article(article))
+
+
+@pytest.mark.parametrize("field", REPLICA_FIELDS)
+def test_replica_broken_article_gives_the_whole_articles_field(field: str) -> None:
+    broken, whole = (_content(result) for result in _replica_pair())
+    assert whole.paragraphs and whole.captions
+    assert actual(field, broken) == actual(field, whole)
