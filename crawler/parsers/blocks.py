@@ -476,8 +476,14 @@ def walk(root: Element, base: str, body: Element | None) -> list[Block]:
 
 
 def _element(el: Element, look: Look, role: Role | None, ctx: _Ctx, out: list[Block]) -> None:
-    if look.skip or role is Role.JUNK or (look.region and not _holds_body(el, ctx.body)):
+    if look.skip:
         return
+    if role is Role.JUNK or look.region:
+        # Chrome or another region of the page, unless an unclosed tag made it hold the body:
+        # then its name says nothing of what it holds.
+        if not _holds_body(el, ctx.body):
+            return
+        role = None
     if role is not None or look.align is not None or el is ctx.body:
         ctx = _inherit(ctx, el, look, role)
     tag = look.tag

@@ -51,6 +51,8 @@ _LARGE_FONT = 4
 _CHROME_TAGS = frozenset({"header", "nav", "footer", "aside", "script", "style"})
 # The body is the deepest element holding this share of the root's paragraph text.
 _BODY_SHARE = 0.7
+# Prose a chrome box must hold, beyond the rest of the article, to be a body it swallowed.
+_SWALLOWED_MIN = 300
 # Trail separators, written as text between or inside the entries.
 _SEPARATOR_CHARS = " ›»>/|→-–•·:"
 _TITLE_SUFFIX = re.compile(r"\s+[-|–]\s+[^-|–]{2,80}$")
@@ -175,6 +177,9 @@ def _depth_below(el: Element, root: Element) -> int:
 def _body_in(root: Element) -> Element:
     scores = _leaf_scores(root)
     total = scores.get(root, 0)
+    swallower = _swallowing_chrome(root, total)
+    if swallower is not None:
+        return _body_in(swallower)
     if not total:
         return root
     marked = _marked_body(root)
@@ -182,6 +187,33 @@ def _body_in(root: Element) -> Element:
         return marked
     holders = [el for el, score in scores.items() if score >= _BODY_SHARE * total]
     return max(holders, key=lambda el: _depth_below(el, root))
+
+
+def _swallowing_chrome(root: Element, total: int) -> Element | None:
+    """A box named as chrome (tools, share, related news) holding more prose than the rest of
+    the article: its closing tag is missing, and it swallowed the body that follows it (a
+    browser shows that text as the article's; the walk reads through the box to it).
+
+    Prose is text outside links: chrome boxes are links and icons, related news too.
+    """
+    best, best_size = None, max(total, _SWALLOWED_MIN)
+    for el in _outer_chrome(root):
+        size = len(all_text(el).strip()) - sum(len(all_text(a).strip()) for a in el.iter("a"))
+        if size > best_size:
+            best, best_size = el, size
+    return best
+
+
+def _outer_chrome(root: Element) -> Iterator[Element]:
+    """The chrome-named elements under ``root`` that no other one holds."""
+    stack = [child for child in reversed(root) if isinstance(child.tag, str)]
+    while stack:
+        el = stack.pop()
+        look = look_of(el)
+        if look.role is Role.JUNK and not look.hidden:
+            yield el
+        elif not look.skip:
+            stack.extend(child for child in reversed(el) if isinstance(child.tag, str))
 
 
 def _marked_body(root: Element) -> Element | None:
