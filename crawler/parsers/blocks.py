@@ -142,6 +142,8 @@ class _Ctx(NamedTuple):
     role: Role = Role.TEXT
     align: str = ""
     in_body: bool = False
+    wrappers: frozenset[Element] = frozenset()
+    """Inline elements that hold blocks (see ``_wrappers``)."""
 
 
 # Emphasis as bits, so that a run's texts carry theirs in one int and nesting is an ``|``.
@@ -447,7 +449,7 @@ def _kids(el: Element, ctx: _Ctx) -> tuple[list[_Kid], bool]:
         return _NO_KIDS
     kids: list[_Kid] = []
     any_apart = False
-    body, in_body, ctx_role = ctx.body, ctx.in_body, ctx.role
+    body, in_body, ctx_role, wrappers = ctx.body, ctx.in_body, ctx.role, ctx.wrappers
     for child in el:
         tag = child.tag
         if isinstance(tag, str):
@@ -456,9 +458,12 @@ def _kids(el: Element, ctx: _Ctx) -> tuple[list[_Kid], bool]:
             # The body's own class says nothing; inside it, editors' classes rarely mean much.
             if role is not None and (child is body or (in_body and role not in _BODY_ROLES)):
                 role = None
-            # Block-level, or inline but named for another role (a date span in an author box).
-            apart = look.block or (
-                role is not None and role is not Role.JUNK and role is not ctx_role
+            # Block-level, inline but named for another role (a date span in an author box),
+            # or inline around blocks.
+            apart = (
+                look.block
+                or (role is not None and role is not Role.JUNK and role is not ctx_role)
+                or (wrappers and child in wrappers)
             )
             any_apart = any_apart or apart
             kids.append((child, look, role, apart, child.tail))
@@ -470,9 +475,28 @@ def _kids(el: Element, ctx: _Ctx) -> tuple[list[_Kid], bool]:
 def walk(root: Element, base: str, body: Element | None) -> list[Block]:
     """Blocks of ``root`` in reading order; ``body`` marks the article text container."""
     out: list[Block] = []
-    ctx = _Ctx(base=base, body=body, in_body=root is body)
+    ctx = _Ctx(base=base, body=body, in_body=root is body, wrappers=_wrappers(root))
     _container(root, _kids(root, ctx)[0], ctx, out)
     return out
+
+
+def _wrappers(root: Element) -> frozenset[Element]:
+    """Inline elements under ``root`` that hold block-level ones: an unclosed ``<font>`` or
+    ``<b>`` that libxml2 keeps open over the paragraphs after it (a browser closes it at the
+    next paragraph and reopens it inside). Read as containers, so each paragraph stays one.
+
+    One climb from each block to the nearest block above it, stopping at an inline element
+    already found: linear even in Word pastes nested thousands deep.
+    """
+    found: set[Element] = set()
+    for block in root.iter(*BLOCK_TAGS):
+        parent = block.getparent()
+        while parent is not None and parent is not root and parent.tag not in BLOCK_TAGS:
+            if parent in found:
+                break
+            found.add(parent)
+            parent = parent.getparent()
+    return frozenset(found)
 
 
 def _element(el: Element, look: Look, role: Role | None, ctx: _Ctx, out: list[Block]) -> None:
@@ -523,7 +547,7 @@ def _inherit(ctx: _Ctx, el: Element, look: Look, role: Role | None) -> _Ctx:
     in_body = ctx.in_body or el is ctx.body
     if role is ctx.role and align == ctx.align and in_body == ctx.in_body:
         return ctx
-    return _Ctx(ctx.base, ctx.body, role, align, in_body)
+    return _Ctx(ctx.base, ctx.body, role, align, in_body, ctx.wrappers)
 
 
 def _container(el: Element, kids: list[_Kid], ctx: _Ctx, out: list[Block]) -> None:

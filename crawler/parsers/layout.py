@@ -197,6 +197,9 @@ def _swallowing_chrome(root: Element, total: int) -> Element | None:
     Prose is text outside links: chrome boxes are links and icons, related news too.
     """
     best, best_size = None, max(total, _SWALLOWED_MIN)
+    # Chrome text is text the scores left out: on most pages there is too little to look for.
+    if len(all_text(root)) - total <= best_size:
+        return None
     for el in _outer_chrome(root):
         size = len(all_text(el).strip()) - sum(len(all_text(a).strip()) for a in el.iter("a"))
         if size > best_size:
