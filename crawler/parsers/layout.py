@@ -51,6 +51,7 @@ _LARGE_FONT = 4
 _CHROME_TAGS = frozenset({"header", "nav", "footer", "aside", "script", "style"})
 # The body is the deepest element holding this share of the root's paragraph text.
 _BODY_SHARE = 0.7
+_PARAGRAPH_TAGS = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6"})
 # Prose a chrome box must hold, beyond the rest of the article, to be a body it swallowed.
 _SWALLOWED_MIN = 300
 # Trail separators, written as text between or inside the entries.
@@ -186,7 +187,12 @@ def _body_in(root: Element) -> Element:
     if marked is not None:
         return marked
     holders = [el for el, score in scores.items() if score >= _BODY_SHARE * total]
-    return max(holders, key=lambda el: _depth_below(el, root))
+    body = max(holders, key=lambda el: _depth_below(el, root))
+    # One long paragraph can carry the share alone (a page cut short after it): the body is
+    # what holds the paragraphs, never one of them.
+    while body.tag in _PARAGRAPH_TAGS and body is not root:
+        body = body.getparent()
+    return body
 
 
 def _swallowing_chrome(root: Element, total: int) -> Element | None:
