@@ -180,7 +180,9 @@ def _is_binary(body: bytes) -> bool:
     head = body[:1024]
     if head.startswith(_UTF16_BOMS):
         return False
-    if head.lstrip().startswith(_MAGIC) or b"\x00" in head:
+    # Binary formats hold runs of NUL bytes; a stray one in a text page (a CMS bug) does not
+    # make it binary.
+    if head.lstrip().startswith(_MAGIC) or b"\x00\x00" in head:
         return True
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return controls > len(head) // 10

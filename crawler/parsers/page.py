@@ -218,6 +218,8 @@ class Page:
 
     @cached_property
     def _parsed(self) -> tuple[Element | None, bool]:
+        # NUL characters are dropped, as browsers drop them from text: libxml2 would make each
+        # a U+FFFD in the middle of a word.
         encoding, decoded = self._decoded
         try:
             if (
@@ -226,11 +228,12 @@ class Page:
                 and not _XML_DECLARATION_BYTES.match(self.body)
             ):
                 parser = _UTF8_PARSER
-                document = lxml.etree.HTML(self.body, parser)
+                # In UTF-8 a zero byte is a NUL character and nothing else.
+                document = lxml.etree.HTML(self.body.replace(b"\x00", b""), parser)
             else:
                 # lxml refuses text that still declares a byte encoding; it is decoded already.
                 parser = _HTML_PARSER
-                text = _XML_DECLARATION.sub("", self.text, count=1)
+                text = _XML_DECLARATION.sub("", self.text, count=1).replace("\x00", "")
                 document = lxml.etree.HTML(text, parser)
         except (ValueError, lxml.etree.LxmlError):
             return None, False
