@@ -48,7 +48,7 @@ def _expected(field: str, answer: dict[str, Any]) -> Any:
 
 
 def test_every_breakage_has_its_page() -> None:
-    assert len(ANSWERS) >= 10
+    assert len(ANSWERS) >= 11
     assert all((DATA / f"{name}.html").exists() for name in ANSWERS)
 
 
@@ -78,3 +78,12 @@ def test_replica_broken_article_gives_the_whole_articles_field(field: str) -> No
     broken, whole = (_content(result) for result in _replica_pair())
     assert whole.paragraphs and whole.captions
     assert actual(field, broken) == actual(field, whole)
+
+
+def test_text_pasted_in_another_charset_is_read_in_it_and_noted() -> None:
+    content = _content(_parsed("b11-mixed-encoding"))
+    assert content.charset == "utf-8"
+    # The text of the second paragraph, whole: 1,321 bytes in windows-1258.
+    assert content.encoding_note == (
+        "1321 bytes of text not valid UTF-8 (pasted in another charset), read as windows-1258"
+    )

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 import lxml.etree
 
@@ -49,6 +50,12 @@ _RESOURCE_LIMIT = lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT
 # Letters only Vietnamese text has (ă â đ ê ô ơ ư, the precomposed toned vowels, combining tone
 # marks): what a wrong single-byte charset (Latin-1 for windows-1258) never produces.
 _VIETNAMESE = re.compile("[ăâđêôơưĂÂĐÊÔƠƯ\u1ea0-\u1ef9\u0300\u0301\u0303\u0309\u0323]")
+# Bytes that are not UTF-8, as ``surrogateescape`` decodes them; pages mixing in this many
+# multi-byte characters at least are UTF-8 pages with text pasted from another charset.
+_ESCAPED_RUN = re.compile("[\udc80-\udcff]+")
+_MIXED_MIN = 16
+# A tag, or the text between two tags (the chunks a UTF-8 page with pasted text is read in).
+_BETWEEN_TAGS = re.compile(rb"<[^<>]*>?|[^<]+")
 _IANA = {
     "cp1250": "windows-1250",
     "cp1252": "windows-1252",
@@ -83,6 +90,14 @@ def _decode(body: bytes, encoding: str) -> str | None:
         return body.decode(encoding)
     except UnicodeDecodeError:
         return None
+
+
+class _Mixed(NamedTuple):
+    text: str
+    fallback: str
+    """The single-byte charset the runs of bytes not valid UTF-8 were read in."""
+    count: int
+    """How many bytes the texts in that charset hold."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +138,12 @@ class Page:
             notes.append(f"text in the {legacy} font encoding, converted to Unicode")
         elif legacy:
             notes.append(f"text in the {legacy} font encoding, kept as read (not converted)")
+        mixed = self._mixed if self.encoding == "utf-8" else None
+        if mixed is not None:
+            notes.append(
+                f"{mixed.count} bytes of text not valid UTF-8 (pasted in another charset), "
+                f"read as {iana_name(mixed.fallback)}"
+            )
         named = {iana_name(name) for name in declared if name}
         if declared and (len(named) > 1 or self.charset not in named):
             said = ", ".join(
@@ -167,7 +188,7 @@ class Page:
         if self.body.isascii():
             name = declared[0] if declared else "utf-8"
             return name, self.body.decode("ascii")
-        text = _decode(self.body, "utf-8")
+        text = self._strict_utf8
         if text is not None:
             return "utf-8", text
         # The fonts outweigh any declaration: such pages said ISO-8859-1 or nothing at all.
@@ -181,6 +202,8 @@ class Page:
             # Bytes for a font that are not VNI: Latin-1 keeps each byte as one character, so
             # the text can still be converted later; a guessed charset would garble it for good.
             return "iso8859-1", self.body.decode("latin-1")
+        if self._mixed is not None:
+            return "utf-8", self._mixed.text
         decoded = [(name, text) for name in declared if (text := _decode(self.body, name))]
         if decoded:
             return max(decoded, key=lambda pair: _vietnamese_letters(pair[1]))
@@ -192,6 +215,39 @@ class Page:
 
         best = from_bytes(self.body[:65536]).best()
         return _codec(best.encoding if best else None) or "windows-1258", None
+
+    @cached_property
+    def _strict_utf8(self) -> str | None:
+        return _decode(self.body, "utf-8")
+
+    @cached_property
+    def _mixed(self) -> _Mixed | None:
+        """A UTF-8 page with text in a single-byte charset (a paragraph pasted from an older
+        page), read as UTF-8 but for that text; None for any other page.
+
+        Mostly UTF-8 means more characters decoded from valid multi-byte sequences than bytes
+        that are not: single-byte Vietnamese text forms those sequences hardly ever by chance.
+        A paste begins and ends at a tag, so each text between tags is read whole in one
+        charset: a chance sequence inside pasted text (``a`` + tilde + no-break space) is
+        read as the rest of it.
+        """
+        if self._strict_utf8 is not None:
+            return None
+        text = self.body.decode("utf-8", "surrogateescape")
+        escaped = len("".join(_ESCAPED_RUN.findall(text)))
+        multibyte = len(text) - len(text.encode("ascii", "ignore")) - escaped
+        if multibyte < _MIXED_MIN or multibyte < escaped:
+            return None
+        declared = [name for name in self._declared if name and name != "utf-8"]
+        fallback = declared[0] if declared else "cp1258"
+        parts, pasted = [], 0
+        for chunk in _BETWEEN_TAGS.findall(self.body):
+            decoded = _decode(chunk, "utf-8")
+            if decoded is None:
+                decoded = chunk.decode(fallback, "replace")
+                pasted += len(chunk)
+            parts.append(decoded)
+        return _Mixed("".join(parts), fallback, pasted)
 
     @cached_property
     def text(self) -> str:
@@ -225,6 +281,7 @@ class Page:
             if (
                 encoding == "utf-8"
                 and decoded is not None
+                and self._mixed is None
                 and not _XML_DECLARATION_BYTES.match(self.body)
             ):
                 parser = _UTF8_PARSER
