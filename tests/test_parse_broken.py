@@ -9,6 +9,7 @@ short, a comment never closed), the answer keeps what is there and nothing more.
 from __future__ import annotations
 
 import json
+import logging
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from tests.golden import FIELDS, actual
 
 DATA = Path(__file__).parent / "data" / "broken"
 ANSWERS = {path.stem: json.loads(path.read_text("utf-8")) for path in DATA.glob("*.json")}
+ARTICLES = sorted(name for name, answer in ANSWERS.items() if "reason" not in answer)
+UNREAD = sorted(name for name, answer in ANSWERS.items() if "reason" in answer)
 UTF8 = {"content-type": "text/html; charset=UTF-8"}
 BASE = "http://127.0.0.1:8000"
 REPLICA_FIELDS = (*FIELDS, "published", "breadcrumbs", "charset")
@@ -48,14 +51,24 @@ def _expected(field: str, answer: dict[str, Any]) -> Any:
 
 
 def test_every_breakage_has_its_page() -> None:
-    assert len(ANSWERS) >= 11
+    assert len(ARTICLES) >= 11 and UNREAD
     assert all((DATA / f"{name}.html").exists() for name in ANSWERS)
 
 
 @pytest.mark.parametrize("field", FIELDS)
-@pytest.mark.parametrize("name", sorted(ANSWERS))
+@pytest.mark.parametrize("name", ARTICLES)
 def test_broken_page_field(name: str, field: str) -> None:
     assert actual(field, _content(_parsed(name))) == _expected(field, ANSWERS[name])
+
+
+@pytest.mark.parametrize("name", UNREAD)
+def test_a_body_that_cannot_be_read_is_said_so(name: str, caplog: pytest.LogCaptureFixture) -> None:
+    # Not an article without a body, nor a soft 404: the report counts it, the log warns.
+    _parsed.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="crawler.parsers.article"):
+        result = _parsed(name)
+    assert (result.content, result.reason) == (None, ANSWERS[name]["reason"])
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
 
 
 @cache

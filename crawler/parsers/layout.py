@@ -152,6 +152,12 @@ def _score(el: Element, tag: str, path: list[Element], scores: dict[Element, int
     path.pop()
 
 
+def prose_length(el: Element) -> int:
+    """Characters of paragraph text under ``el``, as the body is chosen by (chrome, titles,
+    dates and the lead left out)."""
+    return _leaf_scores(el).get(el, 0)
+
+
 def _add_up(path: list[Element], size: int, scores: dict[Element, int]) -> None:
     """Add a paragraph's ``size`` to it (last in ``path``) and to each of its ancestors."""
     for node in reversed(path):
