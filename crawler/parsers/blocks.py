@@ -144,6 +144,8 @@ class _Ctx(NamedTuple):
     in_body: bool = False
     wrappers: frozenset[Element] = frozenset()
     """Inline elements that hold blocks (see ``_wrappers``)."""
+    holders: frozenset[Element] = frozenset()
+    """The body and its ancestors."""
 
 
 # Emphasis as bits, so that a run's texts carry theirs in one int and nesting is an ``|``.
@@ -475,7 +477,9 @@ def _kids(el: Element, ctx: _Ctx) -> tuple[list[_Kid], bool]:
 def walk(root: Element, base: str, body: Element | None) -> list[Block]:
     """Blocks of ``root`` in reading order; ``body`` marks the article text container."""
     out: list[Block] = []
-    ctx = _Ctx(base=base, body=body, in_body=root is body, wrappers=_wrappers(root))
+    # Sets of the proxies themselves: they keep them alive, so identity checks hold.
+    holders = frozenset([body, *body.iterancestors()]) if body is not None else frozenset()
+    ctx = _Ctx(base, body, in_body=root is body, wrappers=_wrappers(root), holders=holders)
     _container(root, _kids(root, ctx)[0], ctx, out)
     return out
 
@@ -503,9 +507,9 @@ def _element(el: Element, look: Look, role: Role | None, ctx: _Ctx, out: list[Bl
     if look.skip:
         return
     if role is Role.JUNK or look.region:
-        # Chrome or another region of the page, unless an unclosed tag made it hold the body:
-        # then its name says nothing of what it holds.
-        if not _holds_body(el, ctx.body):
+        # Chrome or another region of the page (another widget, a column, the footer), unless
+        # an unclosed tag made it hold the body: then its name says nothing of what it holds.
+        if el not in ctx.holders:
             return
         role = None
     if role is not None or look.align is not None or el is ctx.body:
@@ -532,13 +536,6 @@ def _element(el: Element, look: Look, role: Role | None, ctx: _Ctx, out: list[Bl
         _flush(run, ctx, tag, out)
 
 
-def _holds_body(el: Element, body: Element | None) -> bool:
-    """Whether ``el`` is the body or one of its ancestors: a region (another widget, a column,
-    the footer) that does not hold the body is beside the article, though inside its root
-    when an unclosed tag swallowed it."""
-    return body is not None and (el is body or any(a is el for a in body.iterancestors()))
-
-
 def _inherit(ctx: _Ctx, el: Element, look: Look, role: Role | None) -> _Ctx:
     """The context inside ``el``, which names a role, sets an alignment or is the body; when
     that changes nothing, it shares its parent's."""
@@ -547,7 +544,7 @@ def _inherit(ctx: _Ctx, el: Element, look: Look, role: Role | None) -> _Ctx:
     in_body = ctx.in_body or el is ctx.body
     if role is ctx.role and align == ctx.align and in_body == ctx.in_body:
         return ctx
-    return _Ctx(ctx.base, ctx.body, role, align, in_body, ctx.wrappers)
+    return ctx._replace(role=role, align=align, in_body=in_body)
 
 
 def _container(el: Element, kids: list[_Kid], ctx: _Ctx, out: list[Block]) -> None:

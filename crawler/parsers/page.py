@@ -286,7 +286,8 @@ class Page:
             ):
                 parser = _UTF8_PARSER
                 # In UTF-8 a zero byte is a NUL character and nothing else.
-                document = lxml.etree.HTML(self.body.replace(b"\x00", b""), parser)
+                body = self.body.replace(b"\x00", b"") if b"\x00" in self.body else self.body
+                document = lxml.etree.HTML(body, parser)
             else:
                 # lxml refuses text that still declares a byte encoding; it is decoded already.
                 parser = _HTML_PARSER
