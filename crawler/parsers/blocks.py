@@ -544,7 +544,7 @@ def _inherit(ctx: _Ctx, el: Element, look: Look, role: Role | None) -> _Ctx:
     in_body = ctx.in_body or el is ctx.body
     if role is ctx.role and align == ctx.align and in_body == ctx.in_body:
         return ctx
-    return ctx._replace(role=role, align=align, in_body=in_body)
+    return _Ctx(ctx.base, ctx.body, role, align, in_body, ctx.wrappers, ctx.holders)
 
 
 def _container(el: Element, kids: list[_Kid], ctx: _Ctx, out: list[Block]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -120,14 +120,28 @@ def _scope(root: Element) -> Element:
     return root
 
 
+@dataclass(slots=True)
+class _Tally:
+    """What scoring a subtree found."""
+
+    scores: dict[Element, int] = field(default_factory=dict)
+    """Paragraph text length summed into every element that holds some."""
+    chrome: list[Element] = field(default_factory=list)
+    """The elements left out as chrome with their subtrees (none of them inside another)."""
+
+
 def _leaf_scores(root: Element) -> dict[Element, int]:
     """Paragraph text length summed into every ancestor up to ``root``."""
-    scores: dict[Element, int] = {}
-    _score(root, root.tag, [], scores)
-    return scores
+    return _tally(root).scores
 
 
-def _score(el: Element, tag: str, path: list[Element], scores: dict[Element, int]) -> None:
+def _tally(root: Element) -> _Tally:
+    tally = _Tally()
+    _score(root, root.tag, [], tally)
+    return tally
+
+
+def _score(el: Element, tag: str, path: list[Element], tally: _Tally) -> None:
     """Score ``el`` if it is a paragraph, then its children in document order.
 
     Chrome children are left out with their whole subtree. ``path`` holds the ancestors from the
@@ -135,6 +149,7 @@ def _score(el: Element, tag: str, path: list[Element], scores: dict[Element, int
     the order of ``scores``) without asking lxml for parents.
     """
     path.append(el)
+    scores = tally.scores
     # Each tag read once: lxml makes a new string on every ``.tag``.
     kids = [(child, child.tag) for child in el.iterchildren(etree.Element)]
     if tag in _SCORED and not any(kid_tag in BLOCK_TAGS for _, kid_tag in kids):
@@ -142,7 +157,9 @@ def _score(el: Element, tag: str, path: list[Element], scores: dict[Element, int
     for child, kid_tag in kids:
         if len(child):
             if not _is_chrome(child, kid_tag):
-                _score(child, kid_tag, path, scores)
+                _score(child, kid_tag, path, tally)
+            else:
+                tally.chrome.append(child)
         # A childless element adds nothing unless it is a paragraph: scored here, in one go.
         elif kid_tag in _SCORED and not _is_chrome(child, kid_tag):
             text = child.text
@@ -182,9 +199,10 @@ def _depth_below(el: Element, root: Element) -> int:
 
 
 def _body_in(root: Element) -> Element:
-    scores = _leaf_scores(root)
+    tally = _tally(root)
+    scores = tally.scores
     total = scores.get(root, 0)
-    swallower = _swallowing_chrome(root, total)
+    swallower = _swallowing_chrome(tally.chrome, total)
     if swallower is not None:
         return _body_in(swallower)
     if not total:
@@ -201,34 +219,23 @@ def _body_in(root: Element) -> Element:
     return body
 
 
-def _swallowing_chrome(root: Element, total: int) -> Element | None:
-    """A box named as chrome (tools, share, related news) holding more prose than the rest of
-    the article: its closing tag is missing, and it swallowed the body that follows it (a
-    browser shows that text as the article's; the walk reads through the box to it).
+def _swallowing_chrome(chrome: list[Element], total: int) -> Element | None:
+    """Of the ``chrome`` scoring left out, a box named as chrome (tools, share, related news)
+    holding more prose than the rest of the article (``total``): its closing tag is missing,
+    and it swallowed the body that follows it (a browser shows that text as the article's; the
+    walk reads through the box to it).
 
     Prose is text outside links: chrome boxes are links and icons, related news too.
     """
     best, best_size = None, max(total, _SWALLOWED_MIN)
-    # Chrome text is text the scores left out: on most pages there is too little to look for.
-    if len(all_text(root)) - total <= best_size:
-        return None
-    for el in _outer_chrome(root):
+    for el in chrome:
+        look = look_of(el)
+        if look.role is not Role.JUNK or look.hidden:
+            continue
         size = len(all_text(el).strip()) - sum(len(all_text(a).strip()) for a in el.iter("a"))
         if size > best_size:
             best, best_size = el, size
     return best
-
-
-def _outer_chrome(root: Element) -> Iterator[Element]:
-    """The chrome-named elements under ``root`` that no other one holds."""
-    stack = [child for child in reversed(root) if isinstance(child.tag, str)]
-    while stack:
-        el = stack.pop()
-        look = look_of(el)
-        if look.role is Role.JUNK and not look.hidden:
-            yield el
-        elif not look.skip:
-            stack.extend(child for child in reversed(el) if isinstance(child.tag, str))
 
 
 def _marked_body(root: Element) -> Element | None:

@@ -50,9 +50,8 @@ _RESOURCE_LIMIT = lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT
 # Letters only Vietnamese text has (ă â đ ê ô ơ ư, the precomposed toned vowels, combining tone
 # marks): what a wrong single-byte charset (Latin-1 for windows-1258) never produces.
 _VIETNAMESE = re.compile("[ăâđêôơưĂÂĐÊÔƠƯ\u1ea0-\u1ef9\u0300\u0301\u0303\u0309\u0323]")
-# Bytes that are not UTF-8, as ``surrogateescape`` decodes them; pages mixing in this many
-# multi-byte characters at least are UTF-8 pages with text pasted from another charset.
-_ESCAPED_RUN = re.compile("[\udc80-\udcff]+")
+# Pages with this many characters of valid multi-byte UTF-8 at least, and more of them than
+# bytes that are not UTF-8, are UTF-8 pages with text pasted from another charset.
 _MIXED_MIN = 16
 # A tag, or the text between two tags (the chunks a UTF-8 page with pasted text is read in).
 _BETWEEN_TAGS = re.compile(rb"<[^<>]*>?|[^<]+")
@@ -234,7 +233,8 @@ class Page:
         if self._strict_utf8 is not None:
             return None
         text = self.body.decode("utf-8", "surrogateescape")
-        escaped = len("".join(_ESCAPED_RUN.findall(text)))
+        # Encoding drops the escapes ("ignore"): counted in C, with no pass of a pattern.
+        escaped = len(self.body) - len(text.encode("utf-8", "ignore"))
         multibyte = len(text) - len(text.encode("ascii", "ignore")) - escaped
         if multibyte < _MIXED_MIN or multibyte < escaped:
             return None
