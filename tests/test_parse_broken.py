@@ -22,7 +22,7 @@ from crawler.parsers.article import ArticleResult, parse_article
 from crawler.parsers.page import Page
 from replica.catalog import Catalog
 from replica.render import CUR, Renderer
-from tests.golden import FIELDS, actual
+from tests.golden import FIELDS, SPECIMENS, actual
 
 DATA = Path(__file__).parent / "data" / "broken"
 ANSWERS = {path.stem: json.loads(path.read_text("utf-8")) for path in DATA.glob("*.json")}
@@ -100,3 +100,21 @@ def test_text_pasted_in_another_charset_is_read_in_it_and_noted() -> None:
     assert content.encoding_note == (
         "1321 bytes of text not valid UTF-8 (pasted in another charset), read as windows-1258"
     )
+
+
+def _a01_with_first_paragraph(opening: str, closing: str) -> ArticleContent:
+    """The whole ``a01-dtp`` page (b-pages' source) with its first paragraph re-marked."""
+    html = (SPECIMENS / "a01-dtp.html").read_text("utf-8")
+    start = html.index('<p style="text-align: justify;">Chiều')
+    end = html.index("</p>", start) + len("</p>")
+    text = html[start:end].removeprefix('<p style="text-align: justify;">').removesuffix("</p>")
+    html = html[:start] + opening + text + closing + html[end:]
+    return _content(parse_article(Page(ANSWERS["b01-unclosed-table"]["url"], html.encode(), UTF8)))
+
+
+def test_bold_around_a_paragraph_is_bold_inside_it() -> None:
+    # A browser draws both alike; the lead is the bold first paragraph either way.
+    inside = _a01_with_first_paragraph("<p><strong>", "</strong></p>")
+    around = _a01_with_first_paragraph("<strong><p>", "</p></strong>")
+    assert inside.summary is not None and inside.summary.startswith("Chiều ngày 30")
+    assert around == inside

@@ -146,6 +146,9 @@ class _Ctx(NamedTuple):
     """Inline elements that hold blocks (see ``_wrappers``)."""
     holders: frozenset[Element] = frozenset()
     """The body and its ancestors."""
+    emphasis: int = 0
+    """The ``_ITALIC``/``_BOLD`` bits of inline elements around the blocks (a ``<b>`` holding
+    paragraphs makes them bold, as a browser draws them)."""
 
 
 # Emphasis as bits, so that a run's texts carry theirs in one int and nesting is an ``|``.
@@ -514,6 +517,8 @@ def _element(el: Element, look: Look, role: Role | None, ctx: _Ctx, out: list[Bl
         role = None
     if role is not None or look.align is not None or el is ctx.body:
         ctx = _inherit(ctx, el, look, role)
+    if look.emphasis & ~ctx.emphasis and el in ctx.wrappers:
+        ctx = ctx._replace(emphasis=ctx.emphasis | look.emphasis)
     tag = look.tag
     if tag == "figure":
         _figure(el, ctx, out)
@@ -523,7 +528,7 @@ def _element(el: Element, look: Look, role: Role | None, ctx: _Ctx, out: list[Bl
     if not len(el) and tag != "a":
         # Most paragraphs: one text node, nothing else to gather.
         text = el.text
-        block = _text_block([text], [look.emphasis], ctx, tag, []) if text else None
+        block = _text_block([text], [look.emphasis | ctx.emphasis], ctx, tag, []) if text else None
         if block:
             out.append(block)
         return
@@ -532,7 +537,7 @@ def _element(el: Element, look: Look, role: Role | None, ctx: _Ctx, out: list[Bl
         _container(el, kids, ctx, out)
     else:
         run = _Run()
-        _inline_content(el, look, kids, ctx, run, 0)
+        _inline_content(el, look, kids, ctx, run, ctx.emphasis)
         _flush(run, ctx, tag, out)
 
 
@@ -544,7 +549,7 @@ def _inherit(ctx: _Ctx, el: Element, look: Look, role: Role | None) -> _Ctx:
     in_body = ctx.in_body or el is ctx.body
     if role is ctx.role and align == ctx.align and in_body == ctx.in_body:
         return ctx
-    return _Ctx(ctx.base, ctx.body, role, align, in_body, ctx.wrappers, ctx.holders)
+    return _Ctx(ctx.base, ctx.body, role, align, in_body, ctx.wrappers, ctx.holders, ctx.emphasis)
 
 
 def _container(el: Element, kids: list[_Kid], ctx: _Ctx, out: list[Block]) -> None:
@@ -554,7 +559,7 @@ def _container(el: Element, kids: list[_Kid], ctx: _Ctx, out: list[Block]) -> No
     # between blocks start no run.
     if text and not text.isspace():
         run.texts.append(text)
-        run.styles.append(0)
+        run.styles.append(ctx.emphasis)
     for child, look, role, apart, tail in kids:
         if look is not None:
             if apart:
@@ -564,10 +569,10 @@ def _container(el: Element, kids: list[_Kid], ctx: _Ctx, out: list[Block]) -> No
                     run = _Run()
                 _element(child, look, role, ctx, out)
             else:
-                _inline(child, look, role, ctx, run, 0)
+                _inline(child, look, role, ctx, run, ctx.emphasis)
         if tail and (not tail.isspace() or not run.is_empty()):
             run.texts.append(tail)
-            run.styles.append(0)
+            run.styles.append(ctx.emphasis)
     if not run.is_blank():
         _flush(run, ctx, "", out)
 
