@@ -93,6 +93,60 @@ def test_replica_broken_article_gives_the_whole_articles_field(field: str) -> No
     assert actual(field, broken) == actual(field, whole)
 
 
+_CATALOG = Catalog(60)
+_GENERATED = sorted(a.asset_id for a in _CATALOG.articles.values() if not a.specimen)
+
+
+@pytest.mark.parametrize("asset_id", _GENERATED)
+def test_every_replica_article_broken_gives_it_whole(asset_id: int) -> None:
+    # The replica's breakage on each of its articles, both themes (figures, caption lines).
+    article = _CATALOG.articles[asset_id]
+    renderer = Renderer(_CATALOG, BASE)
+    url = BASE + article.path
+    broken, whole = (
+        parse_article(Page(url, html.replace(CUR, "x").encode(), UTF8))
+        for html in (renderer.broken(article), renderer.article(article))
+    )
+    assert whole.content is not None
+    assert broken.content == whole.content
+
+
+def _break_table(html: str) -> str:
+    """The replica's breakage (``Renderer.broken``) on a page of the portal's own theme."""
+    html = html.replace("</p>", "").replace(_BODY, _BODY + "<table><tr><td><b>", 1)
+    html = html.replace("</section>\n<footer", "</td></tr></span>\n<footer", 1)
+    return html.removesuffix("</body>\n</html>\n")
+
+
+def _break_tools(html: str) -> str:
+    """The tools box above the body loses its ``</div>``."""
+    start = html.index('<div class="tools-detail">')
+    end = html.index("</div>", start)
+    return html[:end] + html[end + len("</div>") :]
+
+
+def _break_font(html: str) -> str:
+    """Every text paragraph opens a ``<font>`` that is never closed, and no ``</p>``."""
+    opening = '<p style="text-align: justify;">'
+    return html.replace(opening, opening + '<font size="3">').replace("</p>", "")
+
+
+_BODY = '<div class="content-detail">'
+_BREAKS = {"table": _break_table, "tools": _break_tools, "font": _break_font}
+_THEMED = sorted(path.stem for path in SPECIMENS.glob("*.html") if _BODY in path.read_text("utf-8"))
+
+
+@pytest.mark.parametrize("breakage", sorted(_BREAKS))
+@pytest.mark.parametrize("name", _THEMED)
+def test_every_specimen_broken_gives_it_whole(name: str, breakage: str) -> None:
+    url = json.loads((SPECIMENS / f"{name}.json").read_text("utf-8"))["url"]
+    html = (SPECIMENS / f"{name}.html").read_text("utf-8")
+    whole = parse_article(Page(url, html.encode(), UTF8)).content
+    broken = parse_article(Page(url, _BREAKS[breakage](html).encode(), UTF8)).content
+    assert whole is not None
+    assert broken == whole
+
+
 def test_text_pasted_in_another_charset_is_read_in_it_and_noted() -> None:
     content = _content(_parsed("b11-mixed-encoding"))
     assert content.charset == "utf-8"
