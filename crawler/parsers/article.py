@@ -15,7 +15,16 @@ from urllib.parse import unquote, urljoin, urlsplit
 import lxml.etree
 
 from crawler.items import ArticleContent, Attachment, ImageRef
-from crawler.parsers.blocks import Block, Element, Role, all_text, class_role, is_hidden, walk
+from crawler.parsers.blocks import (
+    Block,
+    Element,
+    Role,
+    all_text,
+    class_role,
+    is_hidden,
+    walk,
+    walk_body,
+)
 from crawler.parsers.byline import (
     is_labelled_author,
     is_source_line,
@@ -36,6 +45,7 @@ from crawler.parsers.layout import (
     Menu,
     around,
     category_of,
+    cut_off,
     find_breadcrumbs,
     find_title,
     locate,
@@ -223,7 +233,8 @@ class _Draft:
 def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
     menu = Menu(tree)
     title = find_title(layout, tree, menu)
-    blocks = _until_stop(walk(layout.root, page.url, layout.body))
+    blocks = walk(layout.root, page.url, layout.body) + walk_body(cut_off(layout), page.url)
+    blocks = _until_stop(blocks)
     if not title:
         return _fail(_empty_reason(layout), page)
     # A page titled like an entry of the site's menu is that section's page (home, listing,

@@ -487,6 +487,15 @@ def walk(root: Element, base: str, body: Element | None) -> list[Block]:
     return out
 
 
+def walk_body(elements: list[Element], base: str) -> list[Block]:
+    """Blocks of ``elements``, each read whole as part of the article's body."""
+    out: list[Block] = []
+    for el in elements:
+        ctx = _Ctx(base, el, in_body=True, wrappers=_wrappers(el), holders=frozenset([el]))
+        _element(el, look_of(el), None, ctx, out)
+    return out
+
+
 def _wrappers(root: Element) -> frozenset[Element]:
     """Inline elements under ``root`` that hold block-level ones: an unclosed ``<font>`` or
     ``<b>`` that libxml2 keeps open over the paragraphs after it (a browser closes it at the

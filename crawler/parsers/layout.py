@@ -52,6 +52,10 @@ _CHROME_TAGS = frozenset({"header", "nav", "footer", "aside", "script", "style"}
 # The body is the deepest element holding this share of the root's paragraph text.
 _BODY_SHARE = 0.7
 _PARAGRAPH_TAGS = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6"})
+# What an editor writes into a body, and a template never writes bare.
+_CUT_OFF_TAGS = frozenset(
+    {"p", "figure", "table", "blockquote", "ul", "ol", "h2", "h3", "h4", "h5", "h6"}
+)
 # Prose a chrome box must hold, beyond the rest of the article, to be a body it swallowed.
 _SWALLOWED_MIN = 300
 # Trail separators, written as text between or inside the entries.
@@ -279,6 +283,31 @@ def locate(tree: Element) -> Layout | None:
         return None
     root = _title_holder(body)
     return Layout(root=root, scope=root, body=body, known=False)
+
+
+def cut_off(layout: Layout) -> list[Element]:
+    """The article's paragraphs, photos and tables that stray closing tags put after its root
+    (``</div>`` typed into the body closes the body and the containers around it early: a
+    browser still shows the text as the article's).
+
+    Editors' markup carries no class; the template's always does. So: the unnamed body markup
+    right after the root, then after each of its ancestors up to the widget, until the
+    template's markup resumes.
+    """
+    found: list[Element] = []
+    node = layout.root
+    while node is not layout.scope:
+        for sibling in node.itersiblings():
+            if not isinstance(sibling.tag, str):
+                continue  # a comment between two paragraphs
+            if sibling.tag not in _CUT_OFF_TAGS or sibling.get("class") or sibling.get("id"):
+                return found
+            found.append(sibling)
+        parent = node.getparent()
+        if parent is None:
+            break
+        node = parent
+    return found
 
 
 def _title_holder(body: Element) -> Element:
