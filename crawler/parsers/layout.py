@@ -52,7 +52,7 @@ _CHROME_TAGS = frozenset({"header", "nav", "footer", "aside", "script", "style"}
 # The body is the deepest element holding this share of the root's paragraph text.
 _BODY_SHARE = 0.7
 _PARAGRAPH_TAGS = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6"})
-# What an editor writes into a body, and a template never writes bare.
+# What an editor writes into a body; templates wrap their parts in other tags.
 _CUT_OFF_TAGS = frozenset(
     {"p", "figure", "table", "blockquote", "ul", "ol", "h2", "h3", "h4", "h5", "h6"}
 )
@@ -290,9 +290,10 @@ def cut_off(layout: Layout) -> list[Element]:
     (``</div>`` typed into the body closes the body and the containers around it early: a
     browser still shows the text as the article's).
 
-    Editors' markup carries no class; the template's always does. So: the unnamed body markup
-    right after the root, then after each of its ancestors up to the widget, until the
-    template's markup resumes.
+    Templates wrap their parts in named ``<div>``s and ``<section>``s; editors write paragraphs,
+    figures, tables and lists, whose classes (``image``, ``MsoNormal``) name no part of a page.
+    So: such markup right after the root, then after each of its ancestors up to the widget,
+    until the template's resumes.
     """
     found: list[Element] = []
     node = layout.root
@@ -300,7 +301,8 @@ def cut_off(layout: Layout) -> list[Element]:
         for sibling in node.itersiblings():
             if not isinstance(sibling.tag, str):
                 continue  # a comment between two paragraphs
-            if sibling.tag not in _CUT_OFF_TAGS or sibling.get("class") or sibling.get("id"):
+            look = look_of(sibling)
+            if look.tag not in _CUT_OFF_TAGS or look.role or look.hidden or look.region:
                 return found
             found.append(sibling)
         parent = node.getparent()
