@@ -175,6 +175,13 @@ def test_text_pasted_in_another_charset_is_read_in_it_and_noted() -> None:
     )
 
 
+def test_pasted_text_is_read_in_windows_1258_whatever_default_the_server_declares() -> None:
+    body = (DATA / "b11-mixed-encoding.html").read_bytes()
+    latin1 = {"content-type": "text/html; charset=ISO-8859-1"}
+    content = _content(parse_article(Page(ANSWERS["b11-mixed-encoding"]["url"], body, latin1)))
+    assert content.paragraphs == ANSWERS["b11-mixed-encoding"]["paragraphs"]
+
+
 def _a01_with_first_paragraph(opening: str, closing: str) -> ArticleContent:
     """The whole ``a01-dtp`` page (b-pages' source) with its first paragraph re-marked."""
     html = (SPECIMENS / "a01-dtp.html").read_text("utf-8")

@@ -93,6 +93,7 @@ def _decode(body: bytes, encoding: str) -> str | None:
 
 class _Mixed(NamedTuple):
     text: str
+    """The page's text: UTF-8 but for the pasted texts."""
     fallback: str
     """The single-byte charset the runs of bytes not valid UTF-8 were read in."""
     count: int
@@ -175,10 +176,11 @@ class Page:
         Declarations are evidence, weighed against the bytes: servers send a default charset
         (ISO-8859-1, UTF-8) whatever the page is, and pages copied between sites keep their old
         meta. Valid UTF-8 with non-ASCII in it is UTF-8 (single-byte Vietnamese text never forms
-        its sequences by chance); otherwise, of the declared charsets that decode the bytes, the
-        one giving the most Vietnamese letters wins, the header first among equals. Pages set in
-        the TCVN3 or VNI fonts are converted from them; a VNI-font page whose bytes do not read
-        as VNI is read byte for byte.
+        its sequences by chance), and mostly valid UTF-8 with text pasted in another charset is
+        read as both (``_mixed``); otherwise, of the declared charsets that decode the bytes,
+        the one giving the most Vietnamese letters wins, the header first among equals. Pages
+        set in the TCVN3 or VNI fonts are converted from them; a VNI-font page whose bytes do
+        not read as VNI is read byte for byte.
         """
         for bom, name in _BOMS:
             if self.body.startswith(bom):
@@ -217,6 +219,7 @@ class Page:
 
     @cached_property
     def _strict_utf8(self) -> str | None:
+        """The body read as UTF-8, or None where it is not valid UTF-8."""
         return _decode(self.body, "utf-8")
 
     @cached_property
@@ -238,16 +241,22 @@ class Page:
         multibyte = len(text) - len(text.encode("ascii", "ignore")) - escaped
         if multibyte < _MIXED_MIN or multibyte < escaped:
             return None
-        declared = [name for name in self._declared if name and name != "utf-8"]
-        fallback = declared[0] if declared else "cp1258"
-        parts, pasted = [], 0
-        for chunk in _BETWEEN_TAGS.findall(self.body):
-            decoded = _decode(chunk, "utf-8")
-            if decoded is None:
-                decoded = chunk.decode(fallback, "replace")
-                pasted += len(chunk)
-            parts.append(decoded)
-        return _Mixed("".join(parts), fallback, pasted)
+        chunks = [(chunk, _decode(chunk, "utf-8")) for chunk in _BETWEEN_TAGS.findall(self.body)]
+        pasted = b"".join(chunk for chunk, decoded in chunks if decoded is None)
+        fallback = self._paste_charset(pasted)
+        text = "".join(
+            decoded if decoded is not None else chunk.decode(fallback, "replace")
+            for chunk, decoded in chunks
+        )
+        return _Mixed(text, fallback, len(pasted))
+
+    def _paste_charset(self, pasted: bytes) -> str:
+        """Of the single-byte charsets declared and windows-1258 (the portals' own before
+        UTF-8), the one that reads the most Vietnamese letters in the pasted bytes: servers
+        declare ISO-8859-1 by default, whatever the page holds."""
+        names = [name for name in self._declared if name and name != "utf-8"]
+        names = list(dict.fromkeys([*names, "cp1258"]))
+        return max(names, key=lambda name: _vietnamese_letters(pasted.decode(name, "replace")))
 
     @cached_property
     def text(self) -> str:
