@@ -15,7 +15,16 @@ from urllib.parse import unquote, urljoin, urlsplit
 import lxml.etree
 
 from crawler.items import ArticleContent, Attachment, ImageRef
-from crawler.parsers.blocks import Block, Element, Role, all_text, class_role, is_hidden, walk
+from crawler.parsers.blocks import (
+    Block,
+    Element,
+    Role,
+    all_text,
+    class_role,
+    is_hidden,
+    walk,
+    walk_body,
+)
 from crawler.parsers.byline import (
     is_labelled_author,
     is_source_line,
@@ -36,9 +45,11 @@ from crawler.parsers.layout import (
     Menu,
     around,
     category_of,
+    cut_off,
     find_breadcrumbs,
     find_title,
     locate,
+    prose_length,
     visible_text,
 )
 from crawler.parsers.page import Page
@@ -103,6 +114,7 @@ _SUMMARY_MIN = 50
 _LOOSE_SUMMARY_MIN = 80
 _LISTING_LINK_SHARE = 0.5
 _THIN_BODY = 150
+_LOSSES = frozenset({"body-unread", "unparseable", "too-deep", "too-large"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +125,15 @@ class ArticleResult:
     """None when the page is not an article."""
     reason: str | None
     """Why not: ``soft-404``, ``not-article``, ``empty-body``, ``binary``, ``too-large``,
-    ``too-deep``, ``unparseable``; None when content is set."""
+    ``too-deep``, ``unparseable``, ``body-unread`` (an article whose body holds text the
+    parser could not read: never passed off as an article without one); None when content
+    is set."""
 
 
 def _fail(reason: str, page: Page) -> ArticleResult:
-    logger.info("no article at %s: %s", page.url, reason)
+    # A page whose article text is lost is worth a look, unlike the pages that are no article.
+    level = logging.WARNING if reason in _LOSSES else logging.INFO
+    logger.log(level, "no article at %s: %s", page.url, reason)
     return ArticleResult(None, reason)
 
 
@@ -180,7 +196,9 @@ def _is_binary(body: bytes) -> bool:
     head = body[:1024]
     if head.startswith(_UTF16_BOMS):
         return False
-    if head.lstrip().startswith(_MAGIC) or b"\x00" in head:
+    # Binary formats hold runs of NUL bytes; a stray one in a text page (a CMS bug) does not
+    # make it binary.
+    if head.lstrip().startswith(_MAGIC) or b"\x00\x00" in head:
         return True
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return controls > len(head) // 10
@@ -215,7 +233,8 @@ class _Draft:
 def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
     menu = Menu(tree)
     title = find_title(layout, tree, menu)
-    blocks = _until_stop(walk(layout.root, page.url, layout.body))
+    blocks = walk(layout.root, page.url, layout.body) + walk_body(cut_off(layout), page.url)
+    blocks = _until_stop(blocks)
     if not title:
         return _fail(_empty_reason(layout), page)
     # A page titled like an entry of the site's menu is that section's page (home, listing,
@@ -233,6 +252,10 @@ def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
     if summary:
         paragraphs = [p for p in paragraphs if p != summary]
     images = [ImageRef(b.images[0], b.caption) for b in draft.flow if b.role is Role.IMAGE]
+    # Only where the page names its article: elsewhere a page with no paragraph read is
+    # taken for a listing or a home page, whose linked lines are no prose.
+    if layout.known and not paragraphs and _unread_prose(layout, summary, images):
+        return _fail("body-unread", page)
     if not (paragraphs or images or draft.attachments or summary):
         return _fail(_empty_reason(layout), page)
     if not layout.known and _reads_like_listing(blocks, paragraphs):
@@ -252,6 +275,14 @@ def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
     content.breadcrumbs = find_breadcrumbs(layout, tree, title) or draft.trail
     content.category = category_of(content.breadcrumbs)
     return ArticleResult(content, None)
+
+
+def _unread_prose(layout: Layout, summary: str | None, images: list[ImageRef]) -> bool:
+    """Whether the body holds paragraph text that neither the lead nor a caption accounts
+    for, though no paragraph was read: markup the parser could not follow, not a photo-only
+    article or a notice of attachments."""
+    read = len(summary or "") + sum(len(image.caption or "") for image in images)
+    return prose_length(layout.body) - read >= _THIN_BODY
 
 
 def _lists_entries(blocks: list[Block]) -> bool:

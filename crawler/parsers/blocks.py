@@ -98,6 +98,11 @@ BLOCK_TAGS = frozenset(
         "center", "form", "address", "hr", "fieldset", "details", "summary",
     }
 )  # fmt: skip
+# Regions of the page around an article, never inside one: another widget, a page column,
+# the page's banner, footer or side boxes. Inside the article they were swallowed by an
+# unclosed tag before them (the browser still draws them after the text, not as part of it).
+_REGION_CLASS = _words(r"portlet-boundary|portlet-column")
+_REGION_ROLES = frozenset({"banner", "contentinfo", "complementary", "navigation"})
 _ITALIC_TAGS = frozenset({"em", "i", "cite"})
 _BOLD_TAGS = frozenset({"strong", "b"})
 _ALIGN_STYLE = re.compile(r"text-align\s*:\s*(\w+)", re.I)
@@ -137,6 +142,13 @@ class _Ctx(NamedTuple):
     role: Role = Role.TEXT
     align: str = ""
     in_body: bool = False
+    wrappers: frozenset[Element] = frozenset()
+    """Inline elements that hold blocks (see ``_wrappers``)."""
+    holders: frozenset[Element] = frozenset()
+    """The body and its ancestors."""
+    emphasis: int = 0
+    """The ``_ITALIC``/``_BOLD`` bits of inline elements around the blocks (a ``<b>`` holding
+    paragraphs makes them bold, as a browser draws them)."""
 
 
 # Emphasis as bits, so that a run's texts carry theirs in one int and nesting is an ``|``.
@@ -294,6 +306,8 @@ class Look(NamedTuple):
     """The alignment it sets; None when it keeps its parent's."""
     emphasis: int
     """The ``_ITALIC``/``_BOLD`` bits its tag or inline style add."""
+    region: bool
+    """A region of the page (another widget, a column, the footer): never the article's."""
 
 
 def look_of(el: Element) -> Look:
@@ -303,7 +317,9 @@ def look_of(el: Element) -> Look:
 
 # The attributes a look is made of. Links and images carry others whose values are unique (href,
 # src, alt, title): the cache is keyed without them, or it would miss on every link and image.
-_LOOK_ATTRIBUTES = frozenset({"class", "id", "style", "itemprop", "align", "hidden", "type"})
+_LOOK_ATTRIBUTES = frozenset(
+    {"class", "id", "style", "itemprop", "align", "hidden", "type", "role"}
+)
 _ADDRESSED_TAGS = frozenset({"a", "img"})
 
 
@@ -328,7 +344,15 @@ def _look(tag: str, items: tuple[tuple[str, str], ...]) -> Look:
         block=tag in BLOCK_TAGS,
         align=_alignment(tag, attrs),
         emphasis=_emphasis(tag, attrs),
+        region=_is_region(attrs),
     )
+
+
+def _is_region(attrs: Attrs) -> bool:
+    cls = attrs.get("class")
+    if cls and _REGION_CLASS.search(cls.lower()):
+        return True
+    return attrs.get("role") in _REGION_ROLES or (attrs.get("id") or "").startswith("p_p_id_")
 
 
 def absolute_url(base: str, href: str) -> str:
@@ -430,7 +454,7 @@ def _kids(el: Element, ctx: _Ctx) -> tuple[list[_Kid], bool]:
         return _NO_KIDS
     kids: list[_Kid] = []
     any_apart = False
-    body, in_body, ctx_role = ctx.body, ctx.in_body, ctx.role
+    body, in_body, ctx_role, wrappers = ctx.body, ctx.in_body, ctx.role, ctx.wrappers
     for child in el:
         tag = child.tag
         if isinstance(tag, str):
@@ -439,9 +463,12 @@ def _kids(el: Element, ctx: _Ctx) -> tuple[list[_Kid], bool]:
             # The body's own class says nothing; inside it, editors' classes rarely mean much.
             if role is not None and (child is body or (in_body and role not in _BODY_ROLES)):
                 role = None
-            # Block-level, or inline but named for another role (a date span in an author box).
-            apart = look.block or (
-                role is not None and role is not Role.JUNK and role is not ctx_role
+            # Block-level, inline but named for another role (a date span in an author box),
+            # or inline around blocks.
+            apart = (
+                look.block
+                or (role is not None and role is not Role.JUNK and role is not ctx_role)
+                or (wrappers and child in wrappers)
             )
             any_apart = any_apart or apart
             kids.append((child, look, role, apart, child.tail))
@@ -453,16 +480,54 @@ def _kids(el: Element, ctx: _Ctx) -> tuple[list[_Kid], bool]:
 def walk(root: Element, base: str, body: Element | None) -> list[Block]:
     """Blocks of ``root`` in reading order; ``body`` marks the article text container."""
     out: list[Block] = []
-    ctx = _Ctx(base=base, body=body, in_body=root is body)
+    # Sets of the proxies themselves: they keep them alive, so identity checks hold.
+    holders = frozenset([body, *body.iterancestors()]) if body is not None else frozenset()
+    ctx = _Ctx(base, body, in_body=root is body, wrappers=_wrappers(root), holders=holders)
     _container(root, _kids(root, ctx)[0], ctx, out)
     return out
 
 
+def walk_body(elements: list[Element], base: str) -> list[Block]:
+    """Blocks of ``elements``, each read whole as part of the article's body."""
+    out: list[Block] = []
+    for el in elements:
+        ctx = _Ctx(base, el, in_body=True, wrappers=_wrappers(el), holders=frozenset([el]))
+        _element(el, look_of(el), None, ctx, out)
+    return out
+
+
+def _wrappers(root: Element) -> frozenset[Element]:
+    """Inline elements under ``root`` that hold block-level ones: an unclosed ``<font>`` or
+    ``<b>`` that libxml2 keeps open over the paragraphs after it (a browser closes it at the
+    next paragraph and reopens it inside). Read as containers, so each paragraph stays one.
+
+    One climb from each block to the nearest block above it, stopping at an inline element
+    already found: linear even in Word pastes nested thousands deep.
+    """
+    found: set[Element] = set()
+    for block in root.iter(*BLOCK_TAGS):
+        parent = block.getparent()
+        while parent is not None and parent is not root and parent.tag not in BLOCK_TAGS:
+            if parent in found:
+                break
+            found.add(parent)
+            parent = parent.getparent()
+    return frozenset(found)
+
+
 def _element(el: Element, look: Look, role: Role | None, ctx: _Ctx, out: list[Block]) -> None:
-    if look.skip or role is Role.JUNK:
+    if look.skip:
         return
+    if role is Role.JUNK or look.region:
+        # Chrome or another region of the page (another widget, a column, the footer), unless
+        # an unclosed tag made it hold the body: then its name says nothing of what it holds.
+        if el not in ctx.holders:
+            return
+        role = None
     if role is not None or look.align is not None or el is ctx.body:
         ctx = _inherit(ctx, el, look, role)
+    if look.emphasis & ~ctx.emphasis and el in ctx.wrappers:
+        ctx = ctx._replace(emphasis=ctx.emphasis | look.emphasis)
     tag = look.tag
     if tag == "figure":
         _figure(el, ctx, out)
@@ -472,7 +537,7 @@ def _element(el: Element, look: Look, role: Role | None, ctx: _Ctx, out: list[Bl
     if not len(el) and tag != "a":
         # Most paragraphs: one text node, nothing else to gather.
         text = el.text
-        block = _text_block([text], [look.emphasis], ctx, tag, []) if text else None
+        block = _text_block([text], [look.emphasis | ctx.emphasis], ctx, tag, []) if text else None
         if block:
             out.append(block)
         return
@@ -481,7 +546,7 @@ def _element(el: Element, look: Look, role: Role | None, ctx: _Ctx, out: list[Bl
         _container(el, kids, ctx, out)
     else:
         run = _Run()
-        _inline_content(el, look, kids, ctx, run, 0)
+        _inline_content(el, look, kids, ctx, run, ctx.emphasis)
         _flush(run, ctx, tag, out)
 
 
@@ -493,7 +558,7 @@ def _inherit(ctx: _Ctx, el: Element, look: Look, role: Role | None) -> _Ctx:
     in_body = ctx.in_body or el is ctx.body
     if role is ctx.role and align == ctx.align and in_body == ctx.in_body:
         return ctx
-    return _Ctx(ctx.base, ctx.body, role, align, in_body)
+    return _Ctx(ctx.base, ctx.body, role, align, in_body, ctx.wrappers, ctx.holders, ctx.emphasis)
 
 
 def _container(el: Element, kids: list[_Kid], ctx: _Ctx, out: list[Block]) -> None:
@@ -503,7 +568,7 @@ def _container(el: Element, kids: list[_Kid], ctx: _Ctx, out: list[Block]) -> No
     # between blocks start no run.
     if text and not text.isspace():
         run.texts.append(text)
-        run.styles.append(0)
+        run.styles.append(ctx.emphasis)
     for child, look, role, apart, tail in kids:
         if look is not None:
             if apart:
@@ -513,10 +578,10 @@ def _container(el: Element, kids: list[_Kid], ctx: _Ctx, out: list[Block]) -> No
                     run = _Run()
                 _element(child, look, role, ctx, out)
             else:
-                _inline(child, look, role, ctx, run, 0)
+                _inline(child, look, role, ctx, run, ctx.emphasis)
         if tail and (not tail.isspace() or not run.is_empty()):
             run.texts.append(tail)
-            run.styles.append(0)
+            run.styles.append(ctx.emphasis)
     if not run.is_blank():
         _flush(run, ctx, "", out)
 
@@ -647,20 +712,18 @@ def _figure(el: Element, ctx: _Ctx, out: list[Block]) -> None:
 
 
 def _image_table(el: Element, ctx: _Ctx, out: list[Block]) -> bool:
-    """A small table of photos and their caption rows; False when it is not one."""
+    """A small table of photos and their caption rows; False when it is not one.
+
+    Only a table whose every photo and every word are kept as photos and captions is one: a
+    table that also holds text beside a photo, or several photos in a cell, is read as text
+    (an unclosed ``<table>`` can swallow the article's whole body, photos and all).
+    """
     rows = [row for row in el.iter("tr")]
     if not rows or len(rows) > 4 or not any(True for _ in el.iter("img")):
         return False
-    grid: list[list[tuple[str | None, str]]] = []
-    for row in rows:
-        cells = []
-        for cell in row:
-            if cell.tag not in ("td", "th") or is_hidden(cell):
-                continue
-            img = next(cell.iter("img"), None)
-            url = image_url(img, ctx.base) if img is not None else None
-            cells.append((url, clean(all_text(cell))))
-        grid.append(cells)
+    grid = _photo_grid(rows, ctx.base)
+    if grid is None:
+        return False
     texts = [text for cells in grid for url, text in cells if url is None and has_words(text)]
     if sum(len(text) for text in texts) > 400:
         return False
@@ -669,6 +732,24 @@ def _image_table(el: Element, ctx: _Ctx, out: list[Block]) -> bool:
     for url, caption in zip(images, captions, strict=True):
         out.append(Block(Role.IMAGE, images=[url], caption=caption, in_body=ctx.in_body))
     return True
+
+
+def _photo_grid(rows: list[Element], base: str) -> list[list[tuple[str | None, str]]] | None:
+    """(photo URL or None, text) of each visible cell, row by row; None when a cell holds
+    more than one photo, or a photo with words beside it: the photo grid would drop them."""
+    grid: list[list[tuple[str | None, str]]] = []
+    for row in rows:
+        cells = []
+        for cell in row:
+            if cell.tag not in ("td", "th") or is_hidden(cell):
+                continue
+            urls = [url for img in cell.iter("img") if (url := image_url(img, base))]
+            text = clean(all_text(cell))
+            if len(urls) > 1 or (urls and has_words(text)):
+                return None
+            cells.append((urls[0] if urls else None, text))
+        grid.append(cells)
+    return grid
 
 
 def _pair_captions(grid: list[list[tuple[str | None, str]]], count: int) -> list[str | None]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -51,6 +51,13 @@ _LARGE_FONT = 4
 _CHROME_TAGS = frozenset({"header", "nav", "footer", "aside", "script", "style"})
 # The body is the deepest element holding this share of the root's paragraph text.
 _BODY_SHARE = 0.7
+_PARAGRAPH_TAGS = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6"})
+# What an editor writes into a body; templates wrap their parts in other tags.
+_CUT_OFF_TAGS = frozenset(
+    {"p", "figure", "table", "blockquote", "ul", "ol", "h2", "h3", "h4", "h5", "h6"}
+)
+# Prose a chrome box must hold, beyond the rest of the article, to be a body it swallowed.
+_SWALLOWED_MIN = 300
 # Trail separators, written as text between or inside the entries.
 _SEPARATOR_CHARS = " ›»>/|→-–•·:"
 _TITLE_SUFFIX = re.compile(r"\s+[-|–]\s+[^-|–]{2,80}$")
@@ -117,14 +124,28 @@ def _scope(root: Element) -> Element:
     return root
 
 
+@dataclass(slots=True)
+class _Tally:
+    """What scoring a subtree found."""
+
+    scores: dict[Element, int] = field(default_factory=dict)
+    """Paragraph text length summed into every element that holds some."""
+    chrome: list[Element] = field(default_factory=list)
+    """The elements left out as chrome with their subtrees (none of them inside another)."""
+
+
 def _leaf_scores(root: Element) -> dict[Element, int]:
     """Paragraph text length summed into every ancestor up to ``root``."""
-    scores: dict[Element, int] = {}
-    _score(root, root.tag, [], scores)
-    return scores
+    return _tally(root).scores
 
 
-def _score(el: Element, tag: str, path: list[Element], scores: dict[Element, int]) -> None:
+def _tally(root: Element) -> _Tally:
+    tally = _Tally()
+    _score(root, root.tag, [], tally)
+    return tally
+
+
+def _score(el: Element, tag: str, path: list[Element], tally: _Tally) -> None:
     """Score ``el`` if it is a paragraph, then its children in document order.
 
     Chrome children are left out with their whole subtree. ``path`` holds the ancestors from the
@@ -132,6 +153,7 @@ def _score(el: Element, tag: str, path: list[Element], scores: dict[Element, int
     the order of ``scores``) without asking lxml for parents.
     """
     path.append(el)
+    scores = tally.scores
     # Each tag read once: lxml makes a new string on every ``.tag``.
     kids = [(child, child.tag) for child in el.iterchildren(etree.Element)]
     if tag in _SCORED and not any(kid_tag in BLOCK_TAGS for _, kid_tag in kids):
@@ -139,7 +161,9 @@ def _score(el: Element, tag: str, path: list[Element], scores: dict[Element, int
     for child, kid_tag in kids:
         if len(child):
             if not _is_chrome(child, kid_tag):
-                _score(child, kid_tag, path, scores)
+                _score(child, kid_tag, path, tally)
+            else:
+                tally.chrome.append(child)
         # A childless element adds nothing unless it is a paragraph: scored here, in one go.
         elif kid_tag in _SCORED and not _is_chrome(child, kid_tag):
             text = child.text
@@ -147,6 +171,12 @@ def _score(el: Element, tag: str, path: list[Element], scores: dict[Element, int
             _add_up(path, len(text.strip()) if text else 0, scores)
             path.pop()
     path.pop()
+
+
+def prose_length(el: Element) -> int:
+    """Characters of paragraph text under ``el``, as the body is chosen by (chrome, titles,
+    dates and the lead left out)."""
+    return _leaf_scores(el).get(el, 0)
 
 
 def _add_up(path: list[Element], size: int, scores: dict[Element, int]) -> None:
@@ -173,15 +203,43 @@ def _depth_below(el: Element, root: Element) -> int:
 
 
 def _body_in(root: Element) -> Element:
-    scores = _leaf_scores(root)
+    tally = _tally(root)
+    scores = tally.scores
     total = scores.get(root, 0)
+    swallower = _swallowing_chrome(tally.chrome, total)
+    if swallower is not None:
+        return _body_in(swallower)
     if not total:
         return root
     marked = _marked_body(root)
     if marked is not None:
         return marked
     holders = [el for el, score in scores.items() if score >= _BODY_SHARE * total]
-    return max(holders, key=lambda el: _depth_below(el, root))
+    body = max(holders, key=lambda el: _depth_below(el, root))
+    # One long paragraph can carry the share alone (a page cut short after it): the body is
+    # what holds the paragraphs, never one of them.
+    while body.tag in _PARAGRAPH_TAGS and body is not root:
+        body = body.getparent()
+    return body
+
+
+def _swallowing_chrome(chrome: list[Element], total: int) -> Element | None:
+    """Of the ``chrome`` scoring left out, a box named as chrome (tools, share, related news)
+    holding more prose than the rest of the article (``total``): its closing tag is missing,
+    and it swallowed the body that follows it (a browser shows that text as the article's; the
+    walk reads through the box to it).
+
+    Prose is text outside links: chrome boxes are links and icons, related news too.
+    """
+    best, best_size = None, max(total, _SWALLOWED_MIN)
+    for el in chrome:
+        look = look_of(el)
+        if look.role is not Role.JUNK or look.hidden:
+            continue
+        size = len(all_text(el).strip()) - sum(len(all_text(a).strip()) for a in el.iter("a"))
+        if size > best_size:
+            best, best_size = el, size
+    return best
 
 
 def _marked_body(root: Element) -> Element | None:
@@ -225,6 +283,33 @@ def locate(tree: Element) -> Layout | None:
         return None
     root = _title_holder(body)
     return Layout(root=root, scope=root, body=body, known=False)
+
+
+def cut_off(layout: Layout) -> list[Element]:
+    """The article's paragraphs, photos and tables that stray closing tags put after its root
+    (``</div>`` typed into the body closes the body and the containers around it early: a
+    browser still shows the text as the article's).
+
+    Templates wrap their parts in named ``<div>``s and ``<section>``s; editors write paragraphs,
+    figures, tables and lists, whose classes (``image``, ``MsoNormal``) name no part of a page.
+    So: such markup right after the root, then after each of its ancestors up to the widget,
+    until the template's resumes.
+    """
+    found: list[Element] = []
+    node = layout.root
+    while node is not layout.scope:
+        for sibling in node.itersiblings():
+            if not isinstance(sibling.tag, str):
+                continue  # a comment between two paragraphs
+            look = look_of(sibling)
+            if look.tag not in _CUT_OFF_TAGS or look.role or look.hidden or look.region:
+                return found
+            found.append(sibling)
+        parent = node.getparent()
+        if parent is None:
+            break
+        node = parent
+    return found
 
 
 def _title_holder(body: Element) -> Element:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 import lxml.etree
 
@@ -49,6 +50,11 @@ _RESOURCE_LIMIT = lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT
 # Letters only Vietnamese text has (ă â đ ê ô ơ ư, the precomposed toned vowels, combining tone
 # marks): what a wrong single-byte charset (Latin-1 for windows-1258) never produces.
 _VIETNAMESE = re.compile("[ăâđêôơưĂÂĐÊÔƠƯ\u1ea0-\u1ef9\u0300\u0301\u0303\u0309\u0323]")
+# Pages with this many characters of valid multi-byte UTF-8 at least, and more of them than
+# bytes that are not UTF-8, are UTF-8 pages with text pasted from another charset.
+_MIXED_MIN = 16
+# A tag, or the text between two tags (the chunks a UTF-8 page with pasted text is read in).
+_BETWEEN_TAGS = re.compile(rb"<[^<>]*>?|[^<]+")
 _IANA = {
     "cp1250": "windows-1250",
     "cp1252": "windows-1252",
@@ -83,6 +89,15 @@ def _decode(body: bytes, encoding: str) -> str | None:
         return body.decode(encoding)
     except UnicodeDecodeError:
         return None
+
+
+class _Mixed(NamedTuple):
+    text: str
+    """The page's text: UTF-8 but for the pasted texts."""
+    fallback: str
+    """The single-byte charset the runs of bytes not valid UTF-8 were read in."""
+    count: int
+    """How many bytes the texts in that charset hold."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +138,12 @@ class Page:
             notes.append(f"text in the {legacy} font encoding, converted to Unicode")
         elif legacy:
             notes.append(f"text in the {legacy} font encoding, kept as read (not converted)")
+        mixed = self._mixed if self.encoding == "utf-8" else None
+        if mixed is not None:
+            notes.append(
+                f"{mixed.count} bytes of text not valid UTF-8 (pasted in another charset), "
+                f"read as {iana_name(mixed.fallback)}"
+            )
         named = {iana_name(name) for name in declared if name}
         if declared and (len(named) > 1 or self.charset not in named):
             said = ", ".join(
@@ -155,10 +176,11 @@ class Page:
         Declarations are evidence, weighed against the bytes: servers send a default charset
         (ISO-8859-1, UTF-8) whatever the page is, and pages copied between sites keep their old
         meta. Valid UTF-8 with non-ASCII in it is UTF-8 (single-byte Vietnamese text never forms
-        its sequences by chance); otherwise, of the declared charsets that decode the bytes, the
-        one giving the most Vietnamese letters wins, the header first among equals. Pages set in
-        the TCVN3 or VNI fonts are converted from them; a VNI-font page whose bytes do not read
-        as VNI is read byte for byte.
+        its sequences by chance), and mostly valid UTF-8 with text pasted in another charset is
+        read as both (``_mixed``); otherwise, of the declared charsets that decode the bytes,
+        the one giving the most Vietnamese letters wins, the header first among equals. Pages
+        set in the TCVN3 or VNI fonts are converted from them; a VNI-font page whose bytes do
+        not read as VNI is read byte for byte.
         """
         for bom, name in _BOMS:
             if self.body.startswith(bom):
@@ -167,7 +189,7 @@ class Page:
         if self.body.isascii():
             name = declared[0] if declared else "utf-8"
             return name, self.body.decode("ascii")
-        text = _decode(self.body, "utf-8")
+        text = self._strict_utf8
         if text is not None:
             return "utf-8", text
         # The fonts outweigh any declaration: such pages said ISO-8859-1 or nothing at all.
@@ -181,6 +203,8 @@ class Page:
             # Bytes for a font that are not VNI: Latin-1 keeps each byte as one character, so
             # the text can still be converted later; a guessed charset would garble it for good.
             return "iso8859-1", self.body.decode("latin-1")
+        if self._mixed is not None:
+            return "utf-8", self._mixed.text
         decoded = [(name, text) for name in declared if (text := _decode(self.body, name))]
         if decoded:
             return max(decoded, key=lambda pair: _vietnamese_letters(pair[1]))
@@ -192,6 +216,47 @@ class Page:
 
         best = from_bytes(self.body[:65536]).best()
         return _codec(best.encoding if best else None) or "windows-1258", None
+
+    @cached_property
+    def _strict_utf8(self) -> str | None:
+        """The body read as UTF-8, or None where it is not valid UTF-8."""
+        return _decode(self.body, "utf-8")
+
+    @cached_property
+    def _mixed(self) -> _Mixed | None:
+        """A UTF-8 page with text in a single-byte charset (a paragraph pasted from an older
+        page), read as UTF-8 but for that text; None for any other page.
+
+        Mostly UTF-8 means more characters decoded from valid multi-byte sequences than bytes
+        that are not: single-byte Vietnamese text forms those sequences hardly ever by chance.
+        A paste begins and ends at a tag, so each text between tags is read whole in one
+        charset: a chance sequence inside pasted text (``a`` + tilde + no-break space) is
+        read as the rest of it.
+        """
+        if self._strict_utf8 is not None:
+            return None
+        text = self.body.decode("utf-8", "surrogateescape")
+        # Encoding drops the escapes ("ignore"): counted in C, with no pass of a pattern.
+        escaped = len(self.body) - len(text.encode("utf-8", "ignore"))
+        multibyte = len(text) - len(text.encode("ascii", "ignore")) - escaped
+        if multibyte < _MIXED_MIN or multibyte < escaped:
+            return None
+        chunks = [(chunk, _decode(chunk, "utf-8")) for chunk in _BETWEEN_TAGS.findall(self.body)]
+        pasted = b"".join(chunk for chunk, decoded in chunks if decoded is None)
+        fallback = self._paste_charset(pasted)
+        text = "".join(
+            decoded if decoded is not None else chunk.decode(fallback, "replace")
+            for chunk, decoded in chunks
+        )
+        return _Mixed(text, fallback, len(pasted))
+
+    def _paste_charset(self, pasted: bytes) -> str:
+        """Of the single-byte charsets declared and windows-1258 (the portals' own before
+        UTF-8), the one that reads the most Vietnamese letters in the pasted bytes: servers
+        declare ISO-8859-1 by default, whatever the page holds."""
+        names = [name for name in self._declared if name and name != "utf-8"]
+        names = list(dict.fromkeys([*names, "cp1258"]))
+        return max(names, key=lambda name: _vietnamese_letters(pasted.decode(name, "replace")))
 
     @cached_property
     def text(self) -> str:
@@ -218,19 +283,24 @@ class Page:
 
     @cached_property
     def _parsed(self) -> tuple[Element | None, bool]:
+        # NUL characters are dropped, as browsers drop them from text: libxml2 would make each
+        # a U+FFFD in the middle of a word.
         encoding, decoded = self._decoded
         try:
             if (
                 encoding == "utf-8"
                 and decoded is not None
+                and self._mixed is None
                 and not _XML_DECLARATION_BYTES.match(self.body)
             ):
                 parser = _UTF8_PARSER
-                document = lxml.etree.HTML(self.body, parser)
+                # In UTF-8 a zero byte is a NUL character and nothing else.
+                body = self.body.replace(b"\x00", b"") if b"\x00" in self.body else self.body
+                document = lxml.etree.HTML(body, parser)
             else:
                 # lxml refuses text that still declares a byte encoding; it is decoded already.
                 parser = _HTML_PARSER
-                text = _XML_DECLARATION.sub("", self.text, count=1)
+                text = _XML_DECLARATION.sub("", self.text, count=1).replace("\x00", "")
                 document = lxml.etree.HTML(text, parser)
         except (ValueError, lxml.etree.LxmlError):
             return None, False
