@@ -38,10 +38,11 @@ from archive.reader import (
 )
 from archive.recovered import item_archive
 from crawler.extract import ListingContext, build_item
+from crawler.generations import history_key, recover_kind
 from crawler.items import ArticleContent
 from crawler.parsers.article import parse_article
 from crawler.parsers.page import Page
-from crawler.urls import UrlKind, classify
+from crawler.urls import UrlKind
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,9 @@ class _Parsed:
             listing=listing,
             version=recorded.get("version", 1),
         )
+        # The run's key: recover keys earlier generations' pages by their platform's number,
+        # and the captures of a moved article (an archived redirect) by their history's.
+        item.key = recorded.get("key") or history_key(self.url)
         if archive is not None:
             item.source = "archive"
             item.archive = archive
@@ -108,9 +112,10 @@ def _fetched_at(warc_date: str) -> str:
 
 
 def _is_article_page(url: str, content_type: str | None) -> bool:
-    """The pages a live crawl hands to the article parser: HTML at an article URL."""
+    """The pages a crawl or ``recover`` hands to the article parser: HTML at an article URL
+    (of any generation of the portals)."""
     kind = (content_type or "").lower()
-    return ("html" in kind or not kind) and classify(url) is UrlKind.ARTICLE
+    return ("html" in kind or not kind) and recover_kind(url) is UrlKind.ARTICLE
 
 
 def parse_response(response: ArchivedResponse) -> ArticleContent | None:
@@ -132,6 +137,9 @@ class _Extraction:
         self.history: dict[str, list[_Capture]] = {}
         # Provenance of pending pages recovered from web archives, by response record id.
         self.recovered: dict[str, dict[str, str]] = {}
+        # A URL's own key → the key the run's item records give its captures, where they
+        # differ (recover merges the histories of an article moved by a redirect).
+        self.histories: dict[str, str] = {}
 
     def feed(self, record: ArchivedResponse | ArchivedMetadata | ArchivedProvenance) -> None:
         if isinstance(record, ArchivedProvenance):
@@ -179,6 +187,11 @@ class _Extraction:
     def emit(self, parsed: _Parsed, recorded: dict[str, Any] | None) -> None:
         archive = self.recovered.pop(parsed.location.record_id, None)
         fields = parsed.fields(recorded, archive)
+        own = history_key(parsed.url)
+        if recorded is None:
+            fields["key"] = self.histories.get(own, own)
+        elif fields["key"] != own:
+            self.histories[own] = fields["key"]
         digest = content_digest(fields)
         history = self.history.setdefault(fields["key"], [])
         before = bisect.bisect_left(history, (parsed.sequence,))

@@ -89,7 +89,10 @@ def test_forms_of_one_article_share_a_key(one: str, other: str) -> None:
         (f"{D}/Default.aspx?tabid=61&ArticleId=125", f"{D}/?p=125"),
         (f"{D}/Pages/tin-tuc.aspx?ItemID=77", f"{D}/Pages/thong-bao.aspx?ItemID=77"),
         (f"{D}/Default.aspx?tabid=55&ID=845", f"{D}/Default.aspx?tabid=56&ID=845"),
-        (f"{D}/Default.aspx?tabid=61&ArticleId=125", "http://b.dongthap.gov.vn/?tabid=61&ArticleId=125"),
+        (
+            f"{D}/Default.aspx?tabid=61&ArticleId=125",
+            "http://b.dongthap.gov.vn/?tabid=61&ArticleId=125",
+        ),
         (f"{D}/?p=4711", f"{D}/web/hlv/-/asset_publisher/x/content/id/4711"),
         (f"{D}/tintuc_chitiet.asp?id=312", f"{D}/thongbao_chitiet.asp?id=312"),
     ],

@@ -3,7 +3,9 @@ article URL of the same site is one article with it (one history), and nothing e
 
 from __future__ import annotations
 
+from crawler.recover.cdx import Capture
 from crawler.recover.identity import Redirect, resolve
+from crawler.recover.plan import Found, make_plan, merge_histories
 from crawler.urls import Scope
 
 H = "http://a.dongthap.gov.vn"
@@ -87,3 +89,31 @@ def test_relative_and_repeated_redirects() -> None:
     identities = resolve(redirects, SCOPES)
     assert identities.key(DNN) == LIFERAY_KEY
     assert len(identities.merges) == 2  # each capture is evidence the report names
+
+
+def _found(url: str, stamp: str, status: str = "200", digest: str = "D") -> Found:
+    return Found("ia", Capture(url, stamp, status, "text/html", digest))
+
+
+def test_the_plan_reads_article_redirects_and_merges_their_histories() -> None:
+    plan = make_plan(
+        [
+            _found(DNN, "20080101000000", digest="A"),
+            _found(DNN, "20120101000000", digest="B"),
+            _found(DNN, "20200101000000", status="301"),
+            _found(DNN, "20200201000000", status="302"),  # read by an earlier run
+            _found(f"{H}/Default.aspx?tabid=63", "20200101000000", status="302"),  # a listing
+            _found(LIFERAY, "20200101000500", digest="C"),
+            _found(LIFERAY, "20230101000000", digest="B"),  # the 2012 text, as it moved
+        ],
+        [SCOPES[0]],
+        done={("ia", DNN, "20200201000000")},
+        known_digests=lambda key: set(),
+    )
+    assert [f.capture.timestamp for f in plan.redirects] == ["20200101000000"]
+    assert sorted(plan.articles) == sorted([DNN_KEY, LIFERAY_KEY])
+    identities = resolve([Redirect(DNN, LIFERAY, "20200101000000")], SCOPES)
+    merge_histories(plan, identities, known_digests=lambda key: {"A"} if key == DNN_KEY else set())
+    assert list(plan.articles) == [LIFERAY_KEY]
+    assert [f.capture.digest for f in plan.articles[LIFERAY_KEY]] == ["B", "C"]
+    assert plan.quirks["duplicate"] == 2 and plan.quirks["redirect"] == 3  # A known, B again

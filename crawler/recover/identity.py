@@ -78,8 +78,14 @@ class Identities:
         return {key} | {own for own, merged in self.history.items() if merged == key}
 
 
-def _judge(redirect: Redirect, target: str, scopes: list[Scope]) -> str | None:
-    """Why a redirect is no evidence of identity, or None when it is."""
+def absolute_target(redirect: Redirect) -> str:
+    return urljoin(redirect.url, redirect.target.strip())
+
+
+def judge(redirect: Redirect, scopes: list[Scope]) -> str | None:
+    """Why a redirect is no evidence of identity, or None when it may be (a catch-all is
+    told only among all the redirects: :func:`resolve`)."""
+    target = absolute_target(redirect)
     if recover_kind(redirect.url) is not UrlKind.ARTICLE:
         return "not-from-an-article"
     if recover_kind(target) is not UrlKind.ARTICLE:
@@ -98,10 +104,9 @@ def _evidence(
     """The redirects that may be evidence (with absolute targets), catch-alls left out."""
     candidates: list[tuple[Redirect, str]] = []
     for redirect in sorted(redirects, key=lambda r: (r.timestamp, r.url, r.target)):
-        target = urljoin(redirect.url, redirect.target.strip())
-        reason = _judge(redirect, target, scopes)
+        reason = judge(redirect, scopes)
         if reason is None:
-            candidates.append((redirect, target))
+            candidates.append((redirect, absolute_target(redirect)))
         else:
             ignored[reason] += 1
     sources: dict[str, set[str]] = defaultdict(set)
