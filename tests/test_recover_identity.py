@@ -3,9 +3,12 @@ article URL of the same site is one article with it (one history), and nothing e
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from crawler.recover.cdx import Capture
 from crawler.recover.identity import Redirect, resolve
 from crawler.recover.plan import Found, make_plan, merge_histories
+from crawler.recover.state import CaptureRead, RecoveryLog
 from crawler.urls import Scope
 
 H = "http://a.dongthap.gov.vn"
@@ -117,3 +120,20 @@ def test_the_plan_reads_article_redirects_and_merges_their_histories() -> None:
     assert list(plan.articles) == [LIFERAY_KEY]
     assert [f.capture.digest for f in plan.articles[LIFERAY_KEY]] == ["B", "C"]
     assert plan.quirks["duplicate"] == 2 and plan.quirks["redirect"] == 3  # A known, B again
+
+
+def test_where_redirects_led_is_kept_for_later_runs(tmp_path: Path) -> None:
+    log = RecoveryLog(tmp_path / "recover.sqlite")
+    log.add(CaptureRead("ia", DNN, "20200101000000", DNN_KEY, "X", "redirect", LIFERAY))
+    log.add(CaptureRead("ia", LIFERAY, "20200101000500", LIFERAY_KEY, "Y", "http-200"))
+    assert log.redirects() == [Redirect(DNN, LIFERAY, "20200101000000")]  # noted, not saved
+    log.close()
+    assert RecoveryLog(tmp_path / "recover.sqlite").redirects() == []  # a kill loses the note
+    log = RecoveryLog(tmp_path / "recover.sqlite")
+    log.add(CaptureRead("ia", DNN, "20200101000000", DNN_KEY, "X", "redirect", LIFERAY))
+    log.save()
+    log.close()
+    again = RecoveryLog(tmp_path / "recover.sqlite")
+    assert again.redirects() == [Redirect(DNN, LIFERAY, "20200101000000")]
+    assert ("ia", DNN, "20200101000000") in again.done()
+    again.close()
