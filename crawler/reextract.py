@@ -91,10 +91,11 @@ class _Parsed:
             listing=listing,
             version=recorded.get("version", 1),
         )
-        # The run's key: recover keys earlier generations' pages by their platform's number,
-        # and the captures of a moved article (an archived redirect) by their history's.
-        item.key = recorded.get("key") or history_key(self.url)
+        # Today's key, of every generation's URLs; a recovered capture keeps the run's, which
+        # an archived redirect may have made that of the history the article moved to.
+        item.key = history_key(self.url)
         if archive is not None:
+            item.key = recorded.get("key") or item.key
             item.source = "archive"
             item.archive = archive
         return item.to_dict()
