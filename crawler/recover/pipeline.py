@@ -38,8 +38,8 @@ from archive.writer import ArchiveWriteError
 from crawler.archiving import ArchivePipeline, _Captured, archive_of
 from crawler.capture import CAPTURE_META_KEY
 from crawler.extract import iso_utc
+from crawler.generations import recover_kind
 from crawler.items import ArticleItem
-from crawler.recover.plan import recover_kind
 from crawler.recover.state import CaptureRead, RecoveryLog
 from crawler.urls import UrlKind, classify
 
