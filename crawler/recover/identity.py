@@ -30,7 +30,7 @@ from urllib.parse import urljoin
 from crawler.generations import history_key, recover_kind
 from crawler.urls import Scope, UrlKind, in_scope
 
-CATCH_ALL = 3
+CATCH_ALL = 5
 """More distinct articles redirected to one target than this: a catch-all, no evidence."""
 
 
