@@ -7,8 +7,11 @@ version) comes from the item record the crawl wrote beside the response (paired 
 gives the same items as the live run. Responses without such a record (WARCs from wget or
 Browsertrix, or captures a crawl found unchanged) follow the crawl's rule: an article's
 capture whose content (``content_digest``) is the same as its previous one is no new
-version; one whose content changed is the next version. As in a live crawl, only pages at
-article URLs are parsed as articles.
+version; one whose content changed is the next version. As in a live crawl or ``recover``,
+only pages at article URLs (of any generation of the portals: :mod:`crawler.generations`)
+are parsed as articles, keyed as today's rules key them, except recovered captures, which
+keep the key of the history their run gave them (an archived redirect may have joined an
+old address to the article it moved to).
 
 Captures recovered from web archives (``recover``) say so in the provenance record beside
 them (``application/warc-fields``, concurrent to the response): their items come out with
