@@ -8,7 +8,8 @@ and, where the number is only unique within a page or a tab, that too:
 
 * DotNetNuke article modules (``ArticleId``, in the query or the ``/ArticleId/N/`` path):
   ``{host}#dnn:{id}`` -- one table for the whole portal, so the tab that shows the article
-  (a listing links it through its own tab) is no part of it; a bare ``ID`` of a tab's module:
+  (a listing links it through its own tab) is no part of it; a bare ``ID`` of a tab's module
+  (``Default.aspx?tabid=T&ID=N``, or ``/tabid/T/ID/N/`` in friendly URLs):
   ``{host}#dnn:tab{tabid}:{id}``;
 * SharePoint list items (``Pages/*.aspx?ItemID=N`` or ``?ID=N``, ``Lists/*/DispForm.aspx?ID=N``)
   and classic ASP detail pages (``*chitiet*.asp?id=N``): ``{host}#sp:{path}:{id}`` and
@@ -37,6 +38,8 @@ _SHAREPOINT_PAGE = re.compile(r"/(?:pages/[^/]+\.aspx|lists/[^/]+/dispform\.aspx
 _ASPNET_PAGE = re.compile(r"\.aspx$", re.I)
 _CLASSIC_DETAIL_PAGE = re.compile(r"chi-?tiet[^/]*\.aspx?$", re.I)
 _DNN_PAGE = re.compile(r"/default\.aspx$", re.I)
+# DotNetNuke's friendly URLs write the query as path segments: /tabid/55/ID/845/Default.aspx.
+_DNN_TAB_ITEM_PATH = re.compile(r"/tabid/(\d+)/(?:[^/]+/[^/]+/)*?id/(\d+)/", re.I)
 _JOOMLA_SEF = re.compile(r"/(?:component/content/article/)?(\d+)-[^/.]+(?:\.html)?$", re.I)
 _JOOMLA_SEF_SUFFIX = ".html"
 _JOOMLA_ENTRY = re.compile(r"^/(?:index\.php)?$", re.I)
@@ -68,7 +71,8 @@ def _dotnetnuke(path: str, query: dict[str, str]) -> str | None:
     tab, item = _number(query.get("tabid")), _number(query.get("id"))
     if tab and item and _DNN_PAGE.search(path):
         return f"dnn:tab{tab}:{item}"
-    return None
+    match = _DNN_TAB_ITEM_PATH.search(path)
+    return f"dnn:tab{_number(match.group(1))}:{_number(match.group(2))}" if match else None
 
 
 def _list_item(path: str, query: dict[str, str]) -> str | None:

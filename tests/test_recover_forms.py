@@ -54,6 +54,8 @@ D = "http://a.dongthap.gov.vn"
         ),
         (f"{D}/tin-tuc/tabid/89/ArticleId/61961/slug.aspx", f"{D}/Default.aspx?articleid=61961"),
         (f"{D}/Default.aspx?tabid=55&ID=845", f"{D}/default.aspx?TabId=55&id=845&print=1"),
+        (f"{D}/Default.aspx?tabid=55&ID=845", f"{D}/tin-tuc/tabid/55/ID/845/Default.aspx"),
+        (f"{D}/tabid/55/ctl/Detail/mid/9/ID/845/Default.aspx", f"{D}/tabid/55/ID/845/x.aspx"),
         # SharePoint: the category parameter names the listing, not the item; IIS ignores case.
         (
             f"{D}/Pages/chi-tiet-tin.aspx?ItemID=5512&CateID=12",
@@ -106,6 +108,8 @@ def test_articles_of_other_forms_or_hosts_never_share_a_key(one: str, other: str
     [
         f"{D}/Default.aspx?tabid=63",
         f"{D}/Default.aspx?tabid=63&currentpage=2",
+        f"{D}/tin-tuc/tabid/55/Default.aspx",
+        f"{D}/tin-tuc/tabid/55/mid/1/paged/2/Default.aspx",
         f"{D}/Pages/tin-tuc-su-kien.aspx?Page=2",
         f"{D}/index.php?option=com_content&view=category&id=8",
         f"{D}/index.php?option=com_content&view=article",
