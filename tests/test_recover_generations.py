@@ -75,13 +75,15 @@ def _moved(writer: WARCWriter, url: str, stamp: str, target: str) -> None:
 
 
 def _other_generations(writer: WARCWriter) -> None:
-    """SharePoint, Joomla and WordPress pages of the host, and a dead article sent home."""
+    """SharePoint, Joomla and WordPress pages of the host, a dead article sent home, and the
+    DotNetNuke listing that links the articles through its own tab."""
     _, dnn, dnn_body = _page(DNN)
     dnn_headers = [("Content-Type", dnn["headers"]["content-type"])]
     dead = dnn_body.replace(b"23.150", b"31.000")
     _response(writer, DEAD_URL, "20090101000000", "200 OK", dnn_headers, dead)
     _moved(writer, DEAD_URL, "20200101000000", f"{HOST}/")
     for name, urls in (
+        ("x04-dnn2008-listing", [(_page("x04-dnn2008-listing")[0], "20080901000000")]),
         ("g03-sp2010-publishing", [(SHAREPOINT_URL, "20110101000000")]),
         ("g15-joomla2012-itempage", [(JOOMLA_URL, "20120101000000")]),
         ("g16-wordpress2019-post", [(WP_QUERY_URL, "20190201000000")]),
@@ -206,6 +208,10 @@ def test_the_report_names_the_redirects_taken_as_evidence(recovered_dir: Path) -
     ]
     assert report["quirks"]["redirect-not-evidence/not-an-article"] == 1
     assert site["articles_recovered"] == 5
+    # The listing links 1207 and 1188 through tab 63, not the tab they were captured at.
+    assert site["listed_never_captured"] == [
+        f"{HOST}/Default.aspx?ArticleId=1199&ctl=Detail&mid=385&tabid=63"
+    ]
 
 
 def test_extract_over_the_recovered_warcs_gives_the_recovered_items(
