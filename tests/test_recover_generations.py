@@ -208,6 +208,10 @@ def test_the_report_names_the_redirects_taken_as_evidence(recovered_dir: Path) -
     ]
     assert report["quirks"]["redirect-not-evidence/not-an-article"] == 1
     assert site["articles_recovered"] == 5
+    # Every generation's article captures count as articles (two are redirects kept as
+    # evidence); the listing, at no listing URL of today's portals, as a page.
+    summary = json.loads((recovered_dir / "report.json").read_text(encoding="utf-8"))
+    assert summary["requests_by_kind"] == {"article": 13, "page": 1}
     # The listing links 1207 and 1188 through tab 63, not the tab they were captured at.
     assert site["listed_never_captured"] == [
         f"{HOST}/Default.aspx?ArticleId=1199&ctl=Detail&mid=385&tabid=63"
