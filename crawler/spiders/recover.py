@@ -641,29 +641,10 @@ class RecoverSpider(ArchivingSpider):
             self.recovered_keys[item.site].add(item.key)
 
     def report(self) -> dict[str, Any]:
-        sites: dict[str, Any] = {}
         captured = set(self.plan.articles) | {
             self.identities.key(f.capture.url) for items in self.plan.by_url.values() for f in items
         }
-        for scope in self.scopes:
-            name = scope_name(scope)
-            never = sorted(
-                url
-                for url in self.listed_urls.values()
-                if self.identities.key(url) not in captured and in_scope(url, scope)
-            )
-            sites[name] = {
-                "captures_found": self.plan.found_by_site.get(name, 0),
-                "articles_recovered": len(self.recovered_keys.get(name, ())),
-                "versions": self.versions.get(name, 0),
-                "listed_never_captured": never,
-                "merged_by_redirect": [
-                    {"from": m.url, "to": m.target, "captured_at": _iso(m.timestamp), "key": m.key}
-                    for m in self.identities.merges
-                    if in_scope(m.url, scope)
-                ],
-                "requisites_missing": sorted(self.missing_requisites.get(name, ())),
-            }
+        sites = {scope_name(scope): self._site_report(scope, captured) for scope in self.scopes}
         stats = self.crawler.stats.get_stats()
         quirks = {
             name.removeprefix("recover/quirks/").replace("recover/captures_skipped/", "skipped/"): n
@@ -684,6 +665,28 @@ class RecoverSpider(ArchivingSpider):
             "sites": sites,
             "quirks": quirks,
             "politeness": politeness,
+        }
+
+    def _site_report(self, scope: Scope, captured: set[str]) -> dict[str, Any]:
+        """One site's part of the report (``captured``: the keys of the histories that any
+        archive captured)."""
+        name = scope_name(scope)
+        never = sorted(
+            url
+            for url in self.listed_urls.values()
+            if self.identities.key(url) not in captured and in_scope(url, scope)
+        )
+        return {
+            "captures_found": self.plan.found_by_site.get(name, 0),
+            "articles_recovered": len(self.recovered_keys.get(name, ())),
+            "versions": self.versions.get(name, 0),
+            "listed_never_captured": never,
+            "merged_by_redirect": [
+                {"from": m.url, "to": m.target, "captured_at": _iso(m.timestamp), "key": m.key}
+                for m in self.identities.merges
+                if in_scope(m.url, scope)
+            ],
+            "requisites_missing": sorted(self.missing_requisites.get(name, ())),
         }
 
     def on_closed(self, spider: scrapy.Spider, reason: str) -> None:
