@@ -67,6 +67,8 @@ class Identities:
     """The redirects taken as evidence, in capture time."""
     ignored: Counter[str] = field(default_factory=Counter)
     """Redirects that are no evidence, by why."""
+    groups: dict[str, set[str]] = field(default_factory=dict)
+    """The key of a merged history → every key whose captures are in it (itself included)."""
 
     def key(self, url: str) -> str:
         """The key of the history ``url``'s captures belong to."""
@@ -75,7 +77,7 @@ class Identities:
 
     def members(self, key: str) -> set[str]:
         """Every key whose captures are in ``key``'s history (``key`` itself included)."""
-        return {key} | {own for own, merged in self.history.items() if merged == key}
+        return self.groups.get(key, {key})
 
 
 def absolute_target(redirect: Redirect) -> str:
@@ -158,6 +160,7 @@ def resolve(redirects: Iterable[Redirect], scopes: list[Scope]) -> Identities:
     for group in _components([(source, target) for _, source, target in edges]):
         key = _history_key(group, edges)
         identities.history.update({member: key for member in group if member != key})
+        identities.groups[key] = group
     identities.merges = [
         Merge(r.url, target, r.timestamp, identities.key(target)) for r, target in kept
     ]
