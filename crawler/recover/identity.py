@@ -142,10 +142,10 @@ def _components(edges: list[tuple[str, str]]) -> list[set[str]]:
     return list(groups.values())
 
 
-def _history_key(group: set[str], edges: list[tuple[str, str, str]]) -> str:
-    """The key a group of keys is known by: the address the site last sent readers to that
-    it sent no one away from (a chain's end), else (a loop) its latest target."""
-    inside = [(stamp, source, target) for stamp, source, target in edges if source in group]
+def _history_key(group: set[str], inside: list[tuple[str, str, str]]) -> str:
+    """The key a group of keys is known by (``inside``: its redirects): the address the site
+    last sent readers to that it sent no one away from (a chain's end), else (a loop) its
+    latest target."""
     leaving = {source for _, source, _ in inside}
     ends = {target for _, _, target in inside if target not in leaving} or group
     latest = {target: stamp for stamp, _, target in sorted(inside) if target in ends}
@@ -157,8 +157,13 @@ def resolve(redirects: Iterable[Redirect], scopes: list[Scope]) -> Identities:
     identities = Identities()
     kept = _evidence(redirects, scopes, identities.ignored)
     edges = [(r.timestamp, history_key(r.url), history_key(target)) for r, target in kept]
-    for group in _components([(source, target) for _, source, target in edges]):
-        key = _history_key(group, edges)
+    groups = _components([(source, target) for _, source, target in edges])
+    group_of = {key: number for number, group in enumerate(groups) for key in group}
+    inside: list[list[tuple[str, str, str]]] = [[] for _ in groups]
+    for edge in edges:
+        inside[group_of[edge[1]]].append(edge)
+    for group, redirects in zip(groups, inside, strict=True):
+        key = _history_key(group, redirects)
         identities.history.update({member: key for member in group if member != key})
         identities.groups[key] = group
     identities.merges = [
