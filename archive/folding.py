@@ -45,9 +45,28 @@ def fold(text: str) -> str:
     return text.translate(_TABLE)
 
 
+class _WordTable(dict[int, str]):
+    """``str.translate`` table folding each character and turning every character that is
+    not a letter or digit once folded into a space: the words of :func:`words`, in one pass
+    in C (the search index folds every article it adds: a regex over the folded text took
+    as long again)."""
+
+    def __missing__(self, code: int) -> str:
+        mapped = self[code] = "".join(c if c.isalnum() else " " for c in fold_char(chr(code)))
+        return mapped
+
+
+_WORD_TABLE = _WordTable()
+
+
 def words(text: str) -> list[str]:
     """The folded words of ``text``, in order."""
     return _WORD.findall(fold(text))
+
+
+def folded_words(text: str) -> str:
+    """``" ".join(words(text))``, faster."""
+    return " ".join(text.translate(_WORD_TABLE).split())
 
 
 def folded_with_positions(text: str) -> tuple[str, list[int] | range]:

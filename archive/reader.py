@@ -131,15 +131,6 @@ def iter_records(
         yield from _iter_file(Path(path), strict, _RESPONSES, convert)
 
 
-def iter_metadata(
-    paths: Iterable[Path | str], *, strict: bool = True, max_body: int = DEFAULT_MAX_BODY
-) -> Iterator[ArchivedMetadata]:
-    """Every JSON item record of ``paths``: (target URI, response id, decoded payload)."""
-    convert = partial(_archived_metadata, max_body=max_body)
-    for path in paths:
-        yield from _iter_file(Path(path), strict, _ITEMS, convert)
-
-
 def iter_archive(
     paths: Iterable[Path | str],
     *,
@@ -286,8 +277,6 @@ def _archived_any(
 def _archived_metadata(
     record: WarcRecord, file: str, offset: int, max_body: int
 ) -> ArchivedMetadata | None:
-    if not record.record_type & _ITEMS:
-        return None
     if "json" not in (_warc_header(record, b"Content-Type") or ""):
         return None
     response = _warc_header(record, b"WARC-Concurrent-To")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archive.folding import fold, folded_with_positions, words
+from archive.folding import fold, folded_with_positions, folded_words, words
 
 logger = logging.getLogger(__name__)
 
@@ -549,9 +549,9 @@ def _folded_fields(item: dict[str, Any]) -> tuple[str, str, str]:
     paragraphs = [p for p in item.get("paragraphs") or [] if isinstance(p, str)]
     captions = [c for c in item.get("captions") or [] if isinstance(c, str)]
     return (
-        " ".join(words(_text(item.get("title")) or "")),
-        " ".join(words(_text(item.get("summary")) or "")),
-        " ".join(words(" ".join(paragraphs + captions))),
+        folded_words(_text(item.get("title")) or ""),
+        folded_words(_text(item.get("summary")) or ""),
+        folded_words(" ".join(paragraphs + captions)),
     )
 
 

@@ -72,6 +72,16 @@ def _day(text: str) -> str:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def _add_profiles_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profiles", type=Path, metavar="FILE", help="TOML file adding or overriding site profiles"
+    )
+
+
+def _add_articles_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--articles", type=positive_int, default=60, metavar="N", help=help_text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="portal-archiver",
@@ -83,7 +93,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="print the traceback of an unexpected error"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # The order here is the order `--help` lists the commands in.
+    for add_command in (
+        _add_fetch,
+        _add_crawl,
+        _add_recover,
+        _add_extract,
+        _add_index,
+        _add_wacz,
+        _add_demo,
+        _add_replica,
+        _add_serve,
+    ):
+        add_command(sub)
+    return parser
 
+
+def _add_fetch(sub: Any) -> None:
     fetch = sub.add_parser(
         "fetch",
         help="capture specific article URLs",
@@ -92,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("urls", nargs="+", metavar="URL")
     _add_run_options(fetch)
 
+
+def _add_crawl(sub: Any) -> None:
     crawl = sub.add_parser(
         "crawl",
         help="crawl whole sites",
@@ -117,133 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="stop paging at the first listing page holding only known articles",
     )
-    crawl.add_argument(
-        "--profiles", type=Path, metavar="FILE", help="TOML file adding or overriding site profiles"
-    )
-
-    _add_recover_parser(sub)
-
-    extract = sub.add_parser(
-        "extract",
-        help="re-parse archived pages (no network)",
-        description="Re-run the parsers over the responses in WARC files and write JSON Lines.",
-    )
-    extract.add_argument("warcs", nargs="+", type=Path, metavar="WARC")
-    extract.add_argument("--out", type=Path, required=True, metavar="FILE.jsonl")
-
-    index = sub.add_parser(
-        "index",
-        help="rebuild DIR/indexes/index.cdxj",
-        description="Rebuild the CDXJ index (pywb's format) of a collection.",
-    )
-    index.add_argument("directory", type=Path, metavar="DIR")
-
-    wacz = sub.add_parser(
-        "wacz",
-        help="package a collection as a WACZ file (opens in ReplayWeb.page)",
-        description="Package a collection (or one site or date range of it) as a WACZ 1.1.1 "
-        "file: WARCs, a CDXJ index and the list of articles with their text.",
-    )
-    wacz.add_argument("directory", type=Path, metavar="DIR")
-    wacz.add_argument("--out", type=Path, required=True, metavar="FILE.wacz")
-    wacz.add_argument("--title", help="the package's title (default: the collection's name)")
-    wacz.add_argument("--description", default="", help="what the package holds")
-    wacz.add_argument(
-        "--site",
-        metavar="HOST",
-        help="only this host's captures (and the images and files of its articles)",
-    )
-    wacz.add_argument(
-        "--from",
-        dest="first_day",
-        type=_day,
-        metavar="YYYY-MM-DD",
-        help="only captures made on or after this day (UTC)",
-    )
-    wacz.add_argument(
-        "--to",
-        dest="last_day",
-        type=_day,
-        metavar="YYYY-MM-DD",
-        help="only captures made on or before this day (UTC)",
-    )
-    wacz.add_argument(
-        "--main-page", metavar="URL", help="the page opened first (default: the crawl's first seed)"
-    )
-    wacz.add_argument(
-        "--sign-key",
-        type=Path,
-        metavar="KEY.pem",
-        help="sign the package with this ECDSA P-384 private key (PEM): an anonymous WACZ "
-        "signature; publish the public key printed so readers know the package is yours",
-    )
-    wacz.add_argument(
-        "--new-key",
-        action="store_true",
-        help="first create the --sign-key file: a new key, readable by you only (an existing "
-        "file is never replaced)",
-    )
-
-    demo = sub.add_parser(
-        "demo",
-        help="the whole pipeline on the bundled replica portal",
-        description="Start the bundled replica portal on loopback, "
-        "crawl one of its sites, and show the result.",
-    )
-    _add_run_options(demo, out_required=False)
-    demo.add_argument(
-        "--articles",
-        type=positive_int,
-        default=60,
-        metavar="N",
-        help="size of the replica (default 60)",
-    )
-
-    replica = sub.add_parser(
-        "replica",
-        help="serve the replica portal by hand",
-        description="Serve the bundled replica of the Dong Thap portal on 127.0.0.1 until "
-        "Ctrl-C or SIGTERM, for trying the crawler without touching a real portal: the "
-        "province and its district sites, with their listings, paging, photos, attached "
-        "files and traps. Its base URL is printed first; crawl e.g. BASE/web/hlv.",
-    )
-    replica.add_argument(
-        "--port",
-        type=port_number,
-        default=8080,
-        help="port on 127.0.0.1 to listen on (default 8080; 0 picks a free one)",
-    )
-    replica.add_argument(
-        "--articles",
-        type=positive_int,
-        default=60,
-        metavar="N",
-        help="number of listed articles across its sites (default 60)",
-    )
-    replica.add_argument(
-        "--edition",
-        type=non_negative_int,
-        default=0,
-        metavar="K",
-        help="content edition: each later one adds and edits articles, for trying "
-        "incremental crawls (default 0)",
-    )
-    serve = sub.add_parser(
-        "serve",
-        help="browse, search and check collections in the browser",
-        description="Serve a reading room over collections, read only: search, articles with "
-        "their versions and photos, the archived pages replayed by pywb, coverage by month.",
-    )
-    serve.add_argument("directories", nargs="+", type=Path, metavar="DIR")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port (8080; 0 for any free one)")
-    serve.add_argument(
-        "--no-replay", action="store_true", help="do not start pywb for the archived pages"
-    )
-    return parser
+    _add_profiles_option(crawl)
 
 
-def _add_recover_parser(sub: Any) -> None:
+def _add_recover(sub: Any) -> None:
     recover = sub.add_parser(
         "recover",
         help="rebuild vanished sites from web archives",
@@ -275,8 +180,133 @@ def _add_recover_parser(sub: Any) -> None:
         metavar="CRAWL",
         help="Common Crawl crawl to search with --archive cc, e.g. CC-MAIN-2024-10 (repeatable)",
     )
-    recover.add_argument(
-        "--profiles", type=Path, metavar="FILE", help="TOML file adding or overriding site profiles"
+    _add_profiles_option(recover)
+
+
+def _add_extract(sub: Any) -> None:
+    extract = sub.add_parser(
+        "extract",
+        help="re-parse archived pages (no network)",
+        description="Re-run the parsers over the responses in WARC files and write JSON Lines.",
+    )
+    extract.add_argument("warcs", nargs="+", type=Path, metavar="WARC")
+    extract.add_argument("--out", type=Path, required=True, metavar="FILE.jsonl")
+
+
+def _add_index(sub: Any) -> None:
+    index = sub.add_parser(
+        "index",
+        help="rebuild DIR/indexes/index.cdxj",
+        description="Rebuild the CDXJ index (pywb's format) of a collection.",
+    )
+    index.add_argument("directory", type=Path, metavar="DIR")
+
+
+def _add_wacz(sub: Any) -> None:
+    wacz = sub.add_parser(
+        "wacz",
+        help="package a collection as a WACZ file (opens in ReplayWeb.page)",
+        description="Package a collection (or one site or date range of it) as a WACZ 1.1.1 "
+        "file: WARCs, a CDXJ index and the list of articles with their text.",
+    )
+    wacz.add_argument("directory", type=Path, metavar="DIR")
+    wacz.add_argument("--out", type=Path, required=True, metavar="FILE.wacz")
+    wacz.add_argument("--title", help="the package's title (default: the collection's name)")
+    wacz.add_argument("--description", default="", help="what the package holds")
+    _add_wacz_selection(wacz)
+    wacz.add_argument(
+        "--main-page", metavar="URL", help="the page opened first (default: the crawl's first seed)"
+    )
+    _add_wacz_signing(wacz)
+
+
+def _add_wacz_selection(wacz: argparse.ArgumentParser) -> None:
+    wacz.add_argument(
+        "--site",
+        metavar="HOST",
+        help="only this host's captures (and the images and files of its articles)",
+    )
+    wacz.add_argument(
+        "--from",
+        dest="first_day",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="only captures made on or after this day (UTC)",
+    )
+    wacz.add_argument(
+        "--to",
+        dest="last_day",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="only captures made on or before this day (UTC)",
+    )
+
+
+def _add_wacz_signing(wacz: argparse.ArgumentParser) -> None:
+    wacz.add_argument(
+        "--sign-key",
+        type=Path,
+        metavar="KEY.pem",
+        help="sign the package with this ECDSA P-384 private key (PEM): an anonymous WACZ "
+        "signature; publish the public key printed so readers know the package is yours",
+    )
+    wacz.add_argument(
+        "--new-key",
+        action="store_true",
+        help="first create the --sign-key file: a new key, readable by you only (an existing "
+        "file is never replaced)",
+    )
+
+
+def _add_demo(sub: Any) -> None:
+    demo = sub.add_parser(
+        "demo",
+        help="the whole pipeline on the bundled replica portal",
+        description="Start the bundled replica portal on loopback, "
+        "crawl one of its sites, and show the result.",
+    )
+    _add_run_options(demo, out_required=False)
+    _add_articles_option(demo, "size of the replica (default 60)")
+
+
+def _add_replica(sub: Any) -> None:
+    replica = sub.add_parser(
+        "replica",
+        help="serve the replica portal by hand",
+        description="Serve the bundled replica of the Dong Thap portal on 127.0.0.1 until "
+        "Ctrl-C or SIGTERM, for trying the crawler without touching a real portal: the "
+        "province and its district sites, with their listings, paging, photos, attached "
+        "files and traps. Its base URL is printed first; crawl e.g. BASE/web/hlv.",
+    )
+    replica.add_argument(
+        "--port",
+        type=port_number,
+        default=8080,
+        help="port on 127.0.0.1 to listen on (default 8080; 0 picks a free one)",
+    )
+    _add_articles_option(replica, "number of listed articles across its sites (default 60)")
+    replica.add_argument(
+        "--edition",
+        type=non_negative_int,
+        default=0,
+        metavar="K",
+        help="content edition: each later one adds and edits articles, for trying "
+        "incremental crawls (default 0)",
+    )
+
+
+def _add_serve(sub: Any) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="browse, search and check collections in the browser",
+        description="Serve a reading room over collections, read only: search, articles with "
+        "their versions and photos, the archived pages replayed by pywb, coverage by month.",
+    )
+    serve.add_argument("directories", nargs="+", type=Path, metavar="DIR")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (8080; 0 for any free one)")
+    serve.add_argument(
+        "--no-replay", action="store_true", help="do not start pywb for the archived pages"
     )
 
 

@@ -65,7 +65,7 @@ class ArticleContent:
     """The charset the page's bytes were read in (``windows-1258``, ``utf-8``)."""
     encoding_note: str | None = None
     """What to know about the page's encoding (declarations that disagree, a legacy font
-    encoding such as TCVN3 or VNI left unconverted), or None."""
+    encoding such as TCVN3 or VNI, converted or kept as read), or None."""
 
 
 @dataclass(slots=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Self
 
@@ -12,6 +14,7 @@ import scrapy.downloadermiddlewares.cookies as scrapy_cookies
 from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import NotConfigured
+from tldextract import TLDExtract
 
 from crawler import __version__
 from crawler.stopping import GracefulStop
@@ -29,20 +32,45 @@ logger = logging.getLogger(__name__)
 class OfflineCookiesMiddleware(CookiesMiddleware):
     """Scrapy's cookie handling, minus a network call nobody asked for.
 
-    Scrapy's middleware builds a ``TLDExtract`` that downloads the Public Suffix List
-    from the internet on first use. A crawler must only talk to the hosts it was told
-    to, so the list tldextract ships is used instead, without tldextract's cache in the
-    user's home (nothing of a crawl is written outside its collection).
+    Scrapy's middleware refuses cookies set for a public suffix (``Domain=.gov.vn``), asking
+    a ``TLDExtract`` that downloads the Public Suffix List from the internet on first use
+    and caches it in the user's home. A crawler must only talk to the hosts it was told to,
+    and nothing of a crawl is written outside its collection: here the list tldextract
+    ships answers instead, and nothing is cached.
+
+    Scrapy has no public hook for that lookup: its private ``_process_cookies`` calls the
+    module's private ``_split_domain``, built once at import. So ours stands in for it only
+    while Scrapy's code runs for this middleware, and Scrapy's is put back after: another
+    crawler in the same process keeps Scrapy's behaviour. Both methods are synchronous and
+    run on the reactor thread, so no other code runs while ours is in place.
     """
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        from tldextract import TLDExtract
-
-        scrapy_cookies._split_domain = TLDExtract(
+    def __init__(self, debug: bool = False) -> None:
+        super().__init__(debug)
+        self.split_domain = TLDExtract(
             suffix_list_urls=(), include_psl_private_domains=True, cache_dir=None
         )
-        return super().from_crawler(crawler)
+
+    def process_request(
+        self, request: Request, spider: Spider | None = None
+    ) -> Request | Response | None:
+        with self._offline_suffixes():
+            return super().process_request(request)
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        with self._offline_suffixes():
+            return super().process_response(request, response)
+
+    @contextmanager
+    def _offline_suffixes(self) -> Iterator[None]:
+        scrapys = scrapy_cookies._split_domain
+        scrapy_cookies._split_domain = self.split_domain
+        try:
+            yield
+        finally:
+            scrapy_cookies._split_domain = scrapys
 
 
 def ascii_text(text: str) -> str:

@@ -4,14 +4,16 @@ Each response record goes through the same ``parse_article`` and ``build_item`` 
 live crawl. What the page cannot tell (the listing's date and section, the item's
 version) comes from the item record the crawl wrote beside the response (paired by
 ``WARC-Concurrent-To``, whatever its target URI), so a re-extraction with the same parser
-gives the same items as the live run. Responses without such a record (WARCs from wget or
-Browsertrix, or captures a crawl found unchanged) follow the crawl's rule: an article's
-capture whose content (``content_digest``) is the same as its previous one is no new
-version; one whose content changed is the next version. As in a live crawl or ``recover``,
-only pages at article URLs (of any generation of the portals: :mod:`crawler.generations`)
-are parsed as articles, keyed as today's rules key them, except recovered captures, which
-keep the key of the history their run gave them (an archived redirect may have joined an
-old address to the article it moved to).
+gives the same items as the live run. The item's key comes from that record too, so a
+collection crawled while keys were ``{site}#{asset_id}`` keeps its own keys. Responses without
+such a record (WARCs from wget or Browsertrix, or captures a crawl found unchanged) follow the
+crawl's rule: an article's capture whose content (``content_digest``) is the same as its
+previous one is no new version; one whose content changed is the next version. Such a capture
+gets the key the crawl recorded for its article (same site and asset), else the computed one.
+As in a live crawl or ``recover``, only pages at article URLs are parsed as articles, of
+any generation of the portals (:mod:`crawler.generations`), and keyed as ``recover`` keys
+them where no record says otherwise (a recovered capture's record keeps the key of the
+history an archived redirect may have joined its old address to).
 
 Captures recovered from web archives (``recover``) say so in the provenance record beside
 them (``application/warc-fields``, concurrent to the response): their items come out with
@@ -79,7 +81,8 @@ class _Parsed:
     def fields(
         self, recorded: dict[str, Any] | None, archive: dict[str, str] | None
     ) -> dict[str, Any]:
-        """The item's JSON object; version from the crawl's record, else 1 for now."""
+        """The item's JSON object; key and version from the crawl's record, else computed
+        (the key) and 1 for now (the version)."""
         recorded = recorded or {}
         from_listing = recorded.get("published_source") == "listing"
         listing = ListingContext(
@@ -94,11 +97,9 @@ class _Parsed:
             listing=listing,
             version=recorded.get("version", 1),
         )
-        # Today's key, of every generation's URLs; a recovered capture keeps the run's, which
-        # an archived redirect may have made that of the history the article moved to.
-        item.key = history_key(self.url)
+        key = recorded.get("key")
+        item.key = key if isinstance(key, str) else history_key(self.url)
         if archive is not None:
-            item.key = recorded.get("key") or item.key
             item.source = "archive"
             item.archive = archive
         return item.to_dict()
@@ -141,9 +142,9 @@ class _Extraction:
         self.history: dict[str, list[_Capture]] = {}
         # Provenance of pending pages recovered from web archives, by response record id.
         self.recovered: dict[str, dict[str, str]] = {}
-        # A URL's own key → the key the run's item records give its captures, where they
-        # differ (recover merges the histories of an article moved by a redirect).
-        self.histories: dict[str, str] = {}
+        # The key the crawl recorded for an article, by (site, computed key): older crawls
+        # keyed by site, and a capture with no record must join its article's history.
+        self.recorded_keys: dict[tuple[str, str], str] = {}
 
     def feed(self, record: ArchivedResponse | ArchivedMetadata | ArchivedProvenance) -> None:
         if isinstance(record, ArchivedProvenance):
@@ -183,6 +184,17 @@ class _Extraction:
             "%s %s decodes to more than the %d bytes allowed; skipped", what, url, self.max_body
         )
 
+    def settle_key(self, fields: dict[str, Any], recorded: bool) -> None:
+        """Note the key a record gave; give a page without record its article's recorded key.
+
+        Pages without a record are emitted by :meth:`finish`, after every record was read.
+        """
+        computed = (fields["site"], history_key(fields["url"]))
+        if recorded:
+            self.recorded_keys[computed] = fields["key"]
+        else:
+            fields["key"] = self.recorded_keys.get(computed, fields["key"])
+
     def finish(self) -> None:
         for parsed in self.pending.values():  # in file order
             self.emit(parsed, None)
@@ -191,11 +203,7 @@ class _Extraction:
     def emit(self, parsed: _Parsed, recorded: dict[str, Any] | None) -> None:
         archive = self.recovered.pop(parsed.location.record_id, None)
         fields = parsed.fields(recorded, archive)
-        own = history_key(parsed.url)
-        if recorded is None:
-            fields["key"] = self.histories.get(own, own)
-        elif fields["key"] != own:
-            self.histories[own] = fields["key"]
+        self.settle_key(fields, recorded is not None)
         digest = content_digest(fields)
         history = self.history.setdefault(fields["key"], [])
         before = bisect.bisect_left(history, (parsed.sequence,))

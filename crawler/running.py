@@ -246,7 +246,7 @@ def _resumed_lines(resumed: dict[str, int]) -> list[str]:
 
 
 def _unconverted_lines(pages: list[dict[str, str]]) -> list[str]:
-    """Pages in a legacy font encoding no converter reads: the archivist must know."""
+    """Pages in legacy fonts whose text was kept as read: the archivist must know."""
     if not pages:
         return []
     lines = [f"{len(pages)} article(s) in a legacy font encoding kept as read, not converted:"]

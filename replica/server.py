@@ -77,7 +77,13 @@ class RequestLog:
 
     def add(self, method: str, target: str, headers: dict[str, str]) -> dict[str, Any]:
         path, _, query = target.partition("?")
-        entry: dict[str, Any] = {"method": method, "target": target, "headers": headers}
+        # ``delay``: the seconds waited before answering (``--slow``), set once waited.
+        entry: dict[str, Any] = {
+            "method": method,
+            "target": target,
+            "headers": headers,
+            "delay": 0.0,
+        }
         with self._lock:
             self._totals["count"] += 1
             self._totals["actions"] += parse_qs(query).get("p_p_lifecycle") == ["1"]
@@ -89,6 +95,11 @@ class RequestLog:
             else:
                 self._totals["dropped"] += 1
         return entry
+
+    def waited(self, entry: dict[str, Any], seconds: float) -> None:
+        """Records on ``entry`` (from :meth:`add`) that its answer waited ``seconds``."""
+        with self._lock:
+            entry["delay"] = seconds
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -226,7 +237,7 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         if target.startswith(CONTROL):
             self._send(self._control(target), head)
             return
-        self.server.log.add(self.command, target, dict(self.headers.items()))
+        entry = self.server.log.add(self.command, target, dict(self.headers.items()))
         faults = self.server.faults
         if faults.resets(target):
             self._reset()
@@ -234,6 +245,7 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         delay = faults.delay(target)
         if delay:
             time.sleep(delay)
+            self.server.log.waited(entry, delay)
         reply = faults.failure(target) or self.server.portal.respond(target)
         self._send(self._conditional(reply), head)
 

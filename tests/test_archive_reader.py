@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 from warcio.warcwriter import WARCWriter
 
-from archive.reader import ArchiveReadError, iter_metadata, iter_records, read_response
+from archive.reader import (
+    ArchivedMetadata,
+    ArchiveReadError,
+    iter_archive,
+    iter_records,
+    read_response,
+)
 from tests.archive_support import REQUEST, URL, exchange, make_writer
 
 DATA = Path(__file__).parent / "data" / "warc"
@@ -39,7 +45,8 @@ def test_our_records_read_back(tmp_path: Path) -> None:
     assert (response.status, response.body, response.location) == (404, b"gone", location)
     assert [v for k, v in response.headers if k == "Set-Cookie"] == ["a=1", "b=2"]
     assert read_response(tmp_path / location.file, location.offset) == response
-    assert list(iter_metadata(tmp_path.glob("*.warc.gz"))) == [
+    records = iter_archive(tmp_path.glob("*.warc.gz"))
+    assert [record for record in records if isinstance(record, ArchivedMetadata)] == [
         ("https://x.vn/a", location.record_id, {"title": "T"})
     ]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from crawler import settings as project_settings
+from tests.conftest import tool_missing
 
 REPO = Path(__file__).resolve().parents[1]
 HAS_TRAFILATURA = importlib.util.find_spec("trafilatura") is not None
@@ -21,12 +21,8 @@ HAS_TRAFILATURA = importlib.util.find_spec("trafilatura") is not None
 
 def require_trafilatura() -> None:
     """The comparisons need trafilatura (in the ``test`` extra): missing in CI is a failure."""
-    if HAS_TRAFILATURA:
-        return
-    reason = "trafilatura is not installed: pip install -e '.[test]'"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+    if not HAS_TRAFILATURA:
+        tool_missing("trafilatura is not installed (pip install -e '.[test]')")
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ options that bound a crawl, and nothing written or listening outside the collect
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import os
@@ -143,7 +144,10 @@ def _read_all(fd: int) -> str:
     while True:
         try:
             chunk = os.read(fd, 65536)
-        except OSError:  # EIO: the other side is closed
+        except OSError as error:
+            # EIO: the terminal's other side is closed, all was read; anything else is a failure.
+            if error.errno != errno.EIO:
+                raise
             break
         if not chunk:
             break

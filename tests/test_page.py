@@ -174,12 +174,24 @@ def test_tcvn3_pages_are_converted_to_unicode(
 
 
 @pytest.mark.parametrize(("header", "said"), HEADERS)
-def test_vni_pages_are_read_byte_for_byte(header: str, said: str) -> None:
-    # VNI writes a letter and its marks as separate bytes ("Vieät"): left as read, and said so.
+def test_vni_pages_are_converted_to_unicode(header: str, said: str) -> None:
+    # VNI writes a letter and its marks as separate bytes: "Coäng" in VNI-Times is "Cộng".
+    page = _legacy("<span style=\"font-family: 'VNI-Times'\">", "Coäng hoøa xaõ hoäi", header)
+    assert page.tree.findtext(".//span") == "Cộng hòa xã hội"
+    assert (page.charset, page.encoding_note) == (
+        "VNI",
+        "text in the VNI font encoding, converted to Unicode" + said.format("VNI"),
+    )
+
+
+@pytest.mark.parametrize(("header", "said"), HEADERS)
+def test_bytes_in_vni_fonts_that_are_no_vni_text_are_read_byte_for_byte(
+    header: str, said: str
+) -> None:
     # Latin-1 keeps each byte as one character, so the text can still be converted; a guess by
     # a detector (ISO-8859-15 turns "¸" into "ž") would garble it for good.
-    page = _legacy("<span style=\"font-family: 'VNI-Times'\">", "Coäng hoøa xaõ hoäi", header)
-    assert page.tree.findtext(".//span") == "Coäng hoøa xaõ hoäi"
+    page = _legacy("<span style=\"font-family: 'VNI-Times'\">", "Caf\xe9 cr\xe8me \xb8", header)
+    assert page.tree.findtext(".//span") == "Caf\xe9 cr\xe8me \xb8"
     note = "text in the VNI font encoding, kept as read (not converted)"
     if "ISO" in header:
         said = ""  # the header named what the bytes were read as: nothing to add

@@ -10,7 +10,6 @@ import http.client
 import itertools
 import re
 import socket
-import time
 import zlib
 from collections.abc import Iterator
 from html import unescape
@@ -19,6 +18,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
+from replica import content
 from replica.catalog import Catalog
 from replica.render import rewrite_hosts
 from tests.replica_process import ReplicaHandle, running_replica
@@ -407,10 +407,12 @@ def test_manifest_ids_and_dates(manifest: dict) -> None:
     assert manifest["seed"].endswith(SEED) and manifest["new"] == manifest["edited"] == []
 
 
-def test_big_catalogue_stays_compact() -> None:
-    start = time.perf_counter()
+def test_big_catalogue_stays_compact(monkeypatch: pytest.MonkeyPatch) -> None:
+    generated: list[int] = []
+    monkeypatch.setattr(content, "generate", lambda asset_id, *_: generated.append(asset_id))
     catalog = Catalog(20_000)
-    assert time.perf_counter() - start < 2
+    # Metadata only: an article's words are made when its page is asked for.
+    assert generated == []
     assert len(catalog.articles) == 20_000
     assert Catalog(60).articles.keys() <= catalog.articles.keys()
 
@@ -460,9 +462,9 @@ def test_faults() -> None:
         busy = fetch(faulty.url, "web/hlv/lien-he")
         assert (busy.status, busy.headers["Retry-After"]) == (503, "1")
         assert fetch(faulty.url, "web/hlv/lien-he").status == 200
-        start = time.perf_counter()
         assert fetch(faulty.url, "web/hlv/gioi-thieu").status == 200
-        assert time.perf_counter() - start >= 0.3
+        waited = {entry["target"]: entry["delay"] for entry in faulty.requests()["requests"]}
+        assert (waited["/web/hlv/gioi-thieu"], waited["/web/hlv/lien-he"]) == (0.3, 0)
         with pytest.raises((ConnectionError, http.client.HTTPException)):
             fetch(faulty.url, "web/hlv/van-ban")
         broken = [a for a in faulty.manifest()["articles"] if a["broken"]]

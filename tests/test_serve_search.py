@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import archive.search as search_module
-from archive.folding import fold, words
+from archive.folding import fold, folded_words, words
 from archive.search import (
     Query,
     QueryError,
@@ -90,6 +90,16 @@ def test_fold_makes_every_spelling_of_a_word_equal(variant: str, expected: str) 
 
 def test_words_split_on_punctuation_and_underscores() -> None:
     assert words("Số 347/TB-UBND, snake_case") == ["so", "347", "tb", "ubnd", "snake", "case"]
+
+
+def test_the_indexed_words_are_the_words_of_every_character() -> None:
+    """The index's one-pass folding gives what the searches fold: every character of the
+    Basic Multilingual Plane alone and between letters (marks, ß, digits, separators)."""
+    for code in range(0x10000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # surrogates are no text
+        for text in (chr(code), f"a{chr(code)}b", f"{chr(code)}\u0301x_{chr(code)}"):
+            assert folded_words(text) == " ".join(words(text)), hex(code)
 
 
 @pytest.mark.parametrize(

@@ -2,13 +2,15 @@
 
 TCVN3 (ABC) and VNI pages carry Vietnamese as Latin-1 bytes that only their fonts (``.VnTime``,
 ``VNI-Times``) draw as Vietnamese letters: "ViÖt Nam" in ``.VnTime`` is "Việt Nam". The font
-names in the markup give such a page away. TCVN3 is one byte per letter, so its text converts to
-Unicode exactly; VNI writes a letter and its marks as separate bytes, and is left as read.
+names in the markup give such a page away. TCVN3 is one byte per letter; VNI writes a letter's
+base in ASCII and its marks as one more byte ("Vieät" is "Việt"). Both convert to Unicode (NFC)
+exactly.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _FONTS = (
     (re.compile(rb"""font-family\s*:\s*["']?\.vn|face\s*=\s*["']?\.vn""", re.I), "TCVN3"),
@@ -55,3 +57,63 @@ def font_encoding(body: bytes) -> str | None:
 def decode_tcvn3(body: bytes) -> str:
     """TCVN3 bytes as Unicode text (markup, being ASCII, is unchanged)."""
     return body.decode("latin-1").translate(_TCVN3)
+
+
+# VNI-Windows (checked against xvnkb's ``vni.h`` and the VNI column of the "Bảng đối chiếu
+# encoding" tables): each row's letters with the tones none, sắc, huyền, hỏi, ngã, nặng, and
+# their VNI spellings read as Latin-1. Capitals are the Latin-1 capitals of both: "AÙ" is "Á".
+_VNI_ROWS = (
+    ("aáàảãạ", "a aù aø aû aõ aï"),
+    ("ăắằẳẵặ", "aê aé aè aú aü aë"),
+    ("âấầẩẫậ", "aâ aá aà aå aã aä"),
+    ("eéèẻẽẹ", "e eù eø eû eõ eï"),
+    ("êếềểễệ", "eâ eá eà eå eã eä"),
+    ("iíìỉĩị", "i í ì æ ó ò"),
+    ("oóòỏõọ", "o où oø oû oõ oï"),
+    ("ôốồổỗộ", "oâ oá oà oå oã oä"),
+    ("ơớờởỡợ", "ô ôù ôø ôû ôõ ôï"),
+    ("uúùủũụ", "u uù uø uû uõ uï"),
+    ("ưứừửữự", "ö öù öø öû öõ öï"),
+    ("yýỳỷỹỵ", "y yù yø yû yõ î"),
+    ("đ", "ñ"),
+)
+_VNI = {
+    spelled: letter
+    for letters, spellings in _VNI_ROWS
+    for letter, spelled in zip(letters, spellings.split(), strict=True)
+    for letter, spelled in ((letter, spelled), (letter.upper(), spelled.upper()))
+    if not spelled.isascii()
+}
+# Longest first: "aâ" must not be read as "a" then a stray "â".
+_VNI_SEQUENCE = re.compile("|".join(sorted(_VNI, key=len, reverse=True)))
+# Latin-1 letters (not × ÷): in a VNI page each is a VNI spelling's byte.
+_LATIN1_LETTER = re.compile("[\xc0-\xd6\xd8-\xf6\xf8-\xff]")
+# A page names its fonts, not what its bytes are: a Western page in a VNI font must not be
+# "converted". VNI text has every high byte in a VNI spelling, and most of them are marks after
+# a letter (only ơ ư đ and the toned i are single bytes); Spanish "año", "información" are
+# VNI spellings one by one, never a letter and a mark.
+_VNI_EXPLAINED = 0.95
+_VNI_PAIRED = 0.5
+
+
+def decode_vni(body: bytes) -> str | None:
+    """VNI bytes as Unicode text (markup, being ASCII, is unchanged); None when the bytes do
+    not read as VNI (high bytes that no VNI spelling explains, or no letter-and-mark pairs)."""
+    text = body.decode("latin-1")
+    found: list[str] = []
+    converted = _VNI_SEQUENCE.sub(_collect(found), text)
+    explained = sum(len(spelled) - spelled[0].isascii() for spelled in found)
+    paired = sum(len(spelled) == 2 for spelled in found)
+    if not found or explained < _VNI_EXPLAINED * len(_LATIN1_LETTER.findall(text)):
+        return None
+    if paired < _VNI_PAIRED * len(found):
+        return None
+    return converted
+
+
+def _collect(found: list[str]) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        found.append(match.group())
+        return _VNI[match.group()]
+
+    return replace

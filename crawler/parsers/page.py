@@ -16,7 +16,7 @@ from functools import cached_property
 
 import lxml.etree
 
-from crawler.parsers.legacy import decode_tcvn3, font_encoding
+from crawler.parsers.legacy import decode_tcvn3, decode_vni, font_encoding
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -40,8 +40,10 @@ _UTF8_PARSER = lxml.etree.HTMLParser(collect_ids=False, encoding="utf-8", huge_t
 _XML_DECLARATION_BYTES = re.compile(rb"^[^<]*<\?xml", re.I)
 
 Element = lxml.etree._Element
-# The name ``encoding`` gives a TCVN3 page: no Python codec, the text is converted here.
+# The names ``encoding`` gives TCVN3 and VNI pages: no Python codec, the text is converted here.
 _TCVN3 = "tcvn3"
+_VNI = "vni"
+_CONVERTED = {_TCVN3: "TCVN3", _VNI: "VNI"}
 _RESOURCE_LIMIT = lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT
 
 # Letters only Vietnamese text has (ă â đ ê ô ơ ư, the precomposed toned vowels, combining tone
@@ -51,7 +53,7 @@ _IANA = {
     "cp1250": "windows-1250",
     "cp1252": "windows-1252",
     "cp1258": "windows-1258",
-    _TCVN3: "TCVN3",
+    **_CONVERTED,
 }
 
 
@@ -110,14 +112,15 @@ class Page:
         """What a reader of the text should know about its encoding, or None.
 
         Said when the declarations disagree with each other or with the bytes, and for pages of
-        the legacy font encodings (TCVN3, converted; VNI, left as read).
+        the legacy font encodings (converted, or left as read when the bytes do not read as the
+        fonts' encoding).
         """
         declared = self._declared
         notes = []
         # Legacy font text is high-bit Latin-1 letters: never valid UTF-8, never read as it.
         legacy = None if self.encoding == "utf-8" else font_encoding(self.body)
-        if legacy == "TCVN3":
-            notes.append("text in the TCVN3 font encoding, converted to Unicode")
+        if legacy and _CONVERTED.get(self.encoding) == legacy:
+            notes.append(f"text in the {legacy} font encoding, converted to Unicode")
         elif legacy:
             notes.append(f"text in the {legacy} font encoding, kept as read (not converted)")
         named = {iana_name(name) for name in declared if name}
@@ -154,7 +157,8 @@ class Page:
         meta. Valid UTF-8 with non-ASCII in it is UTF-8 (single-byte Vietnamese text never forms
         its sequences by chance); otherwise, of the declared charsets that decode the bytes, the
         one giving the most Vietnamese letters wins, the header first among equals. Pages set in
-        the TCVN3 fonts are converted from it; VNI ones are read byte for byte.
+        the TCVN3 or VNI fonts are converted from them; a VNI-font page whose bytes do not read
+        as VNI is read byte for byte.
         """
         for bom, name in _BOMS:
             if self.body.startswith(bom):
@@ -171,8 +175,11 @@ class Page:
         if legacy == "TCVN3":
             return _TCVN3, decode_tcvn3(self.body)
         if legacy:
-            # VNI text is bytes for a font: Latin-1 keeps each byte as one character, so the
-            # text can still be converted later; a guessed charset would garble it for good.
+            converted = decode_vni(self.body)
+            if converted is not None:
+                return _VNI, converted
+            # Bytes for a font that are not VNI: Latin-1 keeps each byte as one character, so
+            # the text can still be converted later; a guessed charset would garble it for good.
             return "iso8859-1", self.body.decode("latin-1")
         decoded = [(name, text) for name in declared if (text := _decode(self.body, name))]
         if decoded:

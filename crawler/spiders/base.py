@@ -73,8 +73,8 @@ class ArchivingSpider(scrapy.Spider):
         super().__init__(*args, **kwargs)
         self.failures: list[dict[str, str]] = []
         self.unconverted: list[dict[str, str]] = []
-        """Article pages whose text is in a legacy font encoding no converter reads (VNI): their
-        items keep it as read, and the report names them for an archivist to convert."""
+        """Article pages set in legacy fonts whose bytes do not read as the fonts' encoding: their
+        items keep the text as read, and the report names them for an archivist to convert."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
