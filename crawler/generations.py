@@ -65,7 +65,7 @@ def _number(value: str | None) -> str | None:
 
 def _dotnetnuke(path: str, query: dict[str, str]) -> str | None:
     match = _DNN_ARTICLE_PATH.search(path)
-    found = match.group(1) if match else _number(query.get("articleid"))
+    found = _number(match.group(1) if match else query.get("articleid"))
     if found:
         return f"dnn:{found}"
     tab, item = _number(query.get("tabid")), _number(query.get("id"))

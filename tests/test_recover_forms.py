@@ -52,7 +52,7 @@ D = "http://a.dongthap.gov.vn"
             f"{D}/Default.aspx?tabid=61&mid=385&ctl=Detail&ArticleId=1207",
             f"{D}/Default.aspx?tabid=63&ctl=Detail&mid=385&ArticleId=1207",
         ),
-        (f"{D}/tin-tuc/tabid/89/ArticleId/61961/slug.aspx", f"{D}/Default.aspx?articleid=61961"),
+        (f"{D}/tin-tuc/tabid/89/ArticleId/061961/slug.aspx", f"{D}/Default.aspx?articleid=61961"),
         (f"{D}/Default.aspx?tabid=55&ID=845", f"{D}/default.aspx?TabId=55&id=845&print=1"),
         (f"{D}/Default.aspx?tabid=55&ID=845", f"{D}/tin-tuc/tabid/55/ID/845/Default.aspx"),
         (f"{D}/tabid/55/ctl/Detail/mid/9/ID/845/Default.aspx", f"{D}/tabid/55/ID/845/x.aspx"),
