@@ -10,7 +10,10 @@ such a record (WARCs from wget or Browsertrix, or captures a crawl found unchang
 crawl's rule: an article's capture whose content (``content_digest``) is the same as its
 previous one is no new version; one whose content changed is the next version. Such a capture
 gets the key the crawl recorded for its article (same site and asset), else the computed one.
-As in a live crawl, only pages at article URLs are parsed as articles.
+As in a live crawl or ``recover``, only pages at article URLs are parsed as articles, of
+any generation of the portals (:mod:`crawler.generations`), and keyed as ``recover`` keys
+them where no record says otherwise (a recovered capture's record keeps the key of the
+history an archived redirect may have joined its old address to).
 
 Captures recovered from web archives (``recover``) say so in the provenance record beside
 them (``application/warc-fields``, concurrent to the response): their items come out with
@@ -40,10 +43,11 @@ from archive.reader import (
 )
 from archive.recovered import item_archive
 from crawler.extract import ListingContext, build_item
+from crawler.generations import history_key, recover_kind
 from crawler.items import ArticleContent
 from crawler.parsers.article import parse_article
 from crawler.parsers.page import Page
-from crawler.urls import UrlKind, article_key, classify
+from crawler.urls import UrlKind
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +98,7 @@ class _Parsed:
             version=recorded.get("version", 1),
         )
         key = recorded.get("key")
-        if isinstance(key, str):
-            item.key = key
+        item.key = key if isinstance(key, str) else history_key(self.url)
         if archive is not None:
             item.source = "archive"
             item.archive = archive
@@ -114,9 +117,10 @@ def _fetched_at(warc_date: str) -> str:
 
 
 def _is_article_page(url: str, content_type: str | None) -> bool:
-    """The pages a live crawl hands to the article parser: HTML at an article URL."""
+    """The pages a crawl or ``recover`` hands to the article parser: HTML at an article URL
+    (of any generation of the portals)."""
     kind = (content_type or "").lower()
-    return ("html" in kind or not kind) and classify(url) is UrlKind.ARTICLE
+    return ("html" in kind or not kind) and recover_kind(url) is UrlKind.ARTICLE
 
 
 def parse_response(response: ArchivedResponse) -> ArticleContent | None:
@@ -185,7 +189,7 @@ class _Extraction:
 
         Pages without a record are emitted by :meth:`finish`, after every record was read.
         """
-        computed = (fields["site"], article_key(fields["url"]))
+        computed = (fields["site"], history_key(fields["url"]))
         if recorded:
             self.recorded_keys[computed] = fields["key"]
         else:

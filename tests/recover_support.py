@@ -224,7 +224,7 @@ class WaybackDouble:
         made_up = self.faults.extra.get(f"{stamp}/{url}")
         if made_up is not None:
             status, headers, body = made_up
-            return status, _as_wayback(headers, stamp), body
+            return status, _as_wayback(headers, stamp, f"{self.url}/web/"), body
         try:
             answer = NO_PROXY.open(f"{self.upstream}/{stamp}id_/{url}", timeout=30)
         except urllib.error.HTTPError as error:
@@ -239,7 +239,7 @@ class WaybackDouble:
         original = [(n, v) for n, v in original if n.lower() not in _DROP]
         if url in self.faults.truncated:
             body = body[: len(body) // 2]
-        return status, _as_wayback(original, stamp), body
+        return status, _as_wayback(original, stamp, f"{self.url}/web/"), body
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         double = self
@@ -312,10 +312,13 @@ def _filtered(rows: list[list[str]], fields: list[str], filters: list[str]) -> l
     return rows
 
 
-def _as_wayback(original: list[tuple[str, str]], stamp: str) -> list[tuple[str, str]]:
-    """Original headers the Wayback Machine's way: prefixed, beside headers of its own."""
+def _as_wayback(original: list[tuple[str, str]], stamp: str, replay: str) -> list[tuple[str, str]]:
+    """Original headers the Wayback Machine's way: prefixed, beside headers of its own; a
+    redirect's ``Location`` rewritten to the memento of its target (``replay``: the prefix)."""
     headers = [
         (name if name.lower() in _KEEP_UNPREFIXED else f"X-Archive-Orig-{name}", value)
+        if name.lower() != "location"
+        else (name, f"{replay}{stamp}id_/{value}")
         for name, value in original
     ]
     moment = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.strptime(stamp, "%Y%m%d%H%M%S"))

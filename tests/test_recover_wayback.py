@@ -195,3 +195,52 @@ def test_a_capture_with_a_wrong_charset_reads_right(
     item = next(i for i in read_items(tmp_path) if i["asset_id"] == "99004")
     assert item["title"] == original["title"]
     assert item["paragraphs"] == original["paragraphs"]
+
+
+def test_an_archived_redirect_joins_an_old_address_to_the_article_it_moved_to(
+    archive: WebArchive, double: WaybackDouble, tmp_path: Path
+) -> None:
+    moved = archive.moments[0][0]
+    stamp = moved["fetched_at"].replace("-", "").replace(":", "").replace("T", "")[:14]
+    with NO_PROXY.open(f"{archive.collection_url}/{stamp}id_/{moved['url']}") as held:
+        body = held.read()
+    title = moved["title"].encode()
+    assert title in body
+    old = moved["url"].replace(moved["asset_id"], "99005")  # the address before a re-import
+    for when, status, digest in (
+        ("20000101000000", "200", "OLDTEXT"),
+        ("20000201000000", "301", "MOVED"),
+    ):
+        double.faults.extra_rows.append(
+            {"urlkey": old, "timestamp": when, "url": old, "mime": "text/html",
+             "status": status, "digest": digest, "length": "100"}
+        )  # fmt: skip
+    headers = [("Content-Type", "text/html; charset=utf-8")]
+    double.faults.extra[f"20000101000000/{old}"] = (
+        200,
+        headers,
+        body.replace(title, title + b" 2000"),
+    )
+    double.faults.extra[f"20000201000000/{old}"] = (
+        301, [("Location", moved["url"]), *headers], b"<a>moved</a>",
+    )  # fmt: skip
+    result = _recover(archive, double, tmp_path)
+    assert result.returncode == 0, result.stderr + result.stdout
+    history = sorted(
+        (i for i in read_items(tmp_path) if i["key"] == moved["key"]), key=lambda i: i["fetched_at"]
+    )
+    assert history[0]["url"] == old and history[0]["title"] == moved["title"] + " 2000"
+    assert history[0]["fetched_at"] == "2000-01-01T00:00:00Z"
+    assert [i["url"] for i in history[1:]] == [moved["url"]] * (len(history) - 1)
+    assert len({i["version"] for i in history}) == len(history)
+    report = json.loads((tmp_path / "recover-report.json").read_text())
+    (site,) = report["sites"].values()
+    assert [(m["from"], m["to"]) for m in site["merged_by_redirect"]] == [(old, moved["url"])]
+    targets = [
+        r.http_headers.get_header("Location")
+        for r, _ in _records(tmp_path)
+        if r.rec_type == "response"
+        and r.rec_headers["WARC-Target-URI"] == old
+        and r.http_headers.get_statuscode() == "301"
+    ]
+    assert targets == [moved["url"]]  # the evidence is kept, with the site's own Location

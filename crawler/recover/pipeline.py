@@ -38,10 +38,10 @@ from archive.writer import ArchiveWriteError
 from crawler.archiving import ArchivePipeline, _Captured, archive_of
 from crawler.capture import CAPTURE_META_KEY
 from crawler.extract import iso_utc
+from crawler.generations import recover_kind
 from crawler.items import ArticleItem
-from crawler.recover.plan import recover_kind
 from crawler.recover.state import CaptureRead, RecoveryLog
-from crawler.urls import UrlKind, classify
+from crawler.urls import UrlKind
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -263,5 +263,6 @@ class RecoverPipeline(ArchivePipeline):
 
     def _count(self, url: str, requisite: bool) -> None:
         self.stats.inc_value("archive/records_written", 2)  # the capture and its provenance
-        self.stats.inc_value(f"archive/requests/{'requisite' if requisite else classify(url)}")
+        kind = "requisite" if requisite else recover_kind(url)
+        self.stats.inc_value(f"archive/requests/{kind}")
         self.stats.set_value("archive/bytes_written", self.writer.bytes_written)

@@ -2,64 +2,33 @@
 of ``crawl`` (no Scrapy here; the spider only carries the plan out).
 
 * pages never requested by ``crawl`` (actions, calendars, search, ``/o/``...) are skipped;
-* captures the archive lists as redirects, 404s or 5xx are counted, not fetched: they hold
-  no article (the capture that a redirect led to is listed on its own);
+* captures the archive lists as redirects, 404s or 5xx are counted, not fetched as pages:
+  they hold no article (the capture that a redirect led to is listed on its own);
 * article captures are grouped by article key (every URL form of an article is one article),
   ordered by capture time, and repeated payloads dropped, so each article's captures can be
   read oldest first and its versions follow its content;
 * article pages of the portals' earlier generations, which ``crawl`` never meets on today's
-  sites, are articles too (:func:`is_earlier_article`): DotNetNuke ``ArticleId`` pages,
-  SharePoint ``Pages/*.aspx?ItemID=`` pages, the 2000s ``*chitiet*.asp?id=`` pages; each URL
-  is its own article (key: the canonical URL), since nothing in an archive says which
-  Liferay asset a DotNetNuke article became;
+  sites, are articles too, keyed by their platform's article number
+  (:mod:`crawler.generations`);
+* redirect captures of article URLs are fetched for where they lead: an archived redirect
+  from one article URL to another of the site makes them one history
+  (:mod:`crawler.recover.identity`, :func:`merge_histories`);
 * listings and other pages of the site are read for the dates and sections they show;
 * everything else (images, files) is kept by URL, for the articles that name it.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
+from crawler.generations import history_key, recover_kind
 from crawler.recover.cdx import Capture
-from crawler.urls import (
-    Scope,
-    UrlKind,
-    article_key,
-    canonicalize,
-    classify,
-    forbidden_reason,
-    in_scope,
-    query_pairs,
-)
+from crawler.recover.identity import Identities
+from crawler.urls import Scope, UrlKind, canonicalize, forbidden_reason, in_scope
 
-_EARLIER_ARTICLE_PATH = re.compile(r"/articleid/\d+(?:/|$)", re.IGNORECASE)
-_EARLIER_ARTICLE_QUERY = {"articleid", "itemid"}
-_CLASSIC_DETAIL_PAGE = re.compile(r"chi-?tiet[^/]*\.aspx?$", re.IGNORECASE)
-
-
-def is_earlier_article(url: str) -> bool:
-    """An article page of an earlier generation of the portals (DotNetNuke, SharePoint, the
-    classic ASP sites), by the URL shapes their article modules used."""
-    parts = urlsplit(url)
-    if _EARLIER_ARTICLE_PATH.search(parts.path):
-        return True
-    names = {name.lower(): value for name, value in query_pairs(parts.query)}
-    if any(names.get(name, "").isdigit() for name in _EARLIER_ARTICLE_QUERY):
-        return True
-    return bool(_CLASSIC_DETAIL_PAGE.search(parts.path)) and names.get("id", "").isdigit()
-
-
-def recover_kind(url: str) -> UrlKind:
-    """What ``recover`` takes a captured URL for: ``crawl``'s kind, and earlier generations'
-    article pages as articles."""
-    kind = classify(url)
-    if kind is UrlKind.PAGE and is_earlier_article(url):
-        return UrlKind.ARTICLE
-    return kind
+__all__ = ["Found", "Plan", "closest", "make_plan", "merge_histories", "recover_kind"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +49,8 @@ class Plan:
     """Listing and other page captures of the sites, one per distinct payload."""
     articles: dict[str, list[Found]] = field(default_factory=dict)
     """Article key → its captures to read, oldest first."""
+    redirects: list[Found] = field(default_factory=list)
+    """Redirect captures of the sites' article URLs, to read where they lead."""
     by_url: dict[str, list[Found]] = field(default_factory=lambda: defaultdict(list))
     """Every usable capture by canonical URL (images and files are looked up here)."""
     quirks: Counter[str] = field(default_factory=Counter)
@@ -96,6 +67,12 @@ def _usable(capture: Capture) -> str | None:
     if status.startswith("3"):
         return "redirect"
     return f"http-{status}"
+
+
+def _leads_somewhere(reason: str, scope: Scope | None, kind: UrlKind) -> bool:
+    """A redirect capture of one of the sites' article URLs: where it leads may say which
+    article that URL became."""
+    return reason == "redirect" and scope is not None and kind is UrlKind.ARTICLE
 
 
 def _within(timestamp: str, window: tuple[str | None, str | None]) -> bool:
@@ -139,6 +116,8 @@ def make_plan(
         reason = _usable(capture)
         if reason:
             plan.quirks[reason] += 1
+            if _leads_somewhere(reason, scope, kind) and item.done_key not in done:
+                plan.redirects.append(item)  # (a done one's target is in recover.sqlite)
             continue
         plan.by_url[canonicalize(url)].append(item)
         if scope is None:
@@ -146,7 +125,7 @@ def make_plan(
         if item.done_key in done:
             plan.quirks["done"] += 1
         elif kind is UrlKind.ARTICLE:
-            articles[article_key(url)].append(item)
+            articles[history_key(url)].append(item)
         elif kind in (UrlKind.LISTING, UrlKind.PAGE):
             seen = page_digests[canonicalize(url)]
             if capture.digest and capture.digest in seen:
@@ -155,18 +134,42 @@ def make_plan(
             seen.add(capture.digest or capture.timestamp)
             plan.pages.append(item)
     for key, captures in articles.items():
-        seen = set(known_digests(key))
-        kept = []
-        for item in captures:
-            digest = item.capture.digest
-            if digest and digest in seen:
-                plan.quirks["duplicate"] += 1
-                continue
-            seen.add(digest or item.capture.timestamp)
-            kept.append(item)
+        kept = _new_payloads(captures, set(known_digests(key)), plan.quirks)
         if kept:
             plan.articles[key] = kept
     return plan
+
+
+def _new_payloads(captures: list[Found], seen: set[str], quirks: Counter[str]) -> list[Found]:
+    """``captures`` less those whose payload is ``seen`` or repeats an earlier one."""
+    kept = []
+    for item in captures:
+        digest = item.capture.digest
+        if digest and digest in seen:
+            quirks["duplicate"] += 1
+            continue
+        seen.add(digest or item.capture.timestamp)
+        kept.append(item)
+    return kept
+
+
+def merge_histories(
+    plan: Plan, identities: Identities, known_digests: Callable[[str], set[str]]
+) -> None:
+    """Make the captures of each article history one chain, under the history's key, in
+    capture time (``known_digests``: as for :func:`make_plan`, by each URL's own key)."""
+    merged: dict[str, list[Found]] = defaultdict(list)
+    for key, captures in plan.articles.items():
+        merged[identities.history.get(key, key)].extend(captures)
+    articles = {}
+    for key, captures in merged.items():
+        if len(captures) > 1 and identities.members(key) != {key}:
+            captures.sort(key=lambda f: (f.capture.timestamp, f.source, f.capture.url))
+            seen = set().union(*(known_digests(member) for member in identities.members(key)))
+            captures = _new_payloads(captures, seen, plan.quirks)
+        if captures:
+            articles[key] = captures
+    plan.articles = articles
 
 
 def closest(captures: list[Found], timestamp: str) -> Found | None:

@@ -2,7 +2,9 @@
 
 * the archived captures already read;
 * the images and files recovered articles still want (asked for, not yet recovered nor
-  known missing from every archive): a rerun asks for them again.
+  known missing from every archive): a rerun asks for them again;
+* where each redirect capture of an article URL led: a rerun does not read those captures
+  again, but still needs them as evidence of which articles are one history.
 
 A rerun of ``recover`` (after a kill, or later to pick up new captures) fetches only the
 captures this log lacks, so a capture must never be saved here as read before what it gave
@@ -19,6 +21,8 @@ import sqlite3
 from pathlib import Path
 from typing import NamedTuple
 
+from crawler.recover.identity import Redirect
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS captures (
     source TEXT NOT NULL,
@@ -34,6 +38,13 @@ CREATE TABLE IF NOT EXISTS wanted (
     article TEXT NOT NULL,
     site TEXT NOT NULL,
     timestamp TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS redirects (
+    source TEXT NOT NULL,
+    url TEXT NOT NULL,
+    timestamp TEXT NOT NULL,
+    target TEXT NOT NULL,
+    PRIMARY KEY (source, url, timestamp)
 )
 """
 
@@ -47,6 +58,8 @@ class CaptureRead(NamedTuple):
     key: str
     digest: str | None
     outcome: str
+    target: str | None = None
+    """Where a redirect capture led (its ``Location``), for ``outcome`` ``redirect``."""
 
 
 class RecoveryLog:
@@ -80,6 +93,12 @@ class RecoveryLog:
                 found.setdefault(key, set()).add(digest)
         return found
 
+    def redirects(self) -> list[Redirect]:
+        """Every redirect capture of an article URL read so far, and where it led."""
+        rows = self._db.execute("SELECT url, target, timestamp FROM redirects").fetchall()
+        rows += [(r.url, r.target, r.timestamp) for r in self._unsaved if r.target is not None]
+        return [Redirect(url, target, timestamp) for url, target, timestamp in rows]
+
     def add(self, read: CaptureRead) -> None:
         """Note a capture read; saved by the next :meth:`save`."""
         self._unsaved.append(read)
@@ -103,7 +122,12 @@ class RecoveryLog:
             return
         with self._db:
             self._db.executemany(
-                "INSERT OR REPLACE INTO captures VALUES (?, ?, ?, ?, ?, ?)", self._unsaved
+                "INSERT OR REPLACE INTO captures VALUES (?, ?, ?, ?, ?, ?)",
+                [read[:6] for read in self._unsaved],
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO redirects VALUES (?, ?, ?, ?)",
+                [(*read[:3], read.target) for read in self._unsaved if read.target is not None],
             )
             self._db.executemany(
                 "DELETE FROM wanted WHERE url = ?", [(url,) for url in self._unsaved_settled]

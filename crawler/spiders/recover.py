@@ -3,8 +3,10 @@
 In phases, each started when the previous one has nothing left in flight (``spider_idle``):
 
 1. discovery: each archive's CDX listing of each site's host, page by page;
-2. listings and other pages of the sites, for the dates and sections they show;
-3. articles, each one's captures oldest first (one chain per article, so versions follow
+2. listings and other pages of the sites, for the dates and sections they show, and the
+   redirect captures of article URLs, for where they lead (an archived redirect from one
+   article URL to another makes them one history: :mod:`crawler.recover.identity`);
+3. articles, each history's captures oldest first (one chain per history, so versions follow
    capture time), each with the images and files it names, looked up in the listings of
    step 1 or with one more CDX query.
 
@@ -39,18 +41,20 @@ from archive.recovered import (
     unwrap_location,
 )
 from crawler.extract import ListingContext, build_item, iso_utc, requisite_urls
+from crawler.generations import history_key
 from crawler.parsers import listing as listing_parser
 from crawler.parsers.article import parse_article
 from crawler.parsers.page import Page
 from crawler.profiles import SiteProfile, resolve_targets, split_arguments
 from crawler.recover.cdx import Capture, CdxError, parse_cdx
+from crawler.recover.identity import Identities, Redirect, judge, resolve
 from crawler.recover.pipeline import ARCHIVE_HEAD_META, CAPTURE_META, recover_pipeline
-from crawler.recover.plan import Found, Plan, closest, make_plan, scope_name
+from crawler.recover.plan import Found, Plan, closest, make_plan, merge_histories, scope_name
 from crawler.recover.politeness import ARCHIVE_API_META, is_capture
 from crawler.recover.sources import ArchiveSource, Flavour, resolve_archives
 from crawler.recover.state import CaptureRead, RecoveryLog
 from crawler.spiders.base import ArchivingSpider
-from crawler.urls import Scope, article_key, canonicalize, in_scope
+from crawler.urls import Scope, canonicalize, in_scope
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -151,6 +155,11 @@ class RecoverSpider(ArchivingSpider):
         self.versions: Counter[str] = Counter()
         self.recovered_keys: dict[str, set[str]] = defaultdict(set)
         self.log: RecoveryLog | None = None
+        self.redirects: list[Redirect] = []
+        """Redirect captures of article URLs: this run's and those earlier runs read."""
+        self.identities = Identities()
+        """Which article keys are one history (known once the redirects are read)."""
+        self.known_digests: Callable[[str], set[str]] = lambda key: set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -273,28 +282,43 @@ class RecoverSpider(ArchivingSpider):
     def _next_phase(self) -> list[scrapy.Request] | None:
         if self.phase == "discovery":
             self.phase = "pages"
+            self.known_digests = self._known_digests()
             self.plan = make_plan(
                 self.found,
                 self.scopes,
                 done=self.log.done() if self.log else set(),
-                known_digests=self._known_digests(),
+                known_digests=self.known_digests,
                 window=(self.since, self.until),
             )
+            self.redirects = self.log.redirects() if self.log else []
             self.found = []
             stats = self.crawler.stats
             for reason, count in self.plan.quirks.items():
                 stats.set_value(f"recover/captures_skipped/{reason}", count)
             # What the progress line counts as found.
             stats.set_value("portal/articles_scheduled", len(self.plan.articles))
-            return [self._capture_request(item, self.parse_page) for item in self.plan.pages]
+            pages = [self._capture_request(item, self.parse_page) for item in self.plan.pages]
+            redirects = [self._capture_request(r, self.parse_redirect) for r in self.plan.redirects]
+            return pages + redirects
         if self.phase == "pages":
             self.phase = "articles"
+            self._merge_histories()
             requests = [
                 self._capture_request(chain[0], self.parse_article, chain=(key, 0))
                 for key, chain in self.plan.articles.items()
             ]
             return requests + list(self._owed_requests())
         return None
+
+    def _merge_histories(self) -> None:
+        """One chain of captures per article history, by the archived redirects."""
+        self.identities = resolve(self.redirects, self.scopes)
+        merge_histories(self.plan, self.identities, self.known_digests)
+        stats = self.crawler.stats
+        stats.set_value("recover/redirects/merged", len(self.identities.merges))
+        for reason, count in self.identities.ignored.items():
+            stats.set_value(f"recover/redirects/not_evidence/{reason}", count)
+        stats.set_value("portal/articles_scheduled", len(self.plan.articles))
 
     def _known_digests(self) -> Callable[[str], set[str]]:
         """Payload digests of an article already in the collection: read by an earlier
@@ -344,6 +368,15 @@ class RecoverSpider(ArchivingSpider):
     def _read_capture(self, response: Response) -> Read | None:
         """Write the capture an archive's answer holds; what it holds, or None when it holds
         none (or the archive cannot be written)."""
+        unpacked = self._unpack(response)
+        if unpacked is None:
+            return None
+        read, provenance = unpacked
+        return read if self._store(response, read, provenance) else None
+
+    def _unpack(self, response: Response) -> tuple[Read, Provenance] | None:
+        """The capture an archive's answer holds, and where it came from; None when the
+        archive answered for itself (see :meth:`_archive_problem`) or with no record."""
         info = response.meta[CAPTURE_META]
         source = self.sources[info["source"]]
         if not is_capture(response):
@@ -360,23 +393,26 @@ class RecoverSpider(ArchivingSpider):
             or Capture(info["url"], info["timestamp"]).captured_at,
             archive_url=source.base,
         )
-        requisite = bool(response.meta.get("requisite"))
-        pipeline = recover_pipeline(self.crawler)
         if source.flavour is Flavour.COMMON_CRAWL:
             read = self._copied(response)
-            if read is None:
-                return None
+            return None if read is None else (read, provenance)
+        head = response.meta.get(ARCHIVE_HEAD_META) or _head_of(response)
+        return Read(info["url"], _unwrapped(split_headers(head), source), response.body), provenance
+
+    def _store(self, response: Response, read: Read, provenance: Provenance) -> bool:
+        """Write a capture and its provenance; False when the archive cannot be written."""
+        requisite = bool(response.meta.get("requisite"))
+        pipeline = recover_pipeline(self.crawler)
+        if read.copied is not None:
             location = pipeline.copy_recovered(
                 response.body, read.copied, provenance, requisite=requisite
             )
         else:
-            head = response.meta.get(ARCHIVE_HEAD_META) or _head_of(response)
-            read = Read(info["url"], _unwrapped(split_headers(head), source), response.body)
             location = pipeline.archive_recovered(
                 read.url, read.head, read.body, provenance, requisite=requisite
             )
         if location is None:
-            return None
+            return False
         response.meta["recover_location"] = location
         response.meta["recover_provenance"] = provenance
         stats = self.crawler.stats
@@ -385,7 +421,7 @@ class RecoverSpider(ArchivingSpider):
             stats.inc_value(
                 f"recover/quirks/{'redirect' if read.status < 400 else f'http-{read.status}'}"
             )
-        return read
+        return True
 
     def _copied(self, response: Response) -> Read | None:
         """A Common Crawl record: read from its byte range, to be copied as it is."""
@@ -427,10 +463,10 @@ class RecoverSpider(ArchivingSpider):
         stats.inc_value(f"errors/kind/{kind}")
         self.failures.append({"url": url, "kind": kind})
 
-    def _mark(self, response: Response, outcome: str) -> None:
+    def _mark(self, response: Response, outcome: str, target: str | None = None) -> None:
         """Note a capture read whose records are written (saved in recover.sqlite only once
         the collection has committed them, see :class:`RecoverPipeline`)."""
-        recover_pipeline(self.crawler).note_read(_capture_read(response, outcome))
+        recover_pipeline(self.crawler).note_read(_capture_read(response, outcome, target))
 
     def on_capture_failure(self, failure: Failure) -> Iterator[scrapy.Request]:
         self.on_failure(failure)
@@ -449,7 +485,7 @@ class RecoverSpider(ArchivingSpider):
         page = Page(url=read.url, body=read.body, headers=_lower(read.head))
         listing = listing_parser.parse_listing(page)
         for entry in listing.entries:
-            key = article_key(entry.url)
+            key = history_key(entry.url)
             if not any(in_scope(entry.url, scope) for scope in self.scopes):
                 continue
             self.listed_urls.setdefault(key, entry.url)
@@ -458,6 +494,25 @@ class RecoverSpider(ArchivingSpider):
                 date=known.date or entry.date, section=known.section or listing.section
             )
         self.crawler.stats.inc_value("recover/listing_pages")
+
+    def parse_redirect(self, response: Response) -> None:
+        """Where a redirect capture of an article URL led: evidence of which articles are one
+        history. Its record is kept when it may be that evidence, so that the collection
+        shows why two addresses are one article; others are only counted, as in the plan."""
+        unpacked = self._unpack(response)
+        if unpacked is None:
+            return
+        read, provenance = unpacked
+        target = read.head.header("Location")
+        if not 300 <= read.status < 400 or not target:
+            self.crawler.stats.inc_value("recover/quirks/redirect-without-location")
+            self._mark(response, f"http-{read.status}")
+            return
+        redirect = Redirect(read.url, target, response.meta[CAPTURE_META]["timestamp"])
+        self.redirects.append(redirect)
+        if judge(redirect, self.scopes) is None and not self._store(response, read, provenance):
+            return  # the archive cannot be written: read again by the rerun
+        self._mark(response, "redirect", target)
 
     # Articles ----------------------------------------------------------------------------
 
@@ -497,8 +552,9 @@ class RecoverSpider(ArchivingSpider):
             result.content,
             fetched_at=iso_utc(provenance.captured_at),
             warc=response.meta["recover_location"],
-            listing=self.listed.get(article_key(url), ListingContext()),
+            listing=self.listed.get(history_key(url), ListingContext()),
         )
+        item.key = self.identities.key(url)
         item.source = "archive"
         item.archive = provenance.item_archive()
         return item
@@ -585,30 +641,20 @@ class RecoverSpider(ArchivingSpider):
             self.recovered_keys[item.site].add(item.key)
 
     def report(self) -> dict[str, Any]:
-        sites: dict[str, Any] = {}
         captured = set(self.plan.articles) | {
-            article_key(f.capture.url) for items in self.plan.by_url.values() for f in items
+            self.identities.key(f.capture.url) for items in self.plan.by_url.values() for f in items
         }
-        for scope in self.scopes:
-            name = scope_name(scope)
-            never = sorted(
-                self.listed_urls[key]
-                for key in self.listed
-                if key not in captured and in_scope(self.listed_urls[key], scope)
-            )
-            sites[name] = {
-                "captures_found": self.plan.found_by_site.get(name, 0),
-                "articles_recovered": len(self.recovered_keys.get(name, ())),
-                "versions": self.versions.get(name, 0),
-                "listed_never_captured": never,
-                "requisites_missing": sorted(self.missing_requisites.get(name, ())),
-            }
+        sites = {scope_name(scope): self._site_report(scope, captured) for scope in self.scopes}
         stats = self.crawler.stats.get_stats()
         quirks = {
             name.removeprefix("recover/quirks/").replace("recover/captures_skipped/", "skipped/"): n
             for name, n in sorted(stats.items())
             if name.startswith(("recover/quirks/", "recover/captures_skipped/"))
         }
+        quirks.update(
+            (f"redirect-not-evidence/{reason}", count)
+            for reason, count in sorted(self.identities.ignored.items())
+        )
         politeness = {
             "refusals": stats.get("recover/archive_refusals", 0),
             "pauses": stats.get("recover/pauses", 0),
@@ -619,6 +665,28 @@ class RecoverSpider(ArchivingSpider):
             "sites": sites,
             "quirks": quirks,
             "politeness": politeness,
+        }
+
+    def _site_report(self, scope: Scope, captured: set[str]) -> dict[str, Any]:
+        """One site's part of the report (``captured``: the keys of the histories that any
+        archive captured)."""
+        name = scope_name(scope)
+        never = sorted(
+            url
+            for url in self.listed_urls.values()
+            if self.identities.key(url) not in captured and in_scope(url, scope)
+        )
+        return {
+            "captures_found": self.plan.found_by_site.get(name, 0),
+            "articles_recovered": len(self.recovered_keys.get(name, ())),
+            "versions": self.versions.get(name, 0),
+            "listed_never_captured": never,
+            "merged_by_redirect": [
+                {"from": m.url, "to": m.target, "captured_at": _iso(m.timestamp), "key": m.key}
+                for m in self.identities.merges
+                if in_scope(m.url, scope)
+            ],
+            "requisites_missing": sorted(self.missing_requisites.get(name, ())),
         }
 
     def on_closed(self, spider: scrapy.Spider, reason: str) -> None:
@@ -662,10 +730,18 @@ class Read:
         return "html" in mime and b"</html" not in self.body[-4096:].lower()
 
 
-def _capture_read(response: Response, outcome: str) -> CaptureRead:
+def _capture_read(response: Response, outcome: str, target: str | None = None) -> CaptureRead:
     info = response.meta[CAPTURE_META]
-    key = article_key(info["url"])
-    return CaptureRead(info["source"], info["url"], info["timestamp"], key, info["digest"], outcome)
+    # The URL's own key, not its history's: which histories are one may change with the
+    # redirects later runs find, and the known payloads of a history are its members'.
+    key = history_key(info["url"])
+    return CaptureRead(
+        info["source"], info["url"], info["timestamp"], key, info["digest"], outcome, target
+    )
+
+
+def _iso(timestamp: str) -> str:
+    return iso_utc(Capture("", timestamp).captured_at)
 
 
 def _head_of(response: Response) -> bytes:
