@@ -27,19 +27,20 @@ import logging
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.atomic import create_beside
-from archive.cdxj import index_lines, warc_files
+from archive.cdxj import fields_line, index_lines, record_fields, warc_files
 from archive.collection import Collection, CollectionError, take_lock
+from archive.index_reuse import ReusableIndex, reusable_index
 from archive.records import item_url
 from archive.signing import Signer
 from archive.writer import software_version
@@ -102,6 +103,8 @@ class PackageReport:
     bytes: int = 0
     unfinished: list[str] = field(default_factory=list)
     """``.open`` WARC files of a killed crawl, left out (rerun the crawl to finish them)."""
+    reindexed: list[str] = field(default_factory=list)
+    """WARC files the collection's index does not cover exactly, so indexed by reading them."""
 
 
 def write_wacz(
@@ -162,31 +165,54 @@ class _Package:
 
     def build(self, collection: Collection, info: PackageInfo, selection: Selection) -> None:
         items = list(_selected_items(collection.items_path, selection))
-        # A site's articles keep their images and files, wherever those are.
-        wanted = {url for item in items for url in _requisites(item)}
         sources = warc_files(collection.warc_dir)
         if not sources:
             raise WaczError(f"{collection.directory} holds no closed WARC files to package")
+        # A cut is indexed as it is copied; the whole collection has an index of its own.
+        if selection.everything:
+            reused = reusable_index(collection.index_path, sources)
+        else:
+            reused = ReusableIndex(collection.index_path, frozenset())
         unsorted = self.work / "index.unsorted"
-        seeds: list[str] = []
         with unsorted.open("w", encoding="utf-8") as lines:
-            for source in sources:
-                warc = source if selection.everything else self._cut(source, selection, wanted)
-                if warc is None:
-                    continue
-                seeds += _seeds(warc)
-                self.add_file(f"archive/{source.name}", warc)
-                for line in index_lines(warc):
-                    lines.write(line)
-                    self.report.captures += 1
-                self.report.warc_files += 1
+            seeds = self._add_warcs(sources, _Cut.of(selection, items), reused, lines)
         if not self.report.warc_files:
             raise WaczError("nothing in the collection matches the site and dates asked for")
+        self._add_index(reused, unsorted)
+        self._add_pages(items, {source.name for source in sources})
+        self.finish(info, info.main_page_url or (seeds[0] if seeds else None))
+
+    def _add_warcs(
+        self, sources: list[Path], cut: _Cut, reused: ReusableIndex, lines: TextIO
+    ) -> list[str]:
+        """Add the WARC files (or their cuts); write the index lines ``reused`` lacks to
+        ``lines``; return the seeds the files name."""
+        seeds: list[str] = []
+        for source in sources:
+            if cut.selection.everything:
+                warc: Path | None = source
+                if source.name not in reused.covered:
+                    self.report.reindexed.append(source.name)
+                    lines.writelines(index_lines(source))
+            else:
+                warc = self._cut(source, cut, lines.write)
+            if warc is None:
+                continue
+            seeds += _seeds(warc)
+            self.add_file(f"archive/{source.name}", warc)
+            self.report.warc_files += 1
+        return seeds
+
+    def _add_index(self, reused: ReusableIndex, unsorted: Path) -> None:
+        """The reused lines (sorted already) merged with the others, sorted."""
         index = self.work / "index.cdxj"
         with index.open("w", encoding="utf-8") as out:
-            out.writelines(_sorted(unsorted, self.work))
+            for line in heapq.merge(reused.lines(), _sorted(unsorted, self.work)):
+                out.write(line)
+                self.report.captures += 1
         self.add_file("indexes/index.cdxj", index)
-        packaged = {source.name for source in sources}
+
+    def _add_pages(self, items: list[dict[str, Any]], packaged: set[str]) -> None:
         pages = self.work / "pages.jsonl"
         with pages.open("wb") as out:
             out.write(_json_line(PAGES_HEADER))
@@ -195,20 +221,12 @@ class _Package:
                     out.write(_json_line(_page(item)))
                     self.report.pages += 1
         self.add_file("pages/pages.jsonl", pages)
-        main_page = info.main_page_url or (seeds[0] if seeds else None)
-        self.finish(info, main_page)
 
-    def _cut(self, source: Path, selection: Selection, wanted: set[str]) -> Path | None:
-        """A copy of ``source`` with only the selected records (whole gzip members) and the
-        ``wanted`` URLs captured in the date range, or None when none is selected."""
+    def _cut(self, source: Path, cut: _Cut, sink: Callable[[str], Any]) -> Path | None:
+        """A copy of ``source`` with only the records ``cut`` keeps (whole gzip members), its
+        index lines given to ``sink``; or None when none is kept."""
         target = self.work / source.name
-        kept = _copy_members(
-            source,
-            target,
-            lambda url, date: (
-                selection.keeps(url, date) or (url in wanted and selection.in_range(date))
-            ),
-        )
+        kept = _copy_members(source, target, cut.keeps, sink)
         if not kept:
             target.unlink()
             return None
@@ -261,9 +279,12 @@ class _Package:
         self.zip.writestr("datapackage-digest.json", json.dumps(digest, indent=2))
 
 
-def _copy_members(source: Path, target: Path, keeps: Any) -> int:
+def _copy_members(
+    source: Path, target: Path, keeps: Callable[[str, str], bool], sink: Callable[[str], Any]
+) -> int:
     """Copy the warcinfo and the records ``keeps(url, warc_date)`` accepts from ``source`` to
-    ``target``, member by member; an item record goes with the response it refers to.
+    ``target``, member by member; an item record goes with the response it refers to. The
+    index line of each capture copied (at its offset in ``target``) goes to ``sink``.
     Return how many records other than warcinfo were kept."""
     kept_ids: set[str] = set()
     count = 0
@@ -278,15 +299,36 @@ def _copy_members(source: Path, target: Path, keeps: Any) -> int:
                 keep = headers.get_header("WARC-Concurrent-To") in kept_ids
             else:
                 keep = keeps(url, headers.get_header("WARC-Date") or "")
+            fields = record_fields(record) if keep else None
             records.read_to_end(record)
             if not keep:
                 continue
             if record.rec_type != "warcinfo":
                 count += 1
                 kept_ids.add(headers.get_header("WARC-Record-ID"))
+            if fields is not None:
+                sink(fields_line(fields, records.get_record_length(), out.tell(), target.name))
             copy.seek(records.get_record_offset())
             out.write(copy.read(records.get_record_length()))
     return count
+
+
+@dataclass(frozen=True, slots=True)
+class _Cut:
+    """Which records a cut keeps: the selected ones, and the images and files of the selected
+    articles captured in the date range, wherever they are (a site's photos are often on the
+    province's host)."""
+
+    selection: Selection
+    wanted: frozenset[str]
+
+    @classmethod
+    def of(cls, selection: Selection, items: list[dict[str, Any]]) -> _Cut:
+        return cls(selection, frozenset(url for item in items for url in _requisites(item)))
+
+    def keeps(self, url: str, date: str) -> bool:
+        selection = self.selection
+        return selection.keeps(url, date) or (url in self.wanted and selection.in_range(date))
 
 
 def _selected_items(path: Path, selection: Selection) -> Iterator[dict[str, Any]]:
