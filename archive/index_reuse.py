@@ -23,21 +23,23 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from warcio.timeutils import iso_date_to_timestamp
-
 logger = logging.getLogger(__name__)
 
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 _GZIP_WBITS = 31
-_HEAD_READ = 4096
+_HEAD_READ = 1024
 _HEAD_LIMIT = 1 << 16
 """A record whose WARC headers do not end within this many bytes is not ours to trust."""
 _WALK_READ = 1 << 16
+_FIELD_NAMES = (b"warc-type", b"warc-target-uri", b"warc-date")
+_FIELDS = re.compile(rb"\r\n(WARC-Type|WARC-Target-URI|WARC-Date)[ \t]*:([^\r\n]*)", re.IGNORECASE)
+_NOT_DIGITS = str.maketrans("", "", "-:T")
 _CAPTURE_TYPES = frozenset({"response", "revisit"})
 
 Span = tuple[int, int, int]
@@ -114,16 +116,16 @@ def _covers(path: Path, spans: list[Span]) -> bool:
 
 
 def _check_file(fd: int, spans: list[Span]) -> None:
+    size = os.fstat(fd).st_size
     position = 0
     for offset, length, key in spans:
         if offset < position:
             raise IndexMismatch(f"captures overlap at offset {offset}")
         _walk_others(fd, position, offset)
-        record_type, url, date = _head(fd, offset)
-        if record_type not in _CAPTURE_TYPES or hash((url, iso_date_to_timestamp(date))) != key:
+        record_type, url, date = _Member(fd, offset, size).head()
+        if record_type not in _CAPTURE_TYPES or hash((url, _timestamp(date))) != key:
             raise IndexMismatch(f"the record at offset {offset} is not the capture indexed")
         position = offset + length
-    size = os.fstat(fd).st_size
     if position > size:
         raise IndexMismatch(f"a capture ends at {position}, after the end of the file ({size})")
     _walk_others(fd, position, size)
@@ -132,60 +134,65 @@ def _check_file(fd: int, spans: list[Span]) -> None:
 def _walk_others(fd: int, start: int, end: int) -> None:
     """Check that the gzip members from ``start`` to ``end`` hold no capture."""
     while start < end:
-        record_type, url, _ = _head(fd, start)
+        member = _Member(fd, start, end)
+        record_type, url, _ = member.head()
         if record_type in _CAPTURE_TYPES:
             raise IndexMismatch(f"the {record_type} of {url} at offset {start} is not indexed")
-        start = _member_end(fd, start, end)
+        start = member.finish()
 
 
-def _head(fd: int, offset: int) -> tuple[str, str, str]:
-    """WARC-Type, WARC-Target-URI and WARC-Date of the record in the member at ``offset``."""
-    block = os.pread(fd, _HEAD_READ, offset)
-    if not block.startswith(_GZIP_MAGIC):
-        raise IndexMismatch(f"no gzip member starts at offset {offset}")
-    inflater = zlib.decompressobj(_GZIP_WBITS)
-    head, unread = b"", offset + len(block)
-    try:
-        while block and b"\r\n\r\n" not in head and len(head) < _HEAD_LIMIT:
-            head += inflater.decompress(block, _HEAD_LIMIT - len(head))
-            if inflater.eof:
-                break
-            block = inflater.unconsumed_tail or os.pread(fd, _HEAD_READ, unread)
-            unread += 0 if inflater.unconsumed_tail else len(block)
-    except zlib.error as error:
-        raise IndexMismatch(f"a broken gzip member at offset {offset}: {error}") from error
-    fields = _header_fields(head.partition(b"\r\n\r\n")[0])
-    return (
-        fields.get("warc-type", ""),
-        fields.get("warc-target-uri", ""),
-        fields.get("warc-date", ""),
-    )
+class _Member:
+    """The gzip member at ``start`` of a WARC file, which must end by ``end``: inflated only
+    as far as needed, and never held whole (photos are megabytes)."""
+
+    def __init__(self, fd: int, start: int, end: int) -> None:
+        self.fd, self.start, self.end = fd, start, end
+        self.unread = start
+        self.inflater = zlib.decompressobj(_GZIP_WBITS)
+
+    def head(self) -> tuple[str, str, str]:
+        """WARC-Type, WARC-Target-URI and WARC-Date of the member's record."""
+        block = self._read(_HEAD_READ)
+        if not block.startswith(_GZIP_MAGIC):
+            raise IndexMismatch(f"no gzip member starts at offset {self.start}")
+        head = b""
+        try:
+            while block:
+                head += self.inflater.decompress(block, _HEAD_LIMIT - len(head))
+                if b"\r\n\r\n" in head or self.inflater.eof or len(head) >= _HEAD_LIMIT:
+                    break
+                block = self.inflater.unconsumed_tail or self._read(_HEAD_READ)
+        except zlib.error as error:
+            raise IndexMismatch(f"a broken gzip member at offset {self.start}: {error}") from error
+        return _warc_fields(head.partition(b"\r\n\r\n")[0], self.start)
+
+    def finish(self) -> int:
+        """Inflate the rest of the member (the output dropped); where it ends."""
+        try:
+            while not self.inflater.eof:
+                block = self.inflater.unconsumed_tail or self._read(_WALK_READ)
+                if not block:
+                    raise IndexMismatch(f"the gzip member at {self.start} runs past {self.end}")
+                self.inflater.decompress(block, _WALK_READ)
+        except zlib.error as error:
+            raise IndexMismatch(f"a broken gzip member at offset {self.start}: {error}") from error
+        return self.unread - len(self.inflater.unused_data)
+
+    def _read(self, size: int) -> bytes:
+        block = os.pread(self.fd, min(size, self.end - self.unread), self.unread)
+        self.unread += len(block)
+        return block
 
 
-def _header_fields(head: bytes) -> dict[str, str]:
-    lines = head.decode("utf-8", "replace").split("\r\n")
-    if not lines[0].startswith("WARC/"):
-        raise IndexMismatch("a gzip member that does not hold a WARC record")
-    fields = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        fields[name.strip().lower()] = value.strip()
-    return fields
+def _warc_fields(head: bytes, offset: int) -> tuple[str, str, str]:
+    if not head.startswith(b"WARC/"):
+        raise IndexMismatch(f"the gzip member at offset {offset} holds no WARC record")
+    found = {name.lower(): value.strip() for name, value in _FIELDS.findall(head)}
+    type_, url, date = (found.get(name, b"") for name in _FIELD_NAMES)
+    return type_.decode("ascii", "replace"), url.decode("utf-8", "replace"), date.decode("ascii")
 
 
-def _member_end(fd: int, start: int, end: int) -> int:
-    """Where the gzip member at ``start`` ends; an error unless it ends by ``end``."""
-    inflater = zlib.decompressobj(_GZIP_WBITS)
-    position = start
-    try:
-        while not inflater.eof and position < end:
-            block = os.pread(fd, min(_WALK_READ, end - position), position)
-            position += len(block)
-            while block and not inflater.eof:
-                inflater.decompress(block, _WALK_READ)  # output not needed: bounded, dropped
-                block = inflater.unconsumed_tail
-    except zlib.error as error:
-        raise IndexMismatch(f"a broken gzip member at offset {start}: {error}") from error
-    if not inflater.eof:
-        raise IndexMismatch(f"the gzip member at offset {start} runs past offset {end}")
-    return position - len(inflater.unused_data)
+def _timestamp(date: str) -> str:
+    """The 14 digits of a ``WARC-Date`` (``2026-11-01T08:00:00Z`` or finer), as in the index.
+    A date in another form gives something else, and the file is indexed again."""
+    return date[:19].translate(_NOT_DIGITS)

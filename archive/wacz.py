@@ -22,17 +22,21 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import itertools
 import json
 import logging
 import os
 import tempfile
 import zipfile
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from io import RawIOBase
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
@@ -50,6 +54,7 @@ logger = logging.getLogger(__name__)
 WACZ_VERSION = "1.1.1"
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Articles", "hasText": True}
 _CHUNK = 1 << 20
+_BUFFERS = 3
 _SORT_RUN = 100_000
 """Index lines sorted in memory at once (some 30 MB); longer indexes are merged from disk."""
 
@@ -168,39 +173,47 @@ class _Package:
         sources = warc_files(collection.warc_dir)
         if not sources:
             raise WaczError(f"{collection.directory} holds no closed WARC files to package")
-        # A cut is indexed as it is copied; the whole collection has an index of its own.
-        if selection.everything:
-            reused = reusable_index(collection.index_path, sources)
-        else:
-            reused = ReusableIndex(collection.index_path, frozenset())
         unsorted = self.work / "index.unsorted"
         with unsorted.open("w", encoding="utf-8") as lines:
-            seeds = self._add_warcs(sources, _Cut.of(selection, items), reused, lines)
+            if selection.everything:
+                seeds, reused = self._add_whole_warcs(sources, collection.index_path, lines)
+            else:
+                seeds = self._add_cuts(sources, _Cut.of(selection, items), lines)
+                reused = ReusableIndex(collection.index_path, frozenset())
         if not self.report.warc_files:
             raise WaczError("nothing in the collection matches the site and dates asked for")
         self._add_index(reused, unsorted)
         self._add_pages(items, {source.name for source in sources})
         self.finish(info, info.main_page_url or (seeds[0] if seeds else None))
 
-    def _add_warcs(
-        self, sources: list[Path], cut: _Cut, reused: ReusableIndex, lines: TextIO
-    ) -> list[str]:
-        """Add the WARC files (or their cuts); write the index lines ``reused`` lacks to
-        ``lines``; return the seeds the files name."""
+    def _add_whole_warcs(
+        self, sources: list[Path], index: Path, lines: TextIO
+    ) -> tuple[list[str], ReusableIndex]:
+        """Add the WARC files as they are, while the collection's ``index`` is checked against
+        them on the other core; write the lines it lacks to ``lines``."""
+        seeds: list[str] = []
+        with ThreadPoolExecutor(1, thread_name_prefix="wacz-index") as checker:
+            checking = checker.submit(reusable_index, index, sources)
+            for source in sources:
+                seeds += _seeds(source)
+                self.add_file(f"archive/{source.name}", source)
+                self.report.warc_files += 1
+            reused = checking.result()
+        for source in sources:
+            if source.name not in reused.covered:
+                self.report.reindexed.append(source.name)
+                lines.writelines(index_lines(source))
+        return seeds, reused
+
+    def _add_cuts(self, sources: list[Path], cut: _Cut, lines: TextIO) -> list[str]:
+        """Add the cuts of the WARC files that keep something, indexed while they are cut."""
         seeds: list[str] = []
         for source in sources:
-            if cut.selection.everything:
-                warc: Path | None = source
-                if source.name not in reused.covered:
-                    self.report.reindexed.append(source.name)
-                    lines.writelines(index_lines(source))
-            else:
-                warc = self._cut(source, cut, lines.write)
-            if warc is None:
-                continue
-            seeds += _seeds(warc)
-            self.add_file(f"archive/{source.name}", warc)
-            self.report.warc_files += 1
+            warc = self._cut(source, cut, lines.write)
+            if warc is not None:
+                seeds += _seeds(warc)
+                self.add_file(f"archive/{source.name}", warc)
+                self.report.warc_files += 1
         return seeds
 
     def _add_index(self, reused: ReusableIndex, unsorted: Path) -> None:
@@ -239,16 +252,13 @@ class _Package:
         # The size known up front: ZIP64 fields only where the size needs them, as readers
         # that find an entry's data from its central record (ReplayWeb.page) expect.
         info.file_size = path.stat().st_size
-        sha256 = hashlib.sha256()
-        with path.open("rb") as source, self.zip.open(info, "w") as entry:
-            while chunk := source.read(_CHUNK):
-                sha256.update(chunk)
-                entry.write(chunk)
+        with path.open("rb", buffering=0) as source, self.zip.open(info, "w") as entry:
+            sha256 = _copy_hashing(source, entry)
         self.resources.append(
             {
                 "name": Path(name).name.lower(),
                 "path": name,
-                "hash": "sha256:" + sha256.hexdigest(),
+                "hash": "sha256:" + sha256,
                 "bytes": info.file_size,
             }
         )
@@ -277,6 +287,29 @@ class _Package:
                 digest["hash"], package["created"], package["software"]
             )
         self.zip.writestr("datapackage-digest.json", json.dumps(digest, indent=2))
+
+
+def _copy_hashing(source: RawIOBase, entry: IO[bytes]) -> str:
+    """Copy ``source`` to the ZIP ``entry`` (which takes the CRC-32 as it writes) and return
+    its SHA-256, taken on the other core: hashlib and zlib let go of the GIL on large buffers,
+    so each byte is read once and the two sums overlap. A few buffers take turns, so memory
+    stays flat whatever the size."""
+    sha256 = hashlib.sha256()
+    buffers = [memoryview(bytearray(_CHUNK)) for _ in range(_BUFFERS)]
+    hashing: deque[Future[None]] = deque()
+    with ThreadPoolExecutor(1, thread_name_prefix="wacz-sha256") as hasher:
+        for buffer in itertools.cycle(buffers):
+            if len(hashing) == _BUFFERS:
+                hashing.popleft().result()  # the buffer's last chunk is hashed: free again
+            size = source.readinto(buffer)
+            if not size:
+                break
+            chunk = buffer[:size]
+            hashing.append(hasher.submit(sha256.update, chunk))
+            entry.write(chunk)
+        for pending in hashing:
+            pending.result()
+    return sha256.hexdigest()
 
 
 def _copy_members(
