@@ -8,10 +8,14 @@ lists and searches the articles), ``datapackage.json`` and ``datapackage-digest.
 There is no ``extraPages.jsonl`` for listings: ReplayWeb.page searches the text of that file
 instead of ``pages.jsonl`` when there is one, and the articles' text would not be found.
 
-Everything streams: each file is hashed while it is copied into the ZIP, the index is sorted
-in bounded runs merged from disk, and no WARC is ever held in memory, so the time is linear in
-the collection's size and the memory flat. A subset (one site, a date range) is cut from the
-WARC files by copying whole gzip members (each record is one), never by recompressing.
+Everything streams, and each WARC byte goes through Python once: read into a few buffers that
+take turns, written to the ZIP (which takes its CRC-32) while SHA-256 runs on the other core;
+no WARC is ever held in memory, so the time is linear in the collection's size and the memory
+flat. The index is the collection's own (:mod:`archive.index_reuse`: checked against each
+file beside the copy, and only a file it does not cover exactly is read again by the indexer);
+lines that are not already sorted are sorted in bounded runs merged from disk. A subset (one
+site, a date range) is cut from the WARC files by copying whole gzip members (each record is
+one), never by recompressing, and indexed as it is cut.
 
 The package is written to a temporary file beside the target and renamed into place: a
 failure never leaves a half-written ``.wacz``. The collection is locked while it is read, so a
