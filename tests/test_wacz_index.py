@@ -17,6 +17,8 @@ from archive.cdxj import build_index
 from archive.wacz import PackageInfo, Selection, write_wacz
 from archive.writer import ArchiveWriter
 from tests.archive_support import exchange
+from tests.conftest import Crawled
+from tests.replay_support import ours_and_pywbs_index
 from tests.test_wacz import DAY1, JPEG, PHOTO, _two_site_collection
 
 
@@ -54,6 +56,23 @@ def test_a_covering_index_is_reused_as_it_is(
     packaged, fresh = _package_index(tmp_path / "a.wacz", tmp_path)
     assert packaged == fresh == index.read_text().splitlines(keepends=True)
     assert report.captures == len(fresh) == 4
+
+
+def test_a_crawls_own_index_is_reused_and_is_pywbs(
+    crawled: Crawled, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crawl indexes as it writes (not with the indexer): its index passes the check."""
+    monkeypatch.setattr(archive.wacz, "index_lines", _never_read_again)
+    report = write_wacz(crawled.directory, tmp_path / "a.wacz", PackageInfo("a"))
+    assert report.reindexed == [] and report.captures > 40
+    packaged, fresh = _package_index(tmp_path / "a.wacz", tmp_path)
+    assert packaged == fresh
+    pywbs = []
+    for warc in sorted((tmp_path / "fresh" / "archive").glob("*.warc.gz")):
+        pywbs += ours_and_pywbs_index(warc, tmp_path)[1]
+    # pywb also indexes the item records under their urn: target; ours indexes responses and
+    # revisits only (archive/cdxj.py). Every other line is the same, byte for byte.
+    assert packaged == sorted(line for line in pywbs if not line.startswith("urn:"))
 
 
 def _truncate_at_a_line(index: Path) -> None:
