@@ -72,7 +72,7 @@ def reusable_index(index: Path, files: Iterable[Path]) -> ReusableIndex:
     paths = {path.name: path for path in files}
     try:
         spans = _spans_by_file(index, paths.keys())
-    except (OSError, IndexMismatch) as error:
+    except (OSError, UnicodeDecodeError, IndexMismatch) as error:
         logger.info("the collection's index is not reused: %s", error)
         return ReusableIndex(index, frozenset())
     covered = frozenset(name for name, path in paths.items() if _covers(path, spans.get(name, [])))
@@ -98,10 +98,13 @@ def _parse(line: str, where: str) -> tuple[str, Span]:
     try:
         _, timestamp, entry = line.split(" ", 2)
         fields = json.loads(entry)
-        span = (int(fields["offset"]), int(fields["length"]), hash((fields["url"], timestamp)))
-        return fields["filename"], span
+        offset, length = int(fields["offset"]), int(fields["length"])
+        name, key = str(fields["filename"]), hash((str(fields["url"]), timestamp))
     except (ValueError, KeyError, TypeError) as error:
         raise IndexMismatch(f"{where} is not a CDXJ capture line ({error!r})") from error
+    if offset < 0 or length <= 0:
+        raise IndexMismatch(f"{where} says offset {offset}, length {length}")
+    return name, (offset, length, key)
 
 
 def _covers(path: Path, spans: list[Span]) -> bool:
@@ -189,7 +192,11 @@ def _warc_fields(head: bytes, offset: int) -> tuple[str, str, str]:
         raise IndexMismatch(f"the gzip member at offset {offset} holds no WARC record")
     found = {name.lower(): value.strip() for name, value in _FIELDS.findall(head)}
     type_, url, date = (found.get(name, b"") for name in _FIELD_NAMES)
-    return type_.decode("ascii", "replace"), url.decode("utf-8", "replace"), date.decode("ascii")
+    return (
+        type_.decode("ascii", "replace"),
+        url.decode("utf-8", "replace"),
+        date.decode("ascii", "replace"),
+    )
 
 
 def _timestamp(date: str) -> str:

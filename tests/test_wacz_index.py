@@ -106,6 +106,17 @@ def _name_another_url(index: Path) -> None:
     index.write_text("".join(lines))
 
 
+def _negative_offset(index: Path) -> None:
+    lines = index.read_text().splitlines(keepends=True)
+    key, timestamp, entry = lines[0].split(" ", 2)
+    lines[0] = f"{key} {timestamp} {json.dumps(json.loads(entry) | {'offset': '-5'})}\n"
+    index.write_text("".join(lines))
+
+
+def _not_text(index: Path) -> None:
+    index.write_bytes(index.read_bytes()[:100] + b"\xff\xfe\x00garbage\n")
+
+
 def _grow_the_warc(index: Path) -> None:
     """Another record appended to the indexed file (its size is no longer the index's)."""
     (warc,) = (index.parent.parent / "warc").glob("*.warc.gz")
@@ -147,6 +158,8 @@ def _add_an_unindexed_warc(index: Path) -> None:
         _shuffle,
         _shift_an_offset,
         _name_another_url,
+        _negative_offset,
+        _not_text,
         _grow_the_warc,
         _replace_the_warc,
         _add_an_unindexed_warc,
