@@ -37,8 +37,9 @@ _HEAD_READ = 1024
 _HEAD_LIMIT = 1 << 16
 """A record whose WARC headers do not end within this many bytes is not ours to trust."""
 _WALK_READ = 1 << 16
-_FIELD_NAMES = (b"warc-type", b"warc-target-uri", b"warc-date")
-_FIELDS = re.compile(rb"\r\n(WARC-Type|WARC-Target-URI|WARC-Date)[ \t]*:([^\r\n]*)", re.IGNORECASE)
+_FIELDS = re.compile(
+    rb"\r\n(WARC-Type|WARC-Target-URI|WARC-Date|Content-Length)[ \t]*:([^\r\n]*)", re.IGNORECASE
+)
 _NOT_DIGITS = str.maketrans("", "", "-:T")
 _CAPTURE_TYPES = frozenset({"response", "revisit"})
 
@@ -125,10 +126,14 @@ def _check_file(fd: int, spans: list[Span]) -> None:
         if offset < position:
             raise IndexMismatch(f"captures overlap at offset {offset}")
         _walk_others(fd, position, offset)
-        record_type, url, date = _Member(fd, offset, size).head()
-        if record_type not in _CAPTURE_TYPES or hash((url, _timestamp(date))) != key:
+        head = _Member(fd, offset, size).head()
+        if head.type not in _CAPTURE_TYPES or hash((head.url, _timestamp(head.date))) != key:
             raise IndexMismatch(f"the record at offset {offset} is not the capture indexed")
         position = offset + length
+        # A gzip member ends with the size of what it inflates to (ISIZE, modulo 2**32): so
+        # the length is checked without inflating the payload.
+        if _isize(fd, position) != head.size % 2**32:
+            raise IndexMismatch(f"the capture at offset {offset} is not {length} bytes long")
     if position > size:
         raise IndexMismatch(f"a capture ends at {position}, after the end of the file ({size})")
     _walk_others(fd, position, size)
@@ -138,9 +143,9 @@ def _walk_others(fd: int, start: int, end: int) -> None:
     """Check that the gzip members from ``start`` to ``end`` hold no capture."""
     while start < end:
         member = _Member(fd, start, end)
-        record_type, url, _ = member.head()
-        if record_type in _CAPTURE_TYPES:
-            raise IndexMismatch(f"the {record_type} of {url} at offset {start} is not indexed")
+        head = member.head()
+        if head.type in _CAPTURE_TYPES:
+            raise IndexMismatch(f"the {head.type} of {head.url} at offset {start} is not indexed")
         start = member.finish()
 
 
@@ -153,8 +158,7 @@ class _Member:
         self.unread = start
         self.inflater = zlib.decompressobj(_GZIP_WBITS)
 
-    def head(self) -> tuple[str, str, str]:
-        """WARC-Type, WARC-Target-URI and WARC-Date of the member's record."""
+    def head(self) -> _Head:
         block = self._read(_HEAD_READ)
         if not block.startswith(_GZIP_MAGIC):
             raise IndexMismatch(f"no gzip member starts at offset {self.start}")
@@ -167,7 +171,7 @@ class _Member:
                 block = self.inflater.unconsumed_tail or self._read(_HEAD_READ)
         except zlib.error as error:
             raise IndexMismatch(f"a broken gzip member at offset {self.start}: {error}") from error
-        return _warc_fields(head.partition(b"\r\n\r\n")[0], self.start)
+        return _Head.parse(head, self.start)
 
     def finish(self) -> int:
         """Inflate the rest of the member (the output dropped); where it ends."""
@@ -187,16 +191,39 @@ class _Member:
         return block
 
 
-def _warc_fields(head: bytes, offset: int) -> tuple[str, str, str]:
-    if not head.startswith(b"WARC/"):
-        raise IndexMismatch(f"the gzip member at offset {offset} holds no WARC record")
-    found = {name.lower(): value.strip() for name, value in _FIELDS.findall(head)}
-    type_, url, date = (found.get(name, b"") for name in _FIELD_NAMES)
-    return (
-        type_.decode("ascii", "replace"),
-        url.decode("utf-8", "replace"),
-        date.decode("ascii", "replace"),
-    )
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """What the check needs of a record's WARC headers."""
+
+    type: str
+    url: str
+    date: str
+    size: int
+    """The whole record's size, uncompressed: headers, block and the closing CRLF CRLF."""
+
+    @classmethod
+    def parse(cls, head: bytes, offset: int) -> _Head:
+        if not head.startswith(b"WARC/") or b"\r\n\r\n" not in head:
+            raise IndexMismatch(f"the gzip member at offset {offset} holds no WARC record")
+        headers_end = head.index(b"\r\n\r\n") + 4
+        found = {
+            name.lower(): value.strip() for name, value in _FIELDS.findall(head, 0, headers_end)
+        }
+        block = found.get(b"content-length", b"")
+        return cls(
+            type=found.get(b"warc-type", b"").decode("ascii", "replace"),
+            url=found.get(b"warc-target-uri", b"").decode("utf-8", "replace"),
+            date=found.get(b"warc-date", b"").decode("ascii", "replace"),
+            size=headers_end + int(block) + 4 if block.isdigit() else -1,
+        )
+
+
+def _isize(fd: int, end: int) -> int:
+    """The ISIZE field of the gzip member that ends at ``end``."""
+    trailer = os.pread(fd, 4, end - 4) if end >= 4 else b""
+    if len(trailer) != 4:
+        raise IndexMismatch(f"no gzip member ends at offset {end}")
+    return int.from_bytes(trailer, "little")
 
 
 def _timestamp(date: str) -> str:

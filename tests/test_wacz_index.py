@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 import archive.wacz
 from archive.cdxj import build_index
@@ -106,6 +107,30 @@ def _name_another_url(index: Path) -> None:
     index.write_text("".join(lines))
 
 
+def _swallow_the_next_record(index: Path) -> None:
+    """A capture's length reaching over the record after it (its request), so that the
+    members still tile the file."""
+    (warc,) = (index.parent.parent / "warc").glob("*.warc.gz")
+    with warc.open("rb") as stream:
+        records = ArchiveIterator(stream)
+        spans = []
+        for record in records:
+            records.read_to_end(record)
+            spans.append(
+                (record.rec_type, records.get_record_offset(), records.get_record_length())
+            )
+    lines = index.read_text().splitlines(keepends=True)
+    for n, line in enumerate(lines):
+        key, timestamp, entry = line.split(" ", 2)
+        fields = json.loads(entry)
+        at = [offset for _, offset, _ in spans].index(int(fields["offset"]))
+        if spans[at + 1][0] == "request":
+            fields["length"] = str(int(fields["length"]) + spans[at + 1][2])
+            lines[n] = f"{key} {timestamp} {json.dumps(fields)}\n"
+            break
+    index.write_text("".join(lines))
+
+
 def _negative_offset(index: Path) -> None:
     lines = index.read_text().splitlines(keepends=True)
     key, timestamp, entry = lines[0].split(" ", 2)
@@ -158,6 +183,7 @@ def _add_an_unindexed_warc(index: Path) -> None:
         _shuffle,
         _shift_an_offset,
         _name_another_url,
+        _swallow_the_next_record,
         _negative_offset,
         _not_text,
         _grow_the_warc,
