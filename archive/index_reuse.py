@@ -8,7 +8,9 @@ used only when they are exactly its captures:
 
 - the index as a whole parses and is sorted (as :func:`archive.cdxj.build_index` writes it);
 - each of the file's lines names a gzip member of the file that holds a response or revisit
-  record of the line's URL and time (the record's WARC headers are inflated, not its payload);
+  record of the line's URL and time (the record's WARC headers are inflated, not its payload),
+  and whose trailer (ISIZE) says it inflates to that record's size, where the line's length
+  ends;
 - the members between the indexed ones (warcinfo, requests, metadata) are walked, and none is
   a response or revisit;
 - the members tile the file up to its last byte.
