@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 _MIME_END = re.compile("[; ]")
 _WARC_NAMES = ("*.warc.gz", "*.warc")
+CaptureFields = tuple[str, str, dict[str, str]]
+"""A capture's SURT key, 14-digit timestamp and JSON fields (without where it is)."""
 
 
 def build_index(
@@ -93,19 +95,20 @@ def index_lines(path: Path) -> Iterator[str]:
     with path.open("rb") as stream:
         records = ArchiveIterator(stream)
         for record in records:
-            fields = _fields(record)
+            fields = record_fields(record)
             records.read_to_end(record)
             if fields is None:
                 continue
-            key, timestamp, entry = fields
-            yield _line(
-                key,
-                timestamp,
-                entry,
-                records.get_record_length(),
-                records.get_record_offset(),
-                path.name,
+            yield fields_line(
+                fields, records.get_record_length(), records.get_record_offset(), path.name
             )
+
+
+def fields_line(fields: CaptureFields, length: int, offset: int, filename: str) -> str:
+    """The index line of a record whose :func:`record_fields` are ``fields``, found at
+    ``offset`` in ``filename`` (``length`` bytes): so a copier indexes what it copies."""
+    key, timestamp, entry = fields
+    return _line(key, timestamp, dict(entry), length, offset, filename)
 
 
 def capture_line(
@@ -140,7 +143,9 @@ def _line(
     return f"{key} {timestamp} {json.dumps(entry)}\n"
 
 
-def _fields(record: ArcWarcRecord) -> tuple[str, str, dict[str, str]] | None:
+def record_fields(record: ArcWarcRecord) -> CaptureFields | None:
+    """What the index line of ``record`` says, or None for a record it leaves out; read
+    before the record is read to its end (it may hash the payload)."""
     if record.rec_type not in ("response", "revisit"):
         return None
     http = record.http_headers

@@ -8,10 +8,14 @@ lists and searches the articles), ``datapackage.json`` and ``datapackage-digest.
 There is no ``extraPages.jsonl`` for listings: ReplayWeb.page searches the text of that file
 instead of ``pages.jsonl`` when there is one, and the articles' text would not be found.
 
-Everything streams: each file is hashed while it is copied into the ZIP, the index is sorted
-in bounded runs merged from disk, and no WARC is ever held in memory, so the time is linear in
-the collection's size and the memory flat. A subset (one site, a date range) is cut from the
-WARC files by copying whole gzip members (each record is one), never by recompressing.
+Everything streams, and each WARC byte goes through Python once: read into a few buffers that
+take turns, written to the ZIP (which takes its CRC-32) while SHA-256 runs on the other core;
+no WARC is ever held in memory, so the time is linear in the collection's size and the memory
+flat. The index is the collection's own (:mod:`archive.index_reuse`: checked against each
+file beside the copy, and only a file it does not cover exactly is read again by the indexer);
+lines that are not already sorted are sorted in bounded runs merged from disk. A subset (one
+site, a date range) is cut from the WARC files by copying whole gzip members (each record is
+one), never by recompressing, and indexed as it is cut.
 
 The package is written to a temporary file beside the target and renamed into place: a
 failure never leaves a half-written ``.wacz``. The collection is locked while it is read, so a
@@ -22,24 +26,29 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import itertools
 import json
 import logging
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from io import RawIOBase
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TextIO
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.atomic import create_beside
-from archive.cdxj import index_lines, warc_files
+from archive.cdxj import fields_line, index_lines, record_fields, warc_files
 from archive.collection import Collection, CollectionError, take_lock
+from archive.index_reuse import ReusableIndex, reusable_index
 from archive.records import item_url
 from archive.signing import Signer
 from archive.writer import software_version
@@ -49,6 +58,7 @@ logger = logging.getLogger(__name__)
 WACZ_VERSION = "1.1.1"
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Articles", "hasText": True}
 _CHUNK = 1 << 20
+_BUFFERS = 3
 _SORT_RUN = 100_000
 """Index lines sorted in memory at once (some 30 MB); longer indexes are merged from disk."""
 
@@ -102,6 +112,8 @@ class PackageReport:
     bytes: int = 0
     unfinished: list[str] = field(default_factory=list)
     """``.open`` WARC files of a killed crawl, left out (rerun the crawl to finish them)."""
+    reindexed: list[str] = field(default_factory=list)
+    """WARC files the collection's index does not cover exactly, so indexed by reading them."""
 
 
 def write_wacz(
@@ -162,31 +174,62 @@ class _Package:
 
     def build(self, collection: Collection, info: PackageInfo, selection: Selection) -> None:
         items = list(_selected_items(collection.items_path, selection))
-        # A site's articles keep their images and files, wherever those are.
-        wanted = {url for item in items for url in _requisites(item)}
         sources = warc_files(collection.warc_dir)
         if not sources:
             raise WaczError(f"{collection.directory} holds no closed WARC files to package")
         unsorted = self.work / "index.unsorted"
-        seeds: list[str] = []
         with unsorted.open("w", encoding="utf-8") as lines:
-            for source in sources:
-                warc = source if selection.everything else self._cut(source, selection, wanted)
-                if warc is None:
-                    continue
-                seeds += _seeds(warc)
-                self.add_file(f"archive/{source.name}", warc)
-                for line in index_lines(warc):
-                    lines.write(line)
-                    self.report.captures += 1
-                self.report.warc_files += 1
+            if selection.everything:
+                seeds, reused = self._add_whole_warcs(sources, collection.index_path, lines)
+            else:
+                seeds = self._add_cuts(sources, _Cut.of(selection, items), lines)
+                reused = ReusableIndex(collection.index_path, frozenset())
         if not self.report.warc_files:
             raise WaczError("nothing in the collection matches the site and dates asked for")
+        self._add_index(reused, unsorted)
+        self._add_pages(items, {source.name for source in sources})
+        self.finish(info, info.main_page_url or (seeds[0] if seeds else None))
+
+    def _add_whole_warcs(
+        self, sources: list[Path], index: Path, lines: TextIO
+    ) -> tuple[list[str], ReusableIndex]:
+        """Add the WARC files as they are, while the collection's ``index`` is checked against
+        them on the other core; write the lines it lacks to ``lines``."""
+        seeds: list[str] = []
+        with ThreadPoolExecutor(1, thread_name_prefix="wacz-index") as checker:
+            checking = checker.submit(reusable_index, index, sources)
+            for source in sources:
+                seeds += _seeds(source)
+                self.add_file(f"archive/{source.name}", source)
+                self.report.warc_files += 1
+            reused = checking.result()
+        for source in sources:
+            if source.name not in reused.covered:
+                self.report.reindexed.append(source.name)
+                lines.writelines(index_lines(source))
+        return seeds, reused
+
+    def _add_cuts(self, sources: list[Path], cut: _Cut, lines: TextIO) -> list[str]:
+        """Add the cuts of the WARC files that keep something, indexed while they are cut."""
+        seeds: list[str] = []
+        for source in sources:
+            warc = self._cut(source, cut, lines.write)
+            if warc is not None:
+                seeds += _seeds(warc)
+                self.add_file(f"archive/{source.name}", warc)
+                self.report.warc_files += 1
+        return seeds
+
+    def _add_index(self, reused: ReusableIndex, unsorted: Path) -> None:
+        """The reused lines (sorted already) merged with the others, sorted."""
         index = self.work / "index.cdxj"
         with index.open("w", encoding="utf-8") as out:
-            out.writelines(_sorted(unsorted, self.work))
+            for line in heapq.merge(reused.lines(), _sorted(unsorted, self.work)):
+                out.write(line)
+                self.report.captures += 1
         self.add_file("indexes/index.cdxj", index)
-        packaged = {source.name for source in sources}
+
+    def _add_pages(self, items: list[dict[str, Any]], packaged: set[str]) -> None:
         pages = self.work / "pages.jsonl"
         with pages.open("wb") as out:
             out.write(_json_line(PAGES_HEADER))
@@ -195,20 +238,12 @@ class _Package:
                     out.write(_json_line(_page(item)))
                     self.report.pages += 1
         self.add_file("pages/pages.jsonl", pages)
-        main_page = info.main_page_url or (seeds[0] if seeds else None)
-        self.finish(info, main_page)
 
-    def _cut(self, source: Path, selection: Selection, wanted: set[str]) -> Path | None:
-        """A copy of ``source`` with only the selected records (whole gzip members) and the
-        ``wanted`` URLs captured in the date range, or None when none is selected."""
+    def _cut(self, source: Path, cut: _Cut, sink: Callable[[str], Any]) -> Path | None:
+        """A copy of ``source`` with only the records ``cut`` keeps (whole gzip members), its
+        index lines given to ``sink``; or None when none is kept."""
         target = self.work / source.name
-        kept = _copy_members(
-            source,
-            target,
-            lambda url, date: (
-                selection.keeps(url, date) or (url in wanted and selection.in_range(date))
-            ),
-        )
+        kept = _copy_members(source, target, cut.keeps, sink)
         if not kept:
             target.unlink()
             return None
@@ -221,16 +256,13 @@ class _Package:
         # The size known up front: ZIP64 fields only where the size needs them, as readers
         # that find an entry's data from its central record (ReplayWeb.page) expect.
         info.file_size = path.stat().st_size
-        sha256 = hashlib.sha256()
-        with path.open("rb") as source, self.zip.open(info, "w") as entry:
-            while chunk := source.read(_CHUNK):
-                sha256.update(chunk)
-                entry.write(chunk)
+        with path.open("rb", buffering=0) as source, self.zip.open(info, "w") as entry:
+            sha256 = _copy_hashing(source, entry)
         self.resources.append(
             {
                 "name": Path(name).name.lower(),
                 "path": name,
-                "hash": "sha256:" + sha256.hexdigest(),
+                "hash": "sha256:" + sha256,
                 "bytes": info.file_size,
             }
         )
@@ -261,9 +293,35 @@ class _Package:
         self.zip.writestr("datapackage-digest.json", json.dumps(digest, indent=2))
 
 
-def _copy_members(source: Path, target: Path, keeps: Any) -> int:
+def _copy_hashing(source: RawIOBase, entry: IO[bytes]) -> str:
+    """Copy ``source`` to the ZIP ``entry`` (which takes the CRC-32 as it writes) and return
+    its SHA-256, taken on the other core: hashlib and zlib let go of the GIL on large buffers,
+    so each byte is read once and the two sums overlap. A few buffers take turns, so memory
+    stays flat whatever the size."""
+    sha256 = hashlib.sha256()
+    buffers = [memoryview(bytearray(_CHUNK)) for _ in range(_BUFFERS)]
+    hashing: deque[Future[None]] = deque()
+    with ThreadPoolExecutor(1, thread_name_prefix="wacz-sha256") as hasher:
+        for buffer in itertools.cycle(buffers):
+            if len(hashing) == _BUFFERS:
+                hashing.popleft().result()  # the buffer's last chunk is hashed: free again
+            size = source.readinto(buffer)
+            if not size:
+                break
+            chunk = buffer[:size]
+            hashing.append(hasher.submit(sha256.update, chunk))
+            entry.write(chunk)
+        for pending in hashing:
+            pending.result()
+    return sha256.hexdigest()
+
+
+def _copy_members(
+    source: Path, target: Path, keeps: Callable[[str, str], bool], sink: Callable[[str], Any]
+) -> int:
     """Copy the warcinfo and the records ``keeps(url, warc_date)`` accepts from ``source`` to
-    ``target``, member by member; an item record goes with the response it refers to.
+    ``target``, member by member; an item record goes with the response it refers to. The
+    index line of each capture copied (at its offset in ``target``) goes to ``sink``.
     Return how many records other than warcinfo were kept."""
     kept_ids: set[str] = set()
     count = 0
@@ -278,15 +336,36 @@ def _copy_members(source: Path, target: Path, keeps: Any) -> int:
                 keep = headers.get_header("WARC-Concurrent-To") in kept_ids
             else:
                 keep = keeps(url, headers.get_header("WARC-Date") or "")
+            fields = record_fields(record) if keep else None
             records.read_to_end(record)
             if not keep:
                 continue
             if record.rec_type != "warcinfo":
                 count += 1
                 kept_ids.add(headers.get_header("WARC-Record-ID"))
+            if fields is not None:
+                sink(fields_line(fields, records.get_record_length(), out.tell(), target.name))
             copy.seek(records.get_record_offset())
             out.write(copy.read(records.get_record_length()))
     return count
+
+
+@dataclass(frozen=True, slots=True)
+class _Cut:
+    """Which records a cut keeps: the selected ones, and the images and files of the selected
+    articles captured in the date range, wherever they are (a site's photos are often on the
+    province's host)."""
+
+    selection: Selection
+    wanted: frozenset[str]
+
+    @classmethod
+    def of(cls, selection: Selection, items: list[dict[str, Any]]) -> _Cut:
+        return cls(selection, frozenset(url for item in items for url in _requisites(item)))
+
+    def keeps(self, url: str, date: str) -> bool:
+        selection = self.selection
+        return selection.keeps(url, date) or (url in self.wanted and selection.in_range(date))
 
 
 def _selected_items(path: Path, selection: Selection) -> Iterator[dict[str, Any]]:

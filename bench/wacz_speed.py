@@ -3,63 +3,109 @@
 The budget (issue 16) is that packaging is limited by the disk, not the CPU: the stored WARCs
 go into the ZIP as they are (no recompression), so ``wacz`` should take about as long as
 copying them. The anchor is ``cp`` of the collection's WARC files followed by ``sync`` of the
-copies (``wacz`` fsyncs its package), measured in the same round. Memory is flat when the
-peak RSS of packaging a collection does not grow with it: it is measured on two collections
-of different sizes (the crawl's pages-only and full collections).
+copies (``wacz`` fsyncs its package), measured in the same round. ``cp`` copies inside the
+kernel (``copy_file_range``) from a page cache that holds the files, so a second anchor is
+``dd`` (``bs=1M conv=fsync``): every byte through a user-space buffer once, as ``wacz`` does,
+and written to disk. Memory is flat when the peak RSS of packaging a collection does not grow
+with it: it is measured on two collections of different sizes (the crawl's pages-only and
+full collections).
+
+Alone: ``python bench/wacz_speed.py DIR --rounds 5 [--small DIR2] [--before CHECKOUT]``;
+``--before`` also packages with the code of another checkout in each round (same machine,
+same moments), for before/after figures.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import shlex
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from measure import Usage, run_measured
+from measure import REPO, Usage, run_measured
 
 
 def _warc_bytes(collection: Path) -> int:
-    return sum(path.stat().st_size for path in (collection / "warc").glob("*.warc*"))
+    return sum(path.stat().st_size for path in _warcs(collection))
+
+
+def _warcs(collection: Path) -> list[Path]:
+    return sorted((collection / "warc").glob("*.warc*"))
 
 
 def _copy(collection: Path, work: Path) -> Usage:
     target = work / "copied-warcs"
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir()
-    sources = " ".join(f"'{path}'" for path in sorted((collection / "warc").glob("*.warc*")))
-    script = f"cp {sources} '{target}/' && sync '{target}'/*"
+    sources = " ".join(shlex.quote(str(path)) for path in _warcs(collection))
+    script = f"cp {sources} {shlex.quote(str(target))}/ && sync {shlex.quote(str(target))}/*"
     usage = run_measured(["sh", "-c", script], work / "copy.log")
     shutil.rmtree(target, ignore_errors=True)
     return usage
 
 
-def _package(collection: Path, work: Path) -> Usage:
+def _dd(collection: Path, work: Path) -> Usage:
+    target = work / "dd-copy"
+    copies = [
+        f"dd if={shlex.quote(str(path))} of={shlex.quote(str(target))} bs=1M conv=fsync status=none"
+        for path in _warcs(collection)
+    ]
+    usage = run_measured(["sh", "-c", " && ".join(copies)], work / "dd.log")
+    target.unlink(missing_ok=True)
+    return usage
+
+
+def _package(collection: Path, work: Path, checkout: Path = REPO) -> Usage:
+    """``wacz`` of ``collection`` with the code of ``checkout`` (``-m`` puts the working
+    directory first on the path; ``exec``, so that the usage is Python's alone)."""
     out = work / "package.wacz"
     out.unlink(missing_ok=True)
     command = [sys.executable, "-m", "crawler.cli", "wacz", str(collection), "--out", str(out)]
-    usage = run_measured(command, work / "wacz.log")
+    script = f"cd {shlex.quote(str(checkout))} && exec {shlex.join(command)}"
+    usage = run_measured(["sh", "-c", script], work / "wacz.log")
     out.unlink(missing_ok=True)
     return usage
 
 
-def wacz_round(collection: Path, work: Path) -> dict[str, Any]:
-    """Copy, then package, back to back, so that their ratio shares the machine's mood."""
-    size_mb = _warc_bytes(collection) / 2**20
-    copy, package = _copy(collection, work), _package(collection, work)
+def _figures(name: str, usage: Usage, size_mb: float, anchor: Usage) -> dict[str, Any]:
     return {
-        "warc_mb": size_mb,
-        "copy_wall_s": copy.wall_s,
-        "copy_mb_per_s": size_mb / copy.wall_s,
-        "wacz_wall_s": package.wall_s,
-        "wacz_cpu_s": package.cpu_s,
-        "wacz_mb_per_s": size_mb / package.wall_s,
-        "wacz_peak_rss_mb": package.peak_rss_mb,
-        "wacz_exit_code": package.exit_code,
-        # Wall time over the copy's: 1 means packaging runs at the speed of the disk.
-        "time_ratio_vs_copy": package.wall_s / copy.wall_s,
+        f"{name}_wall_s": usage.wall_s,
+        f"{name}_cpu_s": usage.cpu_s,
+        f"{name}_mb_per_s": size_mb / usage.wall_s,
+        f"{name}_peak_rss_mb": usage.peak_rss_mb,
+        f"{name}_exit_code": usage.exit_code,
         # Near 1, the CPU is the limit; well under 1, the process waits on the disk.
+        f"{name}_cpu_share_of_wall": usage.cpu_s / usage.wall_s,
+        # Wall time over the copy's: 1 means packaging runs at the speed of the disk.
+        f"{name}_time_ratio_vs_copy": usage.wall_s / anchor.wall_s,
+    }
+
+
+def wacz_round(collection: Path, work: Path, before: Path | None = None) -> dict[str, Any]:
+    """Copy, dd, package (and package with the ``before`` code), back to back, so that
+    their ratios share the machine's mood."""
+    size_mb = _warc_bytes(collection) / 2**20
+    load = os.getloadavg()[0]
+    copy, dd, package = _copy(collection, work), _dd(collection, work), _package(collection, work)
+    figures = {
+        "warc_mb": size_mb,
+        "load_average": load,
+        **_figures("copy", copy, size_mb, copy),
+        **_figures("dd", dd, size_mb, copy),
+        **_figures("wacz", package, size_mb, copy),
+        "time_ratio_vs_copy": package.wall_s / copy.wall_s,
+        "time_ratio_vs_dd": package.wall_s / dd.wall_s,
         "cpu_share_of_wall": package.cpu_s / package.wall_s,
     }
+    if before is not None:
+        figures |= _figures("before", _package(collection, work, before), size_mb, copy)
+        figures["before_time_ratio_vs_dd"] = figures["before_wall_s"] / dd.wall_s
+    return figures
 
 
 def _median_of(rounds: list[dict[str, Any]], key: str) -> float:
@@ -67,19 +113,25 @@ def _median_of(rounds: list[dict[str, Any]], key: str) -> float:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def run_wacz(small: Path, large: Path, work: Path, rounds: int) -> dict[str, Any]:
+def run_wacz(
+    small: Path, large: Path, work: Path, rounds: int, before: Path | None = None
+) -> dict[str, Any]:
     """``rounds`` rounds on ``large``, one on ``small`` for the memory comparison."""
-    measured = [wacz_round(large, work) for _ in range(rounds)]
+    measured = [wacz_round(large, work, before) for _ in range(rounds)]
     ratios = [one["time_ratio_vs_copy"] for one in measured]
     smaller = wacz_round(small, work)
-    return {
+    figures = {
         "rounds": measured,
         "warc_mb": measured[0]["warc_mb"],
+        "load_average": _median_of(measured, "load_average"),
         "copy_mb_per_s": _median_of(measured, "copy_mb_per_s"),
+        "dd_mb_per_s": _median_of(measured, "dd_mb_per_s"),
         "wacz_mb_per_s": _median_of(measured, "wacz_mb_per_s"),
         "time_ratio_vs_copy": _median_of(measured, "time_ratio_vs_copy"),
         "time_ratio_vs_copy_range": [min(ratios), max(ratios)],
+        "time_ratio_vs_dd": _median_of(measured, "time_ratio_vs_dd"),
         "cpu_share_of_wall": _median_of(measured, "cpu_share_of_wall"),
+        "wacz_cpu_s": _median_of(measured, "wacz_cpu_s"),
         "peak_rss_mb": max(one["wacz_peak_rss_mb"] for one in measured),
         "small": smaller,
         # Peak RSS packaging the large collection over the small one's, and their sizes' ratio.
@@ -87,6 +139,10 @@ def run_wacz(small: Path, large: Path, work: Path, rounds: int) -> dict[str, Any
         / smaller["wacz_peak_rss_mb"],
         "size_ratio_large_vs_small": measured[0]["warc_mb"] / max(smaller["warc_mb"], 1e-9),
     }
+    if before is not None:
+        for key in ("time_ratio_vs_copy", "time_ratio_vs_dd", "cpu_share_of_wall", "cpu_s"):
+            figures[f"before_{key}"] = _median_of(measured, f"before_{key}")
+    return figures
 
 
 def format_wacz(figures: dict[str, Any]) -> list[str]:
@@ -97,8 +153,56 @@ def format_wacz(figures: dict[str, Any]) -> list[str]:
         f" cp + sync of the same files {figures['copy_mb_per_s']:.0f} MB/s: time ratio"
         f" {figures['time_ratio_vs_copy']:.2f} (median of {len(figures['rounds'])} rounds,"
         f" {low:.2f}-{high:.2f}); CPU {figures['cpu_share_of_wall']:.0%} of its wall time",
+        f"wacz against dd (read, write, fsync) at {figures['dd_mb_per_s']:.0f} MB/s: time ratio"
+        f" {figures['time_ratio_vs_dd']:.2f}; load average {figures['load_average']:.1f}",
         f"wacz peak RSS {figures['peak_rss_mb']:.0f} MB at {figures['warc_mb']:.0f} MB of WARC,"
         f" {small['wacz_peak_rss_mb']:.0f} MB at {small['warc_mb']:.0f} MB: ratio"
         f" {figures['rss_ratio_large_vs_small']:.2f} for"
         f" {figures['size_ratio_large_vs_small']:.1f}x the size",
     ]
+
+
+def _round_line(one: dict[str, Any]) -> str:
+    line = (
+        f"round (load {one['load_average']:.1f}): wacz {one['wacz_wall_s']:.2f} s"
+        f" (CPU {one['wacz_cpu_s']:.2f} s), cp + sync {one['copy_wall_s']:.2f} s"
+        f" (CPU {one['copy_cpu_s']:.2f} s), dd {one['dd_wall_s']:.2f} s"
+        f" (CPU {one['dd_cpu_s']:.2f} s): ratio {one['time_ratio_vs_copy']:.2f} vs cp,"
+        f" {one['time_ratio_vs_dd']:.2f} vs dd"
+    )
+    if "before_wall_s" in one:
+        line += (
+            f"; before {one['before_wall_s']:.2f} s (CPU {one['before_cpu_s']:.2f} s):"
+            f" {one['before_time_ratio_vs_copy']:.2f} vs cp,"
+            f" {one['before_time_ratio_vs_dd']:.2f} vs dd"
+        )
+    return line
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("collection", type=Path, help="a collection directory (with warc/)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--small", type=Path, help="a smaller collection, for the memory check")
+    parser.add_argument("--before", type=Path, help="a checkout whose wacz to measure too")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    collection = args.collection.resolve()
+    with tempfile.TemporaryDirectory(prefix="wacz-speed-", dir=collection.parent) as work:
+        small = (args.small or collection).resolve()
+        figures = run_wacz(small, collection, Path(work), args.rounds, args.before)
+    print("\n".join(_round_line(one) for one in figures["rounds"]))
+    print("\n".join(format_wacz(figures)))
+    if args.before is not None:
+        print(
+            f"before: time ratio {figures['before_time_ratio_vs_copy']:.2f} vs cp,"
+            f" {figures['before_time_ratio_vs_dd']:.2f} vs dd; CPU"
+            f" {figures['before_cpu_share_of_wall']:.0%} of its wall time (medians)"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
