@@ -55,9 +55,6 @@ logger = logging.getLogger(__name__)
 
 WACZ_VERSION = "1.1.1"
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Articles", "hasText": True}
-_MEMORY_MODE = 0o600 << 16
-"""The mode zipfile's ``writestr`` gives an entry written from memory: kept, so the package's
-bytes are the ones zipfile wrote before."""
 _SORT_RUN = 100_000
 """Index lines sorted in memory at once (some 30 MB); longer indexes are merged from disk."""
 
@@ -310,7 +307,7 @@ class _Package:
 
     def _add_bytes(self, name: str, data: bytes) -> None:
         when = time.localtime()[:6]  # as zipfile's writestr dates it
-        self.zip.add_bytes(EntryInfo(name, when, _MEMORY_MODE), data)
+        self.zip.add_bytes(EntryInfo(name, when), data)
 
 
 def _copy_members(

@@ -97,7 +97,8 @@ class EntryInfo:
 
     name: str
     date_time: DateTime
-    external_attr: int = 0
+    external_attr: int = 0o600 << 16
+    """``rw-------``: what zipfile gives an entry written without a mode."""
 
 
 class KernelCopy:
