@@ -24,9 +24,11 @@ SLOW = os.environ.get("PORTAL_SLOW_TESTS", "") == "1"
 
 
 def _files(directory: Path) -> list[tuple[str, Path]]:
-    """A WARC-sized file (many copy chunks), a tiny one, an empty one, a non-ASCII name."""
+    """A WARC-sized file (many copy chunks), a tiny one, an empty one, a non-ASCII name, and
+    one within 5% of a limit of 1,000 (zipfile gives its local header ZIP64 fields)."""
     directory.mkdir(exist_ok=True)
-    contents = {"big.warc.gz": os.urandom(300_000), "tiny.txt": b"hello", "empty": b""}
+    contents = {"near.bin": os.urandom(980), "big.warc.gz": os.urandom(300_000)}
+    contents |= {"tiny.txt": b"hello", "empty": b""}
     contents["Lấp Vò.json"] = "{}".encode()
     for name, data in contents.items():
         (directory / name).write_bytes(data)
