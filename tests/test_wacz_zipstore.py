@@ -29,7 +29,7 @@ def _files(directory: Path) -> list[tuple[str, Path]]:
     directory.mkdir(exist_ok=True)
     contents = {"near.bin": os.urandom(980), "big.warc.gz": os.urandom(300_000)}
     contents |= {"tiny.txt": b"hello", "empty": b""}
-    contents["Lấp Vò.json"] = "{}".encode()
+    contents["Lấp Vò.json"] = b"{}"
     for name, data in contents.items():
         (directory / name).write_bytes(data)
     return [(f"archive/{name}", directory / name) for name in contents]
