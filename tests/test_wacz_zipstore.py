@@ -186,7 +186,7 @@ def _shrink(source: int) -> None:
 def test_a_source_that_changes_size_is_an_error(
     tmp_path: Path, change: Callable[[int], None]
 ) -> None:
-    files = _files(tmp_path / "in")
+    files = [(name, path) for name, path in _files(tmp_path / "in") if "big" in name]
     with pytest.raises(SourceChanged, match=r"big\.warc\.gz changed size while it was packaged"):
         _ours(tmp_path / "ours.zip", files, copier=_Changing(change))
 
