@@ -37,7 +37,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
@@ -47,9 +47,11 @@ from archive.cdxj import fields_line, index_lines, record_fields, warc_files
 from archive.collection import Collection, CollectionError, take_lock
 from archive.index_reuse import ReusableIndex, reusable_index
 from archive.records import item_url
-from archive.signing import Signer
 from archive.writer import software_version
 from archive.zipstore import EntryInfo, SourceChanged, StoredZip
+
+if TYPE_CHECKING:  # signing needs cryptography, imported only by those who sign
+    from archive.signing import Signer
 
 logger = logging.getLogger(__name__)
 

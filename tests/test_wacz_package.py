@@ -7,6 +7,8 @@ from __future__ import annotations
 import errno
 import os
 import re
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +27,8 @@ from tests.test_replaywebpage import _embed, _page_list
 from tests.test_wacz import _two_site_collection
 
 WAIT_MS = 90_000
+UNUSED = frozenset({"scrapy", "twisted", "cryptography", "lxml"})
+"""Packages an unsigned ``wacz`` run has no use for."""
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +121,20 @@ def test_a_warc_changing_underneath_writes_no_package(
     with pytest.raises(WaczError, match=re.escape(message)):
         write_wacz(tmp_path / "c", tmp_path / "x.wacz", PackageInfo("x"))
     assert os.listdir(tmp_path) == ["c"]
+
+
+def test_packaging_imports_no_crawler_and_no_signing(tmp_path: Path) -> None:
+    """``wacz`` starts in a fraction of the copy's time: Scrapy, Twisted and cryptography
+    (needed to crawl, or to sign) are not imported by an unsigned package's run."""
+    _two_site_collection(tmp_path / "c")
+    command = [sys.executable, "-X", "importtime", "-m", "crawler.cli", "wacz"]
+    result = subprocess.run(
+        [*command, str(tmp_path / "c"), "--out", str(tmp_path / "x.wacz")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
+    assert "archive.zipstore" in imported
+    assert not {name for name in imported if name.split(".")[0] in UNUSED}
