@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
+import itertools
 import os
 import subprocess
 import zipfile
@@ -211,3 +212,30 @@ def test_zip64_for_real_past_4_gib(tmp_path: Path) -> None:
         assert package.read("after.txt") == b"after"
     assert stored[0].size == (1 << 32) + 10
     assert stored[1] == Stored(5, hashlib.sha256(b"after").hexdigest())
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_each_copied_range_is_handed_to_the_disk_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk writes while the rest is copied and summed, so the final fsync is short."""
+    started: list[tuple[int, int]] = []
+
+    def write_behind(fd: int, offset: int, count: int) -> None:
+        started.append((offset, count))
+
+    monkeypatch.setattr(archive.zipstore, "write_behind", write_behind)
+    files = [(name, path) for name, path in _files(tmp_path / "in") if "big" in name]
+    _ours(tmp_path / "ours.zip", files)
+    data_at = 30 + len(b"archive/big.warc.gz")  # after the first local header
+    assert started[0][0] == data_at and len(started) == 300_000 // (64 << 10) + 1
+    assert sum(count for _, count in started) == 300_000
+    assert all(a + n == b for (a, n), (b, _) in itertools.pairwise(started))
+
+
+def test_write_behind_starts_writing_a_real_file(tmp_path: Path) -> None:
+    with (tmp_path / "f").open("wb") as out:
+        out.write(b"x" * 10_000)
+        archive.zipstore.write_behind(out.fileno(), 0, 10_000)
+        with pytest.raises(OSError):
+            archive.zipstore.write_behind(out.fileno(), -1, 10)
