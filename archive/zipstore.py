@@ -35,6 +35,7 @@ import logging
 import os
 import struct
 from collections.abc import Callable
+from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -206,6 +207,14 @@ class _Sums:
             if error is not None:
                 raise error
 
+    def abandon(self) -> None:
+        """Drop the ranges not summed yet and wait for the one being summed: the sums of an
+        entry that failed are never used, and no range is read after this returns."""
+        for future in self.pending:
+            future.cancel()
+        futures.wait(self.pending)
+        self.pending.clear()
+
 
 class StoredZip:
     """A ZIP being written to ``fd`` (``read_fd`` reads the same file back for the sums);
@@ -236,8 +245,10 @@ class StoredZip:
             sums = _Sums(self.read_fd, self.worker)
             try:
                 self._copy(source, path, size, sums)
-            finally:
-                sums.wait()
+            except BaseException:
+                sums.abandon()  # the copy's error is the one to report, and soon
+                raise
+            sums.wait()
             if os.fstat(source).st_size != size:
                 raise SourceChanged(f"{path} changed size while it was packaged")
         finally:

@@ -10,6 +10,7 @@ import io
 import itertools
 import os
 import subprocess
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -239,3 +240,33 @@ def test_write_behind_starts_writing_a_real_file(tmp_path: Path) -> None:
         archive.zipstore.write_behind(out.fileno(), 0, 10_000)
         with pytest.raises(OSError):
             archive.zipstore.write_behind(out.fileno(), -1, 10)
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_failed_copy_drops_the_sums_not_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted after copying many ranges, the writer does not sum them all first."""
+    summed: list[int] = []
+    real_sum = archive.zipstore._Sums._sum
+
+    def slow_sum(self: archive.zipstore._Sums, offset: int, count: int) -> None:
+        summed.append(offset)
+        time.sleep(0.05)
+        real_sum(self, offset, count)
+
+    class Interrupted(KernelCopy):
+        calls = 0
+
+        def copy(self, *args: int) -> int:
+            if self.calls == 4:
+                raise KeyboardInterrupt
+            self.calls += 1
+            return super().copy(*args)
+
+    copier = Interrupted()
+    monkeypatch.setattr(archive.zipstore._Sums, "_sum", slow_sum)
+    files = [(name, path) for name, path in _files(tmp_path / "in") if "big" in name]
+    with pytest.raises(KeyboardInterrupt):
+        _ours(tmp_path / "ours.zip", files, copier=copier)
+    assert 1 <= len(summed) < 4
