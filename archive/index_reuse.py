@@ -59,12 +59,17 @@ class ReusableIndex:
 
     path: Path
     covered: frozenset[str]
+    whole: bool = False
+    """Every line of the index is of a covered file (the usual case): no line is parsed again."""
 
     def lines(self) -> Iterator[str]:
         """The index's lines for the covered files, in the index's (sorted) order."""
         if not self.covered:
             return
         with self.path.open(encoding="utf-8") as lines:
+            if self.whole:
+                yield from lines
+                return
             for line in lines:
                 if json.loads(line.split(" ", 2)[2])["filename"] in self.covered:
                     yield line
@@ -74,17 +79,19 @@ def reusable_index(index: Path, files: Iterable[Path]) -> ReusableIndex:
     """The part of the index at ``index`` that may stand for reading ``files`` again."""
     paths = {path.name: path for path in files}
     try:
-        spans = _spans_by_file(index, paths.keys())
+        spans, named = _spans_by_file(index, paths.keys())
     except (OSError, UnicodeDecodeError, IndexMismatch) as error:
         logger.info("the collection's index is not reused: %s", error)
         return ReusableIndex(index, frozenset())
     covered = frozenset(name for name, path in paths.items() if _covers(path, spans.get(name, [])))
-    return ReusableIndex(index, covered)
+    return ReusableIndex(index, covered, whole=named <= covered)
 
 
-def _spans_by_file(index: Path, names: Iterable[str]) -> dict[str, list[Span]]:
+def _spans_by_file(index: Path, names: Iterable[str]) -> tuple[dict[str, list[Span]], set[str]]:
+    """The spans of the files ``names`` in the index, and the names of every file it names."""
     wanted = set(names)
     spans: dict[str, list[Span]] = {}
+    named: set[str] = set()
     previous = ""
     with index.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
@@ -92,9 +99,10 @@ def _spans_by_file(index: Path, names: Iterable[str]) -> dict[str, list[Span]]:
                 raise IndexMismatch(f"{index}: line {number} is out of order or cut short")
             previous = line
             name, span = _parse(line, f"{index}: line {number}")
+            named.add(name)
             if name in wanted:
                 spans.setdefault(name, []).append(span)
-    return spans
+    return spans, named
 
 
 def _parse(line: str, where: str) -> tuple[str, Span]:

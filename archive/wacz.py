@@ -8,11 +8,11 @@ lists and searches the articles), ``datapackage.json`` and ``datapackage-digest.
 There is no ``extraPages.jsonl`` for listings: ReplayWeb.page searches the text of that file
 instead of ``pages.jsonl`` when there is one, and the articles' text would not be found.
 
-Everything streams, and each WARC byte goes through Python once: read into a few buffers that
-take turns, written to the ZIP (which takes its CRC-32) while SHA-256 runs on the other core;
-no WARC is ever held in memory, so the time is linear in the collection's size and the memory
-flat. The index is the collection's own (:mod:`archive.index_reuse`: checked against each
-file beside the copy, and only a file it does not cover exactly is read again by the indexer);
+Everything streams, and no WARC byte goes through Python: the kernel copies each file into the
+ZIP while its CRC-32 and SHA-256 are taken on the other core (:mod:`archive.zipstore`); no WARC
+is ever held in memory, so the time is linear in the collection's size and the memory flat.
+The index is the collection's own (:mod:`archive.index_reuse`: checked against each file beside
+the copy, and only a file it does not cover exactly is read again by the indexer);
 lines that are not already sorted are sorted in bounded runs merged from disk. A subset (one
 site, a date range) is cut from the WARC files by copying whole gzip members (each record is
 one), never by recompressing, and indexed as it is cut.
@@ -26,21 +26,18 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import itertools
 import json
 import logging
 import os
 import tempfile
-import zipfile
-from collections import deque
+import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from io import RawIOBase
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
@@ -50,15 +47,16 @@ from archive.cdxj import fields_line, index_lines, record_fields, warc_files
 from archive.collection import Collection, CollectionError, take_lock
 from archive.index_reuse import ReusableIndex, reusable_index
 from archive.records import item_url
-from archive.signing import Signer
 from archive.writer import software_version
+from archive.zipstore import EntryInfo, SourceChanged, StoredZip
+
+if TYPE_CHECKING:  # signing needs cryptography, imported only by those who sign
+    from archive.signing import Signer
 
 logger = logging.getLogger(__name__)
 
 WACZ_VERSION = "1.1.1"
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Articles", "hasText": True}
-_CHUNK = 1 << 20
-_BUFFERS = 3
 _SORT_RUN = 100_000
 """Index lines sorted in memory at once (some 30 MB); longer indexes are merged from disk."""
 
@@ -133,15 +131,15 @@ def write_wacz(
         )
         fd, temp = create_beside(out, suffix=".part")
         try:
-            with os.fdopen(fd, "w+b") as raw:
-                with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED, allowZip64=True) as package:
-                    _Package(package, work, report).build(collection, info, selection)
-                raw.flush()
-                os.fsync(raw.fileno())
+            _write_package(fd, temp, _Package(work, report), (collection, info, selection))
             os.replace(temp, out)
-        except BaseException:
+        except BaseException as error:
             Path(temp).unlink(missing_ok=True)
+            if isinstance(error, OSError | SourceChanged):
+                raise WaczError(f"{out} was not written: {_reason(error)}") from error
             raise
+        finally:
+            os.close(fd)
     report.bytes = out.stat().st_size
     logger.info(
         "packaged %d WARC files (%d captures, %d pages) into %s",
@@ -151,6 +149,27 @@ def write_wacz(
         out,
     )
     return report
+
+
+def _write_package(
+    fd: int, temp: Path, package: _Package, what: tuple[Collection, PackageInfo, Selection]
+) -> None:
+    """Build the package into ``fd`` (the file ``temp``, read back for the sums), durably."""
+    read_fd = os.open(temp, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        with StoredZip(fd, read_fd) as package.zip:
+            package.build(*what)
+            package.zip.close()
+        os.fsync(fd)
+    finally:
+        os.close(read_fd)
+
+
+def _reason(error: OSError | SourceChanged) -> str:
+    if isinstance(error, SourceChanged):
+        return f"{error} (is something writing to the collection?)"
+    where = f" ({error.filename})" if error.filename else ""
+    return f"{error.strerror or error}{where}"
 
 
 @contextmanager
@@ -166,8 +185,9 @@ def _locked(lock_path: Path, directory: Path) -> Iterator[None]:
 class _Package:
     """One WACZ being written: the ZIP and the resources listed so far."""
 
-    def __init__(self, package: zipfile.ZipFile, work: Path, report: PackageReport) -> None:
-        self.zip = package
+    zip: StoredZip
+
+    def __init__(self, work: Path, report: PackageReport) -> None:
         self.work = work
         self.report = report
         self.resources: list[dict[str, Any]] = []
@@ -250,20 +270,15 @@ class _Package:
         return target
 
     def add_file(self, name: str, path: Path) -> None:
-        """Copy ``path`` into a stored entry, hashing it on the way; list it as a resource."""
-        info = zipfile.ZipInfo(name, date_time=datetime.now(UTC).timetuple()[:6])
-        info.compress_type = zipfile.ZIP_STORED
-        # The size known up front: ZIP64 fields only where the size needs them, as readers
-        # that find an entry's data from its central record (ReplayWeb.page) expect.
-        info.file_size = path.stat().st_size
-        with path.open("rb", buffering=0) as source, self.zip.open(info, "w") as entry:
-            sha256 = _copy_hashing(source, entry)
+        """Store ``path`` as the entry ``name``; list it as a resource with its hash."""
+        when = datetime.now(UTC).timetuple()[:6]
+        stored = self.zip.add_file(EntryInfo(name, when), path)
         self.resources.append(
             {
                 "name": Path(name).name.lower(),
                 "path": name,
-                "hash": "sha256:" + sha256,
-                "bytes": info.file_size,
+                "hash": "sha256:" + stored.sha256,
+                "bytes": stored.size,
             }
         )
 
@@ -280,7 +295,7 @@ class _Package:
         if main_page:
             package["mainPageUrl"] = main_page
         data = json.dumps(package, ensure_ascii=False, indent=2).encode("utf-8")
-        self.zip.writestr("datapackage.json", data)
+        self._add_bytes("datapackage.json", data)
         digest: dict[str, Any] = {
             "path": "datapackage.json",
             "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
@@ -290,30 +305,11 @@ class _Package:
             digest["signedData"] = info.signer.signed_data(
                 digest["hash"], package["created"], package["software"]
             )
-        self.zip.writestr("datapackage-digest.json", json.dumps(digest, indent=2))
+        self._add_bytes("datapackage-digest.json", json.dumps(digest, indent=2).encode())
 
-
-def _copy_hashing(source: RawIOBase, entry: IO[bytes]) -> str:
-    """Copy ``source`` to the ZIP ``entry`` (which takes the CRC-32 as it writes) and return
-    its SHA-256, taken on the other core: hashlib and zlib let go of the GIL on large buffers,
-    so each byte is read once and the two sums overlap. A few buffers take turns, so memory
-    stays flat whatever the size."""
-    sha256 = hashlib.sha256()
-    buffers = [memoryview(bytearray(_CHUNK)) for _ in range(_BUFFERS)]
-    hashing: deque[Future[None]] = deque()
-    with ThreadPoolExecutor(1, thread_name_prefix="wacz-sha256") as hasher:
-        for buffer in itertools.cycle(buffers):
-            if len(hashing) == _BUFFERS:
-                hashing.popleft().result()  # the buffer's last chunk is hashed: free again
-            size = source.readinto(buffer)
-            if not size:
-                break
-            chunk = buffer[:size]
-            hashing.append(hasher.submit(sha256.update, chunk))
-            entry.write(chunk)
-        for pending in hashing:
-            pending.result()
-    return sha256.hexdigest()
+    def _add_bytes(self, name: str, data: bytes) -> None:
+        when = time.localtime()[:6]  # as zipfile's writestr dates it
+        self.zip.add_bytes(EntryInfo(name, when), data)
 
 
 def _copy_members(

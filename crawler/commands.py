@@ -10,12 +10,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archive.collection import Collection, CollectionError
-from archive.signing import Signer, new_key
 from crawler.running import ensure_writable, run_spider
 from crawler.validation import UsageError, check_settings, check_urls
+
+if TYPE_CHECKING:  # cryptography is imported only to sign a package: see _signer
+    from archive.signing import Signer
 
 # What the command line reports as one sentence, exit status 2 (see crawler/cli.py).
 EXPECTED_ERRORS = (UsageError, CollectionError)
@@ -209,6 +211,8 @@ def _signer(key: Path | None, create: bool) -> Signer | None:
         if create:
             raise UsageError("--new-key needs --sign-key FILE: the file to write the key to")
         return None
+    from archive.signing import Signer, new_key
+
     # A SigningKeyError (unreadable key, a file already there) is a CollectionError: exit 2.
     return new_key(key) if create else Signer.from_file(key)
 

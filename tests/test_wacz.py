@@ -179,7 +179,7 @@ def test_a_failure_midway_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Mon
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(archive.wacz, "index_lines", broken)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(WaczError, match=r"x\.wacz was not written: No space left on device$"):
         write_wacz(tmp_path / "c", tmp_path / "x.wacz", PackageInfo("x"))
     assert sorted(os.listdir(tmp_path)) == ["c", "x.wacz"]
     assert (tmp_path / "x.wacz").read_bytes() == b"the previous package"

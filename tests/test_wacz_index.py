@@ -15,6 +15,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 import archive.wacz
 from archive.cdxj import build_index
+from archive.index_reuse import reusable_index
 from archive.wacz import PackageInfo, Selection, write_wacz
 from archive.writer import ArchiveWriter
 from tests.archive_support import exchange
@@ -236,3 +237,20 @@ def test_a_cut_is_indexed_while_it_is_copied(
         "https://lapvo.dongthap.gov.vn/web/hlv/chi-tiet-bai-viet/-/asset_publisher/x/content/id/1"
     ]
     assert report.captures == 1
+
+
+def test_lines_naming_a_file_not_in_the_collection_are_left_out(tmp_path: Path) -> None:
+    """The index also names a WARC file that is gone: the present file's lines are reused,
+    the others are not packaged, and only then is each line looked at again."""
+    index = _indexed_collection(tmp_path / "c")
+    (warc,) = (tmp_path / "c" / "warc").glob("*.warc.gz")
+    assert reusable_index(index, [warc]).whole
+    lines = index.read_text().splitlines(keepends=True)
+    gone = lines[0].replace(warc.name, "gone.warc.gz")
+    index.write_text("".join(sorted([*lines, gone])))
+    reused = reusable_index(index, [warc])
+    assert reused.covered == {warc.name} and not reused.whole
+    assert list(reused.lines()) == lines
+    write_wacz(tmp_path / "c", tmp_path / "a.wacz", PackageInfo("a"))
+    packaged, fresh = _package_index(tmp_path / "a.wacz", tmp_path)
+    assert packaged == fresh == lines
