@@ -309,16 +309,18 @@ class ArchivePipeline:
         self.stats.inc_value("archive/records_written")
         self.collection.append_item(line)
         self.collection.record_capture(
-            item.key,
-            version=item.version,
-            url=item.url,
-            payload_digest=captured.payload_digest if captured else None,
-            warc_date=captured.warc_date if captured else None,
-            fetched_at=item.fetched_at,
-            etag=captured.etag if captured else None,
-            last_modified=captured.last_modified if captured else None,
-            location=item.warc,
-            content_digest=digest,
+            ArticleState(
+                item.key,
+                item.url,
+                item.version,
+                payload_digest=captured.payload_digest if captured else None,
+                etag=captured.etag if captured else None,
+                last_modified=captured.last_modified if captured else None,
+                warc_date=captured.warc_date if captured else None,
+                fetched_at=item.fetched_at,
+                location=item.warc,
+                content_digest=digest,
+            )
         )
         self.stats.inc_value("articles/archived")
         if item.version > 1:
