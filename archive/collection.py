@@ -142,14 +142,44 @@ class Resumed:
     survive a power loss (their articles are archived again)."""
 
 
+_CONTENT_FIELDS = ("title", "summary", "paragraphs", "captions", "images", "byline", "attachments")
+_JSON = json.JSONEncoder(ensure_ascii=False)
+_SORTED_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
 def content_digest(item: Mapping[str, Any]) -> str:
     """Digest of what an archivist reads of an item: the page may change (counters, session
     ids) while the article does not."""
-    content = {
-        k: item.get(k)
-        for k in ("title", "summary", "paragraphs", "captions", "images", "byline", "attachments")
-    }
+    content = {k: item.get(k) for k in _CONTENT_FIELDS}
     return sha1_digest(json.dumps(content, ensure_ascii=False, sort_keys=True).encode())
+
+
+def encode_item(item: Mapping[str, Any]) -> tuple[dict[str, str], str]:
+    """The JSON of each field of ``item`` and its :func:`content_digest`, the body text
+    encoded once for both (the crawler's cost per article): join the pieces with
+    :func:`item_line`."""
+    pieces = {name: _JSON.encode(value) for name, value in item.items()}
+    content = {}
+    for name in sorted(_CONTENT_FIELDS):
+        value = item.get(name)
+        # Text has no keys to sort: the line's piece serves (the body text is most of it).
+        content[name] = pieces[name] if _text(value) else _SORTED_JSON.encode(value)
+    return pieces, sha1_digest(_joined(content).encode())
+
+
+def _text(value: Any) -> bool:
+    if value is None or isinstance(value, str):
+        return True
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def item_line(pieces: Mapping[str, str]) -> str:
+    """The items.jsonl line of the fields :func:`encode_item` encoded (``json.dumps``'s)."""
+    return _joined(pieces)
+
+
+def _joined(pieces: Mapping[str, str]) -> str:
+    return "{" + ", ".join(f"{_JSON.encode(name)}: {piece}" for name, piece in pieces.items()) + "}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@ All the WARC and state logic lives in ``archive/``; this module only translates.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import weakref
 from collections import OrderedDict
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
 
-from archive.collection import ArticleState, Collection, Resumed, content_digest
+from archive.collection import ArticleState, Collection, Resumed, encode_item, item_line
 from archive.exchange import Exchange, WarcLocation
 from archive.records import NOT_MODIFIED_PROFILE, sha1_digest, warc_date
 from archive.writer import ArchiveWriteError, ArchiveWriter
@@ -286,23 +285,22 @@ class ArchivePipeline:
     def _store_item(self, item: ArticleItem) -> ArticleItem:
         assert item.warc is not None
         captured = self._pending.pop(item.warc.record_id, None)
-        fields = item.to_dict()
-        digest = content_digest(fields)
+        pieces, digest = encode_item(item.to_dict())
         previous = self.collection.get(item.key)
         if previous is not None and previous.content_digest == digest:
             self.collection.touch(item.key, item.fetched_at)
             self.stats.inc_value("articles/unchanged")
             raise DropItem(f"unchanged since {previous.fetched_at}: {item.url}", log_level="DEBUG")
-        return self._store_version(item, fields, digest, captured)
+        return self._store_version(item, pieces, digest, captured)
 
     def _store_version(
-        self, item: ArticleItem, fields: dict[str, Any], digest: str, captured: _Captured | None
+        self, item: ArticleItem, pieces: dict[str, str], digest: str, captured: _Captured | None
     ) -> ArticleItem:
         """Store ``item`` as the next version of its article."""
         assert item.warc is not None
         item.version = self.collection.next_version(item.key)
-        fields["version"] = item.version
-        line = json.dumps(fields, ensure_ascii=False)
+        pieces["version"] = str(item.version)
+        line = item_line(pieces)
         self.writer.write_metadata(
             target_uri=item.url, concurrent_to=item.warc.record_id, payload=line.encode()
         )

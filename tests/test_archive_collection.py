@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from archive.collection import ArticleState, Collection, CollectionLocked, OpenCrawlConflict
+from archive.collection import (
+    ArticleState,
+    Collection,
+    CollectionLocked,
+    OpenCrawlConflict,
+    content_digest,
+    encode_item,
+    item_line,
+)
 from archive.frontier import OWED, FrontierEntry
 from archive.records import sha1_digest
 from archive.writer import ArchiveWriteError
@@ -155,3 +163,27 @@ def test_an_open_crawl_belongs_to_its_identity(tmp_path: Path) -> None:
         collection.begin_crawl({"spider": "fetch"}, discard=True)
         owed = list(collection.frontier.entries(OWED))
         assert owed == [image], "the images owed to archived articles outlive the crawl"
+
+
+ITEM = {
+    "url": "https://x.gov.vn/a?b=1",
+    "title": 'Lấp Vò "mới"',
+    "summary": None,
+    "paragraphs": ["Đoạn một", "Hai\u2028ba", "tab\there"],
+    "captions": [],
+    "images": [{"url": "https://x.gov.vn/i.jpg", "caption": "Ảnh"}],
+    "byline": "Minh Anh",
+    "attachments": [{"url": "https://x.gov.vn/f.pdf", "title": "Tệp"}],
+    "version": 1,
+    "warc": {"file": "w.warc.gz", "offset": 12, "record_id": "<urn:uuid:1>"},
+    "archive": None,
+}
+
+
+def test_an_item_encoded_once_gives_todays_line_and_digest() -> None:
+    pieces, digest = encode_item(ITEM)
+    # Collections store this digest: a new way to compute it must give the same.
+    assert digest == content_digest(ITEM) == "sha1:VWIUQM6PHRZAJXOYWQ3A2YL53P2AZ56O"
+    assert item_line(pieces) == json.dumps(ITEM, ensure_ascii=False)
+    pieces["version"] = "2"
+    assert json.loads(item_line(pieces)) == {**ITEM, "version": 2}
