@@ -89,8 +89,8 @@ ARCHIVE_THEME_ASSETS = True  # what pages need to render (CSS, JS, fonts, logo);
 # Commit the collection state every N changes, after fsyncing the WARC and items.jsonl they
 # name: bounds the work a power cut can undo (a kill loses nothing either way). A change is an
 # article recorded or touched, or a request settled: 200 is about 100 pages to fetch again
-# after a power cut, and the three fsyncs of a commit then cost about 1% of a crawl's CPU
-# (5-7% at 50, on a loopback crawl: the kernel's writeback is charged to the fsync).
+# after a power cut. The three fsyncs of a commit cost 5-7% of a loopback crawl's CPU at 50
+# (the kernel's writeback is charged to the fsync); at 200 most of that goes.
 ARCHIVE_COMMIT_EVERY = 200
 # Bring DIR/search.sqlite (the reading room's search index) up to date after each run.
 ARCHIVE_SEARCH_INDEX = True
