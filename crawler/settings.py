@@ -4,6 +4,8 @@ Everything here can be overridden per run with ``-s NAME=VALUE`` (``portal-archi
 ``scrapy crawl`` alike). Project settings carry the ``ARCHIVE_`` / ``PORTAL_`` prefixes.
 """
 
+from scrapy.settings import default_settings
+
 BOT_NAME = "portal-archiver"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -61,9 +63,14 @@ EXTENSIONS = {
     "crawler.gc_tuning.GcTuningExtension": 0,
     "crawler.stopping.GracefulStop": 0,
     "crawler.search_index.SearchIndexUpdate": 510,
-    # Switched off below (REMOTE_CONTROL_ENABLED); not loaded at all, since loading it imports
-    # aiohttp and the system's CA certificates: 0.1 s of CPU a crawl.
-    "scrapy.extensions.remote_control.RemoteControl": None,
+}
+# Scrapy's remote control is switched off (REMOTE_CONTROL_ENABLED, below) and not even
+# loaded: loading it imports aiohttp and the system's CA certificates, 0.1 s of CPU a crawl.
+# Scrapy loads every path of EXTENSIONS (one set to None too), so it leaves the base list.
+EXTENSIONS_BASE = {
+    path: order
+    for path, order in default_settings.EXTENSIONS_BASE.items()
+    if path != "scrapy.extensions.remote_control.RemoteControl"
 }
 # After the first SIGINT/SIGTERM, seconds allowed for a clean close (commit, WARC closed,
 # index) before the crawl is stopped at once, as by a second signal.
