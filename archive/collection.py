@@ -15,7 +15,7 @@ Protocol for a new or changed article (the order is what makes a kill harmless):
 
 1. write the WARC response (and metadata) records: flushed to the OS by the writer;
 2. ``append_item(line)``: the items line, written and flushed;
-3. ``record_capture(key, version, ...)``: fsync the WARC file and items.jsonl (when ``durable``),
+3. ``record_capture(state)``: fsync the WARC file and items.jsonl (when ``durable``),
    then commit the state row;
 4. the page's frontier row (:mod:`archive.frontier`) is settled once the crawler has recorded
    everything the page led to (its images and files, further pages): in the same or a later
@@ -142,14 +142,44 @@ class Resumed:
     survive a power loss (their articles are archived again)."""
 
 
+_CONTENT_FIELDS = ("title", "summary", "paragraphs", "captions", "images", "byline", "attachments")
+_JSON = json.JSONEncoder(ensure_ascii=False)
+_SORTED_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
 def content_digest(item: Mapping[str, Any]) -> str:
     """Digest of what an archivist reads of an item: the page may change (counters, session
     ids) while the article does not."""
-    content = {
-        k: item.get(k)
-        for k in ("title", "summary", "paragraphs", "captions", "images", "byline", "attachments")
-    }
+    content = {k: item.get(k) for k in _CONTENT_FIELDS}
     return sha1_digest(json.dumps(content, ensure_ascii=False, sort_keys=True).encode())
+
+
+def encode_item(item: Mapping[str, Any]) -> tuple[dict[str, str], str]:
+    """The JSON of each field of ``item`` and its :func:`content_digest`, the body text
+    encoded once for both (the crawler's cost per article): join the pieces with
+    :func:`item_line`."""
+    pieces = {name: _JSON.encode(value) for name, value in item.items()}
+    content = {}
+    for name in sorted(_CONTENT_FIELDS):
+        value = item.get(name)
+        # Text has no keys to sort: the line's piece serves (the body text is most of it).
+        content[name] = pieces[name] if _text(value) else _SORTED_JSON.encode(value)
+    return pieces, sha1_digest(_joined(content).encode())
+
+
+def _text(value: Any) -> bool:
+    if value is None or isinstance(value, str):
+        return True
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def item_line(pieces: Mapping[str, str]) -> str:
+    """The items.jsonl line of the fields :func:`encode_item` encoded (``json.dumps``'s)."""
+    return _joined(pieces)
+
+
+def _joined(pieces: Mapping[str, str]) -> str:
+    return "{" + ", ".join(f"{_JSON.encode(name)}: {piece}" for name, piece in pieces.items()) + "}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,16 +315,21 @@ class Collection:
         :meth:`build_index` does not read back what this run wrote.
         """
         if self._writer is None:
-            self._pending_index = self.written_index_path.open("a", encoding="utf-8")
             self._writer = ArchiveWriter(
                 self.warc_dir,
                 prefix=prefix,
                 max_size=max_size,
                 info=info,
                 opener=self._opener,
-                index_sink=self._pending_index.write,
+                index_sink=self._index_written,
             )
         return self._writer
+
+    def _index_written(self, line: str) -> None:
+        # Opened on the first line: a build removes the file, a later capture starts it again.
+        if self._pending_index is None:
+            self._pending_index = self.written_index_path.open("a", encoding="utf-8")
+        self._pending_index.write(line)
 
     def get(self, key: str) -> ArticleState | None:
         """The state of article ``key``, or None when the collection has never stored it."""
@@ -327,38 +362,14 @@ class Collection:
             ) from error
         self._items_dirty = True
 
-    def record_capture(
-        self,
-        key: str,
-        *,
-        version: int,
-        url: str,
-        payload_digest: str | None,
-        warc_date: str | None,
-        fetched_at: datetime | str,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        location: WarcLocation | None = None,
-        content_digest: str | None = None,
-    ) -> ArticleState:
-        """Commit a stored capture of ``key`` (a new version, or the same one re-registered).
+    def record_capture(self, state: ArticleState) -> ArticleState:
+        """Commit a stored capture of ``state.key`` (a new version, or the same one
+        re-registered).
 
         The transaction commits at once, or with the next ones when ``commit_every`` > 1; the
         page's frontier row is settled by the crawler once everything the page led to is
         recorded (images and files included), so a kill in between cannot lose them.
         """
-        state = ArticleState(
-            key,
-            url,
-            version,
-            payload_digest,
-            etag,
-            last_modified,
-            warc_date,
-            _iso(fetched_at),
-            location,
-            content_digest,
-        )
         self._store(state, new_in_crawl=self._crawl_open)
         self._written()
         return state
@@ -470,8 +481,11 @@ class Collection:
         count = build_index(
             self.warc_dir, self.index_path, reuse=True, written=self.written_index_path
         )
+        # Its lines are in the index now: nothing is left behind for readers to merge.
         if self._pending_index is not None:
-            self._pending_index.truncate(0)
+            self._pending_index.close()
+            self._pending_index = None
+        self.written_index_path.unlink(missing_ok=True)
         return count
 
     @property

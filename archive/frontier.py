@@ -54,6 +54,8 @@ class FrontierEntry:
 
 
 _COLUMNS = "key, url, callback, errback, priority, meta, state, requisite_of"
+_NO_META = "{}"
+"""Most rows (pages, articles) keep no meta: their JSON needs no encoder."""
 
 
 def _entry(row: tuple[Any, ...]) -> FrontierEntry:
@@ -102,7 +104,7 @@ class Frontier:
                 entry.callback,
                 entry.errback,
                 entry.priority,
-                json.dumps(entry.meta, ensure_ascii=False),
+                json.dumps(entry.meta, ensure_ascii=False) if entry.meta else _NO_META,
                 entry.state,
                 entry.requisite_of,
             ),

@@ -1,7 +1,8 @@
-"""Building single WARC records (with warcio) and compressing each into its own gzip member.
+"""Building single WARC records and compressing each into its own gzip member.
 
-Records are rendered uncompressed by warcio's ``WARCWriter`` into memory, then deflated here so
-the writer knows a record's exact size before it touches the file (rotation, rollback).
+Records are rendered uncompressed into memory, to the bytes warcio's ``WARCWriter`` writes,
+then deflated here so the writer knows a record's exact size before it touches the file
+(rotation, rollback).
 
 The chunked rule
 ----------------
@@ -31,12 +32,8 @@ import re
 import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from io import BytesIO
 
 from isal import isal_zlib
-from warcio.recordloader import ArcWarcRecord
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
 WARC_VERSION = "WARC/1.1"
 REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
@@ -193,19 +190,17 @@ def gzip_member(data: bytes, level: int) -> bytes:
     return compressor.compress(data) + compressor.flush()
 
 
-class _VerbatimHead(StatusAndHeaders):
-    """An HTTP head warcio writes as the exact bytes given, never re-serialised."""
+_NO_PAYLOAD_DIGEST = frozenset({"warcinfo", "revisit"})
 
-    def __init__(self, raw: bytes) -> None:
-        super().__init__("", [], protocol="")
-        self._raw = raw
-        self.headers_buff = raw
 
-    def compute_headers_buffer(self, header_filter: object = None) -> None:
-        self.headers_buff = self._raw
-
-    def __bool__(self) -> bool:
-        return True
+def _replaced(headers: list[tuple[str, str]], name: str, value: str) -> None:
+    """Set the last ``name`` header (any case) to ``value`` in place, else append it."""
+    lowered = name.lower()
+    for index in range(len(headers) - 1, -1, -1):
+        if headers[index][0].lower() == lowered:
+            headers[index] = (headers[index][0], value)
+            return
+    headers.append((name, value))
 
 
 def render_record(
@@ -214,15 +209,26 @@ def render_record(
     block: bytes,
     content_type: str,
 ) -> bytes:
-    """One uncompressed WARC record: ``headers`` in order, then warcio adds the block digest
-    (unless given), ``Content-Type`` and ``Content-Length``; the block is written verbatim."""
-    rec_headers = StatusAndHeaders("", list(headers), protocol=WARC_VERSION)
-    # warcio writes only the HTTP head of a revisit: hand it the block as a verbatim head.
-    http, payload = (_VerbatimHead(block), b"") if rec_type == "revisit" else (None, block)
-    record = ArcWarcRecord(
-        "warc", rec_type, rec_headers, BytesIO(payload), http, content_type, len(payload)
-    )
-    record.payload_length = len(payload)
-    out = BytesIO()
-    WARCWriter(out, gzip=False, warc_version=WARC_VERSION).write_record(record)
-    return out.getvalue()
+    """One uncompressed WARC record: ``headers`` in order, then the payload digest (but for
+    warcinfo and revisit records) and block digest unless given, ``Content-Type`` and
+    ``Content-Length``; the block is written verbatim.
+
+    These are the bytes warcio's ``WARCWriter`` writes for such a record (a test holds them
+    to it), built here directly: warcio's objects, stream copies and header searches cost
+    more than the record's digest (the writer renders three records per page).
+    """
+    fields = list(headers)
+    names = {name.lower() for name, _ in fields}
+    wants_payload = "warc-payload-digest" not in names and rec_type not in _NO_PAYLOAD_DIGEST
+    wants_block = "warc-block-digest" not in names
+    if wants_payload or wants_block:
+        # Without HTTP headers apart, a record's payload is its whole block.
+        digest = sha1_digest(block)
+        if wants_payload:
+            fields.append(("WARC-Payload-Digest", digest))
+        if wants_block:
+            fields.append(("WARC-Block-Digest", digest))
+    _replaced(fields, "Content-Type", content_type)
+    _replaced(fields, "Content-Length", str(len(block)))
+    head = "".join(f"{name}: {value}\r\n" for name, value in fields)
+    return b"".join((f"{WARC_VERSION}\r\n{head}\r\n".encode(), block, b"\r\n\r\n"))

@@ -15,7 +15,6 @@ All the WARC and state logic lives in ``archive/``; this module only translates.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import weakref
 from collections import OrderedDict
@@ -27,11 +26,12 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
 
-from archive.collection import ArticleState, Collection, Resumed, content_digest
+from archive.collection import ArticleState, Collection, Resumed, encode_item, item_line
 from archive.exchange import Exchange, WarcLocation
 from archive.records import NOT_MODIFIED_PROFILE, sha1_digest, warc_date
 from archive.writer import ArchiveWriteError, ArchiveWriter
 from crawler.capture import CAPTURE_META_KEY, WireCapture, ip_of
+from crawler.counts import Counts
 from crawler.extract import (
     FETCHED_AT_META_KEY,
     THEME_ASSET_META_KEY,
@@ -102,6 +102,10 @@ class ArchivePipeline:
         self.stats = crawler.stats
         self.collection = collection
         self.writer = writer
+        # What the archive counts per page; the progress line and the report read them.
+        self.counts = Counts(
+            self.stats, values=lambda: {"archive/bytes_written": self.writer.bytes_written}
+        )
         self.frontier = CrawlFrontier(
             crawler, collection, requisites=crawler.settings.getbool("ARCHIVE_REQUISITES")
         )
@@ -190,9 +194,8 @@ class ArchivePipeline:
         except ArchiveWriteError as error:
             self._stop(error)
             return
-        self.stats.inc_value("archive/records_written", 2)  # the request and its response
-        self.stats.inc_value(f"archive/requests/{self._kind(request)}")
-        self.stats.set_value("archive/bytes_written", self.writer.bytes_written)
+        self.counts.inc("archive/records_written", 2)  # the request and its response
+        self.counts.inc(f"archive/requests/{self._kind(request)}")
 
     def _stop(self, error: ArchiveWriteError) -> None:
         """A write failed (disk full, I/O error): what is archived stays valid; stop cleanly."""
@@ -218,7 +221,7 @@ class ArchivePipeline:
             if response.status == 304:
                 return self._write_not_modified(exchange, previous, digest)
             assert previous is not None and previous.warc_date is not None
-            self.stats.inc_value("archive/revisits")
+            self.counts.inc("archive/revisits")
             return self.writer.write_revisit(
                 exchange,
                 refers_to_uri=previous.url,
@@ -247,7 +250,7 @@ class ArchivePipeline:
         replay shows that capture, not an empty 304; with no capture to name it stays as sent."""
         if previous is None or previous.warc_date is None or previous.payload_digest is None:
             return self.writer.write_exchange(exchange, payload_digest=digest)
-        self.stats.inc_value("archive/revisits")
+        self.counts.inc("archive/revisits")
         return self.writer.write_revisit(
             exchange,
             refers_to_uri=previous.url,
@@ -286,47 +289,49 @@ class ArchivePipeline:
     def _store_item(self, item: ArticleItem) -> ArticleItem:
         assert item.warc is not None
         captured = self._pending.pop(item.warc.record_id, None)
-        fields = item.to_dict()
-        digest = content_digest(fields)
+        pieces, digest = encode_item(item.to_dict())
         previous = self.collection.get(item.key)
         if previous is not None and previous.content_digest == digest:
             self.collection.touch(item.key, item.fetched_at)
-            self.stats.inc_value("articles/unchanged")
+            self.counts.inc("articles/unchanged")
             raise DropItem(f"unchanged since {previous.fetched_at}: {item.url}", log_level="DEBUG")
-        return self._store_version(item, fields, digest, captured)
+        return self._store_version(item, pieces, digest, captured)
 
     def _store_version(
-        self, item: ArticleItem, fields: dict[str, Any], digest: str, captured: _Captured | None
+        self, item: ArticleItem, pieces: dict[str, str], digest: str, captured: _Captured | None
     ) -> ArticleItem:
         """Store ``item`` as the next version of its article."""
         assert item.warc is not None
         item.version = self.collection.next_version(item.key)
-        fields["version"] = item.version
-        line = json.dumps(fields, ensure_ascii=False)
+        pieces["version"] = str(item.version)
+        line = item_line(pieces)
         self.writer.write_metadata(
             target_uri=item.url, concurrent_to=item.warc.record_id, payload=line.encode()
         )
-        self.stats.inc_value("archive/records_written")
+        self.counts.inc("archive/records_written")
         self.collection.append_item(line)
         self.collection.record_capture(
-            item.key,
-            version=item.version,
-            url=item.url,
-            payload_digest=captured.payload_digest if captured else None,
-            warc_date=captured.warc_date if captured else None,
-            fetched_at=item.fetched_at,
-            etag=captured.etag if captured else None,
-            last_modified=captured.last_modified if captured else None,
-            location=item.warc,
-            content_digest=digest,
+            ArticleState(
+                item.key,
+                item.url,
+                item.version,
+                payload_digest=captured.payload_digest if captured else None,
+                etag=captured.etag if captured else None,
+                last_modified=captured.last_modified if captured else None,
+                warc_date=captured.warc_date if captured else None,
+                fetched_at=item.fetched_at,
+                location=item.warc,
+                content_digest=digest,
+            )
         )
-        self.stats.inc_value("articles/archived")
+        self.counts.inc("articles/archived")
         if item.version > 1:
-            self.stats.inc_value("articles/changed")
+            self.counts.inc("articles/changed")
         return item
 
     def close_spider(self, spider: Spider | None = None) -> None:
         """Before ``spider_closed``, whose listeners (the report) read the stats."""
+        self.counts.publish()
         self.stats.set_value("frontier/remaining", self.frontier.remaining())
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
@@ -341,7 +346,7 @@ class ArchivePipeline:
                 self.collection.directory,
             )
         finally:
-            self.stats.set_value("archive/bytes_written", self.writer.bytes_written)
+            self.counts.publish()  # the final size, once the index closed the WARC file
             self.frontier.closed = True
             self.collection.close()
 

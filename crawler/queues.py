@@ -1,4 +1,4 @@
-"""The disk queue of scheduled requests: Scrapy's pickle FIFO, naming callbacks cheaply.
+"""The disk queue of scheduled requests: Scrapy's pickle FIFO, cheaper where it can be.
 
 Scrapy stores a queued request as ``Request.to_dict(spider=...)``, which finds the name of
 each callback by listing every member of the spider (``inspect.getmembers``): about 45 µs
@@ -6,18 +6,32 @@ per request, more than the rest of the queue's work. Here a callback's name come
 function and is checked against the spider; anything else goes to Scrapy's own search.
 The dict is Scrapy's (a method known by two names may be stored by the other one), so the
 queue's files read back the same with either class.
+
+Most requests are taken from the queue soon after they are put in it, and Scrapy closes a
+priority's queue each time it empties: a disk queue then creates, writes and removes its
+directory over and over, and every request is rebuilt from its dict. So the newest requests
+wait in memory (a bounded number: memory stays flat however large the site) and go to disk
+together when there are too many; a queue that never grows past that touches no file.
 """
 
 from __future__ import annotations
 
+import pickle
+from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
 
+from queuelib import FifoDiskQueue
 from scrapy import Request
-from scrapy.squeues import PickleFifoDiskQueue
+from scrapy.utils.request import request_from_dict
 
 if TYPE_CHECKING:
     from scrapy import Spider
+    from scrapy.crawler import Crawler
+
+IN_MEMORY = 1_000
+"""Requests a queue keeps in memory before it writes them to disk (a few hundred kB)."""
 
 
 def method_name(spider: Spider, callback: Callable[..., Any]) -> str | None:
@@ -51,9 +65,66 @@ def request_to_dict(request: Request, spider: Spider) -> dict[str, Any]:
     return data
 
 
-class RequestDiskQueue(PickleFifoDiskQueue):  # type: ignore[misc,valid-type]
-    """``scrapy.squeues.PickleFifoDiskQueue`` with :func:`request_to_dict`."""
+def _serialized(request: Request, spider: Spider) -> bytes:
+    """What Scrapy's pickle queue writes; ValueError when it cannot (Scrapy's scheduler then
+    keeps the request in its memory queue)."""
+    data = request_to_dict(request, spider)
+    try:
+        return pickle.dumps(data, protocol=4)
+    except (pickle.PicklingError, AttributeError, TypeError) as error:
+        raise ValueError(str(error)) from error
+
+
+class RequestDiskQueue:
+    """A FIFO of requests, its older part in Scrapy's pickle format on disk at ``path``.
+
+    Every request is serialized when pushed, so that one Scrapy cannot store is refused then,
+    as by Scrapy's queue; the newest ``in_memory`` are kept as they are, with their bytes, and
+    only written when more arrive or the queue closes (after the older ones: the files read
+    back in order with ``scrapy.squeues.PickleFifoDiskQueue``).
+    """
+
+    def __init__(self, spider: Spider, path: str, *, in_memory: int = IN_MEMORY) -> None:
+        self.spider = spider
+        self._path = path
+        self._in_memory = in_memory
+        self._newest: deque[tuple[Request, bytes]] = deque()
+        # What an earlier run left on disk comes first.
+        self._disk: FifoDiskQueue | None = FifoDiskQueue(path) if Path(path).exists() else None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, key: str, *args: Any, **kwargs: Any) -> Self:
+        return cls(crawler.spider, key)
 
     def push(self, request: Request) -> None:
-        # Past Scrapy's request-to-dict step, to its pickling queue.
-        super(PickleFifoDiskQueue, self).push(request_to_dict(request, self.spider))
+        self._newest.append((request, _serialized(request, self.spider)))
+        if len(self._newest) > self._in_memory:
+            self._write_newest()
+
+    def pop(self) -> Request | None:
+        if self._disk is not None and len(self._disk):
+            data = self._disk.pop()
+            return request_from_dict(pickle.loads(data), spider=self.spider)
+        return self._newest.popleft()[0] if self._newest else None
+
+    def peek(self) -> Request | None:
+        if self._disk is not None and len(self._disk):
+            data = self._disk.peek()
+            return request_from_dict(pickle.loads(data), spider=self.spider)
+        return self._newest[0][0] if self._newest else None
+
+    def close(self) -> None:
+        if self._newest:
+            self._write_newest()
+        if self._disk is not None:
+            self._disk.close()
+            self._disk = None
+
+    def __len__(self) -> int:
+        return len(self._newest) + (len(self._disk) if self._disk is not None else 0)
+
+    def _write_newest(self) -> None:
+        if self._disk is None:
+            self._disk = FifoDiskQueue(self._path)
+        while self._newest:
+            self._disk.push(self._newest.popleft()[1])

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from archive.collection import Collection, CollectionLocked, OpenCrawlConflict
+from archive.collection import (
+    ArticleState,
+    Collection,
+    CollectionLocked,
+    OpenCrawlConflict,
+    content_digest,
+    encode_item,
+    item_line,
+)
 from archive.frontier import OWED, FrontierEntry
 from archive.records import sha1_digest
 from archive.writer import ArchiveWriteError
@@ -29,14 +37,17 @@ def capture(collection: Collection, key: str, *, commit: bool = True) -> dict[st
     collection.append_item(json.dumps(item))
     if commit:
         collection.record_capture(
-            key,
-            version=version,
-            url=ex.url,
-            payload_digest=sha1_digest(ex.body),
-            warc_date="2026-11-26T12:00:00.123456Z",
-            fetched_at=FETCHED,
-            etag='"v1"',
-            location=location,
+            ArticleState(
+                key,
+                ex.url,
+                version,
+                payload_digest=sha1_digest(ex.body),
+                etag='"v1"',
+                last_modified=None,
+                warc_date="2026-11-26T12:00:00.123456Z",
+                fetched_at=FETCHED.isoformat(),
+                location=location,
+            )
         )
     return item
 
@@ -60,6 +71,18 @@ def test_layout_and_state_round_trip(tmp_path: Path) -> None:
     for name in ("warc", "items.jsonl", "indexes/index.cdxj", "state.sqlite", "jobs", ".lock"):
         assert (tmp_path / name).exists()
     warcio_check(*tmp_path.glob("warc/*.warc.gz"))
+
+
+def test_pending_index_lines_go_once_the_index_is_built(tmp_path: Path) -> None:
+    pending = tmp_path / ".index-pending.cdxj"
+    with Collection(tmp_path) as collection:
+        capture(collection, "a#1")
+        assert pending.exists()
+        assert collection.build_index() == 1
+        assert not pending.exists()
+        capture(collection, "b#2")  # written after a build: indexed by the next one
+        assert collection.build_index() == 2
+    assert not pending.exists()
 
 
 def test_second_opener_is_refused_naming_the_pid(tmp_path: Path) -> None:
@@ -140,3 +163,27 @@ def test_an_open_crawl_belongs_to_its_identity(tmp_path: Path) -> None:
         collection.begin_crawl({"spider": "fetch"}, discard=True)
         owed = list(collection.frontier.entries(OWED))
         assert owed == [image], "the images owed to archived articles outlive the crawl"
+
+
+ITEM = {
+    "url": "https://x.gov.vn/a?b=1",
+    "title": 'Lấp Vò "mới"',
+    "summary": None,
+    "paragraphs": ["Đoạn một", "Hai\u2028ba", "tab\there"],
+    "captions": [],
+    "images": [{"url": "https://x.gov.vn/i.jpg", "caption": "Ảnh"}],
+    "byline": "Minh Anh",
+    "attachments": [{"url": "https://x.gov.vn/f.pdf", "title": "Tệp"}],
+    "version": 1,
+    "warc": {"file": "w.warc.gz", "offset": 12, "record_id": "<urn:uuid:1>"},
+    "archive": None,
+}
+
+
+def test_an_item_encoded_once_gives_todays_line_and_digest() -> None:
+    pieces, digest = encode_item(ITEM)
+    # Collections store this digest: a new way to compute it must give the same.
+    assert digest == content_digest(ITEM) == "sha1:VWIUQM6PHRZAJXOYWQ3A2YL53P2AZ56O"
+    assert item_line(pieces) == json.dumps(ITEM, ensure_ascii=False)
+    pieces["version"] = "2"
+    assert json.loads(item_line(pieces)) == {**ITEM, "version": 2}

@@ -119,3 +119,19 @@ def test_relative_links_follow_the_base_element() -> None:
     )
     page = Page(url="https://dongthap.gov.vn/x/y", body=body)
     assert article_links(page) == ["https://dongthap.gov.vn/web/snnptnt/tin-tuc/chi-tiet?id=42"]
+
+
+def test_article_links_are_told_by_their_path_not_their_query() -> None:
+    base = "https://dongthap.gov.vn/web/hlv"
+    hrefs = (
+        f"{base}/share?u={base}/-/asset_publisher/X/content/id/1",  # a share button
+        f"{base}/tin-tuc/chi-tiet?id=2",
+        f"{base}/tin-tuc/-/asset_publisher/X/content/id/3?redirect=/content/x",
+        f"{base}/lien-he",
+    )
+    anchors = "".join(f'<a href="{href}">x</a>' for href in hrefs).encode()
+    page = Page(url=f"{base}/trang-chu", body=b"<html><body>" + anchors + b"</body></html>")
+    assert article_links(page) == [
+        f"{base}/tin-tuc/chi-tiet?id=2",
+        f"{base}/tin-tuc/-/asset_publisher/X/content/id/3",
+    ]

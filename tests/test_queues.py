@@ -91,3 +91,55 @@ def test_requests_read_back_after_a_restart(
         assert type(got) is type(sent)
     assert queue.pop() is None
     queue.close()
+
+
+def _numbered(spider: PortalSpider, count: int) -> list[Request]:
+    return [Request(f"{URL}&n={n}", callback=spider.parse_article) for n in range(count)]
+
+
+def test_a_short_queue_never_touches_the_disk(crawler: Any, tmp_path: Path) -> None:
+    queue = RequestDiskQueue(crawler.spider, str(tmp_path / "q"), in_memory=4)
+    sent = _numbered(crawler.spider, 4)
+    for request in sent:
+        queue.push(request)
+    assert len(queue) == 4 and queue.peek() is sent[0]
+    assert [queue.pop() for _ in sent] == sent  # the very objects, as a memory queue gives
+    assert queue.pop() is None and not queue
+    queue.close()
+    assert not (tmp_path / "q").exists()
+
+
+def test_order_is_first_in_first_out_across_the_disk(crawler: Any, tmp_path: Path) -> None:
+    queue = RequestDiskQueue(crawler.spider, str(tmp_path / "q"), in_memory=3)
+    sent = _numbered(crawler.spider, 20)
+    got = []
+    for n, request in enumerate(sent):
+        queue.push(request)
+        if n % 3 == 2:  # the queue grows past what stays in memory, then drains
+            got.append(queue.pop())
+    assert (tmp_path / "q").exists()
+    while queue:
+        got.append(queue.pop())
+    assert [request.url for request in got] == [request.url for request in sent]
+    queue.close()
+
+
+def test_closing_keeps_the_order_for_scrapys_reader(crawler: Any, tmp_path: Path) -> None:
+    queue = RequestDiskQueue(crawler.spider, str(tmp_path / "q"), in_memory=3)
+    sent = _numbered(crawler.spider, 5)  # three on disk, two in memory
+    for request in sent:
+        queue.push(request)
+    queue.close()
+    reader = PickleFifoDiskQueue.from_crawler(crawler, str(tmp_path / "q"))
+    assert [reader.pop().url for _ in sent] == [request.url for request in sent]
+    reader.close()
+
+
+def test_unserializable_requests_are_refused_at_once(crawler: Any, tmp_path: Path) -> None:
+    # Scrapy's scheduler then keeps them in its memory queue: nothing is lost later.
+    queue = RequestDiskQueue(crawler.spider, str(tmp_path / "q"), in_memory=3)
+    with pytest.raises(ValueError):
+        queue.push(Request(URL, callback=lambda response: None))
+    with pytest.raises(ValueError):
+        queue.push(Request(URL, callback=crawler.spider.parse_article, meta={"f": lambda: 0}))
+    assert len(queue) == 0

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse
+from scrapy.settings import Settings
+from scrapy.utils.conf import build_component_list
 from scrapy.utils.test import get_crawler
 
 import replica
@@ -44,3 +46,16 @@ def test_an_article_leads_to_what_the_settings_ask_for(
     kinds = {"theme" if r.meta.get(THEME_ASSET_META_KEY) else "requisite" for r in requests}
     expected = {"requisite"} if requisites else set()
     assert kinds == expected | ({"theme"} if theme_assets else set())
+
+
+def test_switched_off_scrapy_extensions_are_not_even_loaded() -> None:
+    # Loading the remote control imports aiohttp and the system's CA certificates (0.1 s of
+    # CPU a crawl) only for it to say NotConfigured: REMOTE_CONTROL_ENABLED is off. Scrapy
+    # loads every path EXTENSIONS names, even one set to None, and every one it enables.
+    settings = Settings()
+    settings.setmodule(project)
+    assert settings.getbool("REMOTE_CONTROL_ENABLED") is False
+    for name in ("EXTENSIONS", "EXTENSIONS_BASE"):
+        assert not any("remote_control" in path for path in settings.getdict(name)), name
+    enabled = build_component_list(settings.getwithbase("EXTENSIONS"))
+    assert "scrapy.extensions.corestats.CoreStats" in enabled
