@@ -30,8 +30,11 @@ if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
 
-IN_MEMORY = 1_000
-"""Requests a queue keeps in memory before it writes them to disk (a few hundred kB)."""
+IN_MEMORY = 256
+"""Requests a queue keeps in memory before it writes them to disk. Scrapy keeps a queue per
+host and priority, so a province crawl of a dozen district hosts may hold a few dozen of these
+at once: 256 (some 2-3 kB each, with their bytes) bounds them to tens of MB, and still keeps
+the queues that drain soon (an article's photos, a listing's next page) off the disk."""
 
 
 def method_name(spider: Spider, callback: Callable[..., Any]) -> str | None:
