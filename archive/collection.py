@@ -154,28 +154,35 @@ def content_digest(item: Mapping[str, Any]) -> str:
     return sha1_digest(json.dumps(content, ensure_ascii=False, sort_keys=True).encode())
 
 
-def encode_item(item: Mapping[str, Any]) -> tuple[dict[str, str], str]:
-    """The JSON of each field of ``item`` and its :func:`content_digest`, the body text
-    encoded once for both (the crawler's cost per article): join the pieces with
-    :func:`item_line`."""
+@dataclass(frozen=True, slots=True)
+class EncodedItem:
+    """An item with each field encoded to JSON once, and its :func:`content_digest`: the
+    crawler's line and digest of an article from one encoding of its body text. Only
+    :func:`encode_item` makes one, so a store cannot be handed fields that are not encoded."""
+
+    pieces: Mapping[str, str]
+    digest: str
+
+    def line(self, version: int) -> str:
+        """The items.jsonl line (``json.dumps``'s bytes) of the item as ``version``."""
+        return _joined({**self.pieces, "version": str(version)})
+
+
+def encode_item(item: Mapping[str, Any]) -> EncodedItem:
+    """``item`` encoded (see :class:`EncodedItem`)."""
     pieces = {name: _JSON.encode(value) for name, value in item.items()}
     content = {}
     for name in sorted(_CONTENT_FIELDS):
         value = item.get(name)
         # Text has no keys to sort: the line's piece serves (the body text is most of it).
         content[name] = pieces[name] if _text(value) else _SORTED_JSON.encode(value)
-    return pieces, sha1_digest(_joined(content).encode())
+    return EncodedItem(pieces, sha1_digest(_joined(content).encode()))
 
 
 def _text(value: Any) -> bool:
     if value is None or isinstance(value, str):
         return True
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
-def item_line(pieces: Mapping[str, str]) -> str:
-    """The items.jsonl line of the fields :func:`encode_item` encoded (``json.dumps``'s)."""
-    return _joined(pieces)
 
 
 def _joined(pieces: Mapping[str, str]) -> str:

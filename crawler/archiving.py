@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
 
-from archive.collection import ArticleState, Collection, Resumed, encode_item, item_line
+from archive.collection import ArticleState, Collection, EncodedItem, Resumed, encode_item
 from archive.exchange import Exchange, WarcLocation
 from archive.records import NOT_MODIFIED_PROFILE, sha1_digest, warc_date
 from archive.writer import ArchiveWriteError, ArchiveWriter
@@ -289,22 +289,21 @@ class ArchivePipeline:
     def _store_item(self, item: ArticleItem) -> ArticleItem:
         assert item.warc is not None
         captured = self._pending.pop(item.warc.record_id, None)
-        pieces, digest = encode_item(item.to_dict())
+        encoded = encode_item(item.to_dict())
         previous = self.collection.get(item.key)
-        if previous is not None and previous.content_digest == digest:
+        if previous is not None and previous.content_digest == encoded.digest:
             self.collection.touch(item.key, item.fetched_at)
             self.counts.inc("articles/unchanged")
             raise DropItem(f"unchanged since {previous.fetched_at}: {item.url}", log_level="DEBUG")
-        return self._store_version(item, pieces, digest, captured)
+        return self._store_version(item, encoded, captured)
 
     def _store_version(
-        self, item: ArticleItem, pieces: dict[str, str], digest: str, captured: _Captured | None
+        self, item: ArticleItem, encoded: EncodedItem, captured: _Captured | None
     ) -> ArticleItem:
         """Store ``item`` as the next version of its article."""
         assert item.warc is not None
         item.version = self.collection.next_version(item.key)
-        pieces["version"] = str(item.version)
-        line = item_line(pieces)
+        line = encoded.line(item.version)
         self.writer.write_metadata(
             target_uri=item.url, concurrent_to=item.warc.record_id, payload=line.encode()
         )
@@ -321,7 +320,7 @@ class ArchivePipeline:
                 warc_date=captured.warc_date if captured else None,
                 fetched_at=item.fetched_at,
                 location=item.warc,
-                content_digest=digest,
+                content_digest=encoded.digest,
             )
         )
         self.counts.inc("articles/archived")

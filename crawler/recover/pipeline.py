@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
 
-from archive.collection import content_digest
+from archive.collection import content_digest, encode_item
 from archive.exchange import Exchange, WarcLocation
 from archive.records import sha1_digest, warc_date
 from archive.recovered import CopiedRecord, Provenance, SplitHead, stored_head
@@ -130,18 +130,17 @@ class RecoverPipeline(ArchivePipeline):
             self._note(stored.key, stored.fetched_at, content_digest(stored.to_dict()))
             return stored
         assert item.warc is not None
-        fields = item.to_dict()
-        digest = content_digest(fields)
+        encoded = encode_item(item.to_dict())
         timeline = self._timeline(item.key)
         place = bisect.bisect_right(timeline, (item.fetched_at, "\uffff"))
         neighbours = {entry[1] for entry in timeline[max(place - 1, 0) : place + 1]}
-        if digest in neighbours:
+        if encoded.digest in neighbours:
             self.stats.inc_value("recover/versions/known_earlier")
             raise DropItem(f"an earlier capture of a stored version: {item.url}", log_level="DEBUG")
         self.stats.inc_value("recover/versions/earlier")
         captured = self._pending.pop(item.warc.record_id, None)
-        stored = self._store_version(item, fields, digest, captured)
-        self._note(stored.key, stored.fetched_at, digest)
+        stored = self._store_version(item, encoded, captured)
+        self._note(stored.key, stored.fetched_at, encoded.digest)
         return stored
 
     def _timeline(self, key: str) -> list[tuple[str, str]]:
