@@ -24,14 +24,13 @@ capture time it names.
 from __future__ import annotations
 
 import bisect
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from archive.collection import content_digest
+from archive.collection import encode_item
 from archive.exchange import WarcLocation
 from archive.reader import (
     DEFAULT_MAX_BODY,
@@ -204,7 +203,9 @@ class _Extraction:
         archive = self.recovered.pop(parsed.location.record_id, None)
         fields = parsed.fields(recorded, archive)
         self.settle_key(fields, recorded is not None)
-        digest = content_digest(fields)
+        # The line and the digest from one encoding of the body text, as the crawl does.
+        encoded = encode_item(fields)
+        digest = encoded.digest
         history = self.history.setdefault(fields["key"], [])
         before = bisect.bisect_left(history, (parsed.sequence,))
         previous = history[before - 1] if before else None
@@ -215,7 +216,7 @@ class _Extraction:
                 return
             fields["version"] = previous.version + 1 if previous else 1
         history.insert(before, _Capture(parsed.sequence, digest, fields["version"]))
-        self.sink.write(json.dumps(fields, ensure_ascii=False) + "\n")
+        self.sink.write(encoded.line(fields["version"]) + "\n")
         self.stats.articles += 1
 
 
