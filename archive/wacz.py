@@ -9,8 +9,12 @@ There is no ``extraPages.jsonl`` for listings: ReplayWeb.page searches the text 
 instead of ``pages.jsonl`` when there is one, and the articles' text would not be found.
 
 Everything streams, and no WARC byte goes through Python: the kernel copies each file into the
-ZIP while its CRC-32 and SHA-256 are taken on the other core (:mod:`archive.zipstore`); no WARC
-is ever held in memory, so the time is linear in the collection's size and the memory flat.
+ZIP (:mod:`archive.zipstore`); no WARC is ever held in memory, so the time is linear in the
+collection's size and the memory flat. The CRC-32 and SHA-256 of a file are those its writer
+recorded as it wrote it (:mod:`archive.fixity`) when the file is still the one recorded (same
+size and mtime), so it is copied and not read back; any other file (an older collection, a file
+repaired, copied in or touched since) is summed from the package's bytes on the other core, as
+is every file with ``rehash`` (the sums then derived from the bytes, whatever was recorded).
 The index is the collection's own (:mod:`archive.index_reuse`: checked against each file beside
 the copy, and only a file it does not cover exactly is read again by the indexer);
 lines that are not already sorted are sorted in bounded runs merged from disk. A subset (one
@@ -45,10 +49,12 @@ from warcio.archiveiterator import ArchiveIterator
 from archive.atomic import create_beside
 from archive.cdxj import fields_line, index_lines, record_fields, warc_files
 from archive.collection import Collection, CollectionError, take_lock
+from archive.fixity import Fixity
+from archive.fixity import read as read_fixity
 from archive.index_reuse import ReusableIndex, reusable_index
 from archive.records import item_url
 from archive.writer import software_version
-from archive.zipstore import EntryInfo, SourceChanged, StoredZip
+from archive.zipstore import EntryInfo, SourceChanged, Stored, StoredZip
 
 if TYPE_CHECKING:  # signing needs cryptography, imported only by those who sign
     from archive.signing import Signer
@@ -112,12 +118,22 @@ class PackageReport:
     """``.open`` WARC files of a killed crawl, left out (rerun the crawl to finish them)."""
     reindexed: list[str] = field(default_factory=list)
     """WARC files the collection's index does not cover exactly, so indexed by reading them."""
+    summed: int = 0
+    """WARC files whose CRC-32 and SHA-256 were taken by reading them back."""
+    from_manifest: int = 0
+    """WARC files whose sums were those recorded when they were written (not read back)."""
 
 
 def write_wacz(
-    directory: Path, out: Path, info: PackageInfo, selection: Selection = Selection()
+    directory: Path,
+    out: Path,
+    info: PackageInfo,
+    selection: Selection = Selection(),
+    *,
+    rehash: bool = False,
 ) -> PackageReport:
-    """Package the collection at ``directory`` into ``out`` (replaced atomically)."""
+    """Package the collection at ``directory`` into ``out`` (replaced atomically); with
+    ``rehash``, sum every file from its bytes instead of taking its recorded sums."""
     directory, out = Path(directory), Path(out)
     collection = Collection(directory)
     if not collection.warc_dir.is_dir():
@@ -131,7 +147,8 @@ def write_wacz(
         )
         fd, temp = create_beside(out, suffix=".part")
         try:
-            _write_package(fd, temp, _Package(work, report), (collection, info, selection))
+            package = _Package(work, report, rehash)
+            _write_package(fd, temp, package, (collection, info, selection))
             os.replace(temp, out)
         except BaseException as error:
             Path(temp).unlink(missing_ok=True)
@@ -147,6 +164,11 @@ def write_wacz(
         report.captures,
         report.pages,
         out,
+    )
+    logger.info(
+        "WARC sums: %d files read back, %d taken from the fixity manifest",
+        report.summed,
+        report.from_manifest,
     )
     return report
 
@@ -187,9 +209,10 @@ class _Package:
 
     zip: StoredZip
 
-    def __init__(self, work: Path, report: PackageReport) -> None:
+    def __init__(self, work: Path, report: PackageReport, rehash: bool = False) -> None:
         self.work = work
         self.report = report
+        self.rehash = rehash
         self.resources: list[dict[str, Any]] = []
 
     def build(self, collection: Collection, info: PackageInfo, selection: Selection) -> None:
@@ -200,7 +223,10 @@ class _Package:
         unsorted = self.work / "index.unsorted"
         with unsorted.open("w", encoding="utf-8") as lines:
             if selection.everything:
-                seeds, reused = self._add_whole_warcs(sources, collection.index_path, lines)
+                recorded = {} if self.rehash else read_fixity(collection.warc_dir)
+                seeds, reused = self._add_whole_warcs(
+                    sources, recorded, collection.index_path, lines
+                )
             else:
                 seeds = self._add_cuts(sources, _Cut.of(selection, items), lines)
                 reused = ReusableIndex(collection.index_path, frozenset())
@@ -211,17 +237,17 @@ class _Package:
         self.finish(info, info.main_page_url or (seeds[0] if seeds else None))
 
     def _add_whole_warcs(
-        self, sources: list[Path], index: Path, lines: TextIO
+        self, sources: list[Path], recorded: dict[str, Fixity], index: Path, lines: TextIO
     ) -> tuple[list[str], ReusableIndex]:
-        """Add the WARC files as they are, while the collection's ``index`` is checked against
-        them on the other core; write the lines it lacks to ``lines``."""
+        """Add the WARC files as they are (with their ``recorded`` sums where they still hold),
+        while the collection's ``index`` is checked against them on the other core; write the
+        lines it lacks to ``lines``."""
         seeds: list[str] = []
         with ThreadPoolExecutor(1, thread_name_prefix="wacz-index") as checker:
             checking = checker.submit(reusable_index, index, sources)
             for source in sources:
                 seeds += _seeds(source)
-                self.add_file(f"archive/{source.name}", source)
-                self.report.warc_files += 1
+                self._add_warc(source.name, source, recorded.get(source.name))
             reused = checking.result()
         for source in sources:
             if source.name not in reused.covered:
@@ -236,8 +262,7 @@ class _Package:
             warc = self._cut(source, cut, lines.write)
             if warc is not None:
                 seeds += _seeds(warc)
-                self.add_file(f"archive/{source.name}", warc)
-                self.report.warc_files += 1
+                self._add_warc(source.name, warc, None)
         return seeds
 
     def _add_index(self, reused: ReusableIndex, unsorted: Path) -> None:
@@ -269,10 +294,19 @@ class _Package:
             return None
         return target
 
-    def add_file(self, name: str, path: Path) -> None:
+    def _add_warc(self, name: str, path: Path, recorded: Fixity | None) -> None:
+        """Store the WARC file ``path`` as ``archive/{name}``, with its ``recorded`` sums if
+        they still hold; count it."""
+        if self.add_file(f"archive/{name}", path, recorded).summed:
+            self.report.summed += 1
+        else:
+            self.report.from_manifest += 1
+        self.report.warc_files += 1
+
+    def add_file(self, name: str, path: Path, recorded: Fixity | None = None) -> Stored:
         """Store ``path`` as the entry ``name``; list it as a resource with its hash."""
         when = datetime.now(UTC).timetuple()[:6]
-        stored = self.zip.add_file(EntryInfo(name, when), path)
+        stored = self.zip.add_file(EntryInfo(name, when), path, recorded)
         self.resources.append(
             {
                 "name": Path(name).name.lower(),
@@ -281,6 +315,7 @@ class _Package:
                 "bytes": stored.size,
             }
         )
+        return stored
 
     def finish(self, info: PackageInfo, main_page: str | None) -> None:
         package: dict[str, Any] = {

@@ -11,6 +11,12 @@ the page cache the copy has just filled. So the sums are of what the package hol
 what it was meant to hold. Each copied range is handed to the disk at once (Linux's
 ``sync_file_range``), so the disk writes while the CPU sums, and the caller's fsync is short.
 
+A file whose sums were recorded when it was written (fixity at ingest, :mod:`archive.fixity`)
+and which is still the file recorded (same size and mtime, checked on the descriptor copied from)
+is not read back: its local header gets the recorded CRC-32 and the kernel's copy is all the work.
+Its size and mtime are checked again after the copy, so a file changed meanwhile is
+:class:`SourceChanged` as well.
+
 The local header goes first with its CRC-32 left at zero and is patched once the data is
 summed (a ``pwrite`` of four bytes): the copy and the sums then overlap, which computing the
 CRC first would not allow, and the size, which decides the header's length, is the source's
@@ -40,6 +46,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from isal import isal_zlib
+
+from archive.fixity import Fixity, matches
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +88,8 @@ class Stored:
 
     size: int
     sha256: str
+    summed: bool = True
+    """False when the sums are the ones recorded for the file, taken without reading it back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,12 +245,18 @@ class StoredZip:
         self.entries: list[_Entry] = []
         self.worker = ThreadPoolExecutor(1, thread_name_prefix="zip-sums")
 
-    def add_file(self, info: EntryInfo, path: os.PathLike[str] | str) -> Stored:
+    def add_file(
+        self, info: EntryInfo, path: os.PathLike[str] | str, recorded: Fixity | None = None
+    ) -> Stored:
         """Store the file at ``path``: the kernel copies it while its bytes in the package
-        are summed."""
+        are summed; or, when ``recorded`` holds the sums of the file as it still is, with
+        those sums and without reading it back."""
         source = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         try:
-            size = os.fstat(source).st_size
+            before = os.fstat(source)
+            if recorded is not None and matches(recorded, before):
+                return self._add_recorded(info, source, path, before, recorded)
+            size = before.st_size
             entry = self._start(info, size)
             sums = _Sums(self.read_fd, self.worker)
             try:
@@ -255,6 +271,25 @@ class StoredZip:
             os.close(source)
         return self._finish(entry, sums)
 
+    def _add_recorded(
+        self,
+        info: EntryInfo,
+        source: int,
+        path: os.PathLike[str] | str,
+        before: os.stat_result,
+        recorded: Fixity,
+    ) -> Stored:
+        size = before.st_size
+        entry = self._start(info, size, recorded.crc32)
+        self._copy(source, path, size, None)
+        after = os.fstat(source)
+        if after.st_size != size:
+            raise SourceChanged(f"{path} changed size while it was packaged")
+        if after.st_mtime_ns != before.st_mtime_ns:
+            raise SourceChanged(f"{path} was written to while it was packaged")
+        self.entries.append(entry)
+        return Stored(size, recorded.sha256, summed=False)
+
     def add_bytes(self, info: EntryInfo, data: bytes) -> Stored:
         entry = self._start(info, len(data))
         self._write(data)
@@ -263,21 +298,23 @@ class StoredZip:
         sums.wait()
         return self._finish(entry, sums)
 
-    def _start(self, info: EntryInfo, size: int) -> _Entry:
-        """Write the local header (CRC-32 zero for now) of an entry of ``size`` bytes."""
+    def _start(self, info: EntryInfo, size: int, crc: int = 0) -> _Entry:
+        """Write the local header of an entry of ``size`` bytes (its CRC-32 zero for now
+        when it is not known yet)."""
         try:
             name, flags = info.name.encode("ascii"), 0
         except UnicodeEncodeError:
             name, flags = info.name.encode("utf-8"), _UTF8_NAME
         # zipfile's rule: ZIP64 fields in the local header when the size is near the limit.
         local_zip64 = size * 1.05 > self.zip64_limit
+        crc &= 0xFFFFFFFF
         entry = _Entry(
-            name, flags, info.date_time, info.external_attr, self.position, size, 0, local_zip64
+            name, flags, info.date_time, info.external_attr, self.position, size, crc, local_zip64
         )
         self._write(_local_header(entry))
         return entry
 
-    def _copy(self, source: int, path: object, size: int, sums: _Sums) -> None:
+    def _copy(self, source: int, path: object, size: int, sums: _Sums | None) -> None:
         copied = 0
         while copied < size:
             count = self.copier.copy(
@@ -285,7 +322,8 @@ class StoredZip:
             )
             if count == 0:
                 raise SourceChanged(f"{path} changed size while it was packaged")
-            sums.add(self.position, count)
+            if sums is not None:
+                sums.add(self.position, count)
             write_behind(self.fd, self.position, count)
             self.position += count
             copied += count

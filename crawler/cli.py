@@ -217,6 +217,12 @@ def _add_wacz(sub: Any) -> None:
     wacz.add_argument(
         "--main-page", metavar="URL", help="the page opened first (default: the crawl's first seed)"
     )
+    wacz.add_argument(
+        "--rehash",
+        action="store_true",
+        help="take every WARC file's SHA-256 and CRC-32 from its bytes, not from the fixity "
+        "manifest (warc/fixity.jsonl) its writer recorded",
+    )
     _add_wacz_signing(wacz)
 
 

@@ -194,10 +194,13 @@ def run_wacz(args: argparse.Namespace) -> int:
         main_page_url=args.main_page,
         signer=_signer(args.sign_key, args.new_key),
     )
-    report = write_wacz(args.directory, out, info, selection)  # its CollectionErrors: exit 2
+    # Its CollectionErrors: exit 2.
+    report = write_wacz(args.directory, out, info, selection, rehash=args.rehash)
     print(
         f"WARC files: {report.warc_files}   captures: {report.captures}   "
-        f"pages: {report.pages}   bytes: {report.bytes:,}\nWACZ: {out}"
+        f"pages: {report.pages}   bytes: {report.bytes:,}\n"
+        f"WARC sums: {report.from_manifest} files from the fixity manifest, "
+        f"{report.summed} read back\nWACZ: {out}"
     )
     if info.signer:
         print(f"signed with public key: {info.signer.public_key}")

@@ -35,6 +35,10 @@ def package(crawled: Crawled, tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, result.stderr
     assert "pages: " in result.stdout
+    # The crawl's files are taken with the sums their writer recorded: the checks below
+    # (py-wacz, every SHA-256 and CRC-32 against the bytes) are of that path.
+    sums = f"WARC sums: {len(crawled.warcs)} files from the fixity manifest, 0 read back"
+    assert sums in result.stdout
     return out
 
 

@@ -4,6 +4,7 @@ copy falling back where it is not supported; a source that changes size is an er
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import io
@@ -12,12 +13,14 @@ import os
 import subprocess
 import time
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import archive.zipstore
+from archive.fixity import Fixity
 from archive.zipstore import EntryInfo, KernelCopy, SourceChanged, Stored, StoredZip
 from tests.conftest import require_tool
 
@@ -38,13 +41,21 @@ def _files(directory: Path) -> list[tuple[str, Path]]:
 
 
 def _ours(
-    target: Path, files: list[tuple[str, Path]], limit: int | None = None, copier=None
+    target: Path,
+    files: list[tuple[str, Path]],
+    limit: int | None = None,
+    copier=None,
+    recorded: dict[Path, Fixity] | None = None,
 ) -> list[Stored]:
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     read_fd = os.open(target, os.O_RDONLY)
+    recorded = recorded or {}
     try:
         with StoredZip(fd, read_fd, limit, copier) as package:
-            stored = [package.add_file(EntryInfo(name, WHEN), path) for name, path in files]
+            stored = [
+                package.add_file(EntryInfo(name, WHEN), path, recorded.get(path))
+                for name, path in files
+            ]
             stored.append(package.add_bytes(EntryInfo("datapackage.json", WHEN), b'{"a": 1}'))
             package.close()
     finally:
@@ -183,6 +194,18 @@ def _shrink(source: int) -> None:
     os.truncate(f"/proc/self/fd/{source}", 100_000)
 
 
+def _rewrite(source: int) -> None:
+    """The same size, other bytes: only the modification time tells."""
+    with open(f"/proc/self/fd/{source}", "r+b") as again:
+        again.write(b"other bytes")
+
+
+def _recorded(path: Path) -> Fixity:
+    data, stat = path.read_bytes(), path.stat()
+    sha256 = hashlib.sha256(data).hexdigest()
+    return Fixity(path.name, len(data), stat.st_mtime_ns, sha256, zlib.crc32(data))
+
+
 @pytest.mark.usefixtures("small_chunks")
 @pytest.mark.parametrize("change", [_grow, _shrink], ids=["grows", "shrinks"])
 def test_a_source_that_changes_size_is_an_error(
@@ -191,6 +214,55 @@ def test_a_source_that_changes_size_is_an_error(
     files = [(name, path) for name, path in _files(tmp_path / "in") if "big" in name]
     with pytest.raises(SourceChanged, match=r"big\.warc\.gz changed size while it was packaged"):
         _ours(tmp_path / "ours.zip", files, copier=_Changing(change))
+
+
+@pytest.mark.usefixtures("small_chunks")
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [(_grow, "changed size"), (_shrink, "changed size"), (_rewrite, "was written to")],
+    ids=["grows", "shrinks", "rewritten"],
+)
+def test_a_source_with_recorded_sums_that_changes_is_an_error(
+    tmp_path: Path, change: Callable[[int], None], message: str
+) -> None:
+    """Its sums are not read from the package: a change while it is copied would go unseen
+    in them, so its size and mtime are checked after the copy."""
+    files = [(name, path) for name, path in _files(tmp_path / "in") if "big" in name]
+    for _, path in files:  # an old file: a write now gives it another mtime, on any clock
+        os.utime(path, ns=(0, 1_600_000_000_000_000_000))
+    recorded = {path: _recorded(path) for _, path in files}
+    with pytest.raises(SourceChanged, match=rf"big\.warc\.gz {message} while it was packaged"):
+        _ours(tmp_path / "ours.zip", files, copier=_Changing(change), recorded=recorded)
+
+
+@pytest.mark.usefixtures("small_chunks")
+@pytest.mark.parametrize("limit", [None, 1000], ids=["zip", "zip64"])
+def test_recorded_sums_give_the_same_bytes_without_reading_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int | None
+) -> None:
+    """Files still as recorded are copied with their recorded CRC-32 and SHA-256 and never
+    read back; the package is byte for byte zipfile's. A file whose mtime moved is summed."""
+    files = _files(tmp_path / "in")
+    recorded = {path: _recorded(path) for _, path in files}
+    touched = tmp_path / "in" / "tiny.txt"
+    os.utime(touched, ns=(0, recorded[touched].mtime_ns + 1))
+    summed: list[int] = []
+    real_sum = archive.zipstore._Sums._sum
+
+    def counting_sum(self: archive.zipstore._Sums, offset: int, count: int) -> None:
+        summed.append(count)
+        real_sum(self, offset, count)
+
+    monkeypatch.setattr(archive.zipstore._Sums, "_sum", counting_sum)
+    stored = _ours(tmp_path / "ours.zip", files, limit, recorded=recorded)
+    monkeypatch.undo()
+    if limit is not None:
+        monkeypatch.setattr(zipfile, "ZIP64_LIMIT", limit)
+    assert (tmp_path / "ours.zip").read_bytes() == _zipfiles(files)
+    monkeypatch.undo()
+    _check(tmp_path / "ours.zip", files, [dataclasses.replace(one, summed=True) for one in stored])
+    assert [one.summed for one in stored] == [path == touched for _, path in files] + [True]
+    assert summed == [len(b"hello"), len(b'{"a": 1}')], "only the touched file and the bytes"
 
 
 @pytest.mark.skipif(not SLOW, reason="writes and reads 4 GiB: set PORTAL_SLOW_TESTS=1")
