@@ -19,8 +19,9 @@ Starts the replica portal on loopback and, in one run:
    in its own subprocess, ``--rounds`` times interleaved;
 3. crawls a bigger replica (``--rss-articles``, default 20,000; about 10 minutes and 7 GB
    of WARC on a 2-core machine) with (b+) only, for its peak RSS;
-4. packages (b+)'s collection with ``portal-archiver wacz`` against ``cp`` and ``sync`` of
-   the same WARC files, ``--rounds`` times interleaved, and compares its peak RSS on (b)'s
+4. packages (b+)'s collection with ``portal-archiver wacz`` (with its fixity manifest, and
+   with ``--rehash``) against ``cp`` and ``sync`` of the same WARC files, ``--rounds`` times
+   interleaved, and compares its peak RSS on (b)'s
    smaller collection (``bench/wacz_speed.py``);
 5. runs ``bench/serve_speed.py`` (``--serve-articles``, default 20,000): the reading room's
    search index build and search latency;

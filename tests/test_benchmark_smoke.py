@@ -120,6 +120,10 @@ def test_wacz_against_copying(results: dict[str, Any]) -> None:
     for name in ("warc_mb", "copy_mb_per_s", "wacz_mb_per_s", "time_ratio_vs_copy"):
         assert _positive(wacz[name]), name
     assert wacz["time_ratio_vs_copy_range"] == [wacz["time_ratio_vs_copy"]] * 2
+    assert _positive(wacz["rehash_time_ratio_vs_copy"]) and _positive(wacz["rehash_mb_per_s"])
+    assert only_round["rehash_exit_code"] == 0
+    # A crawl's collection: every WARC file is packaged with the sums its writer recorded.
+    assert wacz["recorded_files"] == wacz["warc_files"] > 0
     assert wacz["warc_mb"] == pytest.approx(
         results["crawl"]["ours_full"]["warc_bytes"] / 2**20, rel=0.01
     )
