@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from archive import fixity
+from archive.cdxj import warc_files
 from archive.fixity import MANIFEST_NAME, RECORDS_NAME, Fixity
 from archive.repair import repair_directory
 from archive.writer import ArchiveWriteError
@@ -115,6 +116,7 @@ def test_a_file_abandoned_at_its_start_gets_no_record(tmp_path: Path) -> None:
 def test_a_crawl_records_every_file_and_sha256sum_checks_it(crawled: Crawled) -> None:
     warc_dir = crawled.directory / "warc"
     _assert_recorded_exactly(warc_dir)
+    assert warc_files(warc_dir) == crawled.warcs, "no WARC glob takes the manifest for a WARC"
     sha256sum = require_tool("sha256sum")
     result = subprocess.run(
         [sha256sum, "--check", "--strict", MANIFEST_NAME],
