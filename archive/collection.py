@@ -151,42 +151,28 @@ def content_digest(item: Mapping[str, Any]) -> str:
     """Digest of what an archivist reads of an item: the page may change (counters, session
     ids) while the article does not."""
     content = {k: item.get(k) for k in _CONTENT_FIELDS}
-    return sha1_digest(json.dumps(content, ensure_ascii=False, sort_keys=True).encode())
+    return sha1_digest(_SORTED_JSON.encode(content).encode())
 
 
 @dataclass(frozen=True, slots=True)
 class EncodedItem:
-    """An item with each field encoded to JSON once, and its :func:`content_digest`: the
-    crawler's line and digest of an article from one encoding of its body text. Only
-    :func:`encode_item` makes one, so a store cannot be handed fields that are not encoded."""
+    """An item ready to store: its fields (a copy, so the line is of the item as encoded) and
+    its :func:`content_digest`. Only :func:`encode_item` makes one, so a store cannot be handed
+    fields without their digest."""
 
-    pieces: Mapping[str, str]
+    fields: Mapping[str, Any]
     digest: str
 
     def line(self, version: int) -> str:
         """The items.jsonl line (``json.dumps``'s bytes) of the item as ``version``."""
-        return _joined({**self.pieces, "version": str(version)})
+        # One pass of the C encoder over the whole item: encoding field by field to share the
+        # body text's encoding with the digest cost more in Python calls than it saved.
+        return _JSON.encode({**self.fields, "version": version})
 
 
 def encode_item(item: Mapping[str, Any]) -> EncodedItem:
     """``item`` encoded (see :class:`EncodedItem`)."""
-    pieces = {name: _JSON.encode(value) for name, value in item.items()}
-    content = {}
-    for name in sorted(_CONTENT_FIELDS):
-        value = item.get(name)
-        # Text has no keys to sort: the line's piece serves (the body text is most of it).
-        content[name] = pieces[name] if _text(value) else _SORTED_JSON.encode(value)
-    return EncodedItem(pieces, sha1_digest(_joined(content).encode()))
-
-
-def _text(value: Any) -> bool:
-    if value is None or isinstance(value, str):
-        return True
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
-def _joined(pieces: Mapping[str, str]) -> str:
-    return "{" + ", ".join(f"{_JSON.encode(name)}: {piece}" for name, piece in pieces.items()) + "}"
+    return EncodedItem(dict(item), content_digest(item))
 
 
 @dataclass(frozen=True, slots=True)
