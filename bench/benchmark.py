@@ -25,7 +25,10 @@ Starts the replica portal on loopback and, in one run:
    smaller collection (``bench/wacz_speed.py``);
 5. runs ``bench/serve_speed.py`` (``--serve-articles``, default 20,000): the reading room's
    search index build and search latency;
-6. scores both extractors on the specimen pages (``bench/quality.py``).
+6. runs ``bench/recover_speed.py`` (``--recover-articles``, default 300, ``--rounds`` rounds,
+   at most 3): ``recover`` from a local pywb against ``crawl`` of the same replica, CPU per
+   capture written;
+7. scores both extractors on the specimen pages (``bench/quality.py``).
 
 Before any measured run the sources are compiled to bytecode (``compileall``), as an
 installed package is: with ``PYTHONDONTWRITEBYTECODE`` set, every ``extract`` would
@@ -36,8 +39,14 @@ subprocess. "Per article page" divides by the article pages each crawl fetched (
 crawl's ``report.json`` ``requests_by_kind.article``; the plain spider's own count), soft
 404s included. Prints a table and writes every figure, with the budgets, as JSON.
 
+Every budget of issue 16 is checked at the end, each figure a ratio against its anchor in the
+same run where it has one: crawl CPU against the plain spider, ``extract`` against
+trafilatura, ``wacz`` wall time against ``cp`` + ``sync`` of the same files (disk-bound) and its
+peak RSS on the full collection against the pages-only one (flat), ``recover`` CPU per capture
+against ``crawl``'s; RSS and the reading room's figures against their limits.
+
 Usage: ``python bench/benchmark.py [--articles 3000] [--rounds 5] [--rss-articles 20000]
-[--serve-articles 20000] [--json FILE]``.
+[--serve-articles 20000] [--recover-articles 300] [--json FILE]``.
 """
 
 from __future__ import annotations
@@ -87,6 +96,13 @@ BUDGET_SPEEDUP = 10.0
 BUDGET_RSS_MB = 250.0
 BUDGET_SERVE_BUILD_S = 60.0  # issue 15: the search index of 20,000 articles within a minute
 BUDGET_SERVE_P95_MS = 50.0
+# wacz: limited by the disk, not the CPU. Its wall time against copying the same files with
+# cp + sync (1 is the disk's speed; the index check and the pages add a little), and its peak
+# RSS on the full collection (images and files, ~20x the bytes) against the pages-only one.
+BUDGET_WACZ_TIME_RATIO = 1.5
+BUDGET_WACZ_RSS_RATIO = 1.25
+BUDGET_RECOVER_RATIO = 1.0  # recover's CPU per capture within crawl's
+RECOVER_ROUNDS_MAX = 3  # a round crawls and recovers a site and starts a pywb: minutes each
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -352,6 +368,18 @@ def run_serve(articles: int, work: Path) -> dict[str, Any]:
     return json.loads(out.read_text(encoding="utf-8"))
 
 
+def run_recover(articles: int, rounds: int, work: Path) -> dict[str, Any]:
+    """``bench/recover_speed.py`` in its own subprocess; its figures."""
+    out = work / "recover.json"
+    command = [sys.executable, str(BENCH / "recover_speed.py"), "--articles", str(articles)]
+    command += ["--rounds", str(min(rounds, RECOVER_ROUNDS_MAX)), "--json", str(out)]
+    command += ["--workdir", str(work / "recover")]
+    usage = run_measured(command, work / "recover.log")
+    if usage.exit_code:
+        raise RuntimeError(f"bench/recover_speed.py failed: see {work / 'recover.log'}")
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
 def compile_sources() -> None:
     """Bytecode for the project's modules, as an installed package has it."""
     for folder in ("crawler", "archive", "reading_room", "replica", "bench"):
@@ -367,7 +395,8 @@ def _budget(value: float | None, limit: float, at_most: bool, basis: str) -> dic
 
 
 def budgets(results: dict[str, Any]) -> dict[str, Any]:
-    rss, serve = results.get("rss"), results.get("serve")
+    rss, serve, recover = results.get("rss"), results.get("serve"), results.get("recover")
+    wacz = results["wacz"]
     return {
         "crawl_cpu_ratio": _budget(
             results["crawl"]["cpu_ratio_html_only"],
@@ -402,6 +431,27 @@ def budgets(results: dict[str, Any]) -> dict[str, Any]:
             BUDGET_SERVE_P95_MS,
             True,
             "search latency at the 95th percentile, wall ms as the client sees it",
+        ),
+        "wacz_time_ratio": _budget(
+            wacz["time_ratio_vs_copy"],
+            BUDGET_WACZ_TIME_RATIO,
+            True,
+            "wall time of portal-archiver wacz over cp + sync of the same WARC files "
+            "(disk-bound near 1), median of the rounds",
+        ),
+        "wacz_rss_ratio": _budget(
+            wacz["rss_ratio_large_vs_small"],
+            BUDGET_WACZ_RSS_RATIO,
+            True,
+            f"peak RSS packaging {wacz['size_ratio_large_vs_small']:.0f}x the WARC bytes over "
+            "packaging the pages-only collection (flat memory)",
+        ),
+        "recover_cpu_ratio": _budget(
+            recover["ratio"] if recover else None,
+            BUDGET_RECOVER_RATIO,
+            True,
+            "CPU per capture written, portal-archiver recover from a local pywb over crawl of "
+            "the same replica, median of the rounds (bench/recover_speed.py)",
         ),
     }
 
@@ -469,6 +519,14 @@ def format_results(results: dict[str, Any]) -> str:
             f" {serve['requests']} requests (server CPU p95 {serve['request_cpu_p95_ms']:.0f} ms);"
             f" server peak RSS {serve['server_peak_rss_mb']:.0f} MB"
         )
+    recover = results.get("recover")
+    if recover:
+        low, high = recover["ratio_range"]
+        lines.append(
+            f"recover/crawl CPU per capture: {recover['ratio']:.2f}x (median of"
+            f" {len(recover['rounds'])} rounds, {low:.2f}-{high:.2f}; {recover['articles']}"
+            " articles, recovered from a local pywb)"
+        )
     lines += ["", quality.format_table(results["quality"]), "", "Budgets:"]
     for name, budget in results["budgets"].items():
         verdict = {True: "PASS", False: "FAIL", None: "not measured"}[budget["pass"]]
@@ -505,6 +563,9 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     results["wacz"] = run_wacz(work / "html-only", work / "full", work, args.rounds)
     results["rss"] = run_rss(args.rss_articles, work) if args.rss_articles else None
     results["serve"] = run_serve(args.serve_articles, work) if args.serve_articles else None
+    results["recover"] = (
+        run_recover(args.recover_articles, args.rounds, work) if args.recover_articles else None
+    )
     results["quality"] = quality.run_quality()
     results["budgets"] = budgets(results)
     return results
@@ -528,6 +589,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=20000,
         metavar="N",
         help="articles in the reading room's search benchmark (0 skips; 20,000 take ~1 min)",
+    )
+    parser.add_argument(
+        "--recover-articles",
+        type=int,
+        default=300,
+        metavar="N",
+        help="articles of the replica recovered from a local pywb (0 skips; 300 take ~1 min a "
+        f"round, at most {RECOVER_ROUNDS_MAX} rounds)",
     )
     parser.add_argument(
         "--rounds",

@@ -31,6 +31,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = work / "results.json"
     command = [sys.executable, str(REPO / "bench" / "benchmark.py"), "--articles", "40"]
     command += ["--rounds", "1", "--rss-articles", "0", "--serve-articles", "60"]
+    command += ["--recover-articles", "5"]
     command += ["--json", str(out)]
     command += ["--workdir", str(work / "run")]
     done = subprocess.run(
@@ -142,6 +143,19 @@ def test_serve_figures(results: dict[str, Any]) -> None:
         assert _positive(serve[name]), name
 
 
+def test_recover_figures(results: dict[str, Any]) -> None:
+    recover = results["recover"]
+    (only_round,) = recover["rounds"]
+    for side in ("crawl", "recover"):
+        assert only_round[side]["exit_code"] == 0
+        assert only_round[side]["captures"] > 0 and only_round[side]["articles"] > 0
+        assert _positive(only_round[side]["cpu_ms_per_capture"]), side
+    assert recover["ratio"] == pytest.approx(
+        only_round["recover"]["cpu_ms_per_capture"] / only_round["crawl"]["cpu_ms_per_capture"]
+    )
+    assert recover["ratio_range"] == [recover["ratio"]] * 2
+
+
 def _verdict(budget: dict[str, Any]) -> bool:
     value, limit = budget["value"], budget["limit"]
     return value <= limit if budget["at_most"] else value >= limit
@@ -156,6 +170,9 @@ def test_budgets(results: dict[str, Any]) -> None:
         "rss_mb",
         "serve_build_s",
         "serve_search_p95_ms",
+        "wacz_time_ratio",
+        "wacz_rss_ratio",
+        "recover_cpu_ratio",
     }
     crawl, speedup = budgets["crawl_cpu_ratio"], budgets["reextract_speedup"]
     assert (crawl["value"], crawl["limit"]) == (results["crawl"]["cpu_ratio_html_only"], 1.2)
@@ -164,5 +181,11 @@ def test_budgets(results: dict[str, Any]) -> None:
     assert speedup["pass"] is _verdict(speedup)
     assert budgets["serve_search_p95_ms"]["value"] == results["serve"]["search_p95_ms"]
     assert budgets["serve_build_s"]["pass"] is _verdict(budgets["serve_build_s"])
+    wacz = results["wacz"]
+    assert budgets["wacz_time_ratio"]["value"] == wacz["time_ratio_vs_copy"]
+    assert budgets["wacz_rss_ratio"]["value"] == wacz["rss_ratio_large_vs_small"]
+    assert budgets["recover_cpu_ratio"]["value"] == results["recover"]["ratio"]
+    for name in ("wacz_time_ratio", "wacz_rss_ratio", "recover_cpu_ratio"):
+        assert budgets[name]["pass"] is _verdict(budgets[name]), name
     assert budgets["rss_mb"]["pass"] is None  # skipped with --rss-articles 0
     assert results["rss"] is None
