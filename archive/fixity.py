@@ -10,7 +10,10 @@ code writes to a WARC file once it is sealed. ``wacz`` needs a SHA-256 of every 
 more than copying it, so it takes the recorded sums of each file still as it was when recorded
 and reads back only the others (:mod:`archive.wacz`).
 
-Two append-only files beside the WARC files, one line per sealed file:
+Two append-only files beside the WARC files, one line per sealed file. No code removes a line
+(none deletes or renames a sealed WARC file either): the manifest is the history of what was
+sealed, and ``sha256sum -c`` reports a file gone since as ``FAILED open or read`` (a loss, or a
+removal on purpose: ``--ignore-missing`` passes over those; README, "Fixity at ingest").
 
 - ``manifest-sha256.txt``: ``<sha256 hex>  <file name>``, the line of ``sha256sum`` and of
   BagIt's payload manifests, so the archivist checks the files with the standard tools and no

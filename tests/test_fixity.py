@@ -2,7 +2,8 @@
 are recorded by its writer, exactly those of the file on disk, roll-backs included; never for an
 unsealed file; a killed crawl's ``.open`` file is recorded as exactly when the next start
 repairs it, once sealed and its rename durable; the manifest survives a torn line and takes the
-last of duplicates; coreutils' ``sha256sum -c`` accepts the manifest of a crawl, killed or not."""
+last of duplicates; coreutils' ``sha256sum -c`` accepts the manifest of a crawl, killed or not;
+files removed or renamed since stay listed, and the README's commands report them."""
 
 from __future__ import annotations
 
@@ -319,3 +320,66 @@ def test_a_record_the_two_files_disagree_on_is_not_one(tmp_path: Path) -> None:
     with (tmp_path / RECORDS_NAME).open("a") as records:
         records.write(json.dumps({"name": "c.warc.gz", "size": 1, "mtime_ns": 1}) + "\n")
     assert fixity.read(tmp_path) == {"b.warc.gz": _one("b.warc.gz")}
+
+
+# -- files removed or renamed since: the manifest is the history -----------------------------
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _readme_commands() -> list[str]:
+    """The README's fixity commands, run in ``DIR/warc`` (its example ``cd``s there first)."""
+    prefix = "cd ~/archive/lapvo/warc && "
+    text = README.read_text(encoding="utf-8")
+    return [line.removeprefix(prefix) for line in text.splitlines() if line.startswith(prefix)]
+
+
+def _bash(command: str, directory: Path) -> subprocess.CompletedProcess[str]:
+    bash = require_tool("bash")
+    return subprocess.run(
+        [bash, "-c", command], cwd=directory, capture_output=True, text=True, check=False
+    )
+
+
+def test_removed_and_renamed_files_stay_listed_and_the_readme_commands_tell_them(
+    tmp_path: Path,
+) -> None:
+    """Nothing removes a line: a file deleted or renamed since fails the README's check
+    (``FAILED open or read``: a loss is what the check is for) and ``--ignore-missing`` passes
+    over it; the README's second command lists the files the manifest does not (the new name,
+    a file copied in); a later file's record is appended after the old lines; ``wacz`` sums the
+    unlisted files and takes the others from the manifest."""
+    warc_dir = tmp_path / "c" / "warc"
+    writer = make_writer(warc_dir, max_size=2500)
+    for n in range(4):
+        writer.write_exchange(exchange(body=os.urandom(600 + n)))
+    writer.close()
+    deleted, renamed, *kept = sorted(warc_dir.glob("*.warc.gz"))
+    assert len(kept) == 2
+    deleted.unlink()
+    renamed.rename(warc_dir / "renamed.warc.gz")
+    (warc_dir / "copied-in.warc.gz").write_bytes(kept[0].read_bytes())
+    lines = (warc_dir / MANIFEST_NAME).read_text()
+
+    check, unlisted = _readme_commands()
+    assert check == f"sha256sum -c --strict {MANIFEST_NAME}"
+    strict = _bash(check, warc_dir)
+    assert strict.returncode == 1
+    failed = {line for line in strict.stdout.splitlines() if not line.endswith(": OK")}
+    assert failed == {
+        f"{deleted.name}: FAILED open or read",
+        f"{renamed.name}: FAILED open or read",
+    }
+    ignoring = _bash(check.replace(" -c ", " -c --ignore-missing "), warc_dir)
+    assert ignoring.returncode == 0, ignoring.stdout + ignoring.stderr
+    assert ignoring.stdout.splitlines() == [f"{path.name}: OK" for path in kept]
+    listed = _bash(unlisted, warc_dir)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == ["copied-in.warc.gz", "renamed.warc.gz"]
+
+    writer.write_exchange(exchange())
+    writer.close()
+    now = (warc_dir / MANIFEST_NAME).read_text()
+    assert now.startswith(lines) and len(now.splitlines()) == len(lines.splitlines()) + 1
+    report = write_wacz(tmp_path / "c", tmp_path / "c.wacz", PackageInfo("history"))
+    assert (report.warc_files, report.from_manifest, report.summed) == (5, 3, 2)
