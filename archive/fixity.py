@@ -2,12 +2,18 @@
 
 :class:`archive.writer.ArchiveWriter` sums every byte it writes (after the write succeeded, so
 a roll-back leaves the sums right) and, once a file is sealed (fsynced, renamed from ``.open``,
-the rename made durable), records it here. ``wacz`` needs a SHA-256 of every file it packages
+the rename made durable), records it here (:func:`record_sealed`); so does :mod:`archive.repair`
+for the ``.open`` file of a killed crawl that it cuts back and seals at the next start, with
+the sums of the part it keeps, taken as it reads that part to find the last good record. No
+code writes to a WARC file once it is sealed. ``wacz`` needs a SHA-256 of every file it packages
 (``datapackage.json``) and a CRC-32 (the ZIP's); reading a collection back to take them costs
 more than copying it, so it takes the recorded sums of each file still as it was when recorded
 and reads back only the others (:mod:`archive.wacz`).
 
-Two append-only files beside the WARC files, one line per sealed file:
+Two append-only files beside the WARC files, one line per sealed file. No code removes a line
+(none deletes or renames a sealed WARC file either): the manifest is the history of what was
+sealed, and ``sha256sum -c`` reports a file gone since as ``FAILED open or read`` (a loss, or a
+removal on purpose: ``--ignore-missing`` passes over those; README, "Fixity at ingest").
 
 - ``manifest-sha256.txt``: ``<sha256 hex>  <file name>``, the line of ``sha256sum`` and of
   BagIt's payload manifests, so the archivist checks the files with the standard tools and no
@@ -18,12 +24,12 @@ Two append-only files beside the WARC files, one line per sealed file:
   the CRC-32 a ZIP entry needs. JSON lines, so ``jq`` reads it too.
 
 A file's record is trusted (:func:`matches`) only when both files name it with the same SHA-256
-and its size and ``mtime_ns`` are still those recorded: a file repaired, copied in, touched or
-rewritten since, a record one of the two files lacks (a crash between the two appends), a file
-sealed by :mod:`archive.repair` (which records nothing: ``wacz`` sums it), all fall back to
-summing. Each line is appended with one ``write`` and fsynced; a torn last line (a crash
-mid-write) is ignored on reading and cut off before the next append, and a name recorded twice
-takes its last line. Names are those the writer makes (no newline, no backslash), so no line
+and its size and ``mtime_ns`` are still those recorded: a file copied in, touched or rewritten
+since, a record one of the two files lacks (a crash between the two appends), a file without a
+record (written before fixity at ingest, or a crash between sealing it and recording it), all
+fall back to summing. Each line is appended with one ``write`` and fsynced; a torn last line (a
+crash mid-write) is ignored on reading and cut off before the next append, and a name recorded
+twice takes its last line. Names are those the writer makes (no newline, no backslash), so no line
 needs ``sha256sum``'s escapes. Neither file matches a WARC glob (``*.warc.gz``, ``*.warc``).
 """
 
@@ -91,6 +97,31 @@ def record(directory: Path, fixity: Fixity) -> None:
     created |= _append(directory / RECORDS_NAME, json.dumps(line) + "\n")
     if created:
         _fsync_directory(directory)
+
+
+def record_sealed(path: Path, sums: RunningSums) -> Fixity | None:
+    """Record ``sums`` as those of ``path``, a WARC file just sealed (fsynced, renamed to its
+    final name, the rename made durable), with its size and mtime as they are now; the record,
+    or None. Nothing is recorded when the file holds more or fewer bytes than were summed (a
+    cut back that failed): those sums are not its own. A record that cannot be written (a full
+    disk) is only a warning: the file is sealed, and a file without a record is summed when
+    packaged."""
+    try:
+        stat = path.stat()
+        if stat.st_size != sums.size:
+            logger.warning(
+                "%s holds %d bytes, %d were summed: no fixity record",
+                path.name,
+                stat.st_size,
+                sums.size,
+            )
+            return None
+        one = Fixity(path.name, stat.st_size, stat.st_mtime_ns, sums.sha256.hexdigest(), sums.crc32)
+        record(path.parent, one)
+    except (OSError, ValueError) as error:
+        logger.warning("%s: its fixity could not be recorded (%s)", path.name, error)
+        return None
+    return one
 
 
 def read(directory: Path) -> dict[str, Fixity]:

@@ -4,6 +4,13 @@ A ``*.warc.gz.open`` file is read member by member; each gzip member must decomp
 and hold exactly one well-formed WARC record (headers, ``Content-Length`` bytes of block, CRLF
 CRLF). The file is cut right after the last member that passes, fsynced and renamed to its final
 name; a file with no good member is deleted.
+
+Fixity (:mod:`archive.fixity`): the SHA-256 and CRC-32 of the part kept are taken while it is
+read, each member's bytes summed once it has passed (the bytes that follow the last good member
+are never summed), so the part kept is read once, not again after the cut. They are recorded,
+with the sealed file's size and mtime, once the rename is durable, as the writer records the
+files it seals: the record never names a file that a power cut could turn back into ``.open``,
+nor bytes that could still change.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import BinaryIO
 
 from warcio.statusandheaders import StatusAndHeadersParser
 
+from archive.fixity import RunningSums, record_sealed
 from archive.writer import fsync_directory
 
 logger = logging.getLogger(__name__)
@@ -55,16 +63,18 @@ class _Truncated(Exception):
 def repair_directory(directory: Path | str) -> list[RepairReport]:
     """Repair and close every ``*.warc.gz.open`` file in ``directory``."""
     reports = [repair_file(path) for path in sorted(Path(directory).glob("*.warc.gz.open"))]
-    if reports:
+    if any(report.deleted for report in reports):  # a sealed file's rename is durable already
         fsync_directory(Path(directory))
     return reports
 
 
 def repair_file(path: Path) -> RepairReport:
-    """Cut ``path`` (a ``.open`` file) back to its last complete record and close it."""
+    """Cut ``path`` (a ``.open`` file) back to its last complete record, close it and record
+    its fixity."""
     original_size = path.stat().st_size
+    sums = RunningSums()
     with path.open("rb") as stream:
-        kept_size, records, problem = _last_good_end(stream)
+        kept_size, records, problem = _last_good_end(stream, sums)
     final = path.with_name(path.name.removesuffix(OPEN_SUFFIX))
     if kept_size == 0:
         path.unlink()
@@ -76,7 +86,9 @@ def repair_file(path: Path) -> RepairReport:
             stream.truncate(kept_size)
             os.fsync(stream.fileno())
         os.replace(path, final)
+        fsync_directory(final.parent)
         report = RepairReport(final, original_size, kept_size, records, False, problem)
+        record_sealed(final, sums)
     _log(report)
     return report
 
@@ -97,15 +109,18 @@ def _log(report: RepairReport) -> None:
         logger.info("closed %s: %d complete records", report.path.name, report.records)
 
 
-def _last_good_end(stream: BinaryIO) -> tuple[int, int, str | None]:
-    """(end offset of the last good record, good records, what was wrong after it)."""
+def _last_good_end(stream: BinaryIO, sums: RunningSums) -> tuple[int, int, str | None]:
+    """(end offset of the last good record, good records, what was wrong after it); ``sums``
+    takes the bytes up to that end, and no others."""
     good_end = 0
     records = 0
     try:
-        for start, end, data in _members(stream):
+        for start, end, data, raw in _members(stream):
             problem = _record_problem(data)
             if problem:
                 return good_end, records, f"bad record at offset {start}: {problem}"
+            for part in raw:
+                sums.update(part)
             good_end = end
             records += 1
     except _Truncated as error:
@@ -115,8 +130,9 @@ def _last_good_end(stream: BinaryIO) -> tuple[int, int, str | None]:
     return good_end, records, None
 
 
-def _members(stream: BinaryIO) -> Iterator[tuple[int, int, bytes]]:
-    """(start, end, decompressed bytes) of each complete gzip member, in order."""
+def _members(stream: BinaryIO) -> Iterator[tuple[int, int, bytes, list[bytes]]]:
+    """(start, end, decompressed bytes, the member's own bytes in parts) of each complete gzip
+    member, in order."""
     pending = b""
     position = 0
     while True:
@@ -127,6 +143,7 @@ def _members(stream: BinaryIO) -> Iterator[tuple[int, int, bytes]]:
         start = position
         decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
         parts = []
+        raw = []
         while not decompressor.eof:
             if not pending:
                 pending = stream.read(_CHUNK)
@@ -134,9 +151,11 @@ def _members(stream: BinaryIO) -> Iterator[tuple[int, int, bytes]]:
                     raise _Truncated(f"file ends inside the gzip member at offset {start}")
             parts.append(decompressor.decompress(pending))
             leftover = decompressor.unused_data if decompressor.eof else b""
-            position += len(pending) - len(leftover)
+            used = len(pending) - len(leftover)
+            raw.append(pending[:used] if leftover else pending)
+            position += used
             pending = leftover
-        yield start, position, b"".join(parts)
+        yield start, position, b"".join(parts), raw
 
 
 def _record_problem(data: bytes) -> str | None:

@@ -13,7 +13,7 @@ ZIP (:mod:`archive.zipstore`); no WARC is ever held in memory, so the time is li
 collection's size and the memory flat. The CRC-32 and SHA-256 of a file are those its writer
 recorded as it wrote it (:mod:`archive.fixity`) when the file is still the one recorded (same
 size and mtime), so it is copied and not read back; any other file (an older collection, a file
-repaired, copied in or touched since) is summed from the package's bytes on the other core, as
+copied in or touched since) is summed from the package's bytes on the other core, as
 is every file with ``rehash`` (the sums then derived from the bytes, whatever was recorded).
 The index is the collection's own (:mod:`archive.index_reuse`: checked against each file beside
 the copy, and only a file it does not cover exactly is read again by the indexer);

@@ -30,8 +30,7 @@ from typing import BinaryIO
 
 from archive.cdxj import capture_line
 from archive.exchange import Exchange, WarcLocation
-from archive.fixity import Fixity, RunningSums
-from archive.fixity import record as record_fixity
+from archive.fixity import RunningSums, record_sealed
 from archive.records import (
     DEFAULT_LEVEL,
     NOT_MODIFIED_PROFILE,
@@ -313,28 +312,9 @@ class ArchiveWriter:
         logger.info("closed %s (%d bytes)", final.name, self._size)
         self._file = None
         self._path = None
-        self._record_fixity(final)
-
-    def _record_fixity(self, final: Path) -> None:
-        """Record the sums of the file just sealed, if they are the file's: a file whose cut
-        back failed holds more than was summed, and is left to be summed by its reader. A
-        record that cannot be written (a full disk) is only a warning: the file is sealed,
-        and a file without a record is summed when packaged."""
-        try:
-            stat = final.stat()
-            if stat.st_size != self._sums.size:
-                logger.warning(
-                    "%s holds %d bytes, %d were summed: no fixity record",
-                    final.name,
-                    stat.st_size,
-                    self._sums.size,
-                )
-                return
-            sha256 = self._sums.sha256.hexdigest()
-            fixity = Fixity(final.name, stat.st_size, stat.st_mtime_ns, sha256, self._sums.crc32)
-            record_fixity(self._directory, fixity)
-        except (OSError, ValueError) as error:
-            logger.warning("%s: its fixity could not be recorded (%s)", final.name, error)
+        # Only now: a record never names bytes that could still change, nor a rename that a
+        # power cut could undo (the .open file would come back and be repaired, and recorded).
+        record_sealed(final, self._sums)
 
     def __enter__(self) -> ArchiveWriter:
         return self
