@@ -32,6 +32,7 @@ from archive.writer import fsync_directory
 logger = logging.getLogger(__name__)
 
 OPEN_SUFFIX = ".open"
+_FEED = 1 << 16
 _CHUNK = 1 << 20
 _RECORD_END = b"\r\n\r\n"
 _WARC_HEADERS = StatusAndHeadersParser(["WARC/1.1", "WARC/1.0"])
@@ -133,28 +134,32 @@ def _last_good_end(stream: BinaryIO, sums: RunningSums) -> tuple[int, int, str |
 def _members(stream: BinaryIO) -> Iterator[tuple[int, int, bytes, list[bytes]]]:
     """(start, end, decompressed bytes, the member's own bytes in parts) of each complete gzip
     member, in order."""
-    pending = b""
+    buffer = b""
+    at = 0  # where the next member's bytes start in ``buffer``
     position = 0
     while True:
-        if not pending:
-            pending = stream.read(_CHUNK)
-            if not pending:
+        if at == len(buffer):
+            buffer, at = stream.read(_CHUNK), 0
+            if not buffer:
                 return
         start = position
         decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
         parts = []
         raw = []
         while not decompressor.eof:
-            if not pending:
-                pending = stream.read(_CHUNK)
-                if not pending:
+            if at == len(buffer):
+                buffer, at = stream.read(_CHUNK), 0
+                if not buffer:
                     raise _Truncated(f"file ends inside the gzip member at offset {start}")
-            parts.append(decompressor.decompress(pending))
-            leftover = decompressor.unused_data if decompressor.eof else b""
-            used = len(pending) - len(leftover)
-            raw.append(pending[:used] if leftover else pending)
+            # Fed in small pieces: zlib copies what follows a member's end into unused_data,
+            # and with the whole read buffer fed, a file of small records was copied over and
+            # over (a megabyte per record).
+            piece = buffer[at : at + _FEED]
+            parts.append(decompressor.decompress(piece))
+            used = len(piece) - len(decompressor.unused_data) if decompressor.eof else len(piece)
+            raw.append(piece[:used] if used < len(piece) else piece)
+            at += used
             position += used
-            pending = leftover
         yield start, position, b"".join(parts), raw
 
 
