@@ -206,3 +206,21 @@ def test_vietnamese_windows_bytes_under_two_utf8_declarations_are_read_as_such()
     page = Page("http://x/", body, {"content-type": "text/html; charset=utf-8"})
     assert (page.charset, _title(page)) == ("windows-1258", TEXT)
     assert page.encoding_note == "HTTP header says utf-8, meta says utf-8; read as windows-1258"
+
+
+@pytest.mark.parametrize(
+    ("body", "stray"),
+    [
+        ("<div><div><p>x</p></div></div>", False),
+        # A stray closer, unmatched at the end of the page or closing a <section> early.
+        ("<div><div><p>x</p></div></div></div>", True),
+        ("<div><section><p>x</p></div></section>", True),
+        # Pasted documents' misplaced <body> tags, more than libxml2 reports (it keeps the
+        # first hundred errors): the closer's error after them is dropped.
+        ("<div><p>x</p>" + "<body>" * 150 + "</div></div>", True),
+    ],
+)
+def test_stray_end_tags_are_noticed(body: str, stray: bool) -> None:
+    for headers in ({"content-type": "text/html; charset=UTF-8"}, {}):
+        page = Page("http://x/", f"<html><body>{body}</body></html>".encode(), headers)
+        assert page.stray_end_tags is stray

@@ -8,10 +8,9 @@ short, a comment never closed), the answer keeps what is there and nothing more.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -132,18 +131,29 @@ def _break_font(html: str) -> str:
     return html.replace(opening, opening + '<font size="3">').replace("</p>", "")
 
 
-def _break_closers(html: str) -> str:
-    """Four stray ``</div>`` after the first paragraph: the body and its root close early."""
-    end = html.index("</p>", html.index(_BODY)) + len("</p>")
-    return html[:end] + "</div>" * 4 + html[end:]
+def _closers_after(html: str, paragraph: str, count: int) -> str:
+    """``count`` stray ``</div>`` typed after the body's first or last paragraph."""
+    start = html.index(_BODY)
+    if paragraph == "first":
+        end = html.index("</p>", start) + len("</p>")
+    else:
+        end = html.index("</p>\n</div>", start) + len("</p>")
+    return html[:end] + "</div>" * count + html[end:]
 
 
+# Stray closers after the first paragraph: two close the body early, four its root too,
+# eight the widget, eleven the page's column and row, sixteen every container up to <body>
+# (the rest go unmatched).
+_CLOSER_COUNTS = (2, 4, 8, 11, 16)
 _BODY = '<div class="content-detail">'
 _BREAKS = {
     "table": _break_table,
     "tools": _break_tools,
     "font": _break_font,
-    "closers": _break_closers,
+    **{
+        f"closers-{count}": partial(_closers_after, paragraph="first", count=count)
+        for count in _CLOSER_COUNTS[1:]
+    },
 }
 _THEMED = sorted(path.stem for path in SPECIMENS.glob("*.html") if _BODY in path.read_text("utf-8"))
 
@@ -156,14 +166,27 @@ def test_every_specimen_broken_gives_it_whole(name: str, breakage: str) -> None:
     whole = parse_article(Page(url, html.encode(), UTF8)).content
     broken = parse_article(Page(url, _BREAKS[breakage](html).encode(), UTF8)).content
     assert whole is not None and broken is not None
-    # Not the date: closers that close the widget early push its date line out of it (the
-    # date then comes from the listing or the structured data).
-    assert _undated(broken) == _undated(whole)
+    # The date too: closers that close the widget early push the date line at its foot (the
+    # 7.0/7.1 pages') out of it, where it is still the article's.
+    assert broken == whole
 
 
-def _undated(content: ArticleContent) -> dict[str, Any]:
-    fields = dataclasses.asdict(content)
-    return {name: value for name, value in fields.items() if not name.startswith("published")}
+@pytest.mark.parametrize("count", _CLOSER_COUNTS)
+@pytest.mark.parametrize("paragraph", ["first", "last"])
+@pytest.mark.parametrize("name", ["c01-next-widget", "c02-next-widget-dated"])
+def test_stray_closers_give_the_article_and_leave_the_next_widget(
+    name: str, paragraph: str, count: int
+) -> None:
+    # The seed page with another widget after the article in its column (its own paragraphs
+    # and date line), once with the article's date line at the foot of its widget: however
+    # far the closers reach, the article is the whole page's, and the next widget's
+    # paragraphs and date stay out of it.
+    html = (DATA / f"{name}.html").read_text("utf-8")
+    url = ANSWERS[name]["url"]
+    whole = parse_article(Page(url, html.encode(), UTF8)).content
+    broken = parse_article(Page(url, _closers_after(html, paragraph, count).encode(), UTF8))
+    assert whole is not None and _content(broken) == whole
+    assert actual("published_on_page", whole) == ANSWERS[name]["published_on_page"]
 
 
 def test_text_pasted_in_another_charset_is_read_in_it_and_noted() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -50,6 +51,7 @@ from crawler.parsers.layout import (
     find_title,
     locate,
     prose_length,
+    pushed_out,
     visible_text,
 )
 from crawler.parsers.page import Page
@@ -233,7 +235,9 @@ class _Draft:
 def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
     menu = Menu(tree)
     title = find_title(layout, tree, menu)
-    blocks = walk(layout.root, page.url, layout.body) + walk_body(cut_off(layout), page.url)
+    stray = page.stray_end_tags
+    blocks = walk(layout.root, page.url, layout.body)
+    blocks += walk_body(cut_off(layout, past_widget=stray), page.url)
     blocks = _until_stop(blocks)
     if not title:
         return _fail(_empty_reason(layout), page)
@@ -271,7 +275,7 @@ def _article(page: Page, tree: Element, layout: Layout) -> ArticleResult:
         charset=page.charset,
         encoding_note=page.encoding_note,
     )
-    _set_dates(content, draft, layout, page)
+    _set_dates(content, draft, layout, page, stray)
     content.breadcrumbs = find_breadcrumbs(layout, tree, title) or draft.trail
     content.category = category_of(content.breadcrumbs)
     return ArticleResult(content, None)
@@ -497,8 +501,13 @@ def _attach_captions(draft: _Draft) -> None:
     draft.flow = kept
 
 
-def _set_dates(content: ArticleContent, draft: _Draft, layout: Layout, page: Page) -> None:
+def _set_dates(
+    content: ArticleContent, draft: _Draft, layout: Layout, page: Page, stray: bool
+) -> None:
     dates = draft.dates + _scope_dates(layout)
+    if not dates and stray:
+        # Stray closers that close the widget early push its date line out of it.
+        dates = _dates_in(pushed_out(layout))
     if not dates:
         dates = _own_times(layout, page.url)
     found = _pick_date(dates)
@@ -522,8 +531,13 @@ def _scope_dates(layout: Layout) -> list[tuple[PageDate, bool]]:
     """Date elements beside the article widget (Liferay's asset metadata), not in listings."""
     if layout.scope is layout.root:
         return []
+    return _dates_in(around(layout.scope, layout.root))
+
+
+def _dates_in(elements: Iterable[Element]) -> list[tuple[PageDate, bool]]:
+    """The dates of those ``elements`` named as date elements, outside lists and links."""
     found: list[tuple[PageDate, bool]] = []
-    for el in around(layout.scope, layout.root):
+    for el in elements:
         if not _may_hold_date(el) or class_role(el) is not Role.DATE:
             continue
         if is_hidden(el) or any(a.tag in ("li", "a") for a in el.iterancestors()):

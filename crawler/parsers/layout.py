@@ -56,6 +56,8 @@ _PARAGRAPH_TAGS = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6"})
 _CUT_OFF_TAGS = frozenset(
     {"p", "figure", "table", "blockquote", "ul", "ol", "h2", "h3", "h4", "h5", "h6"}
 )
+# The page's own parts, whatever their class: what follows the article's widget ends there.
+_PAGE_PARTS = frozenset({"header", "nav", "footer", "aside"})
 # Prose a chrome box must hold, beyond the rest of the article, to be a body it swallowed.
 _SWALLOWED_MIN = 300
 # Trail separators, written as text between or inside the entries.
@@ -285,31 +287,56 @@ def locate(tree: Element) -> Layout | None:
     return Layout(root=root, scope=root, body=body, known=False)
 
 
-def cut_off(layout: Layout) -> list[Element]:
+def cut_off(layout: Layout, past_widget: bool = False) -> list[Element]:
     """The article's paragraphs, photos and tables that stray closing tags put after its root
     (``</div>`` typed into the body closes the body and the containers around it early: a
     browser still shows the text as the article's).
 
     Templates wrap their parts in named ``<div>``s and ``<section>``s; editors write paragraphs,
     figures, tables and lists, whose classes (``image``, ``MsoNormal``) name no part of a page.
-    So: such markup right after the root, then after each of its ancestors up to the widget,
-    until the template's resumes.
+    So: such markup right after the root, then after each of its ancestors, until the
+    template's resumes. Up to the widget only, unless ``past_widget`` (the parser met stray
+    closers: ``Page.stray_end_tags``): enough of them close the widget too (eight on the
+    portal's pages), then the page's column and row, and the rest of the body follows the
+    last container they closed, whatever its depth. The page's next part (another widget, a
+    column, the footer, or the widget's own parts the page's closers pushed out after the
+    body) is no editor's markup: the body ends there.
     """
     found: list[Element] = []
-    node = layout.root
-    while node is not layout.scope:
-        for sibling in node.itersiblings():
-            if not isinstance(sibling.tag, str):
-                continue  # a comment between two paragraphs
-            look = look_of(sibling)
-            if look.tag not in _CUT_OFF_TAGS or look.role or look.hidden or look.region:
-                return found
-            found.append(sibling)
+    reach = None if past_widget and layout.scope is not layout.root else layout.scope
+    for sibling in _following(layout.root, reach):
+        look = look_of(sibling)
+        if look.tag not in _CUT_OFF_TAGS or look.role or look.hidden or look.region:
+            break
+        found.append(sibling)
+    return found
+
+
+def pushed_out(layout: Layout) -> Iterator[Element]:
+    """The elements after the article's widget, in document order, up to the page's next
+    region (another widget, a column, the banner or the footer): where stray closers that
+    close the widget early push the parts of it that follow them (Liferay's asset metadata
+    with its date line). Nothing when the root has no widget around it."""
+    if layout.scope is layout.root:
+        return
+    for sibling in _following(layout.scope, None):
+        for el in sibling.iter(etree.Element):
+            look = look_of(el)
+            if look.region or look.tag in _PAGE_PARTS:
+                return
+            yield el
+
+
+def _following(node: Element, top: Element | None) -> Iterator[Element]:
+    """The elements after ``node`` and outside it, in document order without their subtrees:
+    its following siblings, then its parent's, and so on up to ``top`` (the whole page when
+    None)."""
+    while node is not top:
+        yield from node.itersiblings(etree.Element)
         parent = node.getparent()
         if parent is None:
-            break
+            return
         node = parent
-    return found
 
 
 def _title_holder(body: Element) -> Element:

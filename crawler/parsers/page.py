@@ -52,6 +52,10 @@ _TCVN3 = "tcvn3"
 _VNI = "vni"
 _CONVERTED = {_TCVN3: "TCVN3", _VNI: "VNI"}
 _RESOURCE_LIMIT = lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT
+# "Unexpected end tag : div", "Opening and ending tag mismatch: section and div".
+_TAG_MISMATCH = lxml.etree.ErrorTypes.ERR_TAG_NAME_MISMATCH
+# libxml2 reports the first hundred errors of a parse and drops the rest.
+_ERRORS_REPORTED = 100
 
 # Letters only Vietnamese text has (ă â đ ê ô ơ ư, the precomposed toned vowels, combining tone
 # marks): what a wrong single-byte charset (Latin-1 for windows-1258) never produces.
@@ -287,8 +291,16 @@ class Page:
         with huge_tree): what follows that point is missing from ``document``."""
         return self._parsed[1]
 
+    @property
+    def stray_end_tags(self) -> bool:
+        """True when libxml2 met end tags that did not close the element open at that point:
+        stray closers (``</div>`` typed into a body) close the elements around them early, and
+        the page's own closers then find theirs closed already. Where they closed the article's
+        widget, the rest of the article lies after it (``layout.cut_off``)."""
+        return self._parsed[2]
+
     @cached_property
-    def _parsed(self) -> tuple[Element | None, bool]:
+    def _parsed(self) -> tuple[Element | None, bool, bool]:
         # NUL characters are dropped, as browsers drop them from text: libxml2 would make each
         # a U+FFFD in the middle of a word.
         encoding, decoded = self._decoded
@@ -309,9 +321,12 @@ class Page:
                 text = _XML_DECLARATION.sub("", self.text, count=1).replace("\x00", "")
                 document = lxml.etree.HTML(text, parser)
         except (ValueError, lxml.etree.LxmlError):
-            return None, False
-        cut = any(error.type == _RESOURCE_LIMIT for error in parser.error_log)
-        return document, cut
+            return None, False, False
+        log = parser.error_log
+        errors = {error.type for error in log}
+        # A page with more errors than are reported may hide a stray closer's among the rest.
+        stray = _TAG_MISMATCH in errors or len(log) >= _ERRORS_REPORTED
+        return document, _RESOURCE_LIMIT in errors, stray
 
     @cached_property
     def tree(self) -> Element:
