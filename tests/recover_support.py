@@ -4,8 +4,9 @@
   edits and new articles) by our own ``crawl``, both captures in one collection of a REAL
   pywb, and the replica stopped: the site has vanished, the archive holds it.
 * :class:`WaybackDouble`: a server that follows the Wayback Machine's documented CDX server
-  API and ``id_`` replay (JSON rows after a header row, ``fl``, ``filter``, ``collapse``,
-  ``limit`` with ``showResumeKey``/``resumeKey``; original headers as ``X-Archive-Orig-*``),
+  API and ``id_`` replay (JSON rows after a header row, ``fl``, ``filter``, ``collapse``
+  on adjacent rows whatever their URL, ``limit`` with ``showResumeKey``/``resumeKey``;
+  original headers as ``X-Archive-Orig-*``),
   answering from the pywb collection, with faults to order (429 with ``Retry-After``, 503,
   connection resets, truncated, redirect and soft-404 captures).
 """
@@ -20,7 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -162,6 +163,8 @@ class WaybackDouble:
         self.upstream = pywb_collection.rstrip("/")
         self.faults = Faults()
         self.requests: list[str] = []
+        self.listed: list[tuple[str, list[str]]] = []
+        """Every CDX row served (``fl`` fields) with its query's ``matchType``, in order."""
         self.page_size_cap = page_size_cap
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -204,18 +207,28 @@ class WaybackDouble:
         lines = [row for row in lines if row["url"] not in self.faults.hidden]
         lines.sort(key=lambda row: (row["urlkey"], row["timestamp"]))
         fields = one.get("fl", ",".join(_FIELDS)).split(",")
-        rows = [[str(line.get(_FIELDS[name], "-")) for name in fields] for line in lines]
-        rows = _filtered(rows, fields, query.get("filter", []))
-        if one.get("collapse") == "digest" and "digest" in fields:
-            at = fields.index("digest")
-            rows = [row for i, row in enumerate(rows) if i == 0 or rows[i - 1][at] != row[at]]
+        # Filters and collapse may test fields that ``fl`` leaves out: rows carry them all.
+        rows = [
+            {name: str(line.get(pywb, "-")) for name, pywb in _FIELDS.items()} for line in lines
+        ]
         start = int(one.get("resumeKey", "0"))
         limit = int(one.get("limit", "0")) or len(rows)
         if self.page_size_cap:
             limit = min(limit, self.page_size_cap)
-        page = rows[start : start + limit]
-        more = start + limit < len(rows)
-        resume = str(start + limit) if more and one.get("showResumeKey") == "true" else None
+        kept = _kept(rows, query.get("filter", []), query.get("collapse", []))
+        page: list[list[str]] = []
+        read = start
+        for read in range(start, len(rows)):
+            if len(page) == limit:
+                break
+            if kept(read):
+                page.append([rows[read][name] for name in fields])
+        else:
+            read = len(rows)
+        with self._lock:
+            self.listed += [(upstream["matchType"], row) for row in page]
+        more = len(page) == limit and read < len(rows)
+        resume = str(read) if more and one.get("showResumeKey") == "true" else None
         return [fields, *page], resume
 
     # Captures -------------------------------------------------------------------------
@@ -303,13 +316,35 @@ def _scheme_less(query: dict[str, str]) -> str:
     return url if "://" in url else "http://" + url
 
 
-def _filtered(rows: list[list[str]], fields: list[str], filters: list[str]) -> list[list[str]]:
+def _kept(
+    rows: list[dict[str, str]], filters: list[str], collapses: list[str]
+) -> Callable[[int], bool]:
+    """Whether the row at an index is listed, read in order from where the request starts:
+    each ``filter`` (``[!]field:regex``) must hold; then each ``collapse`` (``field`` or
+    ``field:N``, its first N characters) drops a row whose value is the one of the last row
+    that collapse let through, whatever that row's URL. As the Wayback CDX server's
+    ``CollapseFieldFilter`` does: several collapses drop a row that ANY of them drops (no
+    collapse on a pair of fields), and their memory is the request's (a resumed listing
+    starts afresh)."""
+    rules = []
     for rule in filters:
-        negate = rule.startswith("!")
         name, _, pattern = rule.lstrip("!").partition(":")
-        at = fields.index(name)
-        rows = [row for row in rows if bool(re.fullmatch(pattern, row[at])) != negate]
-    return rows
+        rules.append((name, re.compile(pattern), rule.startswith("!")))
+    last: list[str | None] = [None] * len(collapses)
+    parts = [(name, int(n) if n else None) for name, _, n in (c.partition(":") for c in collapses)]
+
+    def kept(at: int) -> bool:
+        row = rows[at]
+        if any(bool(p.fullmatch(row[name])) == negate for name, p, negate in rules):
+            return False
+        for i, (name, width) in enumerate(parts):
+            value = row[name][:width] if width else row[name]
+            if value == last[i]:
+                return False
+            last[i] = value
+        return True
+
+    return kept
 
 
 def _as_wayback(original: list[tuple[str, str]], stamp: str, replay: str) -> list[tuple[str, str]]:

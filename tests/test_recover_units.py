@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -134,6 +135,49 @@ def test_plan_orders_captures_and_drops_what_holds_nothing_new() -> None:
     }  # fmt: skip
     assert "http://lapvo.dongthap.gov.vn/documents/1/0/a.jpg" in plan.by_url
     assert plan.found_by_site["lapvo.dongthap.gov.vn/web/hlv"] == 8
+
+
+def test_a_redirect_repeating_its_own_urls_last_capture_is_read_once() -> None:
+    """The plan's collapse: per URL as listed, adjacent in time, status and digest both."""
+    moved = ARTICLE.replace("4961961", "4961962")
+    other = ARTICLE.replace("4961961", "4961963")
+    plan = make_plan(
+        [
+            _found(ARTICLE, "20200101000000", "301", "E"),
+            _found(ARTICLE, "20200201000000", "301", "E"),  # a repeat: not read
+            _found(ARTICLE, "20200301000000", "302", "E"),  # another status
+            _found(ARTICLE, "20200401000000", "200", "T"),
+            _found(ARTICLE, "20200501000000", "302", "E"),  # not adjacent to the last 302
+            _found(ARTICLE.replace("http:", "https:"), "20200601000000", "302", "E"),
+            _found(moved, "20200101000000", "301", "E"),  # another URL: never collapsed
+            _found(other, "20200101000000", "301", "-"),  # no digest: nothing to compare
+            _found(other, "20200201000000", "301", "-"),
+        ],
+        [Scope.from_url(SITE)],
+        done=set(),
+        known_digests=lambda key: set(),
+    )
+    read = [(f.capture.url, f.capture.timestamp) for f in plan.redirects]
+    assert read == [
+        (ARTICLE, "20200101000000"),
+        (moved, "20200101000000"),
+        (other, "20200101000000"),
+        (other, "20200201000000"),
+        (ARTICLE, "20200301000000"),
+        (ARTICLE, "20200501000000"),
+        (ARTICLE.replace("http:", "https:"), "20200601000000"),
+    ]
+    assert plan.quirks["redirect-repeated"] == 1 and plan.quirks["redirect"] == 8
+
+
+def test_only_one_urls_listing_is_collapsed_by_the_wayback_server() -> None:
+    (source,) = resolve_archives(
+        ["ia"], ia_url="http://ia.test", cc_index="", cc_data="", cc_crawls=[]
+    )
+    site = parse_qs(urlsplit(source.cdx_url("lapvo.dongthap.gov.vn/")).query)
+    image = parse_qs(urlsplit(source.cdx_url(f"{SITE}/a.jpg", match="exact")).query)
+    assert "collapse" not in site and site["matchType"] == ["prefix"]
+    assert image["collapse"] == ["digest"]
 
 
 def test_archive_names() -> None:

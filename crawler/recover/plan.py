@@ -12,7 +12,10 @@ of ``crawl`` (no Scrapy here; the spider only carries the plan out).
   (:mod:`crawler.generations`);
 * redirect captures of article URLs are fetched for where they lead: an archived redirect
   from one article URL to another of the site makes them one history
-  (:mod:`crawler.recover.identity`, :func:`merge_histories`);
+  (:mod:`crawler.recover.identity`, :func:`merge_histories`); a redirect capture with the
+  status and payload of the capture of the SAME URL listed just before it is not fetched
+  again (:func:`_repeats`: the collapse that the archives' CDX servers cannot do without
+  crossing URLs, see :meth:`crawler.recover.sources.ArchiveSource.cdx_url`);
 * listings and other pages of the site are read for the dates and sections they show;
 * everything else (images, files) is kept by URL, for the articles that name it.
 """
@@ -100,6 +103,7 @@ def make_plan(
     plan = Plan()
     articles: dict[str, list[Found]] = defaultdict(list)
     page_digests: dict[str, set[str]] = defaultdict(set)
+    latest: dict[str, tuple[str | None, str]] = {}
     for item in sorted(found, key=lambda f: (f.capture.timestamp, f.source, f.capture.url)):
         capture = item.capture
         url = capture.url
@@ -114,10 +118,14 @@ def make_plan(
         if scope is not None:
             plan.found_by_site[scope_name(scope)] += 1
         reason = _usable(capture)
+        repeated = _repeats(capture, latest)
         if reason:
             plan.quirks[reason] += 1
             if _leads_somewhere(reason, scope, kind) and item.done_key not in done:
-                plan.redirects.append(item)  # (a done one's target is in recover.sqlite)
+                if repeated:
+                    plan.quirks["redirect-repeated"] += 1
+                else:
+                    plan.redirects.append(item)  # (a done one's target is in recover.sqlite)
             continue
         plan.by_url[canonicalize(url)].append(item)
         if scope is None:
@@ -138,6 +146,21 @@ def make_plan(
         if kept:
             plan.articles[key] = kept
     return plan
+
+
+def _repeats(capture: Capture, latest: dict[str, tuple[str | None, str]]) -> bool:
+    """Whether ``capture`` has the status and payload digest of the capture of its URL (as
+    listed, not canonicalized) just before it in time (``latest``: each URL's latest so far,
+    updated here): Wayback's ``collapse=digest``, one URL at a time. Listings come whole
+    and are planned whole, so where their pages began and ended changes nothing.
+
+    A redirect's digest is that of its body, not of its ``Location``: a URL whose redirect
+    changed target with a byte-identical body is read at its first target only (as the
+    server's collapse did); reading each capture to know would cost one request each."""
+    digest = capture.digest if capture.digest not in (None, "", "-") else None
+    before = latest.get(capture.url)
+    latest[capture.url] = (capture.status, digest or capture.timestamp)
+    return digest is not None and before == (capture.status, digest)
 
 
 def _new_payloads(captures: list[Found], seen: set[str], quirks: Counter[str]) -> list[Found]:

@@ -59,13 +59,21 @@ class ArchiveSource:
         if until:
             params.append(("to", until))
         if self.flavour is Flavour.WAYBACK:
-            params += [
-                ("fl", "original,timestamp,statuscode,mimetype,digest,length"),
-                # Adjacent rows of one URL with the same payload say nothing new.
-                ("collapse", "digest"),
-                ("showResumeKey", "true"),
-                ("limit", str(page_size)),
-            ]
+            params.append(("fl", "original,timestamp,statuscode,mimetype,digest,length"))
+            if match == "exact":
+                # One URL's rows (one urlkey): a row with the payload of the row before it
+                # holds nothing new. Not on a listing of many URLs: the server drops a row
+                # whose digest is the previous ROW's, whatever its URL, so of two URLs with
+                # identical bodies (empty redirects, one page at two addresses) the second
+                # would go unlisted. Several collapse params make no pair (a row that any of
+                # them drops is dropped), so those listings come whole and the plan drops
+                # each URL's repeats (crawler.recover.plan._repeats). Traffic: the server
+                # scans the same index lines either way (collapse filters what it read); the
+                # extra rows cost more pages of ``page_size`` rows, each one request paced
+                # like every other (DOWNLOAD_DELAY, the pauses after 429s), and no capture
+                # is fetched for them.
+                params.append(("collapse", "digest"))
+            params += [("showResumeKey", "true"), ("limit", str(page_size))]
             if resume_key:
                 params.append(("resumeKey", resume_key))
             if readable_only:
