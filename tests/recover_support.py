@@ -154,6 +154,9 @@ class Faults:
     (no ``Memento-Datetime``), as the Wayback Machine does to its nearest capture."""
     hidden: set[str] = field(default_factory=set)
     """Original URLs the archive never captured (left out of every CDX answer)."""
+    unlisted: set[str] = field(default_factory=set)
+    """Original URLs a site listing misses (left out of prefix answers; an exact lookup of
+    the URL finds them)."""
 
 
 class WaybackDouble:
@@ -205,6 +208,8 @@ class WaybackDouble:
             lines = [json.loads(line) for line in answer.read().decode().splitlines() if line]
         lines += [row for row in self.faults.extra_rows if row["url"].startswith(_scheme_less(one))]
         lines = [row for row in lines if row["url"] not in self.faults.hidden]
+        if upstream["matchType"] != "exact":
+            lines = [row for row in lines if row["url"] not in self.faults.unlisted]
         lines.sort(key=lambda row: (row["urlkey"], row["timestamp"]))
         fields = one.get("fl", ",".join(_FIELDS)).split(",")
         # Filters and collapse may test fields that ``fl`` leaves out: rows carry them all.

@@ -210,3 +210,64 @@ def test_expected_failures_stay_off_the_console(tmp_path: Path) -> None:
     assert result.stderr == ""
     assert f"failed (connection-refused): {url}" in result.stdout
     assert re.search(r"^log: .*\.log \(\d+ errors? logged there\)$", result.stdout, re.M)
+
+
+# A parser that raises on one page, patched into the command's own process: a bug, or a page
+# no one foresaw. Scrapy logs a callback's exception and goes on; the run must say it failed.
+_RAISING_PARSER = """
+import sys
+import crawler.extract
+real = crawler.extract.parse_article
+def parse_article(page):
+    if "/id/4961961?" in page.url:
+        raise RuntimeError("a page the parser chokes on")
+    return real(page)
+crawler.extract.parse_article = parse_article
+sys.argv = ["portal-archiver", *sys.argv[1:]]
+from crawler.cli import run
+run()
+"""
+
+
+def test_a_callback_that_raises_fails_its_url_and_the_run(tmp_path: Path) -> None:
+    with running_replica("--articles", "20") as replica:
+        other = replica.manifest()["articles"][0]["url"]
+        assert "/id/4961961?" not in other
+        command = [sys.executable, "-c", _RAISING_PARSER, "fetch", seed(replica), other]
+        command += ["--out", str(tmp_path), *LOOPBACK_SETTINGS]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"failed (callback-error): {seed(replica)}" in result.stdout
+    found = report(tmp_path)
+    assert found["errors_by_kind"] == {"callback-error": 1}
+    assert found["failed_urls"] == [{"url": seed(replica), "kind": "callback-error"}]
+    # The page's bytes are archived all the same (re-extracted later), the other's item made.
+    assert [item["url"] for item in read_items(tmp_path)] == [other]
+    assert "RuntimeError: a page the parser chokes on" in log_text(tmp_path)
+
+
+_RAISING_STORE = """
+import sys
+import crawler.archiving
+real = crawler.archiving.encode_item
+def encode_item(fields):
+    if "/id/4961961?" in fields["url"]:
+        raise RuntimeError("a store that fails on one item")
+    return real(fields)
+crawler.archiving.encode_item = encode_item
+sys.argv = ["portal-archiver", *sys.argv[1:]]
+from crawler.cli import run
+run()
+"""
+
+
+def test_an_item_the_pipeline_fails_on_fails_its_url_and_the_run(tmp_path: Path) -> None:
+    with running_replica("--articles", "20") as replica:
+        other = replica.manifest()["articles"][0]["url"]
+        command = [sys.executable, "-c", _RAISING_STORE, "fetch", seed(replica), other]
+        command += ["--out", str(tmp_path), *LOOPBACK_SETTINGS]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"failed (item-error): {seed(replica)}" in result.stdout
+    assert report(tmp_path)["errors_by_kind"] == {"item-error": 1}
+    assert [item["url"] for item in read_items(tmp_path)] == [other]

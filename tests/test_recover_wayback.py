@@ -161,6 +161,31 @@ def test_the_report_names_what_the_archive_never_captured(
     assert never["key"] not in _keys(read_items(tmp_path))
 
 
+def test_an_image_looked_up_over_several_pages_is_recovered(
+    archive: WebArchive, double: WaybackDouble, tmp_path: Path
+) -> None:
+    """The lookup of one image the site listing missed, its captures a row a page: the
+    capture nearest the article's time is on the second page, an older one on the first."""
+    article = next(i for i in archive.moments[1] if i["images"])
+    image = article["images"][0]["url"]
+    double.faults.unlisted = {image}
+    old = b"\xff\xd8\xff an older photo at this address"
+    double.faults.extra_rows.append(
+        {"urlkey": image, "timestamp": "20000101000000", "url": image, "mime": "image/jpeg",
+         "status": "200", "digest": "OLDERPHOTO", "length": str(len(old) + 300)}
+    )  # fmt: skip
+    double.faults.extra[f"20000101000000/{image}"] = (200, [("Content-Type", "image/jpeg")], old)
+    result = _recover(archive, double, tmp_path, "-s", "PORTAL_RECOVER_CDX_PAGE_SIZE=1")
+    assert result.returncode == 0, result.stderr + result.stdout
+    lookups = [parse_qs(urlsplit(p).query) for p in double.requests if p.startswith("/cdx/")]
+    lookups = [q for q in lookups if q["matchType"] == ["exact"] and q["url"] == [image]]
+    assert len(lookups) >= 2 and all("resumeKey" in q for q in lookups[1:])  # a row a page
+    (site,) = json.loads((tmp_path / "recover-report.json").read_text())["sites"].values()
+    assert site["requisites_missing"] == []
+    photos = [b for r, b in _records(tmp_path) if r.rec_headers["WARC-Target-URI"] == image]
+    assert photos and old not in photos  # the capture of the article's time, not the older
+
+
 def test_several_archives_merge_into_one_history(
     archive: WebArchive, double: WaybackDouble, tmp_path: Path
 ) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Self
 
 import scrapy
-from scrapy import Request
+from scrapy import Request, Spider, signals
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -81,7 +81,29 @@ class ArchivingSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.requisites = crawler.settings.getbool("ARCHIVE_REQUISITES")
         spider.theme_assets = crawler.settings.getbool("ARCHIVE_THEME_ASSETS")
+        crawler.signals.connect(spider.on_callback_error, signal=signals.spider_error)
+        crawler.signals.connect(spider.on_item_error, signal=signals.item_error)
         return spider
+
+    def on_callback_error(self, failure: Failure, response: Response, spider: Spider) -> None:
+        """A callback that raised (a bug, or a page no one foresaw): Scrapy logs it and goes
+        on, but what the page would have given (its article, its links) is lost, so its URL
+        failed and the run says so (exit 1). The page's bytes are archived already, on
+        download, for ``extract`` to read again once the parser is fixed."""
+        self._fail(response.url, "callback-error")
+
+    def on_item_error(
+        self, item: Any, response: Response, spider: Spider, failure: Failure
+    ) -> None:
+        """An item a pipeline failed on with an exception (not a drop): not stored."""
+        self._fail(response.url if response is not None else str(item), "item-error")
+
+    def _fail(self, url: str, kind: str) -> None:
+        """Count ``url`` as failed for ``kind``: in the stats, the summary and the exit status."""
+        stats = self.crawler.stats
+        stats.inc_value("errors/total")
+        stats.inc_value(f"errors/kind/{kind}")
+        self.failures.append({"url": url, "kind": kind})
 
     def parse_requisite(self, response: Response) -> Iterator[Request]:
         """Requisites are archived on download; a theme stylesheet names more (fonts, images)."""
@@ -101,11 +123,9 @@ class ArchivingSpider(scrapy.Spider):
             stats.inc_value(f"assets/{kind}")
             logger.info("Theme file answered %s: %s", kind, request.url)
             return
-        stats.inc_value("errors/total")
-        stats.inc_value(f"errors/kind/{kind}")
+        self._fail(request.url, kind)
         if request.meta.get("requisite"):
             stats.inc_value("errors/requisites")
-        self.failures.append({"url": request.url, "kind": kind})
         self.crawler.signals.send_catch_log(
             request_failed, request=request, kind=kind, failure=failure
         )

@@ -75,6 +75,8 @@ _RECOVER_MIDDLEWARES = {
     "crawler.recover.politeness.ArchivePacingMiddleware": 580,
 }
 _REQUISITE_META = ("requisite", "requisite_of", "wanted", "at", "site", "sources_left")
+_CLOSEST_SO_FAR = "closest_so_far"
+"""The nearest capture of a lookup's pages read so far (a ``Found``), carried to its next page."""
 _CAPTURE_REQUEST_META = {"handle_httpstatus_all": True, "dont_redirect": True}
 
 
@@ -244,8 +246,10 @@ class RecoverSpider(ArchivingSpider):
             return source, [], []
         url, match = response.meta["query"]
         callback = getattr(self, response.meta["then"])
+        # What the query's callback needs goes on to its next pages (a lookup's wanted URL and
+        # time); a page request without it fails in the callback, and the lookup is lost.
+        meta = {k: v for k, v in response.meta.items() if k in _REQUISITE_META}
         if page.pages is not None:
-            meta = {k: v for k, v in response.meta.items() if k in _REQUISITE_META}
             return (
                 source,
                 [],
@@ -262,7 +266,8 @@ class RecoverSpider(ArchivingSpider):
             stats.inc_value("recover/quirks/no-byte-range", len(page.captures) - len(captures))
         if not page.resume_key:
             return source, captures, []
-        return source, captures, [self._cdx_request(source, url, match, callback, page.resume_key)]
+        following = self._cdx_request(source, url, match, callback, page.resume_key, **meta)
+        return source, captures, [following]
 
     def parse_cdx(self, response: Response) -> Iterator[scrapy.Request]:
         source, captures, following = self._cdx_page(response)
@@ -457,12 +462,6 @@ class RecoverSpider(ArchivingSpider):
             self._fail(response.url, kind)
         logger.info("No capture (%s) at %s", kind, response.url)
 
-    def _fail(self, url: str, kind: str) -> None:
-        stats = self.crawler.stats
-        stats.inc_value("errors/total")
-        stats.inc_value(f"errors/kind/{kind}")
-        self.failures.append({"url": url, "kind": kind})
-
     def _mark(self, response: Response, outcome: str, target: str | None = None) -> None:
         """Note a capture read whose records are written (saved in recover.sqlite only once
         the collection has committed them, see :class:`RecoverPipeline`)."""
@@ -613,12 +612,17 @@ class RecoverSpider(ArchivingSpider):
             yield from self._requisite(url, article, site, timestamp)
 
     def parse_requisite_cdx(self, response: Response) -> Iterator[scrapy.Request]:
-        source, captures, pages = self._cdx_page(response)
-        if pages:  # an index in pages said how many: one URL's captures fit in the first
-            yield pages[0]
-            return
+        source, captures, following = self._cdx_page(response)
         usable = [Found(source.name, c) for c in captures if c.status == "200" or c.is_revisit]
-        found = closest(usable, response.meta["at"])
+        earlier = response.meta.get(_CLOSEST_SO_FAR)
+        found = closest(usable + ([earlier] if earlier else []), response.meta["at"])
+        if following:
+            # Common Crawl first says how many pages (one URL's captures fit in the first);
+            # Wayback goes on with a resume key: the nearest capture of the pages read so far
+            # goes along, and the last page decides.
+            request = following[0]
+            yield request.replace(meta={**request.meta, _CLOSEST_SO_FAR: found})
+            return
         meta = {k: response.meta[k] for k in _REQUISITE_META}
         if found is not None:
             yield self._capture_request(found, self.parse_requisite, **meta)
