@@ -169,6 +169,13 @@ class CrawlFrontier:
     def callback_started(self, key: str) -> None:
         self._outstanding[key] = self._outstanding.get(key, 0) + 1
 
+    def callback_failed(self, key: str) -> None:
+        """``key``'s callback raised: what it would have yielded after the error is missing,
+        so the request is not done. Owed to the next run (the spider names the URL failed),
+        which fetches it again, with the parser fixed if a bug was the cause."""
+        if self.states.get(key) not in (DONE, FAILED):
+            self.states[key] = _RETRY_LATER
+
     def expect(self, key: str, output: Any) -> None:
         """``output`` of ``key``'s callback is on its way to the scheduler or the pipeline."""
         if isinstance(output, Request):
@@ -313,6 +320,9 @@ class FrontierMiddleware:
             for output in result:
                 frontier.expect(key, output)
                 yield output
+        except Exception:
+            frontier.callback_failed(key)
+            raise
         finally:
             frontier.release(key)
 
@@ -329,6 +339,9 @@ class FrontierMiddleware:
             async for output in result:
                 frontier.expect(key, output)
                 yield output
+        except Exception:
+            frontier.callback_failed(key)
+            raise
         finally:
             frontier.release(key)
 
