@@ -89,8 +89,9 @@ class CrawlFrontier:
         """Set when the collection closes: what arrives later stays owed to the next run."""
         self._outstanding: dict[str, int] = {}
         self._item_parents: dict[int, str] = {}
-        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+        for signal in (signals.item_scraped, signals.item_dropped):
             crawler.signals.connect(self._item_handled, signal=signal)
+        crawler.signals.connect(self._item_failed, signal=signals.item_error)
         crawler.signals.connect(self._request_failed, signal=request_failed)
 
     # -- resuming --------------------------------------------------------------------------
@@ -196,6 +197,14 @@ class CrawlFrontier:
         parent = self._item_parents.pop(id(item), None)
         if parent is not None:
             self.release(parent)
+
+    def _item_failed(self, item: Any, **kwargs: Any) -> None:
+        """A pipeline raised on an item (a drop is an outcome; this is not): not stored, so
+        the request that gave it is owed to the next run."""
+        parent = self._item_parents.get(id(item))
+        if parent is not None:
+            self.callback_failed(parent)
+        self._item_handled(item)
 
     def release(self, key: str) -> None:
         """One output of ``key``'s callback (or the callback itself) is handled."""

@@ -305,3 +305,35 @@ def test_an_article_whose_callback_raised_is_owed_to_the_rerun(tmp_path: Path) -
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     counts = Counter(item["asset_id"] for item in read_items(tmp_path))
     assert set(counts) == expected and max(counts.values()) == 1
+
+
+_RAISING_STORE = """
+import sys
+import crawler.archiving
+real = crawler.archiving.encode_item
+def encode_item(fields):
+    if "/id/{asset}" in fields["url"]:
+        raise RuntimeError("a store that fails on one item")
+    return real(fields)
+crawler.archiving.encode_item = encode_item
+sys.argv = ["portal-archiver", *sys.argv[1:]]
+from crawler.cli import run
+run()
+"""
+
+
+def test_an_article_whose_item_failed_to_store_is_owed_to_the_rerun(tmp_path: Path) -> None:
+    with running_replica("--articles", "20") as replica:
+        expected = hlv_ids(replica)
+        asset = sorted(expected)[0]
+        command = crawl_command(replica, tmp_path)
+        faulty = [sys.executable, "-c", _RAISING_STORE.replace("{asset}", asset), *command[3:]]
+        first = subprocess.run(faulty, capture_output=True, text=True, timeout=180)
+        assert first.returncode == 1, first.stdout + first.stderr
+        assert "failed (item-error)" in first.stdout
+        report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+        assert report["remaining"] == 1
+        rerun = run_cli(*command[3:])
+        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    counts = Counter(item["asset_id"] for item in read_items(tmp_path))
+    assert set(counts) == expected and max(counts.values()) == 1
