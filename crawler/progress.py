@@ -199,9 +199,11 @@ def _limit_reached(spider: Spider | None) -> int | None:
 
 
 def _history_path(directory: Path, started_at: datetime, spider: str | None) -> Path:
-    """A new file per run (two runs may start within one second)."""
+    """A new file per run, named so that the names sort as the runs started (``ls``, the
+    reading room): to the millisecond, as two runs often start within one second."""
     directory.mkdir(exist_ok=True)
-    base = f"{started_at.strftime('%Y%m%dT%H%M%SZ')}-{spider or 'crawl'}"
+    stamp = started_at.strftime("%Y%m%dT%H%M%S.%f")[:-3]
+    base = f"{stamp}Z-{spider or 'crawl'}"
     path, number = directory / f"{base}.json", 1
     while path.exists():
         number += 1

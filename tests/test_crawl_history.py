@@ -17,7 +17,7 @@ from reading_room.shelf import shelves
 from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
 from tests.replica_process import ReplicaHandle, running_replica
 
-HISTORY_NAME = re.compile(r"\d{8}T\d{6}Z-portal(-\d+)?\.json")
+HISTORY_NAME = re.compile(r"\d{8}T\d{6}\.\d{3}Z-portal(-\d+)?\.json")
 
 
 def crawl(replica: ReplicaHandle, directory: Path) -> None:
