@@ -114,8 +114,14 @@ class ConsoleHandler(logging.Handler):
 
 
 def log_path(directory: Path, spider: str, now: datetime | None = None) -> Path:
-    moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    return directory / "logs" / f"{moment}-{spider}.log"
+    """A new file per run, named by its start to the millisecond, so that the names sort as
+    the runs started; a run never appends to another's log."""
+    moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
+    path, number = directory / "logs" / f"{moment}-{spider}.log", 1
+    while path.exists():
+        number += 1
+        path = directory / "logs" / f"{moment}-{spider}-{number}.log"
+    return path
 
 
 def configure(

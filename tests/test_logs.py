@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from crawler.logs import CONSOLE, Console, ConsoleHandler, configure
+from crawler.logs import CONSOLE, Console, ConsoleHandler, configure, log_path
 
 
 class Terminal(io.StringIO):
@@ -92,3 +93,14 @@ def test_a_live_line_never_wraps(monkeypatch: pytest.MonkeyPatch) -> None:
     screen = Terminal()
     Console(screen).status("x" * 100)
     assert screen.getvalue() == "\r\x1b[K" + "x" * 39
+
+
+def test_runs_started_within_one_second_keep_a_log_each(tmp_path: Path) -> None:
+    now = datetime(2026, 12, 7, 13, 4, 3, 120_000, tzinfo=UTC)
+    first = log_path(tmp_path, "fetch", now)
+    first.parent.mkdir()
+    first.touch()
+    later = log_path(tmp_path, "fetch", now + timedelta(milliseconds=500))  # the same second
+    again = log_path(tmp_path, "fetch", now)  # the same millisecond
+    assert len({first, later, again}) == 3  # never one run appended to another's log
+    assert sorted([later, first]) == [first, later]  # the names sort as the runs started
