@@ -271,4 +271,3 @@ def test_an_item_the_pipeline_fails_on_fails_its_url_and_the_run(tmp_path: Path)
     assert f"failed (item-error): {seed(replica)}" in result.stdout
     assert report(tmp_path)["errors_by_kind"] == {"item-error": 1}
     assert [item["url"] for item in read_items(tmp_path)] == [other]
-
