@@ -64,6 +64,41 @@ def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str
     )
 
 
+# ``portal-archiver`` with one function of ours patched, in the command's own process, to raise
+# on one page: a bug, or a page no one foresaw. The patched function takes a page or an item's
+# fields (anything with a ``url``).
+_RAISING = """
+import sys
+import {module}
+real = {module}.{name}
+def patched(value):
+    url = value["url"] if isinstance(value, dict) else value.url
+    if {needle!r} in url:
+        raise RuntimeError("a fault on one page")
+    return real(value)
+{module}.{name} = patched
+sys.argv = ["portal-archiver", *sys.argv[1:]]
+from crawler.cli import run
+run()
+"""
+
+
+def run_cli_raising(
+    target: str, needle: str, *args: str, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """``portal-archiver ARGS`` with ``target`` (``module.function``) raising on the pages
+    whose URL holds ``needle``."""
+    module, name = target.rsplit(".", 1)
+    script = _RAISING.format(module=module, name=name, needle=needle)
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def read_items(directory: Path) -> list[dict[str, Any]]:
     path = directory / "items.jsonl"
     if not path.exists():

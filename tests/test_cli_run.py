@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from crawler.progress import ProgressExtension
-from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
+from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli, run_cli_raising
 from tests.replica_process import ReplicaHandle, running_replica
 
 SEED_PATH = "web/hlv/chi-tiet-bai-viet/-/asset_publisher/1mOzUrGkrdAE/content/id/4961961"
@@ -212,62 +212,34 @@ def test_expected_failures_stay_off_the_console(tmp_path: Path) -> None:
     assert re.search(r"^log: .*\.log \(\d+ errors? logged there\)$", result.stdout, re.M)
 
 
-# A parser that raises on one page, patched into the command's own process: a bug, or a page
-# no one foresaw. Scrapy logs a callback's exception and goes on; the run must say it failed.
-_RAISING_PARSER = """
-import sys
-import crawler.extract
-real = crawler.extract.parse_article
-def parse_article(page):
-    if "/id/4961961?" in page.url:
-        raise RuntimeError("a page the parser chokes on")
-    return real(page)
-crawler.extract.parse_article = parse_article
-sys.argv = ["portal-archiver", *sys.argv[1:]]
-from crawler.cli import run
-run()
-"""
+# A parser, then a store, that raise on one page (``run_cli_raising``): Scrapy logs the
+# exception and goes on; the run must say the URL failed.
+SEED_ID = "/id/4961961?"
+
+
+def _fetch_with_a_fault(target: str, tmp_path: Path) -> tuple[Any, str, str]:
+    with running_replica("--articles", "20") as replica:
+        other = replica.manifest()["articles"][0]["url"]
+        assert SEED_ID not in other
+        args = ("fetch", seed(replica), other, "--out", str(tmp_path), *LOOPBACK_SETTINGS)
+        return run_cli_raising(target, SEED_ID, *args), seed(replica), other
 
 
 def test_a_callback_that_raises_fails_its_url_and_the_run(tmp_path: Path) -> None:
-    with running_replica("--articles", "20") as replica:
-        other = replica.manifest()["articles"][0]["url"]
-        assert "/id/4961961?" not in other
-        command = [sys.executable, "-c", _RAISING_PARSER, "fetch", seed(replica), other]
-        command += ["--out", str(tmp_path), *LOOPBACK_SETTINGS]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    result, failed, other = _fetch_with_a_fault("crawler.extract.parse_article", tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert f"failed (callback-error): {seed(replica)}" in result.stdout
+    assert f"failed (callback-error): {failed}" in result.stdout
     found = report(tmp_path)
     assert found["errors_by_kind"] == {"callback-error": 1}
-    assert found["failed_urls"] == [{"url": seed(replica), "kind": "callback-error"}]
+    assert found["failed_urls"] == [{"url": failed, "kind": "callback-error"}]
     # The page's bytes are archived all the same (re-extracted later), the other's item made.
     assert [item["url"] for item in read_items(tmp_path)] == [other]
-    assert "RuntimeError: a page the parser chokes on" in log_text(tmp_path)
-
-
-_RAISING_STORE = """
-import sys
-import crawler.archiving
-real = crawler.archiving.encode_item
-def encode_item(fields):
-    if "/id/4961961?" in fields["url"]:
-        raise RuntimeError("a store that fails on one item")
-    return real(fields)
-crawler.archiving.encode_item = encode_item
-sys.argv = ["portal-archiver", *sys.argv[1:]]
-from crawler.cli import run
-run()
-"""
+    assert "RuntimeError: a fault on one page" in log_text(tmp_path)
 
 
 def test_an_item_the_pipeline_fails_on_fails_its_url_and_the_run(tmp_path: Path) -> None:
-    with running_replica("--articles", "20") as replica:
-        other = replica.manifest()["articles"][0]["url"]
-        command = [sys.executable, "-c", _RAISING_STORE, "fetch", seed(replica), other]
-        command += ["--out", str(tmp_path), *LOOPBACK_SETTINGS]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    result, failed, other = _fetch_with_a_fault("crawler.archiving.encode_item", tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert f"failed (item-error): {seed(replica)}" in result.stdout
+    assert f"failed (item-error): {failed}" in result.stdout
     assert report(tmp_path)["errors_by_kind"] == {"item-error": 1}
     assert [item["url"] for item in read_items(tmp_path)] == [other]

@@ -25,7 +25,7 @@ from crawler.frontier import FRONTIER_KEY, CrawlFrontier
 from crawler.spiders.base import request_failed
 from crawler.spiders.portal import PortalSpider
 from crawler.urls import article_key
-from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
+from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli, run_cli_raising
 from tests.replica_process import ReplicaHandle, running_replica
 
 
@@ -271,69 +271,29 @@ def test_a_photo_killed_while_its_retry_waits_stays_owed(tmp_path: Path) -> None
     assert [r.status for r in records if PHOTO in r.url] == [500, 200]
 
 
-# The parser raises on one article in the command's own process (a bug, a page no one
-# foresaw), as ``tests/test_cli_run.py`` does for ``fetch``.
-_RAISING_PARSER = """
-import sys
-import crawler.extract
-real = crawler.extract.parse_article
-def parse_article(page):
-    if "/id/{asset}" in page.url:
-        raise RuntimeError("a page the parser chokes on")
-    return real(page)
-crawler.extract.parse_article = parse_article
-sys.argv = ["portal-archiver", *sys.argv[1:]]
-from crawler.cli import run
-run()
-"""
-
-
-def test_an_article_whose_callback_raised_is_owed_to_the_rerun(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("target", "kind"),
+    [
+        ("crawler.extract.parse_article", "callback-error"),
+        ("crawler.archiving.encode_item", "item-error"),
+    ],
+)
+def test_an_article_whose_page_or_item_failed_is_owed_to_the_rerun(
+    tmp_path: Path, target: str, kind: str
+) -> None:
+    """A callback that raised, or a pipeline that raised on its item: the request is not
+    settled as done, the crawl stays open, and the same command takes it over."""
     with running_replica("--articles", "20") as replica:
         expected = hlv_ids(replica)
         asset = sorted(expected)[0]
-        command = crawl_command(replica, tmp_path)
-        faulty = [sys.executable, "-c", _RAISING_PARSER.replace("{asset}", asset), *command[3:]]
-        first = subprocess.run(faulty, capture_output=True, text=True, timeout=180)
+        command = crawl_command(replica, tmp_path)[3:]
+        first = run_cli_raising(target, f"/id/{asset}", *command)
         assert first.returncode == 1, first.stdout + first.stderr
-        assert "failed (callback-error)" in first.stdout
+        assert f"failed ({kind})" in first.stdout
         assert {item["asset_id"] for item in read_items(tmp_path)} == expected - {asset}
-        # Not settled as done: owed, the crawl stays open, and the same command takes it over.
         report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
         assert report["remaining"] == 1
-        rerun = run_cli(*command[3:])
-        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    counts = Counter(item["asset_id"] for item in read_items(tmp_path))
-    assert set(counts) == expected and max(counts.values()) == 1
-
-
-_RAISING_STORE = """
-import sys
-import crawler.archiving
-real = crawler.archiving.encode_item
-def encode_item(fields):
-    if "/id/{asset}" in fields["url"]:
-        raise RuntimeError("a store that fails on one item")
-    return real(fields)
-crawler.archiving.encode_item = encode_item
-sys.argv = ["portal-archiver", *sys.argv[1:]]
-from crawler.cli import run
-run()
-"""
-
-
-def test_an_article_whose_item_failed_to_store_is_owed_to_the_rerun(tmp_path: Path) -> None:
-    with running_replica("--articles", "20") as replica:
-        expected = hlv_ids(replica)
-        asset = sorted(expected)[0]
-        command = crawl_command(replica, tmp_path)
-        faulty = [sys.executable, "-c", _RAISING_STORE.replace("{asset}", asset), *command[3:]]
-        first = subprocess.run(faulty, capture_output=True, text=True, timeout=180)
-        assert first.returncode == 1, first.stdout + first.stderr
-        assert "failed (item-error)" in first.stdout
-        report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
-        assert report["remaining"] == 1
-        rerun = run_cli(*command[3:])
+        rerun = run_cli(*command)
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     counts = Counter(item["asset_id"] for item in read_items(tmp_path))
     assert set(counts) == expected and max(counts.values()) == 1
