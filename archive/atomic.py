@@ -1,4 +1,5 @@
-"""Temporary files beside their destination, for writes that end in a rename.
+"""Temporary files beside their destination, for writes that end in a rename, and making
+the rename (or a new file's entry) durable.
 
 ``tempfile.mkstemp`` creates its file with mode 0600 whatever the umask, so a file renamed
 from it stays private to the writer: pywb or a web server running as another user could read
@@ -22,3 +23,13 @@ def create_beside(destination: Path, suffix: str = ".tmp") -> tuple[int, Path]:
     temp = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}{suffix}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     return os.open(temp, flags, 0o666), temp
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make ``directory``'s entries durable: a rename, or a file created in it, is only as
+    durable as the directory entry."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

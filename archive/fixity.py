@@ -45,6 +45,8 @@ from pathlib import Path
 
 from isal import isal_zlib
 
+from archive.atomic import fsync_directory
+
 logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest-sha256.txt"
@@ -96,7 +98,7 @@ def record(directory: Path, fixity: Fixity) -> None:
     created = _append(directory / MANIFEST_NAME, f"{fixity.sha256}  {fixity.name}\n")
     created |= _append(directory / RECORDS_NAME, json.dumps(line) + "\n")
     if created:
-        _fsync_directory(directory)
+        fsync_directory(directory)
 
 
 def record_sealed(path: Path, sums: RunningSums) -> Fixity | None:
@@ -200,11 +202,3 @@ def _cut_torn_tail(fd: int) -> None:
         at = start
     logger.warning("cutting a torn line (%d bytes) off the fixity manifest", end - keep)
     os.ftruncate(fd, keep)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -26,8 +26,8 @@ from typing import BinaryIO
 
 from warcio.statusandheaders import StatusAndHeadersParser
 
+from archive.atomic import fsync_directory
 from archive.fixity import RunningSums, record_sealed
-from archive.writer import fsync_directory
 
 logger = logging.getLogger(__name__)
 

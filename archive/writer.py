@@ -28,6 +28,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import BinaryIO
 
+from archive.atomic import fsync_directory
 from archive.cdxj import capture_line
 from archive.exchange import Exchange, WarcLocation
 from archive.fixity import RunningSums, record_sealed
@@ -451,12 +452,3 @@ class ArchiveWriter:
             f"writing {self._path} failed ({error}); the file was cut back to its last "
             f"complete record at byte {start}",
         ) from error
-
-
-def fsync_directory(directory: Path) -> None:
-    # The rename is only durable once the directory entry is.
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
