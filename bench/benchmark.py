@@ -69,7 +69,7 @@ from pathlib import Path
 from typing import Any
 
 import quality
-from measure import Usage, run_measured
+from measure import HTML_ONLY, LOOPBACK, Usage, run_measured, settings_args
 from wacz_speed import format_wacz, run_wacz
 
 from crawler import settings as project_settings
@@ -77,13 +77,6 @@ from crawler.commands import replica_process
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
-LOOPBACK = (
-    "DOWNLOAD_DELAY=0",
-    "AUTOTHROTTLE_ENABLED=False",
-    "CONCURRENT_REQUESTS_PER_DOMAIN=8",
-    "LOG_LEVEL=WARNING",
-)
-HTML_ONLY = ("ARCHIVE_REQUISITES=False", "ARCHIVE_THEME_ASSETS=False")
 # The plain spider with the Scrapy and collector settings portal-archiver ships: (a').
 TUNED = (
     'EXTENSIONS={"crawler.gc_tuning.GcTuningExtension": 0}',
@@ -111,10 +104,6 @@ def manifest_articles(url: str) -> int:
         return len(json.load(response)["articles"])
 
 
-def _settings(values: Sequence[str]) -> list[str]:
-    return [arg for value in values for arg in ("-s", value)]
-
-
 # Crawls ------------------------------------------------------------------------------
 
 
@@ -135,7 +124,7 @@ def run_plain(
 ) -> dict[str, Any]:
     stats_path = work / f"{name}-stats.json"
     command = [sys.executable, str(BENCH / "plain_spider.py"), url, "--stats", str(stats_path)]
-    usage = run_measured(command + _settings(extra), work / f"{name}.log")
+    usage = run_measured(command + settings_args(extra), work / f"{name}.log")
     stats = json.loads(stats_path.read_text(encoding="utf-8"))
     figures = crawl_figures(usage, stats["requests_by_kind"]["article"], stats["requests"])
     figures["requests_by_kind"] = stats["requests_by_kind"]
@@ -146,7 +135,7 @@ def run_plain(
 
 def run_ours(url: str, out: Path, extra: Sequence[str], log: Path) -> dict[str, Any]:
     command = [sys.executable, "-m", "crawler.cli", "crawl", url, "--out", str(out)]
-    usage = run_measured(command + _settings([*LOOPBACK, *extra]), log)
+    usage = run_measured(command + settings_args([*LOOPBACK, *extra]), log)
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     article_pages = report["requests_by_kind"].get("article", 0)
     figures = crawl_figures(usage, article_pages, report["requests"])

@@ -23,6 +23,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+LOOPBACK = (
+    "DOWNLOAD_DELAY=0",
+    "AUTOTHROTTLE_ENABLED=False",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+    "LOG_LEVEL=WARNING",
+)
+"""``portal-archiver crawl`` settings for the replica on loopback: no politeness delay."""
+HTML_ONLY = ("ARCHIVE_REQUISITES=False", "ARCHIVE_THEME_ASSETS=False")
+"""A crawl of pages only, no images, files or theme assets."""
+
+
+def settings_args(values: Sequence[str]) -> list[str]:
+    """``-s NAME=VALUE`` arguments of ``values``."""
+    return [arg for value in values for arg in ("-s", value)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path[:0] = [str(REPO), str(BENCH)]
 
-from benchmark import LOOPBACK, Usage, run_measured  # noqa: E402
+from measure import LOOPBACK, Usage, run_measured, settings_args  # noqa: E402
 
 from archive.reader import iter_records  # noqa: E402
 from crawler.commands import replica_process, stop_process  # noqa: E402
@@ -48,10 +48,6 @@ BUDGET_RATIO = 1.0
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 # No pacing, several requests at once: this measures CPU, not the archives' rate limits.
 RECOVER = ("DOWNLOAD_DELAY=0", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "LOG_LEVEL=WARNING")
-
-
-def _settings(values: tuple[str, ...]) -> list[str]:
-    return [arg for value in values for arg in ("-s", value)]
 
 
 def _free_port() -> int:
@@ -124,12 +120,12 @@ def run_round(articles: int, work: Path) -> dict[str, Any]:
     cli = [sys.executable, "-m", "crawler.cli"]
     with replica_process("--articles", str(articles)) as url:
         site = f"{url}web/hlv"
-        command = [*cli, "crawl", site, "--out", str(crawled), *_settings(LOOPBACK)]
+        command = [*cli, "crawl", site, "--out", str(crawled), *settings_args(LOOPBACK)]
         crawl = run_measured(command, work / "crawl.log")
     # The replica is gone: only the archive holds the site.
     with running_pywb(work, crawled) as pywb:
         command = [*cli, "recover", site, "--archive", f"{pywb}arch", "--out", str(recovered)]
-        recover = run_measured(command + _settings(RECOVER), work / "recover.log")
+        recover = run_measured(command + settings_args(RECOVER), work / "recover.log")
     for name, usage in (("crawl", crawl), ("recover", recover)):
         if usage.exit_code != 0:
             raise SystemExit(f"{name} failed (exit {usage.exit_code}): see {work}/{name}.log")

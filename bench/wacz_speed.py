@@ -40,18 +40,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from measure import REPO, Usage, run_measured
+from measure import HTML_ONLY, LOOPBACK, REPO, Usage, run_measured, settings_args
 
 from archive.fixity import matches
 from archive.fixity import read as read_fixity
-
-CRAWL_SETTINGS = (
-    "DOWNLOAD_DELAY=0",
-    "AUTOTHROTTLE_ENABLED=False",
-    "CONCURRENT_REQUESTS_PER_DOMAIN=8",
-    "LOG_LEVEL=WARNING",
-)
-HTML_ONLY = ("ARCHIVE_REQUISITES=False", "ARCHIVE_THEME_ASSETS=False")
 
 
 def _warc_bytes(collection: Path) -> int:
@@ -82,7 +74,7 @@ def crawl_collections(articles: int, work: Path) -> tuple[Path, Path]:
     with replica_process("--articles", str(articles)) as url:
         for out, extra in zip(collections, ((), HTML_ONLY), strict=True):
             command = [sys.executable, "-m", "crawler.cli", "crawl", url, "--out", str(out)]
-            settings = [arg for value in (*CRAWL_SETTINGS, *extra) for arg in ("-s", value)]
+            settings = settings_args([*LOOPBACK, *extra])
             log = work / f"crawl-{out.name}.log"
             usage = run_measured(command + settings, log)
             if usage.exit_code != 0:
