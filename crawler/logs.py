@@ -114,13 +114,19 @@ class ConsoleHandler(logging.Handler):
 
 
 def log_path(directory: Path, spider: str, now: datetime | None = None) -> Path:
-    """A new file per run, named by its start to the millisecond, so that the names sort as
-    the runs started; a run never appends to another's log."""
-    moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
-    path, number = directory / "logs" / f"{moment}-{spider}.log", 1
+    """The run's log file: never another run's (one whole log per run)."""
+    return run_file(directory / "logs", now or datetime.now(UTC), spider, ".log")
+
+
+def run_file(directory: Path, started: datetime, spider: str, suffix: str) -> Path:
+    """A new file of one run in ``directory`` (its log, its report), named by its start to the
+    millisecond so that the names sort as the runs started (``ls``, the reading room's
+    history): two runs often start within one second. A name taken already gets ``-2``..."""
+    base = f"{started.strftime('%Y%m%dT%H%M%S.%f')[:-3]}Z-{spider}"
+    path, number = directory / f"{base}{suffix}", 1
     while path.exists():
         number += 1
-        path = directory / "logs" / f"{moment}-{spider}-{number}.log"
+        path = directory / f"{base}-{number}{suffix}"
     return path
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy import signals
 from twisted.internet import task
 
-from crawler.logs import CONSOLE, Console
+from crawler.logs import CONSOLE, Console, run_file
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -199,16 +199,9 @@ def _limit_reached(spider: Spider | None) -> int | None:
 
 
 def _history_path(directory: Path, started_at: datetime, spider: str | None) -> Path:
-    """A new file per run, named so that the names sort as the runs started (``ls``, the
-    reading room): to the millisecond, as two runs often start within one second."""
+    """The run's file in the crawl history (:func:`crawler.logs.run_file`)."""
     directory.mkdir(exist_ok=True)
-    stamp = started_at.strftime("%Y%m%dT%H%M%S.%f")[:-3]
-    base = f"{stamp}Z-{spider or 'crawl'}"
-    path, number = directory / f"{base}.json", 1
-    while path.exists():
-        number += 1
-        path = directory / f"{base}-{number}.json"
-    return path
+    return run_file(directory, started_at, spider or "crawl", ".json")
 
 
 def _iso(moment: datetime) -> str:
