@@ -70,3 +70,16 @@ class FailingFile:
 
     def close(self) -> None:
         self._file.close()
+
+
+class FailingFiles:
+    """A writer's ``opener``: every file it opens is a :class:`FailingFile` with ``budget``,
+    kept in ``files`` for the test to change its budget."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.files: list[FailingFile] = []
+
+    def __call__(self, path: Path) -> FailingFile:
+        self.files.append(FailingFile(path, self.budget))
+        return self.files[-1]

@@ -19,7 +19,13 @@ from archive.collection import (
 from archive.frontier import OWED, FrontierEntry
 from archive.records import sha1_digest
 from archive.writer import ArchiveWriteError
-from tests.archive_support import FETCHED, FailingFile, exchange, make_writer, warcio_check
+from tests.archive_support import (
+    FETCHED,
+    FailingFiles,
+    exchange,
+    make_writer,
+    warcio_check,
+)
 
 
 def capture(collection: Collection, key: str, *, commit: bool = True) -> dict[str, object]:
@@ -115,11 +121,8 @@ def test_unfinished_warc_is_repaired_at_open(tmp_path: Path) -> None:
 
 
 def test_full_disk_leaves_collection_valid(tmp_path: Path) -> None:
-    files: list[FailingFile] = []
-
-    def opener(path: Path) -> FailingFile:
-        files.append(FailingFile(path, budget=100_000))
-        return files[-1]
+    opener = FailingFiles(budget=100_000)
+    files = opener.files
 
     with Collection(tmp_path, opener=opener) as collection:
         capture(collection, "a#1")

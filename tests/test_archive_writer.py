@@ -25,7 +25,7 @@ from tests.archive_support import (
     FETCHED,
     REQUEST,
     URL,
-    FailingFile,
+    FailingFiles,
     exchange,
     make_writer,
     warcio_check,
@@ -265,11 +265,8 @@ def test_rotation_never_splits_records(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("budget_after_first", [0, 1, 200, 500])
 def test_failed_write_is_rolled_back(tmp_path: Path, budget_after_first: int) -> None:
-    files: list[FailingFile] = []
-
-    def opener(path: Path) -> FailingFile:
-        files.append(FailingFile(path, budget=10_000))
-        return files[-1]
+    opener = FailingFiles(budget=10_000)
+    files = opener.files
 
     writer = make_writer(tmp_path, opener=opener)
     writer.write_exchange(exchange())

@@ -24,7 +24,7 @@ from archive.repair import repair_directory
 from archive.wacz import PackageInfo, write_wacz
 from archive.writer import ArchiveWriteError
 from crawler import cli
-from tests.archive_support import FailingFile, exchange, make_writer
+from tests.archive_support import FailingFile, FailingFiles, exchange, make_writer
 from tests.conftest import Crawled, require_tool
 from tests.replica_process import ReplicaHandle
 from tests.test_frontier import crawl_command, kill_after_items
@@ -57,11 +57,8 @@ def test_each_sealed_file_is_recorded_with_the_sums_of_its_bytes(tmp_path: Path)
 def test_a_write_rolled_back_leaves_the_sums_those_of_the_file(
     tmp_path: Path, budget_after_first: int
 ) -> None:
-    files: list[FailingFile] = []
-
-    def opener(path: Path) -> FailingFile:
-        files.append(FailingFile(path, budget=10_000))
-        return files[-1]
+    opener = FailingFiles(budget=10_000)
+    files = opener.files
 
     writer = make_writer(tmp_path, opener=opener)
     writer.write_exchange(exchange())
@@ -79,11 +76,8 @@ def test_a_file_whose_cut_back_failed_gets_no_record(
 ) -> None:
     """When the roll-back's truncate fails too, the file holds bytes never summed: it must
     not be recorded with sums that are not its own."""
-    files: list[FailingFile] = []
-
-    def opener(path: Path) -> FailingFile:
-        files.append(FailingFile(path, budget=10_000))
-        return files[-1]
+    opener = FailingFiles(budget=10_000)
+    files = opener.files
 
     writer = make_writer(tmp_path, opener=opener)
     writer.write_exchange(exchange())
