@@ -1,6 +1,10 @@
 """Temporary files beside their destination, for writes that end in a rename, and making
 the rename (or a new file's entry) durable.
 
+Every file a command writes for the user (an ``extract``'s items, a WACZ, the CDXJ index) is
+written through :func:`replacing`: the destination holds the previous file, whole, until the
+new one is complete and on disk; a full disk, an error or a kill leaves it as it was.
+
 ``tempfile.mkstemp`` creates its file with mode 0600 whatever the umask, so a file renamed
 from it stays private to the writer: pywb or a web server running as another user could read
 the WARC files of a collection but not the index or package written beside them. Files made
@@ -10,7 +14,10 @@ here get the mode any new file gets (0666 less the umask).
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -33,3 +40,45 @@ def fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def replacing(destination: Path, suffix: str = ".tmp") -> Iterator[tuple[int, Path]]:
+    """A new hidden file beside ``destination`` (its descriptor and path), renamed over it
+    once the block ends without error, fsynced before and after the rename; on any error or
+    interruption it is unlinked and ``destination`` keeps its previous content.
+
+    The block writes through the descriptor; it is closed here. A kill leaves the hidden file
+    (a name no reader takes for the destination), never a part of it in its place.
+    """
+    fd, temp = create_beside(destination, suffix)
+    try:
+        yield fd, temp
+        os.fsync(fd)
+        os.replace(temp, destination)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(fd)
+    fsync_directory(destination.parent)
+
+
+def os_reason(error: OSError) -> str:
+    """An OS error as the end of a sentence: ``No space left on device (/path)``."""
+    where = f" ({error.filename})" if error.filename else ""
+    return f"{error.strerror or error}{where}"
+
+
+# Less free space than this, where a write failed, is the reason it failed.
+_NEARLY_FULL = 1 << 20
+
+
+def full_disk_note(path: Path) -> str:
+    """``" (the disk is full)"`` when ``path``'s file system has (almost) no space left, else
+    nothing: SQLite reports a full disk as a mere "disk I/O error"."""
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError:
+        return ""
+    return " (the disk is full)" if free < _NEARLY_FULL else ""

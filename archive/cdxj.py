@@ -14,7 +14,6 @@ import base64
 import hashlib
 import json
 import logging
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 from warcio.timeutils import iso_date_to_timestamp
 
-from archive.atomic import create_beside
+from archive.atomic import replacing
 from archive.surt import surt
 
 logger = logging.getLogger(__name__)
@@ -58,16 +57,11 @@ def build_index(
     fresh = [line for path in files if path.name not in known for line in index_lines(path)]
     lines = sorted([line for lines in known.values() for line in lines] + fresh)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = create_beside(out_path)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.writelines(lines)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, out_path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    with (
+        replacing(out_path) as (fd, _),
+        open(fd, "w", encoding="utf-8", newline="\n", closefd=False) as out,
+    ):
+        out.writelines(lines)
     logger.info("indexed %d captures into %s", len(lines), out_path)
     return len(lines)
 

@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.atomic import create_beside
+from archive.atomic import os_reason, replacing
 from archive.cdxj import fields_line, index_lines, record_fields, warc_files
 from archive.collection import Collection, CollectionError, take_lock
 from archive.fixity import Fixity
@@ -145,18 +145,13 @@ def write_wacz(
         report = PackageReport(
             unfinished=sorted(p.name for p in collection.warc_dir.glob("*.warc.gz.open"))
         )
-        fd, temp = create_beside(out, suffix=".part")
         try:
-            package = _Package(work, report, rehash)
-            _write_package(fd, temp, package, (collection, info, selection))
-            os.replace(temp, out)
-        except BaseException as error:
-            Path(temp).unlink(missing_ok=True)
-            if isinstance(error, OSError | SourceChanged):
-                raise WaczError(f"{out} was not written: {_reason(error)}") from error
-            raise
-        finally:
-            os.close(fd)
+            with replacing(out, suffix=".part") as (fd, temp):
+                _write_package(
+                    fd, temp, _Package(work, report, rehash), (collection, info, selection)
+                )
+        except (OSError, SourceChanged) as error:
+            raise WaczError(f"{out} was not written: {_reason(error)}") from error
     report.bytes = out.stat().st_size
     logger.info(
         "packaged %d WARC files (%d captures, %d pages) into %s",
@@ -176,13 +171,12 @@ def write_wacz(
 def _write_package(
     fd: int, temp: Path, package: _Package, what: tuple[Collection, PackageInfo, Selection]
 ) -> None:
-    """Build the package into ``fd`` (the file ``temp``, read back for the sums), durably."""
+    """Build the package into ``fd`` (the file ``temp``, read back for the sums)."""
     read_fd = os.open(temp, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
         with StoredZip(fd, read_fd) as package.zip:
             package.build(*what)
             package.zip.close()
-        os.fsync(fd)
     finally:
         os.close(read_fd)
 
@@ -190,8 +184,7 @@ def _write_package(
 def _reason(error: OSError | SourceChanged) -> str:
     if isinstance(error, SourceChanged):
         return f"{error} (is something writing to the collection?)"
-    where = f" ({error.filename})" if error.filename else ""
-    return f"{error.strerror or error}{where}"
+    return os_reason(error)
 
 
 @contextmanager
