@@ -50,6 +50,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+from archive.atomic import full_disk_note, os_reason
 from archive.cdxj import build_index
 from archive.exchange import WarcLocation
 from archive.frontier import DONE, OWED, Frontier, FrontierEntry
@@ -252,7 +253,27 @@ class Collection:
         self.close()
 
     def open(self) -> Collection:
-        """Lock, repair and reconcile the collection (see the module docstring)."""
+        """Lock, repair and reconcile the collection (see the module docstring).
+
+        Raises :class:`CollectionError` when its files cannot be made, read or written (a full
+        disk, a read-only one, a damaged state database). The collection stays valid: a failed
+        open gets no further than the repairs every open makes.
+        """
+        try:
+            self._open()
+        except (OSError, sqlite3.Error) as error:
+            reason = self._failure(error) + full_disk_note(self.directory)
+            raise CollectionError(
+                f"cannot open the collection {self.directory}: {reason}"
+            ) from error
+        return self
+
+    def _failure(self, error: OSError | sqlite3.Error) -> str:
+        if isinstance(error, OSError):
+            return os_reason(error)
+        return f"{self.state_path}: {error}"
+
+    def _open(self) -> None:
         for folder in (self.directory, self.warc_dir, self.index_path.parent, self.jobs_dir):
             folder.mkdir(parents=True, exist_ok=True)
         self._lock()
@@ -270,7 +291,6 @@ class Collection:
         except BaseException:
             self.close()
             raise
-        return self
 
     def close(self) -> None:
         """Commit, close the WARC writer, items.jsonl and the state, then release the lock."""

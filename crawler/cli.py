@@ -11,6 +11,7 @@ error; a traceback means a bug, and is printed only with ``--debug``.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import signal
 import sys
@@ -19,8 +20,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
+from archive.atomic import os_reason
 from crawler import __version__
 from crawler.validation import iso_date, non_negative_int, port_number, positive_int
+
+# Errors of the machine, not of the program: a full or read-only disk, a quota, a failing
+# device. Said in one sentence, exit status 2, as a collection's own errors are.
+_ENVIRONMENT_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO})
 
 logger = logging.getLogger(__name__)
 
@@ -332,6 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if args.debug:
             raise
+        if isinstance(error, OSError) and error.errno in _ENVIRONMENT_ERRORS:
+            # Not a bug: the machine's state, which the user can change.
+            print(f"portal-archiver: {os_reason(error)}", file=sys.stderr)
+            return 2
         print(
             f"portal-archiver: unexpected error ({type(error).__name__}: {error}); this is a "
             "bug: please report it with the output of the same command run with --debug",

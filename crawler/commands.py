@@ -12,6 +12,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from archive.atomic import full_disk_note, os_reason
 from archive.collection import Collection, CollectionError
 from crawler.running import ensure_writable, run_spider
 from crawler.validation import UsageError, check_settings, check_urls
@@ -174,7 +175,12 @@ def run_index(args: argparse.Namespace) -> int:
     # Through the collection: its lock keeps a crawl from writing while the index is rebuilt
     # (and refuses during one), and an unfinished WARC file is repaired first.
     with Collection(args.directory) as collection:
-        count = collection.build_index()
+        try:
+            count = collection.build_index()
+        except OSError as error:
+            reason = os_reason(error) + full_disk_note(args.directory)
+            # Written beside and renamed: the index in place is the previous one, whole.
+            raise CollectionError(f"{collection.index_path} was not written: {reason}") from error
     print(f"indexed {count} records: {collection.index_path}")
     return 0
 

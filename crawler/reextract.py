@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from archive.collection import encode_item
+from archive.atomic import os_reason, replacing
+from archive.collection import CollectionError, encode_item
 from archive.exchange import WarcLocation
 from archive.reader import (
     DEFAULT_MAX_BODY,
@@ -49,6 +50,11 @@ from crawler.parsers.page import Page
 from crawler.urls import UrlKind
 
 logger = logging.getLogger(__name__)
+
+
+class OutputError(CollectionError):
+    """The items file cannot be written (a full disk, a WARC that cannot be opened): nothing
+    of this run is in it, and it keeps what it held before."""
 
 
 @dataclass(slots=True)
@@ -227,16 +233,28 @@ def extract_items(
 
     A damaged file is reported and counted; the records before the damage still count.
     A body that decodes to more than ``max_body`` bytes is skipped and counted as an error.
+    ``out`` is replaced once complete: until then (a full disk, an interruption) it keeps its
+    previous content. Raises :class:`OutputError` when it cannot be written.
     """
-    with out.open("w", encoding="utf-8") as sink:
-        extraction = _Extraction(sink, max_body)
-        for path in warcs:
-            try:
-                records = iter_archive([path], responses=_is_article_page, max_body=max_body)
-                for record in records:
-                    extraction.feed(record)
-            except ArchiveReadError as error:
-                extraction.stats.errors += 1
-                logger.error("%s", error)
-        extraction.finish()
+    try:
+        with (
+            replacing(out, suffix=".part") as (fd, _),
+            open(fd, "w", encoding="utf-8", closefd=False) as sink,
+        ):
+            extraction = _Extraction(sink, max_body)
+            for path in warcs:
+                _extract_file(extraction, path, max_body)
+            extraction.finish()
+    except OSError as error:
+        raise OutputError(f"{out} was not written: {os_reason(error)}") from error
     return extraction.stats
+
+
+def _extract_file(extraction: _Extraction, path: Path, max_body: int) -> None:
+    try:
+        records = iter_archive([path], responses=_is_article_page, max_body=max_body)
+        for record in records:
+            extraction.feed(record)
+    except ArchiveReadError as error:
+        extraction.stats.errors += 1
+        logger.error("%s", error)

@@ -2,7 +2,8 @@
 
 The collection is never locked and never written, except for its search index
 (``DIR/search.sqlite``, a cache rebuilt from ``items.jsonl``). When the collection cannot be
-written (a read-only copy, a mount), the index is kept in a temporary directory instead.
+written (a read-only copy, a mount, a full disk), the index is kept in a temporary directory
+instead.
 """
 
 from __future__ import annotations
@@ -11,17 +12,30 @@ import json
 import logging
 import os
 import re
+import shutil
+import sqlite3
 import tempfile
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from archive.atomic import full_disk_note, os_reason
+from archive.collection import CollectionError
 from archive.search import SearchIndex, index_path, read_line
 
 logger = logging.getLogger(__name__)
 
 _NAME = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+class SearchIndexError(CollectionError):
+    """The search index can be written neither in the collection nor in a temporary folder."""
+
+    def __init__(self, directory: Path, error: sqlite3.Error | OSError) -> None:
+        reason = os_reason(error) if isinstance(error, OSError) else str(error)
+        reason += full_disk_note(directory)
+        super().__init__(f"the search index of {directory} cannot be written: {reason}")
 
 
 class Shelf:
@@ -49,15 +63,49 @@ class Shelf:
             seen = (0, 0)
         if seen == self._seen:
             return 0
-        with self._update_lock, SearchIndex(self.directory, self.index_path) as index:
-            added = index.update()
+        with self._update_lock:
+            try:
+                added = self._update()
+            except SearchIndexError as error:
+                if self._seen is None:
+                    raise  # never indexed: nothing to search
+                logger.error("%s; searched as of its last update", error)
+                added = 0  # tried again once items.jsonl changes again
             self._seen = seen
         return added
 
+    def _update(self) -> int:
+        """Bring the index up to date; where the collection cannot hold it (a full disk),
+        keep it in a temporary folder from then on, as for a read-only collection."""
+        try:
+            return self._update_at(self.index_path)
+        except (sqlite3.Error, OSError) as error:
+            if self.index_path.parent != self.directory:
+                raise SearchIndexError(self.directory, error) from error
+            why = f"cannot be written ({error})"
+        fallback: Path | None = None
+        try:
+            fallback = _temporary_index_path(self.directory)
+            added = self._update_at(fallback)
+        except (sqlite3.Error, OSError) as error:
+            if fallback is not None:
+                shutil.rmtree(fallback.parent, ignore_errors=True)
+            raise SearchIndexError(self.directory, error) from error
+        # Only a complete index replaces the one searched so far.
+        _kept_elsewhere(self.directory, why, fallback)
+        self.index_path = fallback
+        return added
+
+    def _update_at(self, path: Path) -> int:
+        with SearchIndex(self.directory, path) as index:
+            return index.update()
+
     def index(self) -> SearchIndex:
-        """This thread's connection to the search index."""
+        """This thread's connection to the search index (a new one once the index moved)."""
         index = getattr(self._local, "index", None)
-        if index is None:
+        if index is None or index.path != self.index_path:
+            if index is not None:
+                index.close()
             index = self._local.index = SearchIndex(self.directory, self.index_path)
         return index
 
@@ -99,9 +147,17 @@ def _writable_index_path(directory: Path) -> Path:
     path = index_path(directory)
     if os.access(path if path.exists() else directory, os.W_OK):
         return path
-    fallback = Path(tempfile.mkdtemp(prefix="reading-room-")) / path.name
-    logger.warning("%s cannot be written: its search index is kept in %s", directory, fallback)
+    fallback = _temporary_index_path(directory)
+    _kept_elsewhere(directory, "cannot be written", fallback)
     return fallback
+
+
+def _temporary_index_path(directory: Path) -> Path:
+    return Path(tempfile.mkdtemp(prefix="reading-room-")) / index_path(directory).name
+
+
+def _kept_elsewhere(directory: Path, why: str, path: Path) -> None:
+    logger.warning("%s %s: its search index is kept in %s", directory, why, path)
 
 
 def _read_report(path: Path) -> dict[str, Any] | None:

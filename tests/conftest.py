@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -53,15 +55,26 @@ def require_tool(name: str) -> str:
     return found
 
 
-def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """``portal-archiver ARGS`` in a subprocess (a Twisted reactor runs once per process)."""
+def run_cli(
+    *args: str, timeout: float = 180, max_file_size: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``portal-archiver ARGS`` in a subprocess (a Twisted reactor runs once per process);
+    with ``max_file_size``, as on a disk that is full once a file reaches that size."""
     return subprocess.run(
         [sys.executable, "-m", "crawler.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
+        preexec_fn=None if max_file_size is None else lambda: limit_file_size(max_file_size),
     )
+
+
+def limit_file_size(limit: int) -> None:
+    """In a child process before it runs: writes past ``limit`` bytes of any file fail with
+    EFBIG, as a full disk fails them with ENOSPC (SIGXFSZ would kill the process instead)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
 # ``portal-archiver`` with one function of ours patched, in the command's own process, to raise

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import pytest
 from archive.collection import Collection
 from archive.reader import iter_records
 from tests.captures import IDENTICAL, NOT_MODIFIED, captures_by_uri
-from tests.conftest import LOOPBACK_SETTINGS, read_items, run_cli
+from tests.conftest import LOOPBACK_SETTINGS, limit_file_size, read_items, run_cli
 from tests.replica_process import ReplicaHandle, running_replica
 
 
@@ -142,13 +141,6 @@ def test_second_crawl_on_a_busy_collection_refuses(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def _limit_file_size(limit: int) -> None:
-    # A file-size limit makes writes past it fail with EFBIG, as a full disk fails them with
-    # ENOSPC; SIGXFSZ would otherwise kill the process instead of failing the write.
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-
 def test_full_disk_stops_cleanly_and_a_rerun_continues(tmp_path: Path) -> None:
     with running_replica("--articles", "40") as replica:
         expected = set(hlv_articles(replica))
@@ -159,7 +151,7 @@ def test_full_disk_stops_cleanly_and_a_rerun_continues(tmp_path: Path) -> None:
             command,
             capture_output=True,
             text=True,
-            preexec_fn=lambda: _limit_file_size(limit),
+            preexec_fn=lambda: limit_file_size(limit),
             timeout=180,
             check=False,
         )
