@@ -125,7 +125,11 @@ def run_extract(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(f"no such WARC file: {', '.join(missing)}")
     out: Path = args.out
-    _check_extract_output(out)
+    if out.exists() and any(out.samefile(warc) for warc in args.warcs):
+        raise UsageError(
+            f"--out {out} is one of the WARC files extract reads; give another file name"
+        )
+    _check_output_file(out, ".jsonl")
     with ExitStack() as locks:
         for directory in sorted({_collection_of(warc) for warc in args.warcs} - {None}):
             locks.enter_context(_reading(directory))
@@ -137,18 +141,30 @@ def run_extract(args: argparse.Namespace) -> int:
     return 1 if stats.errors else 0
 
 
-def _check_extract_output(out: Path) -> None:
+def _check_output_file(out: Path, kind: str) -> None:
+    """Refuse an ``--out`` that would replace a collection's file (a typo must never cost a
+    WARC file): anything in its folders, or a file it holds; a new file beside its folders
+    is fine. Make sure the folder it goes in can be written."""
     if out.is_dir():
-        raise UsageError(f"--out {out} is a directory; give the name of a .jsonl file to write")
-    if out.name == "items.jsonl" and _collection_of(out, depth=1) is not None:
+        raise UsageError(f"--out {out} is a directory; give the name of a {kind} file to write")
+    collection = _collection_holding(out)
+    if collection is not None and (out.exists() or out.resolve().parent != collection):
         raise UsageError(
-            f"--out {out} is a collection's own items.jsonl, which extract never overwrites; "
-            "give another file name"
+            f"--out {out} would overwrite a file of the collection {collection}; "
+            "give a path outside its folders"
         )
     parent = out.parent if str(out.parent) else Path(".")
     if parent.exists() and not parent.is_dir():
         raise UsageError(f"cannot write {out}: {parent} is a file, not a directory")
     ensure_writable(parent)
+
+
+def _collection_holding(path: Path) -> Path | None:
+    """The collection whose directory ``path`` lies in, at any depth."""
+    for directory in path.resolve().parents:
+        if (directory / "state.sqlite").is_file() and (directory / "warc").is_dir():
+            return directory
+    return None
 
 
 def _collection_of(path: Path, depth: int = 2) -> Path | None:
@@ -191,7 +207,7 @@ def run_wacz(args: argparse.Namespace) -> int:
     from archive.wacz import PackageInfo, Selection, write_wacz
 
     out: Path = args.out
-    ensure_writable(out.parent if str(out.parent) else Path("."))
+    _check_output_file(out, ".wacz")
     site = args.site and (urlsplit(args.site).hostname or args.site.split("/")[0].lower())
     selection = Selection(host=site or None, first_day=args.first_day, last_day=args.last_day)
     info = PackageInfo(

@@ -206,7 +206,7 @@ def test_extract_never_overwrites_a_collections_items(tmp_path: Path) -> None:
     warc = tmp_path / "warc" / "x.warc.gz"
     warc.write_bytes(b"")
     result = run_cli("extract", str(warc), "--out", str(tmp_path / "items.jsonl"))
-    assert_refused(result, "never overwrites")
+    assert_refused(result, "would overwrite a file of the collection")
     assert (tmp_path / "items.jsonl").read_bytes() == before
 
 

@@ -1,0 +1,92 @@
+"""No command writes its output over what it reads or over a file a collection keeps: a typo in
+``--out`` must never cost a WARC file (extract and wacz replaced the WARC named, exit 0)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from archive.collection import Collection
+from crawler import cli
+
+DATA = Path(__file__).parent / "data" / "extract"
+WARC = DATA / "crawl-1.warc.gz"
+
+
+def _collection(directory: Path) -> Path:
+    Collection(directory).open().close()
+    shutil.copyfile(WARC, directory / "warc" / WARC.name)
+    assert cli.main(["index", str(directory)]) == 0
+    return directory
+
+
+def _refused(argv: list[str], out: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    before = out.read_bytes() if out.exists() else None
+    capsys.readouterr()
+    assert cli.main(argv) == 2
+    assert (out.read_bytes() if out.exists() else None) == before
+    return capsys.readouterr().err
+
+
+def test_extract_never_writes_over_a_warc_it_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warc = tmp_path / WARC.name
+    shutil.copyfile(WARC, warc)
+    link = tmp_path / "link.warc.gz"
+    link.symlink_to(warc)
+    for out in (warc, link):
+        said = _refused(["extract", str(warc), "--out", str(out)], warc, capsys)
+        assert said == (
+            f"portal-archiver: --out {out} is one of the WARC files extract reads; "
+            "give another file name\n"
+        )
+    assert sorted(os.listdir(tmp_path)) == [WARC.name, "link.warc.gz"]
+
+
+@pytest.mark.parametrize(
+    "name", ["warc/crawl-1.warc.gz", "state.sqlite", "indexes/index.cdxj", "items.jsonl"]
+)
+def test_extract_never_writes_over_a_collections_file(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    collection = _collection(tmp_path / "c")
+    (collection / "items.jsonl").touch()
+    out = collection / name
+    said = _refused(["extract", str(WARC), "--out", str(out)], out, capsys)
+    assert said == (
+        f"portal-archiver: --out {out} would overwrite a file of the collection {collection}; "
+        "give a path outside its folders\n"
+    )
+
+
+def test_extract_may_write_a_new_file_beside_a_collections_folders(tmp_path: Path) -> None:
+    collection = _collection(tmp_path / "c")
+    out = collection / "reparsed.jsonl"
+    assert cli.main(["extract", str(collection / "warc" / WARC.name), "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").count("\n") == 14
+
+
+@pytest.mark.parametrize("name", ["warc/crawl-1.warc.gz", "state.sqlite", "warc/new.wacz"])
+def test_wacz_never_writes_into_a_collection(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    collection = _collection(tmp_path / "c")
+    other = _collection(tmp_path / "other")
+    for target in (collection, other):
+        out = target / name
+        said = _refused(["wacz", str(collection), "--out", str(out)], out, capsys)
+        assert said == (
+            f"portal-archiver: --out {out} would overwrite a file of the collection {target}; "
+            "give a path outside its folders\n"
+        )
+
+
+def test_wacz_may_write_a_new_package_beside_the_collections_folders(tmp_path: Path) -> None:
+    collection = _collection(tmp_path / "c")
+    out = collection / "c.wacz"
+    assert cli.main(["wacz", str(collection), "--out", str(out)]) == 0
+    assert out.stat().st_size > 0
