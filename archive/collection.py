@@ -95,6 +95,15 @@ _ARTICLE_COLUMNS = (
 _PLACEHOLDERS = ",".join("?" * len(_ARTICLE_COLUMNS.split(",")))
 
 
+def collection_holding(path: Path) -> Path | None:
+    """The collection whose directory ``path`` lies in (at any depth, ``path`` itself aside):
+    a directory with a ``state.sqlite`` and a ``warc/`` folder."""
+    for directory in Path(path).resolve().parents:
+        if (directory / "state.sqlite").is_file() and (directory / "warc").is_dir():
+            return directory
+    return None
+
+
 class CollectionError(RuntimeError):
     """An expected problem with a collection that the user can fix: the command reports its
     message as one sentence and exits 2, with no traceback."""

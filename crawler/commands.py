@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archive.atomic import full_disk_note, os_reason
-from archive.collection import Collection, CollectionError
+from archive.collection import Collection, CollectionError, collection_holding
 from crawler.running import ensure_writable, run_spider
 from crawler.validation import UsageError, check_settings, check_urls
 
@@ -147,7 +147,7 @@ def _check_output_file(out: Path, kind: str) -> None:
     is fine. Make sure the folder it goes in can be written."""
     if out.is_dir():
         raise UsageError(f"--out {out} is a directory; give the name of a {kind} file to write")
-    collection = _collection_holding(out)
+    collection = collection_holding(out)
     if collection is not None and (out.exists() or out.resolve().parent != collection):
         raise UsageError(
             f"--out {out} would overwrite a file of the collection {collection}; "
@@ -157,14 +157,6 @@ def _check_output_file(out: Path, kind: str) -> None:
     if parent.exists() and not parent.is_dir():
         raise UsageError(f"cannot write {out}: {parent} is a file, not a directory")
     ensure_writable(parent)
-
-
-def _collection_holding(path: Path) -> Path | None:
-    """The collection whose directory ``path`` lies in, at any depth."""
-    for directory in path.resolve().parents:
-        if (directory / "state.sqlite").is_file() and (directory / "warc").is_dir():
-            return directory
-    return None
 
 
 def _collection_of(path: Path, depth: int = 2) -> Path | None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from archive.collection import Collection, CollectionError
+from archive.collection import Collection, CollectionError, collection_holding
 from crawler import logs
 from crawler.validation import UsageError, check_settings
 
@@ -89,6 +89,13 @@ def scrapy_settings(out: Path, overrides: Sequence[tuple[str, str]], jobdir: str
 
 def _prepare_collection(out: Path) -> None:
     """Create (or repair) the collection and make sure no other crawl holds it."""
+    holding = collection_holding(out)
+    if holding is not None:
+        # A typo (DIR/warc for DIR) would start a second collection from nothing in its folders.
+        raise UsageError(
+            f"--out {out} lies inside the collection {holding}; "
+            "give its own directory, or one outside it"
+        )
     ensure_writable(out)
     Collection(out).open().close()
 

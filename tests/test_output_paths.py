@@ -11,6 +11,7 @@ import pytest
 
 from archive.collection import Collection
 from crawler import cli
+from tests.conftest import run_cli
 
 DATA = Path(__file__).parent / "data" / "extract"
 WARC = DATA / "crawl-1.warc.gz"
@@ -90,3 +91,19 @@ def test_wacz_may_write_a_new_package_beside_the_collections_folders(tmp_path: P
     out = collection / "c.wacz"
     assert cli.main(["wacz", str(collection), "--out", str(out)]) == 0
     assert out.stat().st_size > 0
+
+
+@pytest.mark.parametrize("inside", ["warc", "indexes/x", "new"])
+def test_no_collection_is_made_inside_another(inside: str, tmp_path: Path) -> None:
+    """``--out ~/archive/lapvo/warc`` for ``~/archive/lapvo``: a second collection in its
+    folders would start from nothing, and look like the first's."""
+    collection = _collection(tmp_path / "c")
+    before = sorted(str(path) for path in collection.rglob("*"))
+    out = collection / inside
+    result = run_cli("crawl", "http://127.0.0.1:9/web/hlv", "--out", str(out), timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"portal-archiver: --out {out} lies inside the collection {collection}; "
+        "give its own directory, or one outside it\n"
+    )
+    assert sorted(str(path) for path in collection.rglob("*")) == before
