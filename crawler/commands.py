@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -14,11 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from archive.atomic import full_disk_note, os_reason
 from archive.collection import Collection, CollectionError, collection_holding
+from archive.repair import RepairReport
+from archive.writer import OPEN_SUFFIX
 from crawler.running import ensure_writable, run_spider
 from crawler.validation import UsageError, check_settings, check_urls
 
 if TYPE_CHECKING:  # cryptography is imported only to sign a package: see _signer
     from archive.signing import Signer
+
+logger = logging.getLogger(__name__)
 
 # What the command line reports as one sentence, exit status 2 (see crawler/cli.py).
 EXPECTED_ERRORS = (UsageError, CollectionError)
@@ -130,10 +135,12 @@ def run_extract(args: argparse.Namespace) -> int:
             f"--out {out} is one of the WARC files extract reads; give another file name"
         )
     _check_output_file(out, ".jsonl")
+    warcs: list[Path] = args.warcs
     with ExitStack() as locks:
-        for directory in sorted({_collection_of(warc) for warc in args.warcs} - {None}):
-            locks.enter_context(_reading(directory))
-        stats = extract_items(args.warcs, out)
+        for directory in sorted({_collection_of(warc) for warc in warcs} - {None}):
+            collection = locks.enter_context(_reading(directory))
+            warcs = _after_repairs(warcs, collection.repair_reports)
+        stats = extract_items(warcs, out)
     print(
         f"articles: {stats.articles}   responses read: {stats.responses}   "
         f"not articles: {stats.rejected}   errors: {stats.errors}\nitems: {out}"
@@ -169,11 +176,34 @@ def _collection_of(path: Path, depth: int = 2) -> Path | None:
 
 
 @contextmanager
-def _reading(directory: Path) -> Iterator[None]:
+def _reading(directory: Path) -> Iterator[Collection]:
     """Hold the collection while reading it: a crawl in progress refuses us, and no crawl
     starts (a lock file left by a finished crawl is harmless: nobody holds its lock)."""
-    with Collection(directory):
-        yield
+    with Collection(directory) as collection:
+        yield collection
+
+
+def _after_repairs(warcs: list[Path], repairs: list[RepairReport]) -> list[Path]:
+    """The WARC files to read once opening their collection closed the unfinished files of a
+    killed crawl: one given is read under its final name (or left out if it held no complete
+    record); one not given is named, for it holds captures the files given do not."""
+    given = {warc.resolve() for warc in warcs}
+    renamed: dict[Path, Path | None] = {}
+    for repair in repairs:
+        unfinished = (
+            repair.path if repair.deleted else repair.path.with_name(repair.path.name + OPEN_SUFFIX)
+        )
+        if unfinished.resolve() in given:
+            renamed[unfinished.resolve()] = None if repair.deleted else repair.path
+        elif not repair.deleted and repair.path.resolve() not in given:
+            logger.warning(
+                "%s was the unfinished WARC file of a killed crawl, closed just now as %s: "
+                "not read, as it is not among the files given",
+                unfinished,
+                repair.path,
+            )
+    read = [renamed.get(warc.resolve(), warc) for warc in warcs]
+    return [warc for warc in read if warc is not None]
 
 
 def run_index(args: argparse.Namespace) -> int:
