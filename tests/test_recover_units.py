@@ -138,13 +138,16 @@ def test_plan_orders_captures_and_drops_what_holds_nothing_new() -> None:
 
 
 def test_a_redirect_repeating_its_own_urls_last_capture_is_read_once() -> None:
-    """The plan's collapse: per URL as listed, adjacent in time, status and digest both."""
+    """The plan's collapse: per URL as listed, adjacent in time, status and digest both; the
+    first and the last of a run of repeats are read (a redirect's digest is its body's, not
+    its Location's: the last shows a target that changed under an identical body)."""
     moved = ARTICLE.replace("4961961", "4961962")
     other = ARTICLE.replace("4961961", "4961963")
     plan = make_plan(
         [
             _found(ARTICLE, "20200101000000", "301", "E"),
-            _found(ARTICLE, "20200201000000", "301", "E"),  # a repeat: not read
+            _found(ARTICLE, "20200115000000", "301", "E"),  # a repeat inside a run: not read
+            _found(ARTICLE, "20200201000000", "301", "E"),  # the run's last: read
             _found(ARTICLE, "20200301000000", "302", "E"),  # another status
             _found(ARTICLE, "20200401000000", "200", "T"),
             _found(ARTICLE, "20200501000000", "302", "E"),  # not adjacent to the last 302
@@ -162,12 +165,13 @@ def test_a_redirect_repeating_its_own_urls_last_capture_is_read_once() -> None:
         (ARTICLE, "20200101000000"),
         (moved, "20200101000000"),
         (other, "20200101000000"),
+        (ARTICLE, "20200201000000"),
         (other, "20200201000000"),
         (ARTICLE, "20200301000000"),
         (ARTICLE, "20200501000000"),
         (ARTICLE.replace("http:", "https:"), "20200601000000"),
     ]
-    assert plan.quirks["redirect-repeated"] == 1 and plan.quirks["redirect"] == 8
+    assert plan.quirks["redirect-repeated"] == 1 and plan.quirks["redirect"] == 9
 
 
 def test_only_one_urls_listing_is_collapsed_by_the_wayback_server() -> None:
@@ -342,3 +346,11 @@ def test_the_item_archive_of_records_written_before_archive_url(
         "captured_at": "2020-01-01T00:00:00Z",
     }
     assert item_archive({"archive": "ia"}) is None
+
+
+def test_a_run_of_repeated_redirects_at_the_listings_end_reads_its_last() -> None:
+    captures = [_found(ARTICLE, f"2020{month:02d}01000000", "301", "E") for month in (1, 2, 3)]
+    plan = make_plan(captures, [Scope.from_url(SITE)], done=set(), known_digests=lambda key: set())
+    read = [f.capture.timestamp for f in plan.redirects]
+    assert read == ["20200101000000", "20200301000000"]
+    assert plan.quirks["redirect-repeated"] == 1

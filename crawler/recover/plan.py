@@ -14,8 +14,9 @@ of ``crawl`` (no Scrapy here; the spider only carries the plan out).
   from one article URL to another of the site makes them one history
   (:mod:`crawler.recover.identity`, :func:`merge_histories`); a redirect capture with the
   status and payload of the capture of the SAME URL listed just before it is not fetched
-  again (:func:`_repeats`: the collapse that the archives' CDX servers cannot do without
-  crossing URLs, see :meth:`crawler.recover.sources.ArchiveSource.cdx_url`);
+  again, unless it is the last of such a run (:func:`_repeats`: the collapse that the
+  archives' CDX servers cannot do without crossing URLs, see
+  :meth:`crawler.recover.sources.ArchiveSource.cdx_url`);
 * listings and other pages of the site are read for the dates and sections they show;
 * everything else (images, files) is kept by URL, for the articles that name it.
 """
@@ -104,7 +105,10 @@ def make_plan(
     articles: dict[str, list[Found]] = defaultdict(list)
     page_digests: dict[str, set[str]] = defaultdict(set)
     latest: dict[str, tuple[str | None, str]] = {}
-    for item in sorted(found, key=lambda f: (f.capture.timestamp, f.source, f.capture.url)):
+    # By URL: the last redirect of its current run of repeats, read once the run ends (a
+    # redirect's digest is its body's: the last capture shows a target changed meanwhile).
+    run_ends: dict[str, Found] = {}
+    for item in sorted(found, key=_in_time):
         capture = item.capture
         url = capture.url
         if not _within(capture.timestamp, window):
@@ -119,13 +123,16 @@ def make_plan(
             plan.found_by_site[scope_name(scope)] += 1
         reason = _usable(capture)
         repeated = _repeats(capture, latest)
+        if not repeated and url in run_ends:
+            plan.redirects.append(run_ends.pop(url))  # the run of repeats before it ended
         if reason:
             plan.quirks[reason] += 1
             if _leads_somewhere(reason, scope, kind) and item.done_key not in done:
-                if repeated:
-                    plan.quirks["redirect-repeated"] += 1
-                else:
+                if not repeated:
                     plan.redirects.append(item)  # (a done one's target is in recover.sqlite)
+                elif run_ends.setdefault(url, item) is not item:
+                    plan.quirks["redirect-repeated"] += 1
+                    run_ends[url] = item
             continue
         plan.by_url[canonicalize(url)].append(item)
         if scope is None:
@@ -141,11 +148,17 @@ def make_plan(
                 continue
             seen.add(capture.digest or capture.timestamp)
             plan.pages.append(item)
+    plan.redirects += run_ends.values()
+    plan.redirects.sort(key=_in_time)
     for key, captures in articles.items():
         kept = _new_payloads(captures, set(known_digests(key)), plan.quirks)
         if kept:
             plan.articles[key] = kept
     return plan
+
+
+def _in_time(item: Found) -> tuple[str, str, str]:
+    return (item.capture.timestamp, item.source, item.capture.url)
 
 
 def _repeats(capture: Capture, latest: dict[str, tuple[str | None, str]]) -> bool:
@@ -154,9 +167,10 @@ def _repeats(capture: Capture, latest: dict[str, tuple[str | None, str]]) -> boo
     updated here): Wayback's ``collapse=digest``, one URL at a time. Listings come whole
     and are planned whole, so where their pages began and ended changes nothing.
 
-    A redirect's digest is that of its body, not of its ``Location``: a URL whose redirect
-    changed target with a byte-identical body is read at its first target only (as the
-    server's collapse did); reading each capture to know would cost one request each."""
+    A redirect's digest is that of its body, not of its ``Location``: of a run of repeats,
+    :func:`make_plan` reads the first and the last, so a target that changed between them
+    is seen (a change there and back inside the run is not; reading every capture to know
+    would cost one request each)."""
     digest = capture.digest if capture.digest not in (None, "", "-") else None
     before = latest.get(capture.url)
     latest[capture.url] = (capture.status, digest or capture.timestamp)
