@@ -32,6 +32,13 @@ def _refused(argv: list[str], out: Path, capsys: pytest.CaptureFixture[str]) -> 
     return capsys.readouterr().err
 
 
+def _overwriting(out: Path, collection: Path) -> str:
+    return (
+        f"portal-archiver: --out {out} would overwrite a file of the collection {collection}; "
+        "give a path outside its folders\n"
+    )
+
+
 def test_extract_never_writes_over_a_warc_it_reads(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -58,10 +65,7 @@ def test_extract_never_writes_over_a_collections_file(
     (collection / "items.jsonl").touch()
     out = collection / name
     said = _refused(["extract", str(WARC), "--out", str(out)], out, capsys)
-    assert said == (
-        f"portal-archiver: --out {out} would overwrite a file of the collection {collection}; "
-        "give a path outside its folders\n"
-    )
+    assert said == _overwriting(out, collection)
 
 
 def test_extract_may_write_a_new_file_beside_a_collections_folders(tmp_path: Path) -> None:
@@ -80,10 +84,7 @@ def test_wacz_never_writes_into_a_collection(
     for target in (collection, other):
         out = target / name
         said = _refused(["wacz", str(collection), "--out", str(out)], out, capsys)
-        assert said == (
-            f"portal-archiver: --out {out} would overwrite a file of the collection {target}; "
-            "give a path outside its folders\n"
-        )
+        assert said == _overwriting(out, target)
 
 
 def test_wacz_may_write_a_new_package_beside_the_collections_folders(tmp_path: Path) -> None:

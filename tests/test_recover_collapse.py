@@ -53,7 +53,8 @@ class Staged:
     """``.../asset_publisher/a/content/id/99012``: the 2000 text of the article that
     ``second`` (the same key) later redirected to ``moved[1]``."""
     first: str
-    """``.../x/content/id/99011``: its 2000 text, then two identical redirects to ``moved[0]``."""
+    """``.../x/content/id/99011``: its 2000 text, then three identical redirects to
+    ``moved[0]``."""
     second: str
     """``.../x/content/id/99012``: a redirect to ``moved[1]``, with the same (empty) body."""
     copies: tuple[str, str]
@@ -88,7 +89,8 @@ def _stage(archive: WebArchive, double: WaybackDouble) -> Staged:
         old_texts.append(body.replace(title, title + b" 2000"))
     _add(double, staged.twin_form, "20000101000000", 200, HTML, old_texts[1])
     _add(double, staged.first, "20000101000000", 200, HTML, old_texts[0])
-    for stamp in ("20000201000000", "20000301000000"):  # the same redirect, captured twice
+    # The same redirect, captured three times: the first and the last are read.
+    for stamp in ("20000201000000", "20000215000000", "20000301000000"):
         _add(double, staged.first, stamp, 301, [("Location", moved[0]["url"])], EMPTY)
     _add(double, staged.second, "20000201000000", 301, [("Location", moved[1]["url"])], EMPTY)
     copy = _held(archive, archive.moments[0][2])
@@ -123,11 +125,13 @@ def _check_recovered(staged: Staged, double: WaybackDouble, out: Path) -> None:
     for item in sorted(items, key=lambda i: i["fetched_at"]):
         by_key.setdefault(item["key"], []).append(item)
     host = urlsplit(staged.first).netloc
-    # Both redirects are evidence: each older address joins the history it moved to.
+    # Both redirects are evidence: each older address joins the history it moved to (each
+    # capture read is evidence the report names, in capture time).
     merged = [(m["from"], m["to"]) for m in _site_report(out)["merged_by_redirect"]]
     assert merged == [
         (staged.first, staged.moved[0]["url"]),
         (staged.second, staged.moved[1]["url"]),
+        (staged.first, staged.moved[0]["url"]),
     ]
     for moved, old in zip(staged.moved, (staged.first, staged.twin_form), strict=True):
         history = by_key[moved["key"]]
@@ -137,8 +141,9 @@ def _check_recovered(staged: Staged, double: WaybackDouble, out: Path) -> None:
     first, second = (by_key[f"{host}#{n}"] for n in ("99013", "99014"))
     assert len(first) == len(second) == 1
     assert first[0]["paragraphs"] == second[0]["paragraphs"]
-    # Repeats of one URL's payload are still read once.
-    assert _replays(double, staged.first) == ["20000101000000", "20000201000000"]
+    # Repeats of one URL's payload are still read once; of a run of repeated redirects, the
+    # first and the last.
+    assert _replays(double, staged.first) == ["20000101000000", "20000201000000", "20000301000000"]
     assert _replays(double, staged.second) == ["20000201000000"]
     assert _replays(double, staged.copies[0]) == ["20000101000000"]
     assert _replays(double, staged.copies[1]) == ["20000101000000"]
