@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from crawler.validation import iso_date, non_negative_int, port_number, positive
 
 # Errors of the machine, not of the program: a full or read-only disk, a quota, a failing
 # device. Said in one sentence, exit status 2, as a collection's own errors are.
+_EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 _ENVIRONMENT_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO})
 
 logger = logging.getLogger(__name__)
@@ -335,6 +337,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("portal-archiver: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (``| head``): its choice, said as SIGPIPE would.
+        _silence_stdout()
+        return _EXIT_BROKEN_PIPE
     except Exception as error:
         if args.debug:
             raise
@@ -348,6 +354,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: what Python still holds for the closed pipe would fail again
+    when it flushes at exit, with a message on stderr."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def run() -> NoReturn:

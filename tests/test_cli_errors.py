@@ -7,6 +7,7 @@ import collections
 import json
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -276,3 +277,18 @@ def test_replica_help_describes_itself() -> None:
     for option in ("--port", "--articles", "--edition"):
         described = text.split(option, 2)[-1]
         assert len(described.split("--")[0].split()) > 3, f"{option} is not described"
+
+
+def test_a_reader_that_goes_away_is_no_bug(tmp_path: Path) -> None:
+    """``portal-archiver extract ... | head -1``: the summary meets a closed pipe once the
+    items are written; that is the reader's choice, said as a SIGPIPE would (141), quietly."""
+    out = tmp_path / "items.jsonl"
+    warc = Path(__file__).parent / "data" / "extract" / "crawl-1.warc.gz"
+    command = [sys.executable, "-m", "crawler.cli", "extract", str(warc), "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the command prints anything
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141
+    assert stderr == ""
+    assert out.read_text(encoding="utf-8").count("\n") == 14
