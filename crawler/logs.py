@@ -13,6 +13,7 @@ first clears it, so that a log line never ends up glued onto it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -20,6 +21,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
+
+from archive.atomic import os_reason
 
 LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
 CONSOLE_LEVEL = logging.CRITICAL
@@ -113,6 +116,34 @@ class ConsoleHandler(logging.Handler):
             self.handleError(record)
 
 
+class RunLogFile(logging.FileHandler):
+    """A run's log file. Once it cannot be written (it is on the collection's disk, which may
+    fill up), it is closed with one line on the console; logging's own report of a failed
+    handler would print a traceback for every message after, burying that line."""
+
+    def __init__(self, path: Path, console: Console = CONSOLE) -> None:
+        super().__init__(path, encoding="utf-8")
+        self.console = console
+        self.given_up = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.given_up:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            super().handleError(record)
+            return
+        self.given_up = True
+        with contextlib.suppress(OSError):  # what is still buffered cannot be written either
+            self.close()
+        self.console.message(
+            f"portal-archiver: the log file {self.baseFilename} cannot be written "
+            f"({os_reason(error)}): the rest of this run's log is not kept"
+        )
+
+
 def log_path(directory: Path, spider: str, now: datetime | None = None) -> Path:
     """The run's log file: never another run's (one whole log per run)."""
     return run_file(directory / "logs", now or datetime.now(UTC), spider, ".log")
@@ -149,7 +180,7 @@ def configure(
         if path is None:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path, encoding="utf-8")
+        handler = RunLogFile(path)
         handler.setLevel(file_level)
         handler.setFormatter(formatter)
         handlers.append(handler)

@@ -86,6 +86,9 @@ class ProgressExtension:
         self.started_at = datetime.now(UTC)
         self.loop: task.LoopingCall | None = None
         self.report: dict[str, Any] | None = None
+        self.report_failed = False
+        """True when ``report.json`` could not be written (a full disk): the file in place, if
+        any, is an earlier run's."""
         self._reason = "unknown"
         self._logged = time.monotonic()
         self._live = False
@@ -187,6 +190,7 @@ class ProgressExtension:
                 tmp.write_text(text, encoding="utf-8")
                 tmp.replace(path)
         except OSError as error:
+            self.report_failed = True
             logger.error("The run's report was not written to %s: %s", self.report_dir, error)
 
 

@@ -208,6 +208,11 @@ def _conclude(crawler: Crawler, out: Path, log_file: Path, refused: list[Failure
     forced = stop is not None and stop.forced
     report = progress.report or progress.finish("stopped at once" if forced else "unknown")
     report["log_file"] = str(log_file)
+    report["report_written"] = not progress.report_failed
+    report["log_cut_short"] = any(
+        isinstance(handler, logs.RunLogFile) and handler.given_up
+        for handler in logging.getLogger().handlers
+    )
     print_summary(report, out)
     return 1 if report["failed_urls"] or report["finish_reason"] != "finished" else 0
 
@@ -226,12 +231,15 @@ def print_summary(report: dict[str, Any], out: Path | None) -> None:
     lines += _unconverted_lines(report.get("encoding_not_converted") or [])
     lines += _unfinished_lines(report)
     if out is not None:
-        lines.append(
-            f"items: {out / 'items.jsonl'}   WARC: {out / 'warc'}   report: {out / 'report.json'}"
-        )
+        # One not written (a full disk) is the previous run's: never named as this run's.
+        written = report.get("report_written", True)
+        report_file = out / "report.json" if written else "not written (see the error above)"
+        lines.append(f"items: {out / 'items.jsonl'}   WARC: {out / 'warc'}   report: {report_file}")
     if report.get("log_file"):
         logged = report.get("logged_errors", 0)
         note = f" ({logged} error{'s' if logged != 1 else ''} logged there)" if logged else ""
+        if report.get("log_cut_short"):
+            note = " (cut short where it could no longer be written)"
         lines.append(f"log: {report['log_file']}{note}")
     print("\n".join(lines))
 

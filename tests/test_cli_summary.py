@@ -77,3 +77,22 @@ def test_scrapy_and_twisted_errors_of_one_cause_share_a_kind(name: str, kind: st
     from scrapy import exceptions
 
     assert failure_kind(Failure(getattr(exceptions, name)("x"))) == kind
+
+
+def test_a_run_on_a_full_disk_names_no_file_it_could_not_write(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The report.json in place is then the previous run's, and the log stops where the disk
+    filled: the summary must not send the reader to either as this run's."""
+    report = summarize({"log_count/ERROR": 3}, 1.0, [])
+    report.update(
+        finish_reason="archive_write_error",
+        log_file="/c/logs/run.log",
+        report_written=False,
+        log_cut_short=True,
+    )
+    print_summary(report, Path("/c"))
+    out = capsys.readouterr().out
+    assert "report: not written (see the error above)" in out
+    assert "report: /c/report.json" not in out
+    assert out.endswith("log: /c/logs/run.log (cut short where it could no longer be written)\n")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from crawler.logs import CONSOLE, Console, ConsoleHandler, configure, log_path
+from crawler.logs import CONSOLE, Console, ConsoleHandler, RunLogFile, configure, log_path
 
 
 class Terminal(io.StringIO):
@@ -104,3 +106,32 @@ def test_runs_started_within_one_second_keep_a_log_each(tmp_path: Path) -> None:
     again = log_path(tmp_path, "fetch", now)  # the same millisecond
     assert len({first, later, again}) == 3  # never one run appended to another's log
     assert sorted([later, first]) == [first, later]  # the names sort as the runs started
+
+
+class _FullDisk(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_log_file_on_a_full_disk_is_given_up_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The log file is on the collection's disk: once full, each message was a "--- Logging
+    error ---" traceback on the console, burying the one line that says what happened."""
+    console = Console(io.StringIO())
+    path = tmp_path / "run.log"
+    handler = RunLogFile(path, console)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.handle(record("crawler.archiving", logging.INFO))
+    handler.flush()
+    handler.stream = _FullDisk()
+    for _ in range(3):
+        handler.handle(record("crawler.archiving", logging.ERROR))
+    said = console.stream.getvalue()
+    assert said == (
+        f"portal-archiver: the log file {path} cannot be written (No space left on device): "
+        "the rest of this run's log is not kept\n"
+    )
+    assert capsys.readouterr().err == ""  # no "--- Logging error ---"
+    assert path.read_text(encoding="utf-8") == "message\n"
+    handler.close()
