@@ -39,7 +39,7 @@ from crawler.extract import (
     WARC_META_KEY,
     iso_utc,
 )
-from crawler.frontier import CrawlFrontier
+from crawler.frontier import FRONTIER_KEY, CrawlFrontier
 from crawler.items import ArticleItem
 from crawler.middlewares import user_agent
 from crawler.urls import UrlKind, article_key, classify
@@ -174,11 +174,14 @@ class ArchivePipeline:
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         capture: WireCapture | None = request.meta.pop(CAPTURE_META_KEY, None)
+        if self.failure is not None:
+            # In flight when the disk filled: its callback still runs while the crawl closes,
+            # but the response is not archived, so the request is the next run's to fetch.
+            self._owe(request)
+            return
         if capture is None:
             self.stats.inc_value("archive/not_captured")
             logger.warning("No wire capture for %s; not archived", request.url)
-            return
-        if self.failure is not None:
             return
         exchange = Exchange(
             url=request.url,
@@ -192,10 +195,16 @@ class ArchivePipeline:
         try:
             request.meta[WARC_META_KEY] = self._write(exchange, response, request)
         except ArchiveWriteError as error:
+            self._owe(request)
             self._stop(error)
             return
         self.counts.inc("archive/records_written", 2)  # the request and its response
         self.counts.inc(f"archive/requests/{self._kind(request)}")
+
+    def _owe(self, request: Request) -> None:
+        key = request.meta.get(FRONTIER_KEY)
+        if key is not None:
+            self.frontier.owe(key)
 
     def _stop(self, error: ArchiveWriteError) -> None:
         """A write failed (disk full, I/O error): what is archived stays valid; stop cleanly."""
@@ -278,11 +287,15 @@ class ArchivePipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem):
             return item
-        if self.failure is not None or item.warc is None:
+        if self.failure is not None:
+            self.frontier.owe_item(item)  # its page is archived; the item is the rerun's
+            raise DropItem(f"not archived: {item.url}", log_level="DEBUG")
+        if item.warc is None:
             raise DropItem(f"not archived: {item.url}", log_level="DEBUG")
         try:
             return self._store_item(item)
         except ArchiveWriteError as error:
+            self.frontier.owe_item(item)
             self._stop(error)
             raise DropItem(f"not archived: {item.url}", log_level="DEBUG") from error
 

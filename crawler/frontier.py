@@ -174,8 +174,19 @@ class CrawlFrontier:
         """``key``'s callback raised: what it would have yielded after the error is missing,
         so the request is not done. Owed to the next run (the spider names the URL failed),
         which fetches it again, with the parser fixed if a bug was the cause."""
+        self.owe(key)
+
+    def owe(self, key: str) -> None:
+        """``key`` stays owed to the next run, whatever its callback yields from now on: its
+        response, or an item it gave, could not be archived (the disk filled)."""
         if self.states.get(key) not in (DONE, FAILED):
             self.states[key] = _RETRY_LATER
+
+    def owe_item(self, item: Any) -> None:
+        """The request that gave ``item`` stays owed: the item could not be stored."""
+        parent = self._item_parents.get(id(item))
+        if parent is not None:
+            self.owe(parent)
 
     def expect(self, key: str, output: Any) -> None:
         """``output`` of ``key``'s callback is on its way to the scheduler or the pipeline."""
@@ -283,8 +294,10 @@ class FrontierScheduler(Scheduler):
     def open(self, spider: Spider) -> Deferred[None] | None:
         frontier = self._frontier()
         if frontier is not None and self.dqdir:
-            # The frontier is the truth; a queue left on disk may be torn or stale.
+            # The frontier is the truth; a queue left on disk may be torn or stale. The folder
+            # itself must stay: Scrapy writes the queue's state into it when it closes.
             shutil.rmtree(Path(self.dqdir), ignore_errors=True)
+            Path(self.dqdir).mkdir(parents=True, exist_ok=True)
         result = super().open(spider)
         if frontier is not None:
             owed = frontier.resume(spider)

@@ -15,13 +15,19 @@ from typing import Any
 
 import pytest
 from scrapy import Request, signals
+from scrapy.exceptions import DropItem
+from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
+from archive.exchange import WarcLocation
 from archive.frontier import DEFERRED, DONE, FAILED, OWED
 from archive.reader import iter_records
+from archive.writer import ArchiveWriteError
 from crawler.archiving import ArchivePipeline
 from crawler.dupefilter import ResumableDupeFilter
-from crawler.frontier import FRONTIER_KEY, CrawlFrontier
+from crawler.extract import build_item
+from crawler.frontier import FRONTIER_KEY, CrawlFrontier, FrontierScheduler
+from crawler.items import ArticleContent
 from crawler.spiders.base import request_failed
 from crawler.spiders.portal import PortalSpider
 from crawler.urls import article_key
@@ -297,3 +303,90 @@ def test_an_article_whose_page_or_item_failed_is_owed_to_the_rerun(
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     counts = Counter(item["asset_id"] for item in read_items(tmp_path))
     assert set(counts) == expected and max(counts.values()) == 1
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Iterator[ArchivePipeline]:
+    crawler = get_crawler(PortalSpider, settings_dict={"ARCHIVE_DIR": str(tmp_path)})
+    crawler.spider = PortalSpider.from_crawler(crawler, targets="lapvo")
+    crawler.stats.open_spider()
+    pipeline = ArchivePipeline.from_crawler(crawler)
+    pipeline.frontier.resume(crawler.spider)
+    yield pipeline
+    pipeline.collection.close()
+
+
+def _disk_filled(archive: ArchivePipeline) -> None:
+    """What the pipeline holds once a write failed (``_stop`` without the engine)."""
+    archive.failure = ArchiveWriteError(28, "writing x.warc.gz.open failed")
+
+
+def test_a_response_that_arrives_after_the_disk_filled_stays_owed(
+    archive: ArchivePipeline,
+) -> None:
+    """Responses in flight when the disk filled are not archived; their callbacks still run
+    while the crawl closes. They were settled done, so the rerun never fetched them: a
+    crawl on a disk that filled, rerun, ended with 13 of 19 articles and exit 0."""
+    frontier, spider = archive.frontier, spider_of(archive.frontier)
+    listing = Request(f"{HLV}/tin-tuc", callback=spider.parse_listing)
+    frontier.admit(listing, spider)
+    key = article_key(listing.url)
+    _disk_filled(archive)
+    response = HtmlResponse(listing.url, body=b"<html></html>", request=listing)
+    archive.response_downloaded(response, listing, spider)
+    frontier.callback_started(key)
+    frontier.release(key)  # the callback yielded nothing more
+    assert frontier.states[key] != DONE
+    assert frontier.collection.frontier.states()[key] == OWED
+
+
+def test_an_item_not_stored_after_the_disk_filled_leaves_its_page_owed(
+    archive: ArchivePipeline,
+) -> None:
+    frontier, spider = archive.frontier, spider_of(archive.frontier)
+    page = Request(ARTICLE, callback=spider.parse_article)
+    frontier.admit(page, spider)
+    key = article_key(ARTICLE)
+    item = build_item(
+        ARTICLE,
+        ArticleContent(title="Tiêu đề", paragraphs=["Nội dung."]),
+        fetched_at="2026-12-07T00:00:00Z",
+        warc=WarcLocation("portal-1.warc.gz", 0, "<urn:uuid:1>"),
+    )
+    frontier.callback_started(key)
+    frontier.expect(key, item)
+    frontier.release(key)
+    _disk_filled(archive)  # after the page was archived, before its item was stored
+    with pytest.raises(DropItem) as dropped:
+        archive.process_item(item)
+    frontier.crawler.signals.send_catch_log(
+        signals.item_dropped, item=item, response=None, spider=spider, exception=dropped.value
+    )
+    assert frontier.states[key] != DONE
+    assert frontier.collection.frontier.states()[key] == OWED
+
+
+def test_a_run_that_queues_nothing_on_disk_closes_its_scheduler_cleanly(tmp_path: Path) -> None:
+    """The scheduler drops the disk queue left on disk when it opens (the frontier is the
+    truth); Scrapy writes the queue's state into that folder when it closes, so it must be
+    there again: a resumed crawl logged "Scheduler close failure" (FileNotFoundError)."""
+    jobdir = tmp_path / "jobs" / "portal"
+    settings = {
+        "ARCHIVE_DIR": str(tmp_path),
+        "JOBDIR": str(jobdir),
+        # The default queue asks the engine for the downloader, which only a crawl starts.
+        "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue",
+    }
+    crawler = get_crawler(PortalSpider, settings_dict=settings)
+    crawler.spider = PortalSpider.from_crawler(crawler, targets="lapvo")
+    crawler.stats.open_spider()
+    pipeline = ArchivePipeline.from_crawler(crawler)
+    try:
+        (jobdir / "requests.queue" / "stale").mkdir(parents=True)
+        scheduler = FrontierScheduler.from_crawler(crawler)
+        scheduler.open(crawler.spider)
+        assert not (jobdir / "requests.queue" / "stale").exists()
+        scheduler.close("finished")
+        assert (jobdir / "requests.queue" / "active.json").is_file()
+    finally:
+        pipeline.collection.close()
