@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from tests.conftest import read_items, run_cli
@@ -129,3 +130,32 @@ def test_a_recovery_killed_as_a_capture_is_marked_read_loses_no_article(
     assert got == {
         (key, n) for key, history in expected.items() for n in range(1, len(history) + 1)
     }
+
+
+@pytest.mark.parametrize("limit", [200_000, 600_000])
+def test_a_recovery_on_a_full_disk_is_finished_by_running_it_again(
+    archive: WebArchive, tmp_path: Path, limit: int
+) -> None:
+    """As for a crawl (tests/test_incremental.py): captures in flight when the disk fills are
+    read again by the rerun, and none of what was written is written twice."""
+    arguments = [
+        "recover", archive.site, "--archive", archive.collection_url, "--out", str(tmp_path),
+        *SETTINGS, "-s", "DOWNLOAD_DELAY=0",
+    ]  # fmt: skip
+    full = run_cli(*arguments, max_file_size=limit)
+    assert full.returncode == 1, full.stderr + full.stdout
+    assert "archive cannot be written" in full.stderr
+    assert "Traceback" not in full.stderr
+    result = run_cli(*arguments)
+    assert result.returncode == 0, result.stderr + result.stdout
+    items = read_items(tmp_path)
+    got: dict[str, list[tuple[int, str]]] = {}
+    for item in items:
+        got.setdefault(item["key"], []).append((item["version"], item["fetched_at"]))
+    assert got == {
+        key: [(n, i["fetched_at"]) for n, i in enumerate(history, start=1)]
+        for key, history in _histories(archive).items()
+    }
+    wanted = {image["url"] for item in items for image in item["images"]}
+    wanted |= {file["url"] for item in items for file in item["attachments"]}
+    assert wanted and wanted <= _archived_urls(tmp_path)
