@@ -36,6 +36,8 @@ WARC_META_KEY = "archive_location"
 """``request.meta`` key of the response record's ``WarcLocation``, set by the archive."""
 UNCHANGED_META_KEY = "archive_unchanged"
 """``request.meta`` flag: the collection already holds this exact payload."""
+RESUMED_META_KEY = "frontier_resumed"
+"""``request.meta`` flag: owed by a stopped run of the crawl, and queued again by this one."""
 REQUISITE_META_KEY = "requisite"
 """``request.meta`` flag on image/attachment requests."""
 THEME_ASSET_META_KEY = "theme_asset"
@@ -124,31 +126,42 @@ def items_for_response(
     ``page`` is the response's page when the caller already made it (decoding it once).
     """
     stats = spider.crawler.stats
-    if response.meta.get(UNCHANGED_META_KEY):
+    unchanged = bool(response.meta.get(UNCHANGED_META_KEY))
+    if unchanged:
         stats.inc_value("articles/unchanged")
-        return
+        # Its images and files were asked for when it was stored; but a run stopped (killed,
+        # a full disk) after committing the item may have lost the requests for them.
+        if not response.meta.get(RESUMED_META_KEY):
+            return
     page = page or page_from_response(response)
+    item = _article_item(spider, response, page)
+    if item is None:
+        return
+    if not unchanged:
+        yield item
+        if item.encoding_note and UNCONVERTED_NOTE in item.encoding_note:
+            stats.inc_value("articles/encoding_not_converted")
+            spider.unconverted.append({"url": item.url, "note": item.encoding_note})
+    if spider.requisites:
+        yield from requisite_requests(spider, item)
+    if spider.theme_assets:
+        yield from theme_requests(spider, page)
+
+
+def _article_item(spider: ArchivingSpider, response: Response, page: Page) -> ArticleItem | None:
     result = parse_article(page)
     if result.content is None:
-        stats.inc_value(f"articles/rejected/{result.reason}")
+        spider.crawler.stats.inc_value(f"articles/rejected/{result.reason}")
         logger.info("Not an article (%s): %s", result.reason, response.url)
-        return
+        return None
     fetched_at = response.meta.get(FETCHED_AT_META_KEY) or iso_utc(datetime.now(UTC))
-    item = build_item(
+    return build_item(
         response.url,
         result.content,
         fetched_at=fetched_at,
         warc=response.meta.get(WARC_META_KEY),
         listing=ListingContext.from_meta(response.meta.get(LISTING_META_KEY)),
     )
-    yield item
-    if item.encoding_note and UNCONVERTED_NOTE in item.encoding_note:
-        stats.inc_value("articles/encoding_not_converted")
-        spider.unconverted.append({"url": item.url, "note": item.encoding_note})
-    if spider.requisites:
-        yield from requisite_requests(spider, item)
-    if spider.theme_assets:
-        yield from theme_requests(spider, page)
 
 
 _THEME_LINKS = (

@@ -38,7 +38,12 @@ from scrapy.exceptions import IgnoreRequest
 from twisted.python.failure import Failure
 
 from archive.frontier import DEFERRED, DONE, FAILED, OWED, FrontierEntry
-from crawler.extract import LISTING_META_KEY, REQUISITE_META_KEY, THEME_ASSET_META_KEY
+from crawler.extract import (
+    LISTING_META_KEY,
+    REQUISITE_META_KEY,
+    RESUMED_META_KEY,
+    THEME_ASSET_META_KEY,
+)
 from crawler.queues import method_name
 from crawler.spiders.base import request_failed
 from crawler.urls import article_key
@@ -111,7 +116,7 @@ class CrawlFrontier:
             callback=callback,
             errback=errback,
             priority=entry.priority,
-            meta={**entry.meta, FRONTIER_KEY: entry.key},
+            meta={**entry.meta, FRONTIER_KEY: entry.key, RESUMED_META_KEY: True},
             dont_filter=True,  # the frontier has it already
         )
 

@@ -17,6 +17,7 @@ from scrapy.exceptions import NotConfigured
 from tldextract import TLDExtract
 
 from crawler import __version__
+from crawler.extract import RESUMED_META_KEY
 from crawler.stopping import GracefulStop
 from crawler.urls import UrlKind, classify
 
@@ -177,7 +178,9 @@ class ConditionalRequestMiddleware:
     """Adds ``If-None-Match`` / ``If-Modified-Since`` for articles the collection already holds.
 
     The validators come from the collection state through the archive pipeline; without
-    a collection this is switched off.
+    a collection this is switched off. Not for an article owed by a stopped run: its page is
+    read again whole, for the images and files whose requests the stop may have lost (a 304
+    has no page to find them in).
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -194,6 +197,8 @@ class ConditionalRequestMiddleware:
 
         archive = archive_of(self.crawler)
         if archive is None or classify(request.url) is not UrlKind.ARTICLE:
+            return
+        if request.meta.get(RESUMED_META_KEY):
             return
         etag, last_modified = archive.validators(request.url)
         if etag:

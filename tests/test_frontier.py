@@ -25,9 +25,10 @@ from archive.reader import iter_records
 from archive.writer import ArchiveWriteError
 from crawler.archiving import ArchivePipeline
 from crawler.dupefilter import ResumableDupeFilter
-from crawler.extract import build_item
+from crawler.extract import RESUMED_META_KEY, build_item
 from crawler.frontier import FRONTIER_KEY, CrawlFrontier, FrontierScheduler
 from crawler.items import ArticleContent
+from crawler.middlewares import ConditionalRequestMiddleware
 from crawler.spiders.base import request_failed
 from crawler.spiders.portal import PortalSpider
 from crawler.urls import article_key
@@ -390,3 +391,24 @@ def test_a_run_that_queues_nothing_on_disk_closes_its_scheduler_cleanly(tmp_path
         assert (jobdir / "requests.queue" / "active.json").is_file()
     finally:
         pipeline.collection.close()
+
+
+@pytest.mark.parametrize("resumed", [False, True])
+def test_an_article_owed_by_a_stopped_run_is_asked_for_whole(
+    archive: ArchivePipeline, monkeypatch: pytest.MonkeyPatch, resumed: bool
+) -> None:
+    """A 304 has no page to find the images in that the stop may have lost."""
+    monkeypatch.setattr(archive, "validators", lambda url: ('"etag"', "Mon, 07 Dec 2026"))
+    middleware = ConditionalRequestMiddleware.from_crawler(archive.frontier.crawler)
+    request = Request(ARTICLE, meta={RESUMED_META_KEY: resumed})
+    middleware.process_request(request)
+    conditional = b"If-None-Match" in request.headers
+    assert conditional is not resumed
+
+
+def test_resumed_requests_say_so(archive: ArchivePipeline, tmp_path: Path) -> None:
+    frontier, spider = archive.frontier, spider_of(archive.frontier)
+    frontier.admit(Request(ARTICLE, callback=spider.parse_article), spider)
+    archive.collection.commit()
+    (request,) = frontier.resume(spider)
+    assert request.meta[RESUMED_META_KEY] is True

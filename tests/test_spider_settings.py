@@ -14,7 +14,12 @@ from scrapy.utils.test import get_crawler
 
 import replica
 from crawler import settings as project
-from crawler.extract import THEME_ASSET_META_KEY, items_for_response
+from crawler.extract import (
+    RESUMED_META_KEY,
+    THEME_ASSET_META_KEY,
+    UNCHANGED_META_KEY,
+    items_for_response,
+)
 from crawler.items import ArticleItem
 from crawler.spiders.fetch import FetchSpider
 
@@ -59,3 +64,24 @@ def test_switched_off_scrapy_extensions_are_not_even_loaded() -> None:
         assert not any("remote_control" in path for path in settings.getdict(name)), name
     enabled = build_component_list(settings.getwithbase("EXTENSIONS"))
     assert "scrapy.extensions.corestats.CoreStats" in enabled
+
+
+@pytest.mark.parametrize("resumed", [False, True])
+def test_an_unchanged_article_owed_by_a_stopped_run_asks_again_for_its_images(
+    resumed: bool,
+) -> None:
+    """An unchanged page gives no item: its images were asked for when it was stored. Not so
+    for one owed by a stopped run (a kill, a full disk), whose item may have been committed
+    before the requests for its images: asked again (the frontier lets through only those it
+    does not hold), or they were never archived (found by tests/test_chaos.py)."""
+    settings = {name: getattr(project, name) for name in dir(project) if name.isupper()}
+    crawler = get_crawler(FetchSpider, settings_dict=settings)
+    spider = FetchSpider.from_crawler(crawler, urls=ARTICLE)
+    meta = {UNCHANGED_META_KEY: True, RESUMED_META_KEY: resumed}
+    request = Request(ARTICLE, meta=meta)
+    response = HtmlResponse(ARTICLE, body=PAGE.read_bytes(), request=request)
+    outputs = list(items_for_response(spider, response))
+    assert not any(isinstance(out, ArticleItem) for out in outputs)
+    asked = [out for out in outputs if isinstance(out, Request)]
+    expected = requests_for_article(requisites=True, theme_assets=spider.theme_assets)
+    assert [r.url for r in asked] == ([r.url for r in expected] if resumed else [])
