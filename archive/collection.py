@@ -38,6 +38,7 @@ is lost. A failed write (full disk) is rolled back and raised as
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -397,10 +398,22 @@ class Collection:
         return state
 
     def commit(self) -> None:
-        """Make the WARC records and items lines durable, then commit the state that names them."""
+        """Make the WARC records and items lines durable, then commit the state that names them.
+
+        Raises :class:`ArchiveWriteError` when either cannot be written (a full disk): the
+        transaction is rolled back, so the state names nothing that is not on disk.
+        """
         if self._uncommitted or self._dirty:
-            self._make_durable()
-            self._conn.commit()
+            try:
+                self._make_durable()
+                self._conn.commit()
+            except (OSError, sqlite3.Error) as error:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.rollback()
+                raise ArchiveWriteError(
+                    getattr(error, "errno", None) or errno.EIO,
+                    f"committing the state of {self.directory} failed ({error})",
+                ) from error
             self._uncommitted = 0
             self._dirty = False
 

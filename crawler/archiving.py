@@ -107,7 +107,10 @@ class ArchivePipeline:
             self.stats, values=lambda: {"archive/bytes_written": self.writer.bytes_written}
         )
         self.frontier = CrawlFrontier(
-            crawler, collection, requisites=crawler.settings.getbool("ARCHIVE_REQUISITES")
+            crawler,
+            collection,
+            requisites=crawler.settings.getbool("ARCHIVE_REQUISITES"),
+            on_write_error=lambda error: self._stop(error),
         )
         # Captured articles waiting for their item; bounded, since a page may turn
         # out not to be an article (soft 404) and never produce one.
@@ -208,6 +211,8 @@ class ArchivePipeline:
 
     def _stop(self, error: ArchiveWriteError) -> None:
         """A write failed (disk full, I/O error): what is archived stays valid; stop cleanly."""
+        if self.failure is not None:
+            return  # stopping already
         self.failure = error
         self.stats.inc_value("archive/write_errors")
         logger.error(

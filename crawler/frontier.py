@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -38,6 +38,7 @@ from scrapy.exceptions import IgnoreRequest
 from twisted.python.failure import Failure
 
 from archive.frontier import DEFERRED, DONE, FAILED, OWED, FrontierEntry
+from archive.writer import ArchiveWriteError
 from crawler.extract import (
     LISTING_META_KEY,
     REQUISITE_META_KEY,
@@ -85,10 +86,20 @@ def failed_for_good(kind: str, failure: Failure | None) -> bool:
 class CrawlFrontier:
     """The frontier of the open crawl of a collection (see the module docstring)."""
 
-    def __init__(self, crawler: Crawler, collection: Collection, *, requisites: bool) -> None:
+    def __init__(
+        self,
+        crawler: Crawler,
+        collection: Collection,
+        *,
+        requisites: bool,
+        on_write_error: Callable[[ArchiveWriteError], None],
+    ) -> None:
         self.crawler = crawler
         self.collection = collection
         self.requisites = requisites
+        # Settling a row commits the state; that may fail inside Scrapy's scheduler or a
+        # signal handler, where no one would stop the crawl: the archive is told instead.
+        self._on_write_error = on_write_error
         self.states: dict[str, str] = {}
         self.closed = False
         """Set when the collection closes: what arrives later stays owed to the next run."""
@@ -249,7 +260,10 @@ class CrawlFrontier:
         if self.closed or self.states.get(key) in (DONE, FAILED):
             return
         self.states[key] = state
-        self.collection.frontier.settle(key, state)
+        try:
+            self.collection.frontier.settle(key, state)
+        except ArchiveWriteError as error:
+            self._on_write_error(error)
 
     def remaining(self) -> int:
         return self.collection.frontier.remaining()

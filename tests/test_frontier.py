@@ -412,3 +412,37 @@ def test_resumed_requests_say_so(archive: ArchivePipeline, tmp_path: Path) -> No
     archive.collection.commit()
     (request,) = frontier.resume(spider)
     assert request.meta[RESUMED_META_KEY] is True
+
+
+class _FullDatabase:
+    """The collection's SQLite connection on a disk that filled: every commit fails."""
+
+    def __init__(self, real: sqlite3.Connection) -> None:
+        self.real = real
+
+    def commit(self) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_a_state_commit_that_fails_stops_the_crawl_as_a_failed_write(
+    archive: ArchivePipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit of the frontier failed inside Scrapy's scheduler: a "Task exception was never
+    retrieved" traceback, and the crawl went on with its state rolled back."""
+    stops: list[BaseException] = []
+    monkeypatch.setattr(archive, "_stop", stops.append)
+    frontier, spider = archive.frontier, spider_of(archive.frontier)
+    page = Request(ARTICLE, callback=spider.parse_article)
+    frontier.admit(page, spider)
+    key = article_key(ARTICLE)
+    collection = archive.collection
+    monkeypatch.setattr(collection, "_db", _FullDatabase(collection._db))
+    frontier.callback_started(key)
+    frontier.release(key)  # settles the page: a commit, which fails
+    [error] = stops
+    assert isinstance(error, ArchiveWriteError)
+    assert "disk I/O error" in str(error)
+    monkeypatch.setattr(collection, "_db", collection._db.real)
