@@ -163,14 +163,19 @@ ARTICLE = f"{HLV}/chi-tiet-bai-viet/-/asset_publisher/1mOzUrGkrdAE/content/id/49
 
 
 @pytest.fixture
-def frontier(tmp_path: Path) -> Iterator[CrawlFrontier]:
+def archive(tmp_path: Path) -> Iterator[ArchivePipeline]:
     crawler = get_crawler(PortalSpider, settings_dict={"ARCHIVE_DIR": str(tmp_path)})
     crawler.spider = PortalSpider.from_crawler(crawler, targets="lapvo")
     crawler.stats.open_spider()
     pipeline = ArchivePipeline.from_crawler(crawler)
     pipeline.frontier.resume(crawler.spider)
-    yield pipeline.frontier
+    yield pipeline
     pipeline.collection.close()
+
+
+@pytest.fixture
+def frontier(archive: ArchivePipeline) -> CrawlFrontier:
+    return archive.frontier
 
 
 def spider_of(frontier: CrawlFrontier) -> PortalSpider:
@@ -304,17 +309,6 @@ def test_an_article_whose_page_or_item_failed_is_owed_to_the_rerun(
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     counts = Counter(item["asset_id"] for item in read_items(tmp_path))
     assert set(counts) == expected and max(counts.values()) == 1
-
-
-@pytest.fixture
-def archive(tmp_path: Path) -> Iterator[ArchivePipeline]:
-    crawler = get_crawler(PortalSpider, settings_dict={"ARCHIVE_DIR": str(tmp_path)})
-    crawler.spider = PortalSpider.from_crawler(crawler, targets="lapvo")
-    crawler.stats.open_spider()
-    pipeline = ArchivePipeline.from_crawler(crawler)
-    pipeline.frontier.resume(crawler.spider)
-    yield pipeline
-    pipeline.collection.close()
 
 
 def _disk_filled(archive: ArchivePipeline) -> None:
