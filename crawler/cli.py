@@ -25,9 +25,9 @@ from archive.atomic import os_reason
 from crawler import __version__
 from crawler.validation import iso_date, non_negative_int, port_number, positive_int
 
+_EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 # Errors of the machine, not of the program: a full or read-only disk, a quota, a failing
 # device. Said in one sentence, exit status 2, as a collection's own errors are.
-_EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 _ENVIRONMENT_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO})
 
 logger = logging.getLogger(__name__)

@@ -166,12 +166,12 @@ def _check_output_file(out: Path, kind: str) -> None:
     ensure_writable(parent)
 
 
-def _collection_of(path: Path, depth: int = 2) -> Path | None:
-    """The collection directory holding ``path`` (a WARC in DIR/warc/, or DIR/items.jsonl)."""
-    parents = path.resolve().parents
-    if len(parents) < depth:
+def _collection_of(warc: Path) -> Path | None:
+    """The collection directory holding ``warc``, a WARC file in its ``DIR/warc/``."""
+    parents = warc.resolve().parents
+    if len(parents) < 2:
         return None
-    directory = parents[depth - 1]
+    directory = parents[1]
     return directory if (directory / "state.sqlite").exists() else None
 
 

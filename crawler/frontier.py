@@ -228,9 +228,7 @@ class CrawlFrontier:
     def _item_failed(self, item: Any, **kwargs: Any) -> None:
         """A pipeline raised on an item (a drop is an outcome; this is not): not stored, so
         the request that gave it is owed to the next run."""
-        parent = self._item_parents.get(id(item))
-        if parent is not None:
-            self.callback_failed(parent)
+        self.owe_item(item)
         self._item_handled(item)
 
     def release(self, key: str) -> None:
