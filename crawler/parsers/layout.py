@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lxml import etree
 
@@ -477,12 +478,17 @@ def _menu_links(tree: Element) -> Iterator[Element]:
     """Links of the site's menus: in a ``<nav>``, a navigation role, or a box classed as a menu
     or navbar; never a breadcrumb's (often a ``<nav>`` too, and ending with the article's own
     title). Class substrings are tested in Python: XPath's ``contains`` costs three times more."""
+    # Menus nest (a ``<nav>`` around a ``ul.menu``): a link found once is not tested again.
+    # The set holds the proxies themselves, so identity checks hold.
+    found: set[Element] = set()
     for el in tree.iter(etree.Element):
         cls = el.get("class") or ""
         if el.tag == "nav" or "menu" in cls or "navbar" in cls or el.get("role") in _MENU_ROLES:
             for link in el.iter("a"):
-                if link.get("href") is not None and not _in_breadcrumb(link, el):
-                    yield link
+                if link in found or link.get("href") is None or _in_breadcrumb(link, el):
+                    continue
+                found.add(link)
+                yield link
 
 
 def _in_breadcrumb(el: Element, top: Element) -> bool:
@@ -514,7 +520,9 @@ class Menu:
         return _folded(text) in self._labels
 
 
+@lru_cache(maxsize=4096)
 def _folded(text: str) -> str:
+    # A site's menu labels recur on every page of it.
     return clean(text).rstrip(" .:").casefold()
 
 
