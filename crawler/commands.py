@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import shutil
@@ -22,6 +23,7 @@ from crawler.validation import UsageError, check_settings, check_urls
 
 if TYPE_CHECKING:  # cryptography is imported only to sign a package: see _signer
     from archive.signing import Signer
+    from crawler.reextract import ExtractStats
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +125,10 @@ def _print_recovery(out: Path) -> None:
         )
 
 
+# ``--out -``: standard output, as Unix tools read a lone dash (``./-`` names a file).
+STANDARD_OUTPUT = Path("-")
+
+
 def run_extract(args: argparse.Namespace) -> int:
     from crawler.reextract import extract_items
 
@@ -130,22 +136,40 @@ def run_extract(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(f"no such WARC file: {', '.join(missing)}")
     out: Path = args.out
-    if out.exists() and any(out.samefile(warc) for warc in args.warcs):
-        raise UsageError(
-            f"--out {out} is one of the WARC files extract reads; give another file name"
-        )
-    _check_output_file(out, ".jsonl")
+    piped = out == STANDARD_OUTPUT
+    if not piped:
+        if out.exists() and any(out.samefile(warc) for warc in args.warcs):
+            raise UsageError(
+                f"--out {out} is one of the WARC files extract reads; give another file name"
+            )
+        _check_output_file(out, ".jsonl")
     warcs: list[Path] = args.warcs
     with ExitStack() as locks:
         for directory in sorted({_collection_of(warc) for warc in warcs} - {None}):
             collection = locks.enter_context(_reading(directory))
             warcs = _after_repairs(warcs, collection.repair_reports)
-        stats = extract_items(warcs, out)
+        stats = _extract_to_standard_output(warcs) if piped else extract_items(warcs, out)
     print(
         f"articles: {stats.articles}   responses read: {stats.responses}   "
-        f"not articles: {stats.rejected}   errors: {stats.errors}\nitems: {out}"
+        f"not articles: {stats.rejected}   errors: {stats.errors}\n"
+        f"items: {'standard output' if piped else out}",
+        # The items hold stdout: the summary must not land among them.
+        file=sys.stderr if piped else sys.stdout,
     )
     return 1 if stats.errors else 0
+
+
+def _extract_to_standard_output(warcs: list[Path]) -> ExtractStats:
+    from crawler.reextract import extract_to
+
+    sys.stdout.flush()
+    # UTF-8 whatever the locale says: JSON Lines are UTF-8, and an ASCII locale would stop the
+    # run at the first Vietnamese letter.
+    sink = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n")
+    try:
+        return extract_to(warcs, sink)
+    finally:
+        sink.detach()  # flushed, and sys.stdout stays open for what follows
 
 
 def _check_output_file(out: Path, kind: str) -> None:
@@ -229,6 +253,11 @@ def run_wacz(args: argparse.Namespace) -> int:
     from archive.wacz import PackageInfo, Selection, write_wacz
 
     out: Path = args.out
+    if out == STANDARD_OUTPUT:
+        raise UsageError(
+            "--out - names standard output, and a WACZ is a ZIP file that needs a seekable "
+            "file: give a file name (a .wacz)"
+        )
     _check_output_file(out, ".wacz")
     site = args.site and (urlsplit(args.site).hostname or args.site.split("/")[0].lower())
     selection = Selection(host=site or None, first_day=args.first_day, last_day=args.last_day)

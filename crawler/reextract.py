@@ -241,12 +241,20 @@ def extract_items(
             replacing(out, suffix=".part") as (fd, _),
             open(fd, "w", encoding="utf-8", closefd=False) as sink,
         ):
-            extraction = _Extraction(sink, max_body)
-            for path in warcs:
-                _extract_file(extraction, path, max_body)
-            extraction.finish()
+            return extract_to(warcs, sink, max_body=max_body)
     except OSError as error:
         raise OutputError(f"{out} was not written: {os_reason(error)}") from error
+
+
+def extract_to(
+    warcs: Iterable[Path], sink: TextIO, *, max_body: int = DEFAULT_MAX_BODY
+) -> ExtractStats:
+    """Write the articles of ``warcs`` to ``sink`` as they come (a pipe: ``--out -``); return
+    counts. As :func:`extract_items`, but what was written stays written."""
+    extraction = _Extraction(sink, max_body)
+    for path in warcs:
+        _extract_file(extraction, path, max_body)
+    extraction.finish()
     return extraction.stats
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,33 @@ def test_no_collection_is_made_inside_another(inside: str, tmp_path: Path) -> No
         "give its own directory, or one outside it\n"
     )
     assert sorted(str(path) for path in collection.rglob("*")) == before
+
+
+def test_extract_writes_its_items_to_standard_output_given_a_dash(tmp_path: Path) -> None:
+    """``extract WARC --out - | jq``: the items on stdout, UTF-8 whatever the locale says, and
+    the summary on stderr; no file named ``-`` (it was made in the current folder)."""
+    expected = tmp_path / "items.jsonl"
+    assert cli.main(["extract", str(WARC), "--out", str(expected)]) == 0
+    command = [sys.executable, "-m", "crawler.cli", "extract", str(WARC), "--out", "-"]
+    ascii_locale = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONIOENCODING": "ascii"}
+    result = subprocess.run(
+        command, capture_output=True, cwd=tmp_path, env=ascii_locale, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == expected.read_bytes()
+    assert result.stderr.decode() == (
+        "articles: 14   responses read: 16   not articles: 2   errors: 0\nitems: standard output\n"
+    )
+    assert sorted(os.listdir(tmp_path)) == ["items.jsonl"]
+
+
+def test_a_wacz_is_never_written_to_a_file_named_dash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collection = _collection(tmp_path / "c")
+    monkeypatch.chdir(tmp_path)
+    said = _refused(["wacz", str(collection), "--out", "-"], tmp_path / "-", capsys)
+    assert said == (
+        "portal-archiver: --out - names standard output, and a WACZ is a ZIP file that needs "
+        "a seekable file: give a file name (a .wacz)\n"
+    )
