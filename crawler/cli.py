@@ -47,10 +47,20 @@ def _setting(text: str) -> tuple[str, str]:
     return name, value
 
 
+def _collection_directory(text: str) -> Path:
+    # A lone dash is standard output to Unix tools (extract takes it so): a folder of that
+    # name would be a slip, and ``./-`` still names one.
+    if text == "-":
+        raise argparse.ArgumentTypeError(
+            "'-' names standard output; a collection is a folder: give its path"
+        )
+    return Path(text)
+
+
 def _add_run_options(parser: argparse.ArgumentParser, out_required: bool = True) -> None:
     parser.add_argument(
         "--out",
-        type=Path,
+        type=_collection_directory,
         required=out_required,
         metavar="DIR",
         help="collection directory: DIR/items.jsonl, DIR/warc/*.warc.gz, DIR/indexes/index.cdxj",

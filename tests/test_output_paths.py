@@ -140,3 +140,30 @@ def test_a_wacz_is_never_written_to_a_file_named_dash(
         "portal-archiver: --out - names standard output, and a WACZ is a ZIP file that needs "
         "a seekable file: give a file name (a .wacz)\n"
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["crawl", "http://127.0.0.1:9/web/hlv"],
+        ["fetch", "http://127.0.0.1:9/web/hlv/x"],
+        ["recover", "--archive", "http://127.0.0.1:9/", "http://127.0.0.1:9/"],
+        ["demo"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_no_collection_is_named_dash(argv: list[str], tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *argv, "--out", "-"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"portal-archiver {argv[0]}: argument --out: '-' names standard output; a collection "
+        f"is a folder: give its path (see portal-archiver {argv[0]} --help)\n"
+    )
+    assert os.listdir(tmp_path) == []
