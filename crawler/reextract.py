@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import bisect
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
@@ -252,10 +252,28 @@ def extract_to(
     """Write the articles of ``warcs`` to ``sink`` as they come (a pipe: ``--out -``); return
     counts. As :func:`extract_items`, but what was written stays written."""
     extraction = _Extraction(sink, max_body)
-    for path in warcs:
+    for path in _distinct(warcs):
         _extract_file(extraction, path, max_body)
     extraction.finish()
     return extraction.stats
+
+
+def _distinct(warcs: Iterable[Path]) -> Iterator[Path]:
+    """Each file once, in the order first named: a shell's two globs, or a link beside its
+    file, would give every capture of it a second item."""
+    seen: dict[tuple[int, int], Path] = {}
+    for path in warcs:
+        try:
+            status = path.stat()
+        except OSError:
+            yield path  # reading it says what is wrong
+            continue
+        identity = (status.st_dev, status.st_ino)
+        if identity in seen:
+            logger.warning("%s is %s, named before: read once", path, seen[identity])
+            continue
+        seen[identity] = path
+        yield path
 
 
 def _extract_file(extraction: _Extraction, path: Path, max_body: int) -> None:

@@ -108,3 +108,20 @@ def _assert_read_as_warcio_reads(path: Path) -> None:
     assert len(got) == len(expected) > 0
     for got_record, expected_record in zip(got, expected, strict=True):
         assert got_record == expected_record, expected_record["url"]
+
+
+def test_a_warc_given_twice_is_read_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """``extract lapvo/warc/*.warc.gz lapvo/warc/*.gz``, or a link beside its file: each
+    capture is one item, not one per time its file was named."""
+    warc = DATA / CASES["crawl"][0]
+    link = tmp_path / "link.warc.gz"
+    link.symlink_to(warc)
+    once, twice = tmp_path / "once.jsonl", tmp_path / "twice.jsonl"
+    extract_items([warc], once)
+    stats = extract_items([warc, link, warc], twice)
+    assert twice.read_bytes() == once.read_bytes()
+    assert stats.articles == len(once.read_text(encoding="utf-8").splitlines())
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{link} is {warc}, named before: read once",
+        f"{warc} is {warc}, named before: read once",
+    ]
