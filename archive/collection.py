@@ -105,6 +105,14 @@ def collection_holding(path: Path) -> Path | None:
     return None
 
 
+def not_a_collection(directory: Path, lacking: str) -> str:
+    """The sentence for a directory given as a collection that is none (``lacking`` says
+    why); one inside a collection (``lapvo/warc`` for ``lapvo``) names that collection."""
+    said = f"{directory} is not a collection ({lacking})"
+    holding = collection_holding(directory)
+    return f"{said}; it lies inside the collection {holding}: give that" if holding else said
+
+
 class CollectionError(RuntimeError):
     """An expected problem with a collection that the user can fix: the command reports its
     message as one sentence and exits 2, with no traceback."""

@@ -48,7 +48,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.atomic import os_reason, replacing
 from archive.cdxj import fields_line, index_lines, record_fields, warc_files
-from archive.collection import Collection, CollectionError, take_lock
+from archive.collection import Collection, CollectionError, not_a_collection, take_lock
 from archive.fixity import Fixity
 from archive.fixity import read as read_fixity
 from archive.index_reuse import ReusableIndex, reusable_index
@@ -137,7 +137,7 @@ def write_wacz(
     directory, out = Path(directory), Path(out)
     collection = Collection(directory)
     if not collection.warc_dir.is_dir():
-        raise WaczError(f"{directory} is not a collection (no warc/ folder)")
+        raise WaczError(not_a_collection(directory, "no warc/ folder"))
     if out.is_dir():
         raise WaczError(f"{out} is a directory; give the path of the .wacz file to write")
     with _locked(collection.lock_path, directory), ExitStack() as stack:

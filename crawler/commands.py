@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archive.atomic import full_disk_note, os_reason
-from archive.collection import Collection, CollectionError, collection_holding
+from archive.collection import (
+    Collection,
+    CollectionError,
+    collection_holding,
+    not_a_collection,
+)
 from archive.repair import RepairReport
 from archive.writer import OPEN_SUFFIX
 from crawler.running import ensure_writable, run_spider
@@ -233,7 +238,7 @@ def _after_repairs(warcs: list[Path], repairs: list[RepairReport]) -> list[Path]
 def run_index(args: argparse.Namespace) -> int:
     warc_dir = args.directory / "warc"
     if not warc_dir.is_dir():
-        raise UsageError(f"{args.directory} is not a collection (no warc/ folder)")
+        raise UsageError(not_a_collection(args.directory, "no warc/ folder"))
     # Through the collection: its lock keeps a crawl from writing while the index is rebuilt
     # (and refuses during one), and an unfinished WARC file is repaired first.
     with Collection(args.directory) as collection:

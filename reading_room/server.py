@@ -13,6 +13,7 @@ from types import FrameType
 
 from waitress.server import create_server
 
+from archive.collection import not_a_collection
 from reading_room.app import create_app
 from reading_room.replay import Replay, ReplayUnavailable, url_host
 from reading_room.shelf import Shelf, shelves
@@ -31,7 +32,7 @@ def check_collection(directory: Path) -> None:
     if not directory.is_dir():
         raise NotACollection(f"{directory} is not a directory")
     if not (directory / "items.jsonl").is_file() and not (directory / "warc").is_dir():
-        raise NotACollection(f"{directory} is not a collection (no items.jsonl, no warc/ folder)")
+        raise NotACollection(not_a_collection(directory, "no items.jsonl, no warc/ folder"))
 
 
 def serve(

@@ -167,3 +167,34 @@ def test_no_collection_is_named_dash(argv: list[str], tmp_path: Path) -> None:
         f"is a folder: give its path (see portal-archiver {argv[0]} --help)\n"
     )
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "lacking"),
+    [
+        (["index"], "no warc/ folder"),
+        (["wacz", "--out", "x.wacz"], "no warc/ folder"),
+        (["serve", "--port", "0"], "no items.jsonl, no warc/ folder"),
+    ],
+    ids=lambda value: value[0] if isinstance(value, list) else "",
+)
+def test_a_folder_of_a_collection_given_for_it_is_named_so(
+    command: list[str], lacking: str, tmp_path: Path
+) -> None:
+    """``index lapvo/warc`` for ``index lapvo``: the slip is said, with the right path."""
+    collection = _collection(tmp_path / "c")
+    given = collection / "warc"
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *command, str(given)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"portal-archiver: {given} is not a collection ({lacking}); it lies inside the "
+        f"collection {collection}: give that\n"
+    )
+    assert not (tmp_path / "x.wacz").exists()
