@@ -131,9 +131,14 @@ class Shelf:
 
 
 def shelves(directories: list[Path]) -> list[Shelf]:
-    """A shelf per collection, named after its directory (made unique)."""
+    """A shelf per collection, named after its directory (made unique); a collection given
+    again (``lapvo lapvo/``, a link) is served once."""
     result: list[Shelf] = []
     for directory in directories:
+        same = next((s for s in result if s.directory == directory.resolve()), None)
+        if same is not None:
+            logger.warning("%s is %s, given before: served once", directory, same.directory)
+            continue
         base = _NAME.sub("-", directory.resolve().name).strip("-") or "collection"
         name, number = base, 1
         while any(shelf.name == name for shelf in result):

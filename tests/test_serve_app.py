@@ -302,3 +302,24 @@ def test_on_loopback_only_loopback_host_names_are_answered(copy: Path) -> None:
         rebound = client.get("/api/coverage", headers={"Host": "attacker.example:8080"})
         assert rebound.status_code == 400
         assert "Traceback" not in rebound.text
+
+
+def test_a_collection_given_twice_is_one_shelf(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``serve lapvo lapvo/`` (or a link to it): two shelves would search the same items
+    twice and write one search index from two threads."""
+    first, second = tmp_path / "lapvo", tmp_path / "other" / "lapvo"
+    for directory in (first, second):
+        (directory / "warc").mkdir(parents=True)
+    link = tmp_path / "link"
+    link.symlink_to(first)
+    found = shelves([first, tmp_path / "lapvo" / ".", link, second])
+    assert [(shelf.directory, shelf.name) for shelf in found] == [
+        (first, "lapvo"),
+        (second, "lapvo-2"),
+    ]
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{tmp_path / 'lapvo' / '.'} is {first}, given before: served once",
+        f"{link} is {first}, given before: served once",
+    ]
