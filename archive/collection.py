@@ -51,6 +51,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+from archive import fixity, losses
 from archive.atomic import full_disk_note, os_reason
 from archive.cdxj import build_index
 from archive.exchange import WarcLocation
@@ -263,6 +264,8 @@ class Collection:
         self._commit_every = max(1, commit_every)
         self._uncommitted = 0
         self._dirty = False
+        self._lost: frozenset[str] = frozenset()
+        """WARC files gone from warc/ that the state or the index still counted on."""
 
     def __enter__(self) -> Collection:
         return self.open()
@@ -303,6 +306,7 @@ class Collection:
             self._db = self._connect()
             self._items = self._opener(self.items_path)
             self._reconcile()
+            self._lost = self._account_for_losses()
             self._count_recovery("recovered_warc_files", len(self.repair_reports))
             self._count_recovery("recovered_items", self.items_registered)
             self._count_recovery("dropped_items", self.items_dropped)
@@ -363,11 +367,17 @@ class Collection:
         self._pending_index.write(line)
 
     def get(self, key: str) -> ArticleState | None:
-        """The state of article ``key``, or None when the collection has never stored it."""
+        """The state of article ``key``, or None when the collection does not hold it: never
+        stored, or stored in a WARC file that is gone (see :mod:`archive.losses`)."""
         row = self._conn.execute(
             f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE key = ?", (key,)
         ).fetchone()
-        return _article(row) if row else None
+        if row is None:
+            return None
+        state = _article(row)
+        if state.location is not None and state.location.file in self._lost:
+            return None
+        return state
 
     def next_version(self, key: str) -> int:
         """The version a new capture of ``key`` gets: 1, or one more than the highest stored
@@ -727,6 +737,33 @@ class Collection:
             location,
             content_digest(item),
         )
+
+    def _account_for_losses(self) -> frozenset[str]:
+        """The WARC files gone from warc/ that the state or the index counts on; the images
+        and files the index placed in them are owed to the next crawl (see archive.losses)."""
+        stored = self._conn.execute(
+            "SELECT warc_file, COUNT(*) FROM articles WHERE warc_file IS NOT NULL "
+            "GROUP BY warc_file"
+        ).fetchall()
+        articles: dict[str, int] = dict(stored)
+        gone = losses.missing(self.warc_dir, {*articles, *fixity.read(self.warc_dir)})
+        if not gone:
+            return frozenset()
+        urls = losses.indexed_urls(self.index_path, gone)
+        counted = {name for name in gone if articles.get(name) or urls[name]}
+        owed = losses.requisite_owners(self.items_path, set().union(*urls.values()))
+        with self._conn:
+            self._conn.executemany("INSERT OR IGNORE INTO owed (url, article) VALUES (?, ?)", owed)
+        owed_urls = {url for url, _ in owed}
+        for name in sorted(counted):
+            logger.error(
+                "%s is missing: the captures of %d articles and %d of their images and files "
+                "were in it; the next crawl captures them again where the site still has them",
+                self.warc_dir / name,
+                articles.get(name, 0),
+                len(urls[name] & owed_urls),
+            )
+        return frozenset(counted)
 
     def _count_recovery(self, name: str, count: int) -> None:
         """Add to what the next crawl reports it took over: whoever opens the collection

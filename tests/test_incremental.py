@@ -188,3 +188,55 @@ def test_new_only_stops_paging_at_known_articles(tmp_path: Path) -> None:
     assert {item["asset_id"] for item in added} == new
     article_requests = [r for r in log if "/content/id/" in r["target"]]
     assert len(article_requests) < len(first) / 2, "known articles are not all checked again"
+
+
+@pytest.mark.parametrize("reindexed", [False, True], ids=["crawl", "index-then-crawl"])
+def test_lost_warc_files_are_captured_again(tmp_path: Path, reindexed: bool) -> None:
+    """WARC files deleted by hand, or lost with a disk: the articles and photos they held are
+    no longer held. The next crawl must not find those articles unchanged (its 304s and
+    revisits would refer to records that are gone): it captures them again in full, with
+    their photos, as their next version, fetches the photos of other articles that were in
+    the lost files, and names each lost file. The same when ``index`` ran in between: its
+    rebuilt index no longer says which photos the lost files held."""
+    rotate = ("-s", "ARCHIVE_WARC_MAX_SIZE=400000")
+    with running_replica("--articles", "40") as replica:
+        assert crawl(replica, tmp_path, *rotate).returncode == 0
+        items = read_items(tmp_path)
+        files = sorted((tmp_path / "warc").glob("*.warc.gz"))
+        holding = Counter(item["warc"]["file"] for item in items)
+        pages = next(path for path in files[1:] if holding[path.name])  # articles' pages
+        photos = next(path for path in files if not holding[path.name])  # photos only
+        in_pages = {item["key"] for item in items if item["warc"]["file"] == pages.name}
+        photo_urls = {record.url for record in iter_records([photos]) if not record.is_revisit}
+        others = {
+            image["url"]
+            for item in items
+            if item["key"] not in in_pages
+            for image in item["images"]
+            if image["url"] in photo_urls
+        }
+        assert in_pages and others
+        pages.unlink()
+        photos.unlink()
+        if reindexed:
+            result = run_cli("index", str(tmp_path))
+            assert result.returncode == 0 and f"{photos} is missing" in result.stderr
+
+        again = crawl(replica, tmp_path, *rotate)
+        assert again.returncode == 0, again.stderr
+        assert f"{pages} is missing: the captures of {len(in_pages)} articles" in again.stderr
+        if not reindexed:  # else only the articles' file is still counted on, as it should
+            assert f"{photos} is missing: the captures of 0 articles" in again.stderr
+        added = read_items(tmp_path)[len(items) :]
+        assert {item["key"] for item in added} == in_pages
+        assert all(item["version"] == 2 for item in added)
+        kinds = captures_by_uri(set((tmp_path / "warc").glob("*.warc.gz")) - set(files))
+        for item in added:
+            assert (tmp_path / "warc" / item["warc"]["file"]).is_file()
+            assert kinds[item["url"]] == "response 200"
+            assert {kinds.get(image["url"]) for image in item["images"]} == {"response 200"}
+        assert {kinds.get(url) for url in others} == {"response 200"}
+        assert_warcs_valid(tmp_path)
+
+        quiet = crawl(replica, tmp_path, *rotate)  # all captured again: nothing is missing
+        assert quiet.returncode == 0 and "is missing" not in quiet.stderr, quiet.stderr

@@ -1,0 +1,68 @@
+"""WARC files a collection counts on that are gone from its ``warc/`` folder.
+
+A file deleted by hand, or lost with a disk, takes its captures with it while the state still
+says its articles are archived: the next crawl would find them unchanged (a 304, the same
+payload) and write revisits that refer to records nobody holds any more. So every opening of a
+collection compares the files it knows of (the fixity manifest's, and those the article states
+point into) with the folder: cheap, one listing and one query. Where one is gone and still
+counted on, :class:`archive.collection.Collection` stops counting on it: its articles are no
+longer held (the next crawl captures them again, in full, as their next version), and the
+images and files the index placed in it are owed to the next crawl, for the articles listing
+them. Each such file is named in an error at every opening until that is done.
+
+A file removed whose captures were taken again since, and no longer in the rebuilt index, is
+counted on no more: nothing is said of it. ``sha256sum -c manifest-sha256.txt`` still reports
+it (README, "Fixity at ingest").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def missing(warc_dir: Path, names: Iterable[str]) -> set[str]:
+    """Of the file ``names``, those not in ``warc_dir``."""
+    return {name for name in names if not (warc_dir / name).is_file()}
+
+
+def indexed_urls(index_path: Path, files: set[str]) -> dict[str, set[str]]:
+    """The URLs the CDXJ index places in each of ``files`` (read only when a file is gone)."""
+    found: dict[str, set[str]] = {name: set() for name in files}
+    if not index_path.is_file():
+        return found
+    with index_path.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            brace = line.find("{")
+            if brace < 0 or not any(name in line for name in files):
+                continue
+            try:
+                fields = json.loads(line[brace:])
+            except ValueError:
+                continue
+            name, url = fields.get("filename"), fields.get("url")
+            if name in found and isinstance(url, str):
+                found[name].add(url)
+    return found
+
+
+def requisite_owners(items_path: Path, urls: set[str]) -> list[tuple[str, str]]:
+    """(url, article key) of each of ``urls`` that an item lists as an image or a file: the
+    article a crawl owes it to (the last item listing it)."""
+    owners: dict[str, str] = {}
+    if not urls or not items_path.is_file():
+        return []
+    with items_path.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            key = item.get("key")
+            listed = [image.get("url") for image in item.get("images") or []]
+            listed += [file.get("url") for file in item.get("attachments") or []]
+            for url in listed:
+                if url in urls and isinstance(key, str):
+                    owners[url] = key
+    return sorted(owners.items())
