@@ -53,7 +53,7 @@ from typing import Any, BinaryIO, TextIO
 
 from archive import fixity, losses
 from archive.atomic import full_disk_note, os_reason
-from archive.cdxj import build_index
+from archive.cdxj import build_index, warc_files
 from archive.exchange import WarcLocation
 from archive.frontier import DONE, OWED, Frontier, FrontierEntry
 from archive.frontier import SCHEMA as FRONTIER_SCHEMA
@@ -251,6 +251,7 @@ class Collection:
         self._db: sqlite3.Connection | None = None
         self._items: BinaryIO | None = None
         self._items_dirty = False
+        self._items_grown = False
         self._writer: ArchiveWriter | None = None
         self._pending_index: TextIO | None = None
         self._crawl_open = False
@@ -402,6 +403,7 @@ class Collection:
                 error.errno, f"writing {self.items_path} failed ({error}); line rolled back"
             ) from error
         self._items_dirty = True
+        self._items_grown = True
 
     def record_capture(self, state: ArticleState) -> ArticleState:
         """Commit a stored capture of ``state.key`` (a new version, or the same one
@@ -424,6 +426,10 @@ class Collection:
         if self._uncommitted or self._dirty:
             try:
                 self._make_durable()
+                if self._items_grown:
+                    # Every line so far is registered with this commit: an opening that finds
+                    # the file shorter knows lines were lost (see _reconcile).
+                    self._set_meta("items_checked", str(self.items_path.stat().st_size))
                 self._conn.commit()
             except (OSError, sqlite3.Error) as error:
                 with contextlib.suppress(sqlite3.Error):
@@ -434,6 +440,7 @@ class Collection:
                 ) from error
             self._uncommitted = 0
             self._dirty = False
+            self._items_grown = False
 
     def _pending(self) -> None:
         """A change that rides with the next commit without counting toward one (a frontier
@@ -627,7 +634,8 @@ class Collection:
     def _reconcile(self) -> None:
         checked = int(self._meta("items_checked") or 0)
         size = self.items_path.stat().st_size
-        if checked > size:  # items.jsonl was replaced: check it all
+        replaced = checked > size
+        if replaced:  # items.jsonl was replaced or cut back: check it all
             checked = 0
         crawl_open = self._meta("crawl_open") is not None
         dangling: list[int] = []
@@ -642,11 +650,33 @@ class Collection:
                 offset += len(line)
             if dangling:
                 size = self._drop_lines(dangling)
+            if replaced:
+                size = self._restore_items()
             self._set_meta("items_checked", str(size))
         if self.items_registered:
             logger.warning(
                 "registered %d items.jsonl lines the state lacked", self.items_registered
             )
+
+    def _restore_items(self) -> int:
+        """Append the lines of the captures the state holds and items.jsonl lacks, from their
+        item records (see archive.losses); return the file's size."""
+        held = set(self._conn.execute("SELECT key, version FROM captures").fetchall())
+        lacking = held - losses.item_versions(self.items_path)
+        if lacking:
+            restored = 0
+            for payload in losses.recorded_items(warc_files(self.warc_dir), lacking):
+                self._items_file.write(_JSON.encode(payload).encode() + b"\n")
+                restored += 1
+            self._items_file.flush()
+            os.fsync(self._items_file.fileno())
+            logger.warning(
+                "items.jsonl lacked %d lines of captures the collection holds: restored %d "
+                "from the item records in its WARC files",
+                len(lacking),
+                restored,
+            )
+        return self.items_path.stat().st_size
 
     def _drop_lines(self, offsets: list[int]) -> int:
         """Remove the items lines at ``offsets`` (all in the unchecked tail); return the size.

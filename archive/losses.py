@@ -1,5 +1,6 @@
-"""WARC files a collection counts on that are gone from its ``warc/`` folder.
+"""What a collection counts on that is gone: WARC files, and lines of items.jsonl.
 
+**WARC files.**
 A file deleted by hand, or lost with a disk, takes its captures with it while the state still
 says its articles are archived: the next crawl would find them unchanged (a 304, the same
 payload) and write revisits that refer to records nobody holds any more. So every opening of a
@@ -13,13 +14,25 @@ them. Each such file is named in an error at every opening until that is done.
 A file removed whose captures were taken again since, and no longer in the rebuilt index, is
 counted on no more: nothing is said of it. ``sha256sum -c manifest-sha256.txt`` still reports
 it (README, "Fixity at ingest").
+
+**Lines of items.jsonl.** The file deleted, emptied or cut back by hand (or an older copy put
+back): the state still holds the articles, so no crawl would write their lines again. An
+opening that finds the file shorter than it last checked restores the lines of every capture
+the state holds and the file lacks from the item records the crawl wrote beside each page
+(their payload is the line itself), in the order they were written.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
+
+from archive.reader import ArchivedMetadata, iter_archive
+
+logger = logging.getLogger(__name__)
 
 
 def missing(warc_dir: Path, names: Iterable[str]) -> set[str]:
@@ -66,3 +79,34 @@ def requisite_owners(items_path: Path, urls: set[str]) -> list[tuple[str, str]]:
                 if url in urls and isinstance(key, str):
                     owners[url] = key
     return sorted(owners.items())
+
+
+def item_versions(items_path: Path) -> set[tuple[str, int]]:
+    """(key, version) of each line of items.jsonl."""
+    found: set[tuple[str, int]] = set()
+    if not items_path.is_file():
+        return found
+    with items_path.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(item, dict):
+                found.add((item.get("key"), item.get("version")))
+    return found
+
+
+def recorded_items(warcs: Iterable[Path], wanted: set[tuple[str, int]]) -> Iterator[dict[str, Any]]:
+    """The item records of ``wanted`` (key, version) captures in ``warcs``, in file order,
+    each once. A damaged file gives what precedes the damage (logged)."""
+    left = set(wanted)
+    records = iter_archive(warcs, strict=False, responses=lambda url, content_type: False)
+    for record in records:
+        if not left:
+            return
+        if isinstance(record, ArchivedMetadata) and isinstance(record.payload, dict):
+            capture = (record.payload.get("key"), record.payload.get("version"))
+            if capture in left:
+                left.discard(capture)
+                yield record.payload

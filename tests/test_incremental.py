@@ -240,3 +240,30 @@ def test_lost_warc_files_are_captured_again(tmp_path: Path, reindexed: bool) -> 
 
         quiet = crawl(replica, tmp_path, *rotate)  # all captured again: nothing is missing
         assert quiet.returncode == 0 and "is missing" not in quiet.stderr, quiet.stderr
+
+
+@pytest.mark.parametrize("damage", ["deleted", "cut", "emptied"])
+def test_a_lost_items_file_is_restored_from_the_item_records(tmp_path: Path, damage: str) -> None:
+    """items.jsonl deleted, cut back or emptied by hand (or an older copy put back): the state
+    still holds the articles, so the next crawl finds them unchanged and never writes their
+    lines again. Any opening of the collection restores the lines it lacks, byte for byte, from
+    the item record the crawl wrote beside each page."""
+    with running_replica("--articles", "40") as replica:
+        assert crawl(replica, tmp_path).returncode == 0
+        items_path = tmp_path / "items.jsonl"
+        original = items_path.read_bytes()
+        lines = original.splitlines(keepends=True)
+        if damage == "deleted":
+            items_path.unlink()
+        else:
+            items_path.write_bytes(b"".join(lines[: len(lines) // 2]) if damage == "cut" else b"")
+        lacking = len(lines) - (len(lines) // 2 if damage == "cut" else 0)
+
+        result = run_cli("index", str(tmp_path))
+        assert result.returncode == 0, result.stderr
+        assert f"items.jsonl lacked {lacking} lines" in result.stderr
+        assert items_path.read_bytes() == original
+
+        again = crawl(replica, tmp_path)
+        assert again.returncode == 0 and "items.jsonl" not in again.stderr, again.stderr
+        assert items_path.read_bytes() == original
