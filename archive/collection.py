@@ -293,7 +293,17 @@ class Collection:
     def _failure(self, error: OSError | sqlite3.Error) -> str:
         if isinstance(error, OSError):
             return os_reason(error)
-        return f"{self.state_path}: {error}"
+        said = f"{self.state_path}: {error}"
+        if type(error) is sqlite3.DatabaseError:  # damaged: not a full disk, not a lock
+            # Everything the state holds can be read back from items.jsonl and the WARC files
+            # (see _reconcile): the archivist needs only the way out.
+            aside = self.state_path.with_name(self.state_path.name + ".damaged")
+            said += (
+                f". Move it aside (mv {self.state_path} {aside}) and run the command again: "
+                "the state is built anew from items.jsonl and the WARC files, and nothing "
+                "archived is lost (an unfinished crawl starts over)"
+            )
+        return said
 
     def _open(self) -> None:
         for folder in (self.directory, self.warc_dir, self.index_path.parent, self.jobs_dir):

@@ -251,7 +251,7 @@ def _resumed_lines(resumed: dict[str, int]) -> list[str]:
         for key, label in (
             ("articles_done", "articles already done"),
             ("requisites_owed", "images/files owed"),
-            ("items_registered", "items registered from a killed run"),
+            ("items_registered", "items.jsonl lines registered (the state lacked them)"),
             ("warc_files_repaired", "WARC files repaired"),
             ("items_dropped", "items lines dropped (their WARC records were lost)"),
         )

@@ -83,7 +83,10 @@ def test_a_damaged_state_database_is_named(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == (
         f"portal-archiver: cannot open the collection {collection}: "
-        f"{collection / 'state.sqlite'}: file is not a database\n"
+        f"{collection / 'state.sqlite'}: file is not a database. Move it aside (mv "
+        f"{collection / 'state.sqlite'} {collection / 'state.sqlite.damaged'}) and run the "
+        "command again: the state is built anew from items.jsonl and the WARC files, and "
+        "nothing archived is lost (an unfinished crawl starts over)\n"
     )
     assert (collection / "state.sqlite").read_bytes() == damaged
 

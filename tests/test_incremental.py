@@ -267,3 +267,21 @@ def test_a_lost_items_file_is_restored_from_the_item_records(tmp_path: Path, dam
         again = crawl(replica, tmp_path)
         assert again.returncode == 0 and "items.jsonl" not in again.stderr, again.stderr
         assert items_path.read_bytes() == original
+
+
+def test_a_state_moved_aside_is_built_anew(tmp_path: Path) -> None:
+    """What the message about a damaged state.sqlite tells the archivist to do works: moved
+    aside, the state is built again from items.jsonl and the WARC files, and the next crawl
+    finds every article as it was (no new version, no line twice)."""
+    with running_replica("--articles", "40") as replica:
+        assert crawl(replica, tmp_path).returncode == 0
+        items = (tmp_path / "items.jsonl").read_bytes()
+        state = tmp_path / "state.sqlite"
+        state.write_bytes(b"damaged " * 4096)
+        refused = crawl(replica, tmp_path)
+        assert refused.returncode == 2 and "Move it aside" in refused.stderr
+        state.rename(tmp_path / "state.sqlite.damaged")
+        again = crawl(replica, tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert f"0 archived, {len(items.splitlines())} unchanged" in again.stdout
+        assert (tmp_path / "items.jsonl").read_bytes() == items
