@@ -116,6 +116,9 @@ class PackageReport:
     bytes: int = 0
     unfinished: list[str] = field(default_factory=list)
     """``.open`` WARC files of a killed crawl, left out (rerun the crawl to finish them)."""
+    missing: dict[str, int] = field(default_factory=dict)
+    """WARC files that items.jsonl names and the collection lacks (lost, deleted), with the
+    article versions left out of the pages for it (see archive.losses)."""
     reindexed: list[str] = field(default_factory=list)
     """WARC files the collection's index does not cover exactly, so indexed by reading them."""
     summed: int = 0
@@ -269,12 +272,16 @@ class _Package:
 
     def _add_pages(self, items: list[dict[str, Any]], packaged: set[str]) -> None:
         pages = self.work / "pages.jsonl"
+        unfinished = set(self.report.unfinished)  # said on their own
         with pages.open("wb") as out:
             out.write(_json_line(PAGES_HEADER))
             for item in items:
-                if (item.get("warc") or {}).get("file") in packaged:
+                name = (item.get("warc") or {}).get("file")
+                if name in packaged:
                     out.write(_json_line(_page(item)))
                     self.report.pages += 1
+                elif name and f"{name}.open" not in unfinished:
+                    self.report.missing[name] = self.report.missing.get(name, 0) + 1
         self.add_file("pages/pages.jsonl", pages)
 
     def _cut(self, source: Path, cut: _Cut, sink: Callable[[str], Any]) -> Path | None:

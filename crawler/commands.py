@@ -284,6 +284,9 @@ def run_wacz(args: argparse.Namespace) -> int:
         print(f"signed with public key: {info.signer.public_key}")
     for name in report.unfinished:
         print(f"not packaged: {name} (unfinished: run the same crawl again to finish it)")
+    for name, versions in sorted(report.missing.items()):
+        noun = "article version" if versions == 1 else "article versions"
+        print(f"not packaged: {versions} {noun} whose WARC file is missing: {name}")
     return 0
 
 

@@ -229,3 +229,19 @@ def test_not_a_collection_or_busy_is_refused(tmp_path: Path) -> None:
         result = run_cli("wacz", str(tmp_path / "c"), "--out", str(tmp_path / "x.wacz"))
     assert result.returncode == 2 and "in use by another crawl" in result.stderr
     assert not (tmp_path / "x.wacz").exists()
+
+
+def test_article_versions_in_a_lost_warc_file_are_said(tmp_path: Path) -> None:
+    """A WARC file gone from the collection: its article versions cannot be in the package,
+    and the archivist sharing it must know, not find them missing later."""
+    _two_site_collection(tmp_path / "c")
+    items_path = tmp_path / "c" / "items.jsonl"
+    lines = items_path.read_text(encoding="utf-8").splitlines()
+    lost = json.loads(lines[0]) | {"warc": {"file": "gone.warc.gz", "offset": 0, "record_id": "x"}}
+    items_path.write_text("\n".join([json.dumps(lost), *lines[1:]]) + "\n", encoding="utf-8")
+    result = run_cli("wacz", str(tmp_path / "c"), "--out", str(tmp_path / "x.wacz"))
+    assert result.returncode == 0, result.stderr
+    assert "pages: 2" in result.stdout
+    assert (
+        "not packaged: 1 article version whose WARC file is missing: gone.warc.gz" in result.stdout
+    )
