@@ -437,9 +437,10 @@ class Collection:
             try:
                 self._make_durable()
                 if self._items_grown:
-                    # Every line so far is registered with this commit: an opening that finds
-                    # the file shorter knows lines were lost (see _reconcile).
-                    self._set_meta("items_checked", str(self.items_path.stat().st_size))
+                    # Synced above: the file holds at least this much from now on, and an
+                    # opening that finds it shorter knows lines were lost (see _reconcile).
+                    # Not items_checked: a line whose commit was rolled back is not registered.
+                    self._set_meta("items_committed", str(self.items_path.stat().st_size))
                 self._conn.commit()
             except (OSError, sqlite3.Error) as error:
                 with contextlib.suppress(sqlite3.Error):
@@ -644,7 +645,7 @@ class Collection:
     def _reconcile(self) -> None:
         checked = int(self._meta("items_checked") or 0)
         size = self.items_path.stat().st_size
-        replaced = checked > size
+        replaced = max(checked, int(self._meta("items_committed") or 0)) > size
         if replaced:  # items.jsonl was replaced or cut back: check it all
             checked = 0
         crawl_open = self._meta("crawl_open") is not None
