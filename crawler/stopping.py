@@ -9,6 +9,13 @@ the next run) and closes the spider, so
 the pipeline commits, closes the WARC file and writes the index. If that has not happened
 within ``PORTAL_STOP_TIMEOUT`` seconds, or a second signal comes, ``force`` stops the reactor
 at once: the collection is designed to survive a kill, and the next run repairs and resumes.
+
+Scrapy's stop (``Crawler.stop_async``) stops only an engine that already runs: a signal that
+lands while the spider is being opened (the collection repaired, the frontier read: seconds on
+a loaded machine) only marks the crawler as no longer crawling. The engine then starts, every
+request is abandoned, the spider closes as idle, and nothing would ever stop the engine, so the
+reactor ran for ever. ``spider_idle`` stops such an engine, and the deadline forces any stop
+whose engine still runs.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.utils.asyncio import is_asyncio_available
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
@@ -62,12 +69,14 @@ class GracefulStop:
         self.inflight: set[asyncio.Future[Any]] = set()
         """Downloads under way and retries waiting (see :meth:`abandonable`)."""
         self._watch: task.LoopingCall | None = None
+        self._engine_stop_asked = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         extension = cls(crawler, crawler.settings.getfloat("PORTAL_STOP_TIMEOUT"))
         crawler.signals.connect(extension.engine_started, signal=signals.engine_started)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(extension.spider_idle, signal=signals.spider_idle)
         return extension
 
     def engine_started(self) -> None:
@@ -82,6 +91,24 @@ class GracefulStop:
         # From here on the crawler stops because the spider has closed, not to close it.
         if self._watch is not None and self._watch.running:
             self._watch.stop()
+
+    def spider_idle(self) -> None:
+        """Stop an engine that the stop did not reach: it was asked for before the engine ran
+        (see the module's docstring), so the engine runs on though the crawler has stopped
+        crawling. The spider is closed by the engine's stop ("shutdown"), not as finished."""
+        engine = self.crawler.engine
+        # Scrapy's stop turns both off in one step; the crawler's alone means it missed.
+        if not self.stopping or self.crawler.crawling or engine is None or not engine.running:
+            return
+        if not self._engine_stop_asked:
+            self._engine_stop_asked = True
+            deferred_from_coro(self._stop_engine()).addErrback(self._stop_failed)
+        raise DontCloseSpider
+
+    async def _stop_engine(self) -> None:
+        engine = self.crawler.engine
+        if engine is not None and engine.running:  # not stopped meanwhile
+            await engine.stop_async()
 
     @property
     def stopping(self) -> bool:
@@ -146,9 +173,12 @@ class GracefulStop:
         self.force(self.signal_name or "error")
 
     def _deadline(self) -> None:
-        if self.crawler.crawling or (
-            self.crawler.engine is not None and self.crawler.engine.spider
-        ):
+        # Not only "the spider is open": a spider closed with its engine still running (a stop
+        # that came before the engine ran) would leave the reactor running for ever. An engine
+        # whose stop has begun is not running: its engine_stopped handlers (the search index)
+        # may take their time.
+        engine = self.crawler.engine
+        if self.crawler.crawling or (engine is not None and (engine.spider or engine.running)):
             _tell(logging.ERROR, f"The crawl did not stop within {self.timeout:g} s; stopping now")
             self.force(self.signal_name or "timeout")
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 from typing import Any
 
 from scrapy import signals
@@ -20,3 +23,34 @@ class StuckClose:
 
     def spider_closed(self) -> Deferred[None]:
         return Deferred()
+
+
+class SignalWhileOpening:
+    """SIGTERM lands while the spider is being opened, before Scrapy's engine runs (where the
+    collection is repaired and the frontier read: seconds on a loaded machine): the
+    ``spider_opened`` handler sends it to its own process, then takes a second more."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SignalWhileOpening:
+        extension = cls()
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        return extension
+
+    async def spider_opened(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.sleep(1.0)
+
+
+class SignalWhileStarting:
+    """SIGTERM lands while the engine is starting (its ``engine_started`` handlers run, the
+    stop extension's among them), before the engine runs."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SignalWhileStarting:
+        extension = cls()
+        crawler.signals.connect(extension.engine_started, signal=signals.engine_started)
+        return extension
+
+    async def engine_started(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.sleep(1.0)

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from archive.reader import iter_records
 from archive.search import Query, SearchIndex
 from crawler import settings as project_settings
@@ -197,6 +199,26 @@ def test_a_stop_that_cannot_close_cleanly_is_forced_after_the_timeout(tmp_path: 
         assert report(tmp_path)["stopped_at_once"]
         [kept] = (tmp_path / "reports").glob("*-portal.json")  # kept in the history too
         assert json.loads(kept.read_text(encoding="utf-8")) == report(tmp_path)
+        finish_and_check(server, tmp_path, articles)
+
+
+@pytest.mark.parametrize("component", ["SignalWhileOpening", "SignalWhileStarting"])
+def test_a_signal_before_the_engine_runs_stops_the_crawl(tmp_path: Path, component: str) -> None:
+    """A signal that lands while the spider is being opened or the engine started (before it
+    runs), which Scrapy's own stop does not reach: the crawl stops cleanly all the same, and
+    does not run on for ever with its spider closed."""
+    with stalling_replica() as (server, articles):
+        extensions = {**project_settings.EXTENSIONS, f"tests.stop_support.{component}": 0}
+        process = start_crawl_with(server, tmp_path, f"EXTENSIONS={json.dumps(extensions)}")
+        stdout, stderr = stop(process)
+        assert process.returncode == 1, stdout + stderr
+        assert "Traceback" not in stderr
+        assert "did not stop within" not in stderr
+        assert "UNFINISHED: stopped by SIGTERM;" in stdout
+        stopped = report(tmp_path)
+        assert stopped["finish_reason"] == "shutdown" and stopped["stopped_by"] == "SIGTERM"
+        assert not stopped["stopped_at_once"]
+        assert not list((tmp_path / "warc").glob("*.open")), "the WARC file was closed"
         finish_and_check(server, tmp_path, articles)
 
 
