@@ -64,28 +64,27 @@ def requisite_owners(items_path: Path, urls: set[str]) -> list[tuple[str, str]]:
     """(url, article key) of each of ``urls`` that an item lists as an image or a file: the
     article a crawl owes it to (the last item listing it)."""
     owners: dict[str, str] = {}
-    if not urls or not items_path.is_file():
+    if not urls:
         return []
-    with items_path.open(encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            try:
-                item = json.loads(line)
-            except ValueError:
-                continue
-            key = item.get("key")
-            listed = [image.get("url") for image in item.get("images") or []]
-            listed += [file.get("url") for file in item.get("attachments") or []]
-            for url in listed:
-                if url in urls and isinstance(key, str):
-                    owners[url] = key
+    for item in _items(items_path):
+        key = item.get("key")
+        listed = [image.get("url") for image in item.get("images") or []]
+        listed += [file.get("url") for file in item.get("attachments") or []]
+        for url in listed:
+            if url in urls and isinstance(key, str):
+                owners[url] = key
     return sorted(owners.items())
 
 
 def item_versions(items_path: Path) -> set[tuple[str, int]]:
     """(key, version) of each line of items.jsonl."""
-    found: set[tuple[str, int]] = set()
+    return {(item.get("key"), item.get("version")) for item in _items(items_path)}
+
+
+def _items(items_path: Path) -> Iterator[dict[str, Any]]:
+    """The objects of items.jsonl; a damaged line (not JSON, not an object) is passed over."""
     if not items_path.is_file():
-        return found
+        return
     with items_path.open(encoding="utf-8", errors="replace") as lines:
         for line in lines:
             try:
@@ -93,8 +92,7 @@ def item_versions(items_path: Path) -> set[tuple[str, int]]:
             except ValueError:
                 continue
             if isinstance(item, dict):
-                found.add((item.get("key"), item.get("version")))
-    return found
+                yield item
 
 
 def recorded_items(warcs: Iterable[Path], wanted: set[tuple[str, int]]) -> Iterator[dict[str, Any]]:

@@ -56,16 +56,18 @@ def require_tool(name: str) -> str:
 
 
 def run_cli(
-    *args: str, timeout: float = 180, max_file_size: int | None = None
+    *args: str, timeout: float = 180, max_file_size: int | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``portal-archiver ARGS`` in a subprocess (a Twisted reactor runs once per process);
-    with ``max_file_size``, as on a disk that is full once a file reaches that size."""
+    with ``max_file_size``, as on a disk that is full once a file reaches that size; in
+    ``cwd`` when given."""
     return subprocess.run(
         [sys.executable, "-m", "crawler.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
+        cwd=cwd,
         preexec_fn=None if max_file_size is None else lambda: limit_file_size(max_file_size),
     )
 

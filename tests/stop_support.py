@@ -25,32 +25,32 @@ class StuckClose:
         return Deferred()
 
 
-class SignalWhileOpening:
-    """SIGTERM lands while the spider is being opened, before Scrapy's engine runs (where the
-    collection is repaired and the frontier read: seconds on a loaded machine): the
-    ``spider_opened`` handler sends it to its own process, then takes a second more."""
+class _SignalDuring:
+    """SIGTERM sent to its own process from a handler of ``during``, which then takes a second
+    more: the signal lands in the middle of that step."""
+
+    during: Any
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> SignalWhileOpening:
+    def from_crawler(cls, crawler: Any) -> _SignalDuring:
         extension = cls()
-        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.send, signal=cls.during)
         return extension
 
-    async def spider_opened(self) -> None:
+    async def send(self) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
         await asyncio.sleep(1.0)
 
 
-class SignalWhileStarting:
-    """SIGTERM lands while the engine is starting (its ``engine_started`` handlers run, the
-    stop extension's among them), before the engine runs."""
+class SignalWhileOpening(_SignalDuring):
+    """While the spider is being opened, before Scrapy's engine runs (where the collection is
+    repaired and the frontier read: seconds on a loaded machine)."""
 
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> SignalWhileStarting:
-        extension = cls()
-        crawler.signals.connect(extension.engine_started, signal=signals.engine_started)
-        return extension
+    during = signals.spider_opened
 
-    async def engine_started(self) -> None:
-        os.kill(os.getpid(), signal.SIGTERM)
-        await asyncio.sleep(1.0)
+
+class SignalWhileStarting(_SignalDuring):
+    """While the engine is starting (its ``engine_started`` handlers run, the stop
+    extension's among them), before it runs."""
+
+    during = signals.engine_started

@@ -42,7 +42,7 @@ def test_a_lost_image_is_owed_to_the_last_article_listing_it(tmp_path: Path) -> 
         {"key": "h#3", "images": [{"url": "http://h/1.jpg"}, {"url": "http://h/kept.jpg"}]},
     ]
     items.write_text(
-        "".join(json.dumps(line) + "\n" for line in lines) + '{"torn', encoding="utf-8"
+        "".join(json.dumps(line) + "\n" for line in lines) + '5\n{"torn', encoding="utf-8"
     )
     lost = {"http://h/1.jpg", "http://h/a.pdf", "http://h/page"}
     assert losses.requisite_owners(items, lost) == [

@@ -153,14 +153,7 @@ def test_a_wacz_is_never_written_to_a_file_named_dash(
     ids=lambda argv: argv[0],
 )
 def test_no_collection_is_named_dash(argv: list[str], tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *argv, "--out", "-"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli(*argv, "--out", "-", cwd=tmp_path, timeout=60)
     assert result.returncode == 2
     assert result.stderr == (
         f"portal-archiver {argv[0]}: argument --out: '-' names standard output; a collection "
@@ -184,14 +177,7 @@ def test_a_folder_of_a_collection_given_for_it_is_named_so(
     """``index lapvo/warc`` for ``index lapvo``: the slip is said, with the right path."""
     collection = _collection(tmp_path / "c")
     given = collection / "warc"
-    result = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *command, str(given)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli(*command, str(given), cwd=tmp_path, timeout=60)
     assert result.returncode == 2
     assert result.stderr == (
         f"portal-archiver: {given} is not a collection ({lacking}); it lies inside the "
