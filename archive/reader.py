@@ -16,6 +16,8 @@ goes on with the next file).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -206,7 +208,7 @@ def _iter_file(
         except Exception as error:  # FastWARC and warcio raise OSError, ValueError, ...
             if last_complete is not None and last_complete == offset:
                 # The damage is past the last good record: report where that record ends.
-                offset = _end_of_record(path, last_complete)
+                offset = _end_of_record(path, last_complete) or last_complete
             failure = ArchiveReadError(path, offset, str(error) or type(error).__name__)
             if strict:
                 raise failure from error
@@ -220,14 +222,22 @@ def _cut_short(record: WarcRecord) -> bool:
     return length is None or record.reader.tell() != record.content_length
 
 
-def _end_of_record(path: Path, start: int) -> int:
+def _end_of_record(path: Path, start: int) -> int | None:
     """Where the record starting at ``start`` ends (only on damage, so warcio's slower walk
-    is fine: FastWARC does not say where a gzip member ends)."""
-    with path.open("rb") as stream:
-        stream.seek(start)
-        records = WarcioIterator(stream)
-        records.read_to_end(next(iter(records)))
-        return records.offset  # from the file's position: absolute
+    is fine: FastWARC does not say where a gzip member ends); None where warcio cannot say.
+
+    The record is one FastWARC read whole, but warcio may still fail on it (fuzzing found a
+    response without a target URI, records it finds nowhere or in no format it knows), and
+    it prints its doubts to stderr: this only sharpens a report, which must never fail.
+    """
+    try:
+        with path.open("rb") as stream, contextlib.redirect_stderr(io.StringIO()):
+            stream.seek(start)
+            records = WarcioIterator(stream)
+            records.read_to_end(next(iter(records)))
+            return records.offset  # from the file's position: absolute
+    except Exception:  # warcio's failures are of every kind: the record's start is said instead
+        return None
 
 
 def _text(raw: bytes) -> str:

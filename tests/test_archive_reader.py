@@ -9,11 +9,14 @@ import struct
 import subprocess
 import sys
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from warcio.exceptions import ArchiveLoadFailed
 from warcio.warcwriter import WARCWriter
 
+import archive.reader
 from archive.reader import (
     ArchivedMetadata,
     ArchiveReadError,
@@ -173,3 +176,45 @@ def test_a_file_cut_inside_a_record_nobody_reads_is_damaged(tmp_path: Path) -> N
     path.write_bytes(whole + request_member[: len(request_member) // 2])
     with pytest.raises(ArchiveReadError, match=rf"offset {len(whole)}:"):
         list(iter_records([path]))
+
+
+def test_damage_after_a_record_warcio_cannot_read_is_still_one_error(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Found by fuzzing: garbage after a response without ``WARC-Target-URI``. FastWARC reads
+    the response; warcio, which only says where a damaged file's last good record ends, fails
+    on it (an AttributeError inside warcio). The damage is still one ArchiveReadError, at that
+    record (its start, 131: where it ends is what warcio could not say), and nothing of
+    warcio's is printed."""
+    path = DATA / "no-target-then-garbage.warc.gz"
+    got = []
+    with pytest.raises(
+        ArchiveReadError, match=rf"{path.name}: unreadable WARC data at offset 131:"
+    ):
+        got.extend(iter_records([path]))
+    # No http(s) target: the block is not read as HTTP (warcio's rule), so it is the body.
+    assert [response.body for response in got] == [
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<p>x</p>"
+    ]
+    assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    "failure", [StopIteration(), ArchiveLoadFailed("Unknown archive format"), OSError("bad")]
+)
+def test_whatever_warcio_raises_on_the_last_good_record_the_damage_is_one_error(
+    failure: BaseException, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also found by fuzzing (a record warcio finds nowhere, or in no format it knows): the
+    report of the damage must never itself fail."""
+
+    class Failing:
+        def __init__(self, stream: object) -> None:
+            pass
+
+        def __iter__(self) -> Iterator[object]:
+            raise failure
+
+    monkeypatch.setattr(archive.reader, "WarcioIterator", Failing)
+    with pytest.raises(ArchiveReadError, match=r"garbage-tail\.warc\.gz: unreadable WARC data"):
+        list(iter_records([DATA / "garbage-tail.warc.gz"]))
