@@ -105,7 +105,7 @@ def remove_leftovers(destination: Path, suffix: str) -> None:
     for path in destination.parent.glob(f"{glob.escape(prefix)}*{suffix}"):
         owner = path.name[len(prefix) : len(path.name) - len(suffix)].rsplit(".", 1)[0]
         pid, at, host = owner.partition("@")
-        if not (at and host == _HOST and pid.isdigit()) or _alive(int(pid)):
+        if not (at and host == _HOST and pid.isdecimal()) or _alive(int(pid)):
             continue
         try:
             size = path.stat().st_size

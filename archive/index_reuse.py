@@ -224,7 +224,7 @@ class _Head:
             type=found.get(b"warc-type", b"").decode("ascii", "replace"),
             url=found.get(b"warc-target-uri", b"").decode("utf-8", "replace"),
             date=found.get(b"warc-date", b"").decode("ascii", "replace"),
-            size=headers_end + int(block) + 4 if block.isdigit() else -1,
+            size=headers_end + int(block) + 4 if block.isdigit() else -1,  # bytes: ASCII
         )
 
 

@@ -85,7 +85,7 @@ def _canonical_host(host: bytes) -> bytes:
 
 
 def _ip_address(host: bytes) -> bytes | None:
-    if host.isdigit():
+    if host.isdigit():  # bytes: ASCII digits only
         return socket.inet_ntoa((int(host) & 0xFFFFFFFF).to_bytes(4, "big")).encode("ascii")
     if _DECIMAL_IP.match(host) or _OCTAL_IP.match(host):
         # inet_aton reads the same dotted forms the resolver does, without asking DNS.

@@ -60,7 +60,7 @@ def _query(url: str) -> dict[str, str]:
 def _number(value: str | None) -> str | None:
     """``125`` of ``125`` or of Joomla's ``125:alias``; None when it is no number."""
     head = (value or "").split(":", 1)[0]
-    return (head.lstrip("0") or head) if head.isdigit() else None
+    return (head.lstrip("0") or head) if head.isdecimal() else None
 
 
 def _dotnetnuke(path: str, query: dict[str, str]) -> str | None:

@@ -113,7 +113,7 @@ def retry_after_seconds(response: Response) -> float | None:
     if not value:
         return None
     text = value.decode("latin-1").strip()
-    if text.isdigit():
+    if text.isdecimal():
         return float(text)
     try:
         when = parsedate_to_datetime(text)

@@ -204,7 +204,7 @@ def plidlayout(url: str) -> str | None:
 def page_number(url: str) -> int | None:
     """The Liferay paging parameter (`cur` or `_{portletId}_cur`) as a number, or None."""
     for name, value in query_pairs(urlsplit(url).query):
-        if (name == "cur" or name.endswith("_cur")) and value.isdigit():
+        if (name == "cur" or name.endswith("_cur")) and value.isdecimal():
             return int(value)
     return None
 
@@ -220,7 +220,7 @@ def asset_id(url: str) -> str | None:
             return match.group(1)
     if _CHI_TIET_PATH.search(path):
         value = _query_value(url, "id")
-        if value and value.isdigit():
+        if value and value.isdecimal():
             return value
     return None
 

@@ -147,7 +147,7 @@ def _whole_number(name: str, default: int, low: int, high: int) -> int:
     text = request.args.get(name, "").strip()
     if not text:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not text.isdecimal() or not low <= int(text) <= high:
         raise QueryError(f"{name} must be a whole number from {low} to {high}.")
     return int(text)
 

@@ -132,9 +132,10 @@ class _Response:
             30.0,
         ),
         ({b"Retry-After": b"soon"}, None),
+        ({b"Retry-After": "\u00b2".encode("latin-1")}, None),  # "²" is a digit to isdigit()
         ({}, None),
     ],
-    ids=["seconds", "http-date", "garbage", "absent"],
+    ids=["seconds", "http-date", "garbage", "superscript", "absent"],
 )
 def test_retry_after_forms(headers: dict[bytes, bytes], seconds: float | None) -> None:
     assert retry_after_seconds(_Response(headers)) == seconds  # type: ignore[arg-type]

@@ -433,7 +433,7 @@ def _is_decoration(attrs: Attrs) -> bool:
     if _DECORATION.search(src):
         return True
     width, height = attrs.get("width", ""), attrs.get("height", "")
-    return any(size.isdigit() and int(size) <= _ICON_MAX for size in (width, height))
+    return any(size.isdecimal() and int(size) <= _ICON_MAX for size in (width, height))
 
 
 def has_block_children(el: Element) -> bool:

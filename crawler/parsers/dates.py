@@ -13,6 +13,8 @@ from lxml import etree
 VIETNAM = timezone(timedelta(hours=7))
 # Uploads before this are not plausible for these portals; keeps garbage `t=` values out.
 _EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
+_EARLIEST_MILLIS = int(_EARLIEST.timestamp() * 1000)
+_LATEST_MILLIS = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp() * 1000)
 
 _DIGIT = re.compile(r"\d")
 _DMY = re.compile(r"(?<![\d/.-])(\d{1,2})\s*([/.-])\s*(\d{1,2})\s*\2\s*(\d{4}|\d{2})(?![\d/.-])")
@@ -156,11 +158,13 @@ def is_update_label(text: str) -> bool:
 def image_upload_time(url: str) -> PageDate | None:
     """Upload time from a Liferay document URL's ``?t={epochMillis}``, in Vietnam time."""
     values = parse_qs(urlsplit(url).query).get("t")
-    if not values or not values[0].isdigit() or len(values[0]) > 15:
+    if not values or not values[0].isdecimal() or len(values[0]) > 15:
         return None
-    moment = datetime.fromtimestamp(int(values[0]) / 1000, UTC)
-    if moment < _EARLIEST or moment > datetime(2100, 1, 1, tzinfo=UTC):
+    # Bounded before it is a date: 15 digits are a year past any calendar's (a ValueError).
+    millis = int(values[0])
+    if not _EARLIEST_MILLIS <= millis <= _LATEST_MILLIS:
         return None
+    moment = datetime.fromtimestamp(millis / 1000, UTC)
     local = moment.astimezone(VIETNAM)
     return PageDate(local.date(), local.time().replace(microsecond=0))
 

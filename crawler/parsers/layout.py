@@ -385,7 +385,7 @@ def shown_title(body: Element) -> tuple[Element, str] | None:
 def _large_font(el: Element) -> bool:
     """``<font size="4">`` or larger (``+1`` and the like are relative: not counted)."""
     size = (el.get("size") or "").strip() if el.tag == "font" else ""
-    return size.isdigit() and int(size) >= _LARGE_FONT
+    return size.isdecimal() and int(size) >= _LARGE_FONT
 
 
 def _in_link(el: Element, top: Element) -> bool:

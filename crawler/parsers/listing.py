@@ -194,9 +194,9 @@ def _body_articles(tree: Element, links: Links) -> Links:
 def _cur_namespace(url: str) -> str | None:
     """The portlet id of a paging link (`_{id}_cur`), "" for a bare `cur`, None otherwise."""
     for name, value in query_pairs(urlsplit(url).query):
-        if value.isdigit() and name == "cur":
+        if value.isdecimal() and name == "cur":
             return ""
-        if value.isdigit() and name.endswith("_cur"):
+        if value.isdecimal() and name.endswith("_cur"):
             return name[: -len("_cur")].strip("_")
     return None
 
@@ -333,10 +333,10 @@ def _current_page(page: Page, region: Element, namespace: str | None) -> int | N
         return None
     for marker in _ACTIVE_PAGE(region):
         text = _fold(_text(marker)) or ""
-        if text.isdigit():
+        if text.isdecimal():
             return int(text)
     for name, value in query_pairs(urlsplit(page.url).query):
-        if value.isdigit() and name in ("cur", f"_{namespace}_cur"):
+        if value.isdecimal() and name in ("cur", f"_{namespace}_cur"):
             return int(value)
     return 1
 

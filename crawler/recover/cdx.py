@@ -65,7 +65,7 @@ def _int(value: Any) -> int | None:
 def _capture(fields: dict[str, Any]) -> Capture | None:
     named = {_ALIASES.get(key, key): value for key, value in fields.items()}
     url, timestamp = named.get("url"), named.get("timestamp")
-    if not url or not timestamp or not str(timestamp).isdigit():
+    if not url or not timestamp or not str(timestamp).isdecimal():
         return None
     return Capture(
         url=str(url),

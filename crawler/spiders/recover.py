@@ -723,7 +723,7 @@ class Read:
     @property
     def status(self) -> int:
         parts = self.head.status_line.split()
-        return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 200
+        return int(parts[1]) if len(parts) > 1 and parts[1].isdecimal() else 200
 
     @property
     def truncated(self) -> bool:
