@@ -12,12 +12,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from crawler.items import ArticleContent, ArticleItem, WarcLocation
 from crawler.parsers.article import parse_article
 from crawler.parsers.page import Page
-from crawler.urls import article_key, asset_id, canonicalize, site_of
+from crawler.urls import article_key, asset_id, canonicalize, joined, site_of
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -183,8 +183,8 @@ _CSS_URL = re.compile(rb"""url\(\s*(['"]?)([^'")]*?)\1\s*\)|@import\s+(['"])([^'
 def _same_host_urls(base: str, found: Iterable[str]) -> list[str]:
     """``found`` made absolute against ``base``, on its host only, once each, in order."""
     host = urlsplit(base).netloc
-    urls = (urljoin(base, url.strip()) for url in found if not url.strip().startswith("data:"))
-    return list(dict.fromkeys(url for url in urls if urlsplit(url).netloc == host))
+    urls = (joined(base, url.strip()) for url in found if not url.strip().startswith("data:"))
+    return list(dict.fromkeys(url for url in urls if url and urlsplit(url).netloc == host))
 
 
 def theme_assets(page: Page) -> list[str]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _JSESSIONID = re.compile(r";jsessionid=[^/?#]*", re.I)
@@ -73,6 +73,22 @@ class Scope:
         match = _SITE_PREFIX.match(_site_path(parts.path))
         prefix = f"/web/{match.group(1).lower()}" if match else None
         return cls(_netloc(parts), prefix)
+
+
+def joined(base: str, href: str) -> str | None:
+    """``href`` made absolute against ``base``; None where urllib refuses the result (an
+    unclosed IPv6 host, a port that is no number), which no browser could follow either.
+
+    The hrefs pages and archives hand over go through here (or a check as strict):
+    urllib raises ValueError for such URLs, out of whatever asked, and the rest of a page went
+    with it.
+    """
+    try:
+        url = urljoin(base, href)
+        _ = urlsplit(url).port  # raises for a port that is no number
+    except ValueError:
+        return None
+    return url
 
 
 def _netloc(parts: SplitResult) -> str:

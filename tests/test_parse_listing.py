@@ -135,3 +135,26 @@ def test_article_links_are_told_by_their_path_not_their_query() -> None:
         f"{base}/tin-tuc/chi-tiet?id=2",
         f"{base}/tin-tuc/-/asset_publisher/X/content/id/3",
     ]
+
+
+@pytest.mark.parametrize("base", ["", '<base href="http://[::1/">'])
+def test_links_no_browser_could_follow_are_passed_over(base: str) -> None:
+    """Found by fuzzing: an href urlsplit refuses (an unclosed IPv6 host, a port of words)
+    raised out of the listing parser, and the listing's other links were lost with it. The
+    page reads as it does without them (a base no browser could use is no base)."""
+    bad = (
+        '<a href="http://[::1/tin-tuc">bad host</a>'
+        '<a href="https://lapvo.dongthap.gov.vn: các xã/tin-tuc">bad port</a>'
+    )
+    listing = (DATA / "news-p2.html").read_text(encoding="utf-8")
+    url = f"{NEWS}&p_p_id={PORTLET}&_{PORTLET}_cur=2"
+    clean = Page(url=url, body=listing.encode())
+    damaged = Page(
+        url=url,
+        body=listing.replace("<head>", f"<head>{base}", 1)
+        .replace("<body>", f"<body>{bad}", 1)
+        .encode(),
+    )
+    assert article_links(damaged) == article_links(clean)
+    assert navigation_links(damaged) == navigation_links(clean)
+    assert parse_listing(damaged) == parse_listing(clean)

@@ -137,3 +137,16 @@ def test_where_redirects_led_is_kept_for_later_runs(tmp_path: Path) -> None:
     assert again.redirects() == [Redirect(DNN, LIFERAY, "20200101000000")]
     assert ("ia", DNN, "20200101000000") in again.done()
     again.close()
+
+
+def test_a_redirect_to_an_address_no_browser_could_follow_is_no_evidence() -> None:
+    """Found by fuzzing the parsers' link handling: urllib raises for an unclosed IPv6 host or
+    a port that is no number, and an archived ``Location`` can be anything."""
+    redirects = [
+        Redirect(DNN, "http://[::1/x", "20200101000000"),
+        Redirect(DNN, "http://a.dongthap.gov.vn:port/x", "20200101000000"),
+        Redirect(DNN, LIFERAY, "20200101000000"),
+    ]
+    identities = resolve(redirects, SCOPES)
+    assert identities.key(DNN) == identities.key(LIFERAY)
+    assert identities.ignored == {"unusable-target": 2}

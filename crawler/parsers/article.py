@@ -11,7 +11,7 @@ import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import lxml.etree
 
@@ -56,6 +56,7 @@ from crawler.parsers.layout import (
 )
 from crawler.parsers.page import Page
 from crawler.parsers.text import clean, has_words, same_text
+from crawler.urls import joined
 
 logger = logging.getLogger(__name__)
 
@@ -577,7 +578,8 @@ def _in_other_link(el: Element, root: Element, url: str) -> bool:
             return True
         if ancestor.tag == "a" and ancestor.get("rel") != "bookmark":
             href = (ancestor.get("href") or "").strip()
-            if href and urljoin(url, href).rstrip("/") != url.rstrip("/"):
+            target = joined(url, href) if href else None
+            if target is not None and target.rstrip("/") != url.rstrip("/"):
                 return True
     return False
 

@@ -130,7 +130,12 @@ def _fold(text: str | None) -> str | None:
 
 def _base_url(page: Page) -> str:
     base = page.tree.find(".//base[@href]")
-    return urljoin(page.url, base.get("href")) if base is not None else page.url
+    if base is None:
+        return page.url
+    try:
+        return urljoin(page.url, base.get("href"))
+    except ValueError:  # no browser could use it either (an unclosed IPv6 host)
+        return page.url
 
 
 def _link(base: str, href: str | None) -> Link | None:
@@ -146,11 +151,16 @@ def _link(base: str, href: str | None) -> Link | None:
 
 @lru_cache(maxsize=1 << 13)
 def _resolved(base: str, href: str) -> Link | None:
-    absolute = urljoin(base, href)
-    if urlsplit(absolute).scheme not in ("http", "https"):
+    # urlsplit refuses what no browser could follow either (an unclosed IPv6 host, a port of
+    # words): such a link is passed over, never the page's other links with it.
+    try:
+        absolute = urljoin(base, href)
+        if urlsplit(absolute).scheme not in ("http", "https"):
+            return None
+        url = clean(absolute)
+        return Link(absolute, url, classify(url), _cur_namespace(absolute))
+    except ValueError:
         return None
-    url = clean(absolute)
-    return Link(absolute, url, classify(url), _cur_namespace(absolute))
 
 
 def page_links(root: Element, base: str) -> Links:

@@ -25,10 +25,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
 
 from crawler.generations import history_key, recover_kind
-from crawler.urls import Scope, UrlKind, in_scope
+from crawler.urls import Scope, UrlKind, in_scope, joined
 
 CATCH_ALL = 5
 """More distinct articles redirected to one target than this: a catch-all, no evidence."""
@@ -80,8 +79,9 @@ class Identities:
         return self.groups.get(key, {key})
 
 
-def absolute_target(redirect: Redirect) -> str:
-    return urljoin(redirect.url, redirect.target.strip())
+def absolute_target(redirect: Redirect) -> str | None:
+    """The target, absolute; None for one no browser could follow (see ``crawler.urls.joined``)."""
+    return joined(redirect.url, redirect.target.strip())
 
 
 def judge(redirect: Redirect, scopes: list[Scope]) -> str | None:
@@ -90,6 +90,8 @@ def judge(redirect: Redirect, scopes: list[Scope]) -> str | None:
     target = absolute_target(redirect)
     if recover_kind(redirect.url) is not UrlKind.ARTICLE:
         return "not-from-an-article"
+    if target is None:
+        return "unusable-target"
     if recover_kind(target) is not UrlKind.ARTICLE:
         return "not-an-article"
     scope = next((s for s in scopes if in_scope(redirect.url, s)), None)
@@ -107,10 +109,11 @@ def _evidence(
     candidates: list[tuple[Redirect, str]] = []
     for redirect in sorted(redirects, key=lambda r: (r.timestamp, r.url, r.target)):
         reason = judge(redirect, scopes)
-        if reason is None:
-            candidates.append((redirect, absolute_target(redirect)))
+        target = absolute_target(redirect)
+        if reason is None and target is not None:  # judge gives a reason for no target
+            candidates.append((redirect, target))
         else:
-            ignored[reason] += 1
+            ignored[reason or "unusable-target"] += 1
     sources: dict[str, set[str]] = defaultdict(set)
     for redirect, target in candidates:
         sources[history_key(target)].add(history_key(redirect.url))

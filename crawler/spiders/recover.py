@@ -54,7 +54,7 @@ from crawler.recover.politeness import ARCHIVE_API_META, is_capture
 from crawler.recover.sources import ArchiveSource, Flavour, resolve_archives
 from crawler.recover.state import CaptureRead, RecoveryLog
 from crawler.spiders.base import ArchivingSpider
-from crawler.urls import Scope, canonicalize, in_scope
+from crawler.urls import Scope, canonicalize, in_scope, joined
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -444,9 +444,9 @@ class RecoverSpider(ArchivingSpider):
         capture of the URL, which is followed): counted, named in the report if fatal."""
         location = response.headers.get(b"Location")
         hops = response.meta.get("archive_redirects", 0)
-        if 300 <= response.status < 400 and location and hops < 3:
+        target = joined(response.url, location.decode("latin-1")) if location else None
+        if 300 <= response.status < 400 and target and hops < 3:
             self.crawler.stats.inc_value("recover/quirks/archive-redirect")
-            target = response.urljoin(location.decode("latin-1"))
             self.crawler.engine.crawl(
                 response.request.replace(url=target, meta={
                     **response.meta, "archive_redirects": hops + 1,
