@@ -158,3 +158,14 @@ def test_links_no_browser_could_follow_are_passed_over(base: str) -> None:
     assert article_links(damaged) == article_links(clean)
     assert navigation_links(damaged) == navigation_links(clean)
     assert parse_listing(damaged) == parse_listing(clean)
+
+
+def test_a_paging_parameter_xpath_cannot_hold_is_passed_over() -> None:
+    """Found by fuzzing: a paging link whose portlet id holds a control character (``%07``)
+    was handed to XPath, which refuses such strings, and the listing was lost."""
+    listing = (DATA / "news-p2.html").read_text(encoding="utf-8")
+    url = f"{NEWS}&p_p_id={PORTLET}&_{PORTLET}_cur=2"
+    odd = f'<a href="{NEWS}&amp;_%07x_cur=3">3</a>'
+    clean = Page(url=url, body=listing.encode())
+    damaged = Page(url=url, body=listing.replace("<body>", f"<body>{odd}", 1).encode())
+    assert parse_listing(damaged).entries == parse_listing(clean).entries

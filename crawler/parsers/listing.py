@@ -251,11 +251,21 @@ def _gathering(body: Links) -> Element | None:
     return max(holders, key=lambda el: sum(1 for _ in el.iterancestors()))
 
 
+def _by_id(tree: Element, ident: str) -> Element | None:
+    """The element with that id; None for none, and for an id XPath cannot hold (a control
+    character from a link's query: no element's id either)."""
+    try:
+        found = _BY_ID(tree, id=ident)
+    except ValueError:
+        return None
+    return found[0] if found else None
+
+
 def _region(tree: Element, links: Links, body: Links) -> tuple[Element, str | None]:
     """The listing body and the namespace of its paging (None when it has no paging)."""
     for anchor, _link, namespace in _paging_links(links):
-        found = _BY_ID(tree, id=f"p_p_id_{namespace}_")
-        boundary = found[0] if found else _boundary(anchor)
+        found = _by_id(tree, f"p_p_id_{namespace}_")
+        boundary = found if found is not None else _boundary(anchor)
         if boundary is not None:
             return boundary, namespace
     busiest = _busiest_boundary(body)
