@@ -56,6 +56,19 @@ def test_empty_and_broken_answers() -> None:
         parse_cdx(b"<html>rate limited</html>")
 
 
+def test_rows_that_are_no_rows_are_skipped_and_a_header_that_is_none_is_refused() -> None:
+    """Found by fuzzing: JSON whose rows are numbers or objects raised a TypeError out of
+    the CDX reader, and with it out of recover's callback."""
+    header = ["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"]
+    good = ["vn,gov,x)/a", "20200101000000", "http://x.gov.vn/a", "text/html", "200", "A", "5"]
+    page = parse_cdx(json.dumps([header, 1, {"a": 1}, None, good, [], 7]).encode())
+    assert [capture.url for capture in page.captures] == ["http://x.gov.vn/a"]
+    assert page.skipped == 5 and page.resume_key is None
+    for body in (b'["a", 1, null, {}]', b"[5]", b'[{"urlkey": 1}]'):
+        with pytest.raises(CdxError, match="header"):
+            parse_cdx(body)
+
+
 WAYBACK_HEAD = (
     b"HTTP/1.1 302 FOUND\r\nServer: nginx\r\nDate: Mon, 07 Dec 2026 00:00:00 GMT\r\n"
     b"Content-Type: text/html\r\nTransfer-Encoding: chunked\r\nX-App-Server: wwwb-app200\r\n"

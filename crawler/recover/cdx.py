@@ -127,13 +127,17 @@ def _parse_rows(text: str) -> CdxPage:
     if not rows:
         return CdxPage([])
     header, *rest = rows
+    if not isinstance(header, list) or not all(isinstance(name, str) for name in header):
+        raise CdxError(f"CDX answer has no header row: {text[:80]!r}")
     resume_key = None
-    if len(rest) >= 2 and rest[-2] == [] and len(rest[-1]) == 1:
+    if len(rest) >= 2 and rest[-2] == [] and isinstance(rest[-1], list) and len(rest[-1]) == 1:
         resume_key = str(rest[-1][0])
         rest = rest[:-2]
     captures, skipped = [], 0
     for row in rest:
-        capture = _capture(dict(zip(header, row, strict=False))) if row else None
+        # A row that is no list (an archive's error object, a number) is no capture.
+        fields = dict(zip(header, row, strict=False)) if row and isinstance(row, list) else None
+        capture = _capture(fields) if fields else None
         if capture is None:
             skipped += 1
         else:
