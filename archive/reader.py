@@ -335,7 +335,18 @@ def _archived_response(
     headers = [(_text(name), _text(value)) for name, value in http.items_bytes()] if http else []
     decoded: bytes | None = b""
     if body and not revisit:
-        decoded = _read_bounded(_content_stream(record, headers if http else None), max_body)
+        stream = _content_stream(record, headers if http else None)
+        decoded = _read_bounded(stream, max_body)
+        failure = getattr(getattr(stream, "decompressor", None), "failure", None)
+        if failure:
+            logger.warning(
+                "%s at offset %d: the body of %s does not decode to its end (%s); read as far "
+                "as it does, as warcio reads it",
+                file,
+                offset,
+                url,
+                failure,
+            )
     return ArchivedResponse(
         url=url,
         status=http.status_code if http else None,
@@ -362,9 +373,47 @@ def _isal_gzip() -> Any:
     return isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)
 
 
+class _Noting:
+    """A decompressor that keeps a failure past its first block instead of raising it.
+
+    warcio reads a body whose first block fails to decompress as sent plain (it raises
+    there: warcio handles it); a later failure ends the body where it broke, and warcio
+    writes the error to stderr, naming nothing. This returns nothing more from then on,
+    so the bytes are warcio's, and keeps the error for the reader to say which record.
+    """
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._inner = make()
+        self._started = False
+        self.failure: str | None = None
+
+    def decompress(self, data: bytes) -> bytes:
+        if self.failure is not None:
+            return b""
+        try:
+            out = self._inner.decompress(data)
+        except Exception as error:  # zlib.error, isal_zlib.error: what warcio would print
+            if not self._started:
+                raise
+            self.failure = str(error)
+            return b""
+        self._started = True
+        return out
+
+    def __getattr__(self, name: str) -> Any:  # unused_data, eof, flush: the inner object's
+        return getattr(self._inner, name)
+
+
+def _noting(make: Callable[[], Any]) -> Callable[[], _Noting]:
+    return lambda: _Noting(make)
+
+
 # warcio's readers, inflating gzip with ISA-L: the same bytes, in half zlib's time (pages
 # come gzip-encoded, and inflating them was a tenth of extract's CPU besides the parse).
-_FAST_DECOMPRESSORS = {**BufferedReader.DECOMPRESSORS, "gzip": _isal_gzip}
+_FAST_DECOMPRESSORS = {
+    name: _noting(make)
+    for name, make in {**BufferedReader.DECOMPRESSORS, "gzip": _isal_gzip}.items()
+}
 
 
 class _Decoding(BufferedReader):

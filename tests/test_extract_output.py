@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import zlib
 from pathlib import Path
 
@@ -125,3 +126,28 @@ def test_a_warc_given_twice_is_read_once(tmp_path: Path, caplog: pytest.LogCaptu
         f"{link} is {warc}, named before: read once",
         f"{warc} is {warc}, named before: read once",
     ]
+
+
+def test_a_body_that_breaks_mid_stream_is_read_as_far_as_it_decodes_and_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Found by fuzzing: warcio ends such a body where its gzip breaks and writes zlib's
+    complaint to stderr ("Error -3 Invalid lookback distance found"), naming nothing. The
+    bytes stay warcio's; the reader says which record, in a warning."""
+    # Past warcio's first block of 16 KB: a failure there is read as a body sent plain.
+    page = b"<p>" + random.Random(1).randbytes(40_000).hex().encode() + b"</p>"
+    packed = bytearray(gzip.compress(page, compresslevel=1))
+    packed[len(packed) * 2 // 3 : len(packed) * 2 // 3 + 64] = bytes(64)
+    head = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n"
+    writer = make_writer(tmp_path)
+    writer.write_exchange(exchange(head=head, body=bytes(packed)))
+    writer.close()
+    (path,) = tmp_path.glob("*.warc.gz")
+    capfd.readouterr()
+    (response,) = iter_records([path])
+    assert capfd.readouterr().err == ""
+    assert 0 < len(response.body) < len(page)
+    assert f"{path.name} at offset {response.location.offset}: the body of {response.url}" in (
+        caplog.text
+    )
+    _assert_read_as_warcio_reads(path)
