@@ -224,3 +224,23 @@ def test_stray_end_tags_are_noticed(body: str, stray: bool) -> None:
     for headers in ({"content-type": "text/html; charset=UTF-8"}, {}):
         page = Page("http://x/", f"<html><body>{body}</body></html>".encode(), headers)
         assert page.stray_end_tags is stray
+
+
+@pytest.mark.parametrize("charset", ["uu", "base64", "zlib", "rot13", "hex"])
+@pytest.mark.parametrize("pasted", [False, True], ids=["windows-1258", "utf-8-with-a-paste"])
+def test_a_declared_transform_that_is_no_charset_is_an_unknown_one(
+    charset: str, pasted: bool
+) -> None:
+    """Found by fuzzing: Python's codecs know ``uu`` and ``base64``, which are no text
+    encodings; a page declaring one raised LookupError out of its decoding (the article lost
+    as unparseable). Such a declaration says no charset, as a misspelt one does."""
+    text = " ".join([TEXT] * 3)
+    if pasted:  # a UTF-8 page with a paragraph pasted from a windows-1258 one
+        body = f"<p>{text}</p>".encode() + b"<p>" + windows_1258(TEXT) + b"</p>"
+    else:
+        body = b"<p>" + windows_1258(text) + b"</p>"
+    head = f'<meta charset="{charset}">'.encode()
+    page = Page("http://x/", head + body, {"content-type": f"text/html; charset={charset}"})
+    assert page.encoding == ("utf-8" if pasted else "cp1258")
+    assert unicodedata.normalize("NFC", page.tree.findtext(".//p")) == text
+    assert "says an unknown charset" in (page.encoding_note or "")

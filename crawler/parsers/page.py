@@ -77,9 +77,19 @@ def _codec(name: str | None) -> str | None:
     if not name:
         return None
     try:
-        return codecs.lookup(name).name
+        codec = codecs.lookup(name).name
     except LookupError:
         return None
+    # Python's codecs also know transforms (base64, uu, zlib, rot13) that decode no text:
+    # bytes.decode refuses them with LookupError (not for b"", which it never looks up). A
+    # page declaring one declares no charset.
+    try:
+        b"a".decode(codec)
+    except LookupError:
+        return None
+    except UnicodeDecodeError:
+        pass  # a charset all the same (UTF-16 wants two bytes)
+    return codec
 
 
 def iana_name(codec: str) -> str:
