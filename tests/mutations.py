@@ -36,15 +36,18 @@ HEADERS = (
     {"content-type": "text/html; charset=utf-8"},
     {"content-type": "text/html; charset=iso-8859-1"},
     {"content-type": "text/html; charset=bogus"},
+    {"content-type": "text/html; charset=base64"},
 )
 # What breaks pages: stray and unclosed tags, entities cut short, NULs and bytes no charset
-# has, dates and sizes out of any range, hrefs urllib refuses, declarations that lie.
+# has, dates and sizes out of any range, hrefs urllib refuses, declarations that lie or name
+# no charset at all.
 SNIPPETS = (
     b"<", b">", b"</div>", b"<div>", b"<p>", b"</p>", b"<table>", b"</td>", b"<b>", b"&#",
     b"&amp", b"\x00", b"\xff", b"\xc3", b"<!--", b"-->", b"<script>", b"</script>", b"<br>",
     b"<h1>", b"</h1>", b"<li>", b"<ul>", b"\xe2\x80\x8b", b"<font size=\xc2\xb2>",
     b"<img src='/a.jpg?t=999999999999999' width='\xc2\xb200'>",
     b"<time datetime='2024-13-40'>32/13/2024</time>", b"<meta charset='cp1258'>",
+    b"<meta charset='uu'>",
     b"<?xml version='1.0' encoding='utf-16'?>", b"<a href='http://[::1/x'>x</a>",
     b"<a href='http://h.vn:port/x'>x</a>", b"<a href='?_%07x_cur=2'>2</a>",
     b'<div class="asset-full-content">', b'<span class="date">32/13/2024</span>',
