@@ -663,6 +663,9 @@ class Collection:
                 size = self._drop_lines(dangling)
             if replaced:
                 size = self._restore_items()
+                # As whole as it can be: lines whose item records were lost too are not looked
+                # for again at every opening.
+                self._set_meta("items_committed", str(size))
             self._set_meta("items_checked", str(size))
         if self.items_registered:
             logger.warning(

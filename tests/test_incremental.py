@@ -285,3 +285,25 @@ def test_a_state_moved_aside_is_built_anew(tmp_path: Path) -> None:
         assert again.returncode == 0, again.stderr
         assert f"0 archived, {len(items.splitlines())} unchanged" in again.stdout
         assert (tmp_path / "items.jsonl").read_bytes() == items
+
+
+def test_lines_that_cannot_be_restored_are_said_once(tmp_path: Path) -> None:
+    """items.jsonl deleted and a WARC file lost too: the lines of the captures in that file
+    cannot come back. The opening that restores the others says so once; the next ones do not
+    read every WARC file again to find them."""
+    rotate = ("-s", "ARCHIVE_WARC_MAX_SIZE=400000")
+    with running_replica("--articles", "40") as replica:
+        assert crawl(replica, tmp_path, *rotate).returncode == 0
+    items = read_items(tmp_path)
+    holding = Counter(item["warc"]["file"] for item in items)
+    lost = next(name for name in sorted(holding) if holding[name])
+    (tmp_path / "warc" / lost).unlink()
+    (tmp_path / "items.jsonl").unlink()
+    first = run_cli("index", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    assert f"items.jsonl lacked {len(items)} lines" in first.stderr
+    restored = len((tmp_path / "items.jsonl").read_text(encoding="utf-8").splitlines())
+    assert 0 < restored < len(items)  # the item records in the lost file are gone too
+    assert f"restored {restored} from the item records" in first.stderr
+    again = run_cli("index", str(tmp_path))
+    assert again.returncode == 0 and "items.jsonl lacked" not in again.stderr, again.stderr
