@@ -267,6 +267,7 @@ class Collection:
         self._dirty = False
         self._lost: frozenset[str] = frozenset()
         """WARC files gone from warc/ that the state or the index still counted on."""
+        self._indexed: frozenset[str] | None = None
 
     def __enter__(self) -> Collection:
         return self.open()
@@ -742,15 +743,25 @@ class Collection:
                 "ON CONFLICT (key) DO UPDATE SET state = excluded.state",
                 (key, item.get("url", ""), DONE),
             )
-        # Whether its images and files were archived before the kill is unknown: owe them
-        # again (a few records more at worst, never one missing); a crawl takes them over
-        # when it archives requisites (see take_owed).
+        # Whether its images and files were archived before the kill is unknown, unless the
+        # index shows them (built from sealed files only: never a killed run's, which repair
+        # may have cut): owe the others again (a few records more at worst, never one
+        # missing); a crawl takes them over when it archives requisites (see take_owed).
         urls = [image["url"] for image in item.get("images", [])]
         urls += [file["url"] for file in item.get("attachments", [])]
+        held = self._indexed_urls()
         self._conn.executemany(
-            "INSERT OR IGNORE INTO owed (url, article) VALUES (?, ?)", [(url, key) for url in urls]
+            "INSERT OR IGNORE INTO owed (url, article) VALUES (?, ?)",
+            [(url, key) for url in urls if url not in held],
         )
         return True
+
+    def _indexed_urls(self) -> frozenset[str]:
+        """The URLs of index.cdxj, read once per opening and only when lines are registered
+        (after a kill, or into a state built anew: then every image is in it)."""
+        if self._indexed is None:
+            self._indexed = losses.indexed_url_set(self.index_path, self.warc_dir)
+        return self._indexed
 
     def _state_from_item(self, item: dict[str, Any]) -> ArticleState | None:
         """The state an items line stands for, read back from its WARC record; None when the

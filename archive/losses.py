@@ -60,6 +60,31 @@ def indexed_urls(index_path: Path, files: set[str]) -> dict[str, set[str]]:
     return found
 
 
+def indexed_url_set(index_path: Path, warc_dir: Path) -> frozenset[str]:
+    """The URLs the CDXJ index places in WARC files that are there."""
+    present: dict[str, bool] = {}
+    found: set[str] = set()
+    if not index_path.is_file():
+        return frozenset()
+    with index_path.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            brace = line.find("{")
+            try:
+                fields = json.loads(line[brace:]) if brace >= 0 else None
+            except ValueError:
+                continue
+            if not isinstance(fields, dict):
+                continue
+            name, url = fields.get("filename"), fields.get("url")
+            if not isinstance(name, str) or not isinstance(url, str):
+                continue
+            if name not in present:
+                present[name] = (warc_dir / name).is_file()
+            if present[name]:
+                found.add(url)
+    return frozenset(found)
+
+
 def requisite_owners(items_path: Path, urls: set[str]) -> list[tuple[str, str]]:
     """(url, article key) of each of ``urls`` that an item lists as an image or a file: the
     article a crawl owes it to (the last item listing it)."""

@@ -51,3 +51,17 @@ def test_a_lost_image_is_owed_to_the_last_article_listing_it(tmp_path: Path) -> 
     ]
     assert losses.requisite_owners(items, set()) == []
     assert losses.requisite_owners(tmp_path / "none.jsonl", lost) == []
+
+
+def test_the_index_says_which_urls_are_held_in_files_that_are_there(tmp_path: Path) -> None:
+    (tmp_path / "a.warc.gz").write_bytes(b"")
+    index = tmp_path / "index.cdxj"
+    index.write_text(
+        _line("http://h/1.jpg", "a.warc.gz")
+        + _line("http://h/2.jpg", "gone.warc.gz")  # its file is lost: not held
+        + "x,y)/ 20260101000000 {torn\n"
+        + 'x,y)/ 20260101000000 {"url": 5, "filename": "a.warc.gz"}\n',
+        encoding="utf-8",
+    )
+    assert losses.indexed_url_set(index, tmp_path) == {"http://h/1.jpg"}
+    assert losses.indexed_url_set(tmp_path / "none.cdxj", tmp_path) == frozenset()

@@ -281,10 +281,15 @@ def test_a_state_moved_aside_is_built_anew(tmp_path: Path) -> None:
         refused = crawl(replica, tmp_path)
         assert refused.returncode == 2 and "Move it aside" in refused.stderr
         state.rename(tmp_path / "state.sqlite.damaged")
+        before = warc_bytes(tmp_path)
         again = crawl(replica, tmp_path)
         assert again.returncode == 0, again.stderr
         assert f"0 archived, {len(items.splitlines())} unchanged" in again.stdout
         assert (tmp_path / "items.jsonl").read_bytes() == items
+        # The images the index shows archived are not fetched again: the listings, the
+        # pages' 304s and their requests are all the rerun adds.
+        assert "images/files owed" not in again.stdout
+        assert warc_bytes(tmp_path) - before < before / 5
 
 
 def test_lines_that_cannot_be_restored_are_said_once(tmp_path: Path) -> None:
