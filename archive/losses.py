@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,20 +43,10 @@ def missing(warc_dir: Path, names: Iterable[str]) -> set[str]:
 def indexed_urls(index_path: Path, files: set[str]) -> dict[str, set[str]]:
     """The URLs the CDXJ index places in each of ``files`` (read only when a file is gone)."""
     found: dict[str, set[str]] = {name: set() for name in files}
-    if not index_path.is_file():
-        return found
-    with index_path.open(encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            brace = line.find("{")
-            if brace < 0 or not any(name in line for name in files):
-                continue
-            try:
-                fields = json.loads(line[brace:])
-            except ValueError:
-                continue
-            name, url = fields.get("filename"), fields.get("url")
-            if name in found and isinstance(url, str):
-                found[name].add(url)
+    # Most lines are of other files: a substring test before JSON.
+    for name, url in _index_entries(index_path, lambda line: any(n in line for n in files)):
+        if name in found:
+            found[name].add(url)
     return found
 
 
@@ -64,25 +54,30 @@ def indexed_url_set(index_path: Path, warc_dir: Path) -> frozenset[str]:
     """The URLs the CDXJ index places in WARC files that are there."""
     present: dict[str, bool] = {}
     found: set[str] = set()
+    for name, url in _index_entries(index_path, lambda line: True):
+        if name not in present:
+            present[name] = (warc_dir / name).is_file()
+        if present[name]:
+            found.add(url)
+    return frozenset(found)
+
+
+def _index_entries(index_path: Path, wanted: Callable[[str], bool]) -> Iterator[tuple[str, str]]:
+    """(file name, URL) of the index lines ``wanted`` keeps; a damaged line is passed over."""
     if not index_path.is_file():
-        return frozenset()
+        return
     with index_path.open(encoding="utf-8", errors="replace") as lines:
         for line in lines:
             brace = line.find("{")
+            if brace < 0 or not wanted(line):
+                continue
             try:
-                fields = json.loads(line[brace:]) if brace >= 0 else None
+                fields = json.loads(line[brace:])
             except ValueError:
                 continue
-            if not isinstance(fields, dict):
-                continue
             name, url = fields.get("filename"), fields.get("url")
-            if not isinstance(name, str) or not isinstance(url, str):
-                continue
-            if name not in present:
-                present[name] = (warc_dir / name).is_file()
-            if present[name]:
-                found.add(url)
-    return frozenset(found)
+            if isinstance(name, str) and isinstance(url, str):
+                yield name, url
 
 
 def requisite_owners(items_path: Path, urls: set[str]) -> list[tuple[str, str]]:

@@ -109,11 +109,12 @@ def _evidence(
     candidates: list[tuple[Redirect, str]] = []
     for redirect in sorted(redirects, key=lambda r: (r.timestamp, r.url, r.target)):
         reason = judge(redirect, scopes)
+        if reason is not None:
+            ignored[reason] += 1
+            continue
         target = absolute_target(redirect)
-        if reason is None and target is not None:  # judge gives a reason for no target
-            candidates.append((redirect, target))
-        else:
-            ignored[reason or "unusable-target"] += 1
+        assert target is not None  # judge gave a reason for a target that is none
+        candidates.append((redirect, target))
     sources: dict[str, set[str]] = defaultdict(set)
     for redirect, target in candidates:
         sources[history_key(target)].add(history_key(redirect.url))
