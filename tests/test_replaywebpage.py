@@ -23,10 +23,12 @@ from tests.replaywebpage_support import replaywebpage_browser, serving
 from tests.replica_process import ReplicaHandle
 
 WAIT_MS = 90_000
-# Text of a document and of every shadow root in it: ReplayWeb.page renders in shadow DOM.
+# Text of a document and of every shadow root in it (ReplayWeb.page renders in shadow DOM), without
+# scripts and style sheets.
 DEEP_TEXT = """root => {
   const parts = [];
   const visit = node => {
+    if (node.nodeName === "SCRIPT" || node.nodeName === "STYLE") return;
     if (node.nodeType === Node.TEXT_NODE) parts.push(node.data);
     if (node.shadowRoot) visit(node.shadowRoot);
     for (const child of node.childNodes) visit(child);
@@ -83,15 +85,54 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def _embed(page: Any, site: str, **params: str) -> Any:
-    """Open the embedding page; return ReplayWeb.page's app frame."""
-    page.goto(f"{site}/embed?{urlencode(params)}")
-    return page.frame_locator("replay-web-page iframe")
+    """Open the embedding page; return ReplayWeb.page's app frame, once the app is in it.
+
+    The page registers a service worker, then loads the app in a frame under ``/replay/``,
+    which only the worker serves. A frame the worker does not serve (it is not controlling
+    yet, or Chromium gave up starting it on a loaded machine) gets the server's 404, and
+    ReplayWeb.page retries three times at most, 100 ms apart. CI under load saw the 404 stay
+    where the article should be, even after waiting for the worker to be active. A reader
+    would reload the page: so does this, until the app is there.
+    """
+    url = f"{site}/embed?{urlencode(params)}"
+    frame = page.frame_locator("replay-web-page iframe")
+    app = frame.locator("replay-app-main")
+    missing = frame.locator("pre", has_text="not found")
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        page.goto(url)
+        _wait_for(app.or_(missing), state="attached")
+        if app.count():
+            return frame
+        assert time.monotonic() < deadline, f"the app frame stayed a 404:\n{_frames(page)}"
+
+
+def _wait_for(locator: Any, state: str = "visible") -> None:
+    """``locator.wait_for``; on a timeout, the failure says what every frame showed instead."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        locator.wait_for(state=state, timeout=WAIT_MS)
+    except PlaywrightTimeout:
+        frames = _frames(locator.page)
+        pytest.fail(f"{locator} not {state} after {WAIT_MS} ms; the frames showed:\n{frames}")
+
+
+def _frames(page: Any) -> str:
+    shown = []
+    for frame in page.frames:
+        try:
+            text = frame.evaluate(DEEP_TEXT, frame.evaluate_handle("document.documentElement"))
+        except Exception as error:  # a frame navigating away: what it was doing is the news
+            text = f"({type(error).__name__}: {error})"
+        shown.append(f"{frame.url}\n  {' '.join(text.split())[:800]}")
+    return "\n".join(shown)
 
 
 def _page_list(app: Any, shown: Callable[[int], bool]) -> list[str]:
     """The texts of the page list's entries, once their number satisfies ``shown``."""
     entries = app.locator("wr-page-entry")
-    entries.first.wait_for(state="attached", timeout=WAIT_MS)
+    _wait_for(entries.first, state="attached")
     deadline = time.monotonic() + WAIT_MS / 1000
     while not shown(entries.count()):
         assert time.monotonic() < deadline, f"the page list shows {entries.count()} entries"
@@ -124,7 +165,7 @@ def test_seed_article_renders_from_the_archive(
     app = _embed(page, site, url=seed["url"], ts=stamp(when))
     replayed = app.frame_locator("iframe")
     body_images = replayed.locator(".journal-content-article img")
-    body_images.last.wait_for(timeout=WAIT_MS)
+    _wait_for(body_images.last)
     assert seed["title"] in replayed.locator("span.asset-title").inner_text()
     # decode() waits for an image to load, and fails unless it loads and decodes.
     loaded = replayed.locator(".journal-content-article").evaluate(
