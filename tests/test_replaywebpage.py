@@ -119,6 +119,7 @@ def _wait_for(locator: Any, state: str = "visible") -> None:
 
 
 def _frames(page: Any) -> str:
+    """Each frame of ``page``: its URL and the start of its text (shadow roots included)."""
     shown = []
     for frame in page.frames:
         try:
