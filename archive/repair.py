@@ -28,10 +28,10 @@ from warcio.statusandheaders import StatusAndHeadersParser
 
 from archive.atomic import fsync_directory
 from archive.fixity import RunningSums, record_sealed
+from archive.writer import OPEN_SUFFIX
 
 logger = logging.getLogger(__name__)
 
-OPEN_SUFFIX = ".open"
 _FEED = 1 << 16
 _CHUNK = 1 << 20
 _RECORD_END = b"\r\n\r\n"
@@ -63,7 +63,9 @@ class _Truncated(Exception):
 
 def repair_directory(directory: Path | str) -> list[RepairReport]:
     """Repair and close every ``*.warc.gz.open`` file in ``directory``."""
-    reports = [repair_file(path) for path in sorted(Path(directory).glob("*.warc.gz.open"))]
+    reports = [
+        repair_file(path) for path in sorted(Path(directory).glob(f"*.warc.gz{OPEN_SUFFIX}"))
+    ]
     if any(report.deleted for report in reports):  # a sealed file's rename is durable already
         fsync_directory(Path(directory))
     return reports

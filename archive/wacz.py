@@ -53,7 +53,7 @@ from archive.fixity import Fixity
 from archive.fixity import read as read_fixity
 from archive.index_reuse import ReusableIndex, reusable_index
 from archive.records import item_url
-from archive.writer import software_version
+from archive.writer import OPEN_SUFFIX, software_version
 from archive.zipstore import EntryInfo, SourceChanged, Stored, StoredZip
 
 if TYPE_CHECKING:  # signing needs cryptography, imported only by those who sign
@@ -146,7 +146,7 @@ def write_wacz(
     with _locked(collection.lock_path, directory), ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wacz-")))
         report = PackageReport(
-            unfinished=sorted(p.name for p in collection.warc_dir.glob("*.warc.gz.open"))
+            unfinished=sorted(p.name for p in collection.warc_dir.glob(f"*.warc.gz{OPEN_SUFFIX}"))
         )
         try:
             with replacing(out, suffix=".part") as (fd, temp):
@@ -280,7 +280,7 @@ class _Package:
                 if name in packaged:
                     out.write(_json_line(_page(item)))
                     self.report.pages += 1
-                elif name and f"{name}.open" not in unfinished:
+                elif name and name + OPEN_SUFFIX not in unfinished:
                     self.report.missing[name] = self.report.missing.get(name, 0) + 1
         self.add_file("pages/pages.jsonl", pages)
 
