@@ -22,6 +22,7 @@ from crawler.urls import (
     article_key,
     classify,
     clean,
+    joined,
     query_pairs,
     without_session_noise,
 )
@@ -151,16 +152,13 @@ def _link(base: str, href: str | None) -> Link | None:
 
 @lru_cache(maxsize=1 << 13)
 def _resolved(base: str, href: str) -> Link | None:
-    # urlsplit refuses what no browser could follow either (an unclosed IPv6 host, a port of
-    # words): such a link is passed over, never the page's other links with it.
-    try:
-        absolute = urljoin(base, href)
-        if urlsplit(absolute).scheme not in ("http", "https"):
-            return None
-        url = clean(absolute)
-        return Link(absolute, url, classify(url), _cur_namespace(absolute))
-    except ValueError:
+    # A link no browser could follow either (an unclosed IPv6 host, a port of words) is
+    # passed over, never the page's other links with it.
+    absolute = joined(base, href)
+    if absolute is None or urlsplit(absolute).scheme not in ("http", "https"):
         return None
+    url = clean(absolute)
+    return Link(absolute, url, classify(url), _cur_namespace(absolute))
 
 
 def page_links(root: Element, base: str) -> Links:
