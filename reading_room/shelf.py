@@ -135,16 +135,17 @@ def shelves(directories: list[Path]) -> list[Shelf]:
     again (``lapvo lapvo/``, a link) is served once."""
     result: list[Shelf] = []
     for directory in directories:
-        same = next((s for s in result if s.directory == directory.resolve()), None)
+        resolved = directory.resolve()
+        same = next((s for s in result if s.directory == resolved), None)
         if same is not None:
             logger.warning("%s is %s, given before: served once", directory, same.directory)
             continue
-        base = _NAME.sub("-", directory.resolve().name).strip("-") or "collection"
+        base = _NAME.sub("-", resolved.name).strip("-") or "collection"
         name, number = base, 1
         while any(shelf.name == name for shelf in result):
             number += 1
             name = f"{base}-{number}"
-        result.append(Shelf(directory.resolve(), name))
+        result.append(Shelf(resolved, name))
     return result
 
 
