@@ -57,6 +57,7 @@ from archive.cdxj import build_index, warc_files
 from archive.exchange import WarcLocation
 from archive.frontier import DONE, OWED, Frontier, FrontierEntry
 from archive.frontier import SCHEMA as FRONTIER_SCHEMA
+from archive.item_lines import Items, NotAnItem, requisites, text_field, warc_location
 from archive.reader import ArchiveReadError, read_response
 from archive.records import sha1_digest
 from archive.repair import RepairReport, repair_directory
@@ -651,15 +652,18 @@ class Collection:
             checked = 0
         crawl_open = self._meta("crawl_open") is not None
         dangling: list[int] = []
-        with self.items_path.open("rb") as items, self._conn:
-            items.seek(checked)
-            offset = checked
-            for line in items:
-                outcome = self._register_if_missing(json.loads(line), crawl_open=crawl_open)
+        with self._conn:
+            # A line that is no item is said and kept: the others still count.
+            lines = Items(self.items_path, checked)
+            for line in lines:
+                try:
+                    outcome = self._register_if_missing(line.item, crawl_open=crawl_open)
+                except NotAnItem as error:
+                    lines.pass_over(line.offset, str(error))
+                    continue
                 if outcome is None:
-                    dangling.append(offset)
+                    dangling.append(line.offset)
                 self.items_registered += bool(outcome)
-                offset += len(line)
             if dangling:
                 size = self._drop_lines(dangling)
             if replaced:
@@ -722,9 +726,10 @@ class Collection:
 
     def _register_if_missing(self, item: dict[str, Any], *, crawl_open: bool) -> bool | None:
         """Register a line the state lacks: True when registered, False when known or keyless,
-        None when its WARC record is gone (the line must go too)."""
+        None when its WARC record is gone (the line must go too). Raises NotAnItem when the
+        line names its record in a way that cannot be read."""
         key, version = item.get("key"), item.get("version")
-        if key is None or version is None:
+        if not isinstance(key, str) or not isinstance(version, int) or isinstance(version, bool):
             return False
         known = self._conn.execute(
             "SELECT 1 FROM captures WHERE key = ? AND version = ?", (key, version)
@@ -741,14 +746,13 @@ class Collection:
             self._conn.execute(
                 "INSERT INTO frontier (key, url, state) VALUES (?, ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET state = excluded.state",
-                (key, item.get("url", ""), DONE),
+                (key, text_field(item, "url") or "", DONE),
             )
         # Whether its images and files were archived before the kill is unknown, unless the
         # index shows them (built from sealed files only: never a killed run's, which repair
         # may have cut): owe the others again (a few records more at worst, never one
         # missing); a crawl takes them over when it archives requisites (see take_owed).
-        urls = [image["url"] for image in item.get("images", [])]
-        urls += [file["url"] for file in item.get("attachments", [])]
+        urls = requisites(item)
         held = self._indexed_urls()
         self._conn.executemany(
             "INSERT OR IGNORE INTO owed (url, article) VALUES (?, ?)",
@@ -766,8 +770,7 @@ class Collection:
     def _state_from_item(self, item: dict[str, Any]) -> ArticleState | None:
         """The state an items line stands for, read back from its WARC record; None when the
         record is missing or another one."""
-        warc = item.get("warc") or None
-        location = WarcLocation(warc["file"], warc["offset"], warc["record_id"]) if warc else None
+        location = warc_location(item)
         digest = etag = last_modified = warc_date = None
         if location is not None:
             try:
@@ -782,13 +785,13 @@ class Collection:
             etag, last_modified = response.header("ETag"), response.header("Last-Modified")
         return ArticleState(
             item["key"],
-            item.get("url", ""),
+            text_field(item, "url") or "",
             item["version"],
             digest,
             etag,
             last_modified,
             warc_date,
-            item.get("fetched_at"),
+            text_field(item, "fetched_at"),
             location,
             content_digest(item),
         )

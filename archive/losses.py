@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from archive.item_lines import Items, requisites
 from archive.reader import ArchivedMetadata, iter_archive
 
 logger = logging.getLogger(__name__)
@@ -86,33 +87,22 @@ def requisite_owners(items_path: Path, urls: set[str]) -> list[tuple[str, str]]:
     owners: dict[str, str] = {}
     if not urls:
         return []
-    for item in _items(items_path):
-        key = item.get("key")
-        listed = [image.get("url") for image in item.get("images") or []]
-        listed += [file.get("url") for file in item.get("attachments") or []]
-        for url in listed:
+    for line in Items(items_path):
+        key = line.item.get("key")
+        for url in requisites(line.item):
             if url in urls and isinstance(key, str):
                 owners[url] = key
     return sorted(owners.items())
 
 
 def item_versions(items_path: Path) -> set[tuple[str, int]]:
-    """(key, version) of each line of items.jsonl."""
-    return {(item.get("key"), item.get("version")) for item in _items(items_path)}
-
-
-def _items(items_path: Path) -> Iterator[dict[str, Any]]:
-    """The objects of items.jsonl; a damaged line (not JSON, not an object) is passed over."""
-    if not items_path.is_file():
-        return
-    with items_path.open(encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            try:
-                item = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(item, dict):
-                yield item
+    """(key, version) of each item of items.jsonl that names both."""
+    versions = set()
+    for line in Items(items_path):
+        key, version = line.item.get("key"), line.item.get("version")
+        if isinstance(key, str) and isinstance(version, int):
+            versions.add((key, version))
+    return versions
 
 
 def recorded_items(warcs: Iterable[Path], wanted: set[tuple[str, int]]) -> Iterator[dict[str, Any]]:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.folding import fold, folded_with_positions, folded_words, words
+from archive.item_lines import NotAnItem, item_of
 
 logger = logging.getLogger(__name__)
 
@@ -249,10 +250,11 @@ class SearchIndex:
 
     def _add_line(self, offset: int, line: bytes) -> int:
         try:
-            item = json.loads(line)
+            item = item_of(line)
             key, version = str(item["key"]), int(item.get("version") or 1)
-        except (ValueError, KeyError, TypeError) as error:
-            logger.warning("items.jsonl at byte %d: not an item (%s); not indexed", offset, error)
+        except (NotAnItem, KeyError, TypeError, ValueError) as error:
+            reason = f"no {error}" if isinstance(error, KeyError) else str(error)
+            logger.warning("items.jsonl at byte %d: not an item (%s); not indexed", offset, reason)
             return 0
         previous = self.db.execute(
             # Without INDEXED BY, SQLite may walk every newest version (docs_latest) instead.

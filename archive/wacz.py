@@ -35,7 +35,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -52,6 +52,7 @@ from archive.collection import Collection, CollectionError, not_a_collection, ta
 from archive.fixity import Fixity
 from archive.fixity import read as read_fixity
 from archive.index_reuse import ReusableIndex, reusable_index
+from archive.item_lines import Items, NotAnItem, requisites, text_field, warc_location
 from archive.records import item_url
 from archive.writer import OPEN_SUFFIX, software_version
 from archive.zipstore import EntryInfo, SourceChanged, Stored, StoredZip
@@ -119,6 +120,9 @@ class PackageReport:
     missing: dict[str, int] = field(default_factory=dict)
     """WARC files that items.jsonl names and the collection lacks (lost, deleted), with the
     article versions left out of the pages for it (see archive.losses)."""
+    not_items: int = 0
+    """Lines of items.jsonl that are no items, or name no page (logged with their byte
+    offsets): left out of the pages, and left as they are in the collection."""
     reindexed: list[str] = field(default_factory=list)
     """WARC files the collection's index does not cover exactly, so indexed by reading them."""
     summed: int = 0
@@ -212,7 +216,7 @@ class _Package:
         self.resources: list[dict[str, Any]] = []
 
     def build(self, collection: Collection, info: PackageInfo, selection: Selection) -> None:
-        items = list(_selected_items(collection.items_path, selection))
+        items = _selected_items(collection.items_path, selection, self.report)
         sources = warc_files(collection.warc_dir)
         if not sources:
             raise WaczError(f"{collection.directory} holds no closed WARC files to package")
@@ -276,7 +280,8 @@ class _Package:
         with pages.open("wb") as out:
             out.write(_json_line(PAGES_HEADER))
             for item in items:
-                name = (item.get("warc") or {}).get("file")
+                location = warc_location(item)
+                name = location.file if location else None
                 if name in packaged:
                     out.write(_json_line(_page(item)))
                     self.report.pages += 1
@@ -392,42 +397,50 @@ class _Cut:
 
     @classmethod
     def of(cls, selection: Selection, items: list[dict[str, Any]]) -> _Cut:
-        return cls(selection, frozenset(url for item in items for url in _requisites(item)))
+        return cls(selection, frozenset(url for item in items for url in requisites(item)))
 
     def keeps(self, url: str, date: str) -> bool:
         selection = self.selection
         return selection.keeps(url, date) or (url in self.wanted and selection.in_range(date))
 
 
-def _selected_items(path: Path, selection: Selection) -> Iterator[dict[str, Any]]:
-    if not path.exists():
-        return
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            item = json.loads(line)
-            if selection.keeps(item["url"], item.get("fetched_at") or ""):
-                yield item
-
-
-def _requisites(item: dict[str, Any]) -> Iterable[str]:
-    return [image["url"] for image in item.get("images") or []] + [
-        file["url"] for file in item.get("attachments") or []
-    ]
+def _selected_items(
+    path: Path, selection: Selection, report: PackageReport
+) -> list[dict[str, Any]]:
+    """The items ``selection`` keeps, in file order; the lines that are no items (or name
+    no page, or no readable place for it) are said and counted in ``report``."""
+    lines = Items(path)
+    selected = []
+    for line in lines:
+        item = line.item
+        url = text_field(item, "url")
+        try:
+            warc_location(item)
+        except NotAnItem as error:
+            lines.pass_over(line.offset, str(error))
+            continue
+        if not url:
+            lines.pass_over(line.offset, "it names no page URL")
+        elif selection.keeps(url, text_field(item, "fetched_at") or ""):
+            selected.append(item)
+    report.not_items = lines.passed_over
+    return selected
 
 
 def _page(item: dict[str, Any]) -> dict[str, Any]:
     """The pages.jsonl entry of an article version: ReplayWeb.page lists the title and
     searches the text (lead and body)."""
-    text = "\n".join(
-        [item["summary"], *item["paragraphs"]] if item.get("summary") else item["paragraphs"]
-    )
-    record_id = (item.get("warc") or {}).get("record_id", "")
+    paragraphs = item.get("paragraphs")
+    body = [p for p in paragraphs if isinstance(p, str)] if isinstance(paragraphs, list) else []
+    summary = text_field(item, "summary")
+    location = warc_location(item)
+    record_id = location.record_id if location else ""
     return {
         "id": record_id.removeprefix("<urn:uuid:").removesuffix(">"),
         "url": item["url"],
-        "ts": item["fetched_at"],
-        "title": item["title"],
-        "text": text,
+        "ts": text_field(item, "fetched_at") or "",
+        "title": text_field(item, "title") or "",
+        "text": "\n".join([summary, *body] if summary else body),
     }
 
 

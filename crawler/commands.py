@@ -21,6 +21,7 @@ from archive.collection import (
     collection_holding,
     not_a_collection,
 )
+from archive.item_lines import Items
 from archive.repair import RepairReport
 from archive.writer import OPEN_SUFFIX
 from crawler.running import ensure_writable, run_spider
@@ -287,6 +288,10 @@ def run_wacz(args: argparse.Namespace) -> int:
     for name, versions in sorted(report.missing.items()):
         noun = "article version" if versions == 1 else "article versions"
         print(f"not packaged: {versions} {noun} whose WARC file is missing: {name}")
+    if report.not_items:
+        noun = "line" if report.not_items == 1 else "lines"
+        verb = "is no item" if report.not_items == 1 else "are no items"
+        print(f"not packaged: {report.not_items} {noun} of items.jsonl that {verb} (see the log)")
     return 0
 
 
@@ -357,11 +362,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def _show_seed(out: Path) -> None:
-    items_path = out / "items.jsonl"
-    if not items_path.exists():
-        return
-    for line in items_path.read_text(encoding="utf-8").splitlines():
-        item = json.loads(line)
+    for line in Items(out / "items.jsonl"):
+        item = line.item
         if item.get("asset_id") == "4961961":
             shown = {
                 k: item[k]

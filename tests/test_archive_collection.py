@@ -188,3 +188,49 @@ def test_an_item_encoded_once_gives_todays_line_and_digest() -> None:
     assert encoded.digest == content_digest(ITEM) == "sha1:VWIUQM6PHRZAJXOYWQ3A2YL53P2AZ56O"
     assert encoded.line(version=1) == json.dumps(ITEM, ensure_ascii=False)
     assert json.loads(encoded.line(version=2)) == {**ITEM, "version": 2}
+
+
+def test_a_line_that_is_no_item_is_kept_and_passed_over(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A damaged line (a disk, a hand edit) among those a killed crawl left unregistered: the
+    collection still opens, registers the others, and keeps the line where it was."""
+    with Collection(tmp_path) as collection:
+        capture(collection, "a#1")
+        capture(collection, "b#2", commit=False)  # killed before its state commit
+    first, second = (tmp_path / "items.jsonl").read_bytes().splitlines(keepends=True)
+    damaged = b'{"key": "x#9", "vers\n'
+    (tmp_path / "items.jsonl").write_bytes(first + damaged + second)
+    with Collection(tmp_path) as collection:
+        assert collection.get("b#2") is not None
+        assert collection.items_registered == 1
+    assert (tmp_path / "items.jsonl").read_bytes() == first + damaged + second
+    assert f"items.jsonl at byte {len(first)}: not an item (not JSON" in caplog.text
+
+
+def test_an_item_without_image_lists_is_registered(tmp_path: Path) -> None:
+    """``images`` or ``attachments`` null (an item written by hand or by another tool): the
+    item is registered and owes nothing."""
+    with Collection(tmp_path) as collection:
+        item = capture(collection, "b#2", commit=False)
+    line = json.dumps(item | {"images": None, "attachments": [{"title": "no url"}]})
+    (tmp_path / "items.jsonl").write_text(line + "\n", encoding="utf-8")
+    with Collection(tmp_path) as collection:
+        assert collection.get("b#2") is not None
+        assert collection.items_registered == 1
+
+
+def test_an_item_naming_its_record_unreadably_is_kept_not_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A line whose record is gone goes (the rerun archives its article again); a line whose
+    ``warc`` cannot be read as a place says nothing of that record: it stays, unregistered."""
+    with Collection(tmp_path) as collection:
+        item = capture(collection, "b#2", commit=False)
+    line = json.dumps(item | {"warc": "portal-1.warc.gz"}) + "\n"
+    (tmp_path / "items.jsonl").write_text(line, encoding="utf-8")
+    with Collection(tmp_path) as collection:
+        assert collection.get("b#2") is None
+        assert collection.items_registered == 0 and collection.items_dropped == 0
+    assert (tmp_path / "items.jsonl").read_text(encoding="utf-8") == line
+    assert "items.jsonl at byte 0: not an item (its warc location is not" in caplog.text

@@ -40,12 +40,20 @@ def test_older_captures_recovered_after_a_live_crawl_join_its_history_in_capture
     before, after = archive.moments
     edited = {item["key"] for item in after} & {item["key"] for item in before}
     assert edited, "the fixture has no edit"
+    # A line damaged by hand or by a disk, among the live ones: recover reads past it.
+    items_path = collection / "items.jsonl"
+    first, *rest = items_path.read_bytes().splitlines(keepends=True)
+    damaged = b'{"key": "x#9", "fetched_at": "2020-01-01T00:00:00Z", "ti\n'
+    items_path.write_bytes(b"".join([first, damaged, *rest]))
 
     result = run_cli(
         "recover", archive.site, "--archive", archive.collection_url, "--out", str(collection),
         *FAST,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr + result.stdout
+    assert f"items.jsonl at byte {len(first)}: not an item (not JSON" in result.stderr
+    assert items_path.read_bytes().startswith(b"".join([first, damaged, *rest]))
+    items_path.write_bytes(items_path.read_bytes().replace(damaged, b""))
     items = read_items(collection)
     recovered = items[len(live) :]
     # Only the archived edits the live crawl could not see: older, and different.

@@ -245,3 +245,21 @@ def test_article_versions_in_a_lost_warc_file_are_said(tmp_path: Path) -> None:
     assert (
         "not packaged: 1 article version whose WARC file is missing: gone.warc.gz" in result.stdout
     )
+
+
+def test_lines_that_are_no_items_are_said_and_left_out(tmp_path: Path) -> None:
+    """items.jsonl is a text file an archivist may edit and a disk may damage: a line that is
+    no item (not JSON, not an object, no page URL) costs the package that line, never the
+    package, and the archivist learns where it is."""
+    _two_site_collection(tmp_path / "c")
+    items_path = tmp_path / "c" / "items.jsonl"
+    first, *rest = items_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    damaged = ['{"url": "http://a.example/1", "tit\n', "[1, 2]\n", '{"images": null}\n']
+    items_path.write_text("".join([first, *damaged, *rest]), encoding="utf-8")
+    result = run_cli("wacz", str(tmp_path / "c"), "--out", str(tmp_path / "x.wacz"))
+    assert result.returncode == 0, result.stderr
+    assert "pages: 3" in result.stdout
+    assert "not packaged: 3 lines of items.jsonl that are no items (see the log)" in result.stdout
+    offset = len(first.encode())
+    assert f"items.jsonl at byte {offset}: not an item (not JSON" in result.stderr
+    assert items_path.read_text(encoding="utf-8") == "".join([first, *damaged, *rest])

@@ -23,7 +23,6 @@ holds a capture read whose item or records a kill or power cut could still lose.
 from __future__ import annotations
 
 import bisect
-import json
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -32,6 +31,7 @@ from scrapy.exceptions import DropItem
 
 from archive.collection import content_digest, encode_item
 from archive.exchange import Exchange, WarcLocation
+from archive.item_lines import Items, text_field
 from archive.records import sha1_digest, warc_date
 from archive.recovered import CopiedRecord, Provenance, SplitHead, stored_head
 from archive.writer import ArchiveWriteError
@@ -146,10 +146,14 @@ class RecoverPipeline(ArchivePipeline):
     def _timeline(self, key: str) -> list[tuple[str, str]]:
         if self._timelines is None:
             self._timelines = {}
-            with self.collection.items_path.open(encoding="utf-8") as lines:
-                for line in lines:
-                    stored = json.loads(line)
-                    self._note(stored["key"], stored["fetched_at"], content_digest(stored))
+            lines = Items(self.collection.items_path)
+            for line in lines:
+                stored = line.item
+                stored_key, fetched_at = text_field(stored, "key"), text_field(stored, "fetched_at")
+                if stored_key is None or fetched_at is None:
+                    lines.pass_over(line.offset, "no key or no fetched_at")
+                    continue
+                self._note(stored_key, fetched_at, content_digest(stored))
         return self._timelines.get(key, [])
 
     def _note(self, key: str, fetched_at: str, digest: str) -> None:
