@@ -17,6 +17,7 @@ import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
@@ -67,16 +68,71 @@ def build_index(
 
 
 def _lines_by_file(index: Path, names: set[str]) -> dict[str, list[str]]:
-    """The lines of an existing index, by WARC file, for the files still in ``names``."""
+    """The lines of an existing index, by WARC file, for the files still in ``names``; none
+    when a line is no capture line (a disk's damage, an edit): the index is derived from the
+    files, and reading them again costs time, where keeping a damaged index would cost
+    captures."""
     found: dict[str, list[str]] = {}
     if not index.exists():
         return found
-    with index.open(encoding="utf-8") as lines:
-        for line in lines:
-            name = json.loads(line.split(" ", 2)[2]).get("filename")
-            if name in names:
-                found.setdefault(name, []).append(line)
+    with index.open(encoding="utf-8", errors="replace") as lines:
+        for number, line in enumerate(lines, 1):
+            capture = capture_of(line)
+            if capture is None:
+                logger.warning(
+                    "%s: line %d is not a CDXJ capture line: the WARC files are read again",
+                    index,
+                    number,
+                )
+                return {}
+            if capture.filename in names:
+                found.setdefault(capture.filename, []).append(line)
     return found
+
+
+class IndexedCapture(NamedTuple):
+    """What an index line says of a capture, read back."""
+
+    key: str
+    timestamp: str
+    url: str
+    filename: str
+    offset: int
+    length: int
+    fields: dict[str, Any]
+    """Every field of its JSON part (``mime``, ``status``, ``digest``, ...)."""
+
+
+def capture_of(line: str) -> IndexedCapture | None:
+    """The capture an index line names; None when it is no capture line (not ``key timestamp
+    {json}``, or without a URL, a file, an offset and a length): every reader passes such a
+    line over rather than trust a part of it."""
+    key, _, rest = line.partition(" ")
+    timestamp, _, entry = rest.partition(" ")
+    if not (key and timestamp and entry):
+        return None
+    try:
+        fields = json.loads(entry)
+    except ValueError:
+        return None
+    if not isinstance(fields, dict):
+        return None
+    url, filename = fields.get("url"), fields.get("filename")
+    offset, length = _whole(fields.get("offset")), _whole(fields.get("length"))
+    if not (isinstance(url, str) and isinstance(filename, str) and filename):
+        return None
+    if offset is None or length is None or offset < 0 or length <= 0:
+        return None
+    return IndexedCapture(key, timestamp, url, filename, offset, length, fields)
+
+
+def _whole(value: Any) -> int | None:
+    """A number written as the index writes it (a string of digits), or as an int."""
+    if isinstance(value, str) and value.isdecimal() and value.isascii():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
 
 
 def warc_files(warc_dir: Path) -> list[Path]:

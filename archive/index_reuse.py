@@ -22,7 +22,6 @@ fails it is indexed by reading it, as before; the index is never taken on trust.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -30,6 +29,8 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from archive.cdxj import capture_of
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,8 @@ class ReusableIndex:
                 yield from lines
                 return
             for line in lines:
-                if json.loads(line.split(" ", 2)[2])["filename"] in self.covered:
+                capture = capture_of(line)  # every line was read once: none is None now
+                if capture is not None and capture.filename in self.covered:
                     yield line
 
 
@@ -106,16 +108,11 @@ def _spans_by_file(index: Path, names: Iterable[str]) -> tuple[dict[str, list[Sp
 
 
 def _parse(line: str, where: str) -> tuple[str, Span]:
-    try:
-        _, timestamp, entry = line.split(" ", 2)
-        fields = json.loads(entry)
-        offset, length = int(fields["offset"]), int(fields["length"])
-        name, key = str(fields["filename"]), hash((str(fields["url"]), timestamp))
-    except (ValueError, KeyError, TypeError) as error:
-        raise IndexMismatch(f"{where} is not a CDXJ capture line ({error!r})") from error
-    if offset < 0 or length <= 0:
-        raise IndexMismatch(f"{where} says offset {offset}, length {length}")
-    return name, (offset, length, key)
+    capture = capture_of(line)
+    if capture is None:
+        raise IndexMismatch(f"{where} is not a CDXJ capture line")
+    key = hash((capture.url, capture.timestamp))
+    return capture.filename, (capture.offset, capture.length, key)
 
 
 def _covers(path: Path, spans: list[Span]) -> bool:

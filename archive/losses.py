@@ -24,12 +24,12 @@ the state holds and the file lacks from the item records the crawl wrote beside 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from archive.cdxj import capture_of
 from archive.item_lines import Items, requisites
 from archive.reader import ArchivedMetadata, iter_archive
 
@@ -69,16 +69,9 @@ def _index_entries(index_path: Path, wanted: Callable[[str], bool]) -> Iterator[
         return
     with index_path.open(encoding="utf-8", errors="replace") as lines:
         for line in lines:
-            brace = line.find("{")
-            if brace < 0 or not wanted(line):
-                continue
-            try:
-                fields = json.loads(line[brace:])
-            except ValueError:
-                continue
-            name, url = fields.get("filename"), fields.get("url")
-            if isinstance(name, str) and isinstance(url, str):
-                yield name, url
+            capture = capture_of(line) if wanted(line) else None
+            if capture is not None:
+                yield capture.filename, capture.url
 
 
 def requisite_owners(items_path: Path, urls: set[str]) -> list[tuple[str, str]]:

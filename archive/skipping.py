@@ -13,7 +13,6 @@ names (its ``WARC-Type`` and ``WARC-Target-URI``). Any doubt and the range is re
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from bisect import bisect_right
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from isal import isal_zlib
+
+from archive.cdxj import capture_of
 
 logger = logging.getLogger(__name__)
 
@@ -57,14 +58,13 @@ def skippable_ranges(warc: Path, wanted: Wanted) -> list[tuple[int, int]]:
             # Most lines are pages and photos of other files: a substring test before JSON.
             if _IMAGE_MARK not in line or name not in line:
                 continue
-            fields = json.loads(line[line.index("{") :])
-            if fields.get("filename") != name:
+            capture = capture_of(line)
+            if capture is None or capture.filename != name:
+                continue  # a damaged line is no evidence: what it names is read
+            url, mime = capture.url, capture.fields.get("mime")
+            if not isinstance(mime, str) or not mime.startswith(_SKIPPED_MIME) or wanted(url, mime):
                 continue
-            url, mime = fields.get("url", ""), fields.get("mime", "")
-            if not mime.startswith(_SKIPPED_MIME) or wanted(url, mime):
-                continue
-            start, length = int(fields["offset"]), int(fields["length"])
-            candidates.append((start, start + length, url))
+            candidates.append((capture.offset, capture.offset + capture.length, url))
     candidates.sort()
     return _checked(warc, candidates)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,32 @@ def test_lines_a_writer_hands_out_equal_the_lines_read_back(tmp_path: Path) -> N
     (tmp_path / "written.cdxj").write_text("".join(written))
     assert build_index(warc_dir, index, written=tmp_path / "written.cdxj") == 4
     assert index.read_text() == "".join(sorted(index_lines(path)))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda line: line[: len(line) // 2] + "\n",  # cut inside its JSON
+        lambda line: line.replace(" ", "", 2),  # no key, timestamp and JSON any more
+        lambda line: line.replace('"filename"', '"file"'),  # names no file
+        lambda line: line.rstrip("\n"),  # run together with the next
+    ],
+)
+def test_a_damaged_index_is_built_again_not_reused(
+    tmp_path: Path, damage: Callable[[str], str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The index is derived from the WARC files: a line that says nothing readable (a disk,
+    an edit) means its files are read again, never that the build stops or loses a capture."""
+    warc_dir = tmp_path / "warc"
+    with make_writer(warc_dir, max_size=1) as writer:
+        for n in range(3):
+            writer.write_exchange(exchange(url=f"http://example.org/{n}"))
+    index = tmp_path / "index.cdxj"
+    assert build_index(warc_dir, index) == 3
+    fresh = index.read_text()
+    lines = fresh.splitlines(keepends=True)
+    lines[1] = damage(lines[1])
+    index.write_text("".join(lines))
+    assert build_index(warc_dir, index, reuse=True) == 3
+    assert index.read_text() == fresh
+    assert "index.cdxj: line 2 is not a CDXJ capture line" in caplog.text

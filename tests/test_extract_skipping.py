@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,28 @@ def test_the_reader_sees_the_file_without_the_ranges() -> None:
         assert reader.real_offset(89) == 99
         assert reader.real_offset(90) == 160
         assert reader.real_offset(len(seen) - 1) == 699
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda line: line[: len(line) - 30] + "\n",  # cut inside its JSON
+        lambda line: line.replace("{", "(", 1),  # no JSON object
+        lambda line: line.replace('"offset"', '"offs"'),  # no offset
+        lambda line: line.replace('"length": "', '"length": "x'),  # a length of words
+        lambda line: line.replace(', "filename"', ', "length": [1], "filename"'),
+    ],
+)
+def test_a_damaged_index_line_is_read_as_usual(
+    collection: Path, damage: Callable[[str], str]
+) -> None:
+    """An index line that says nothing readable is no evidence: its photo is read."""
+    walked = _read([DATA / name for name in CRAWL])
+    index = collection / "indexes" / "index.cdxj"
+    lines = index.read_text(encoding="utf-8").splitlines(keepends=True)
+    photos = [i for i, line in enumerate(lines) if '"mime": "image/' in line]
+    lines[photos[0]] = damage(lines[photos[0]])
+    index.write_text("".join(lines), encoding="utf-8")
+    ranges = skippable_ranges(_warcs(collection)[0], _is_article_page)
+    assert len(ranges) == 22  # the others still stepped over
+    assert _read(_warcs(collection)) == walked
