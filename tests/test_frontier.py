@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -53,14 +54,22 @@ def crawl_command(replica: ReplicaHandle, directory: Path, *extra: str) -> list[
 
 def kill_after_items(command: list[str], directory: Path, items: int, sig: int) -> None:
     """Start ``command`` and send ``sig`` once items.jsonl holds ``items`` lines."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 90
-    while len(read_items(directory)) < items and time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError("the crawl ended before it could be interrupted")
-        time.sleep(0.02)
-    process.send_signal(sig)
-    process.wait(timeout=60)
+    # A file, not a pipe: nobody reads the crawl's output while it runs, and a full pipe
+    # would stall it. Read back only to say why a crawl ended too soon.
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while len(read_items(directory)) < items and time.monotonic() < deadline:
+            if process.poll() is not None:
+                output.seek(0)
+                said = output.read().decode("utf-8", "replace")[-3000:]
+                raise AssertionError(
+                    f"the crawl ended (exit {process.returncode}) with "
+                    f"{len(read_items(directory))} items, before it could be interrupted:\n{said}"
+                )
+            time.sleep(0.02)
+        process.send_signal(sig)
+        process.wait(timeout=60)
 
 
 def archived_urls(directory: Path) -> set[str]:
