@@ -107,7 +107,8 @@ def recorded_items(warcs: Iterable[Path], wanted: set[tuple[str, int]]) -> Itera
         if not left:
             return
         if isinstance(record, ArchivedMetadata) and isinstance(record.payload, dict):
-            capture = (record.payload.get("key"), record.payload.get("version"))
-            if capture in left:
+            key, version = record.payload.get("key"), record.payload.get("version")
+            capture = (key, version)
+            if isinstance(key, str) and isinstance(version, int) and capture in left:
                 left.discard(capture)
                 yield record.payload

@@ -99,7 +99,11 @@ class ArchivedMetadata(NamedTuple):
     concurrent_to: str | None
     """The response it belongs to: ``WARC-Concurrent-To``, else ``WARC-Refers-To``."""
     payload: Any
-    """The JSON payload, decoded; None when it is over the reader's ``max_body``."""
+    """The JSON payload, decoded; None when it is over the reader's ``max_body``, or when
+    it is no JSON (``unreadable`` then says why)."""
+    unreadable: str | None = None
+    """Why the payload could not be decoded (a whole record, damaged or of another tool):
+    the record costs only itself, never the records after it."""
 
 
 class ArchivedProvenance(NamedTuple):
@@ -291,10 +295,17 @@ def _archived_metadata(
         return None
     response = _warc_header(record, b"WARC-Concurrent-To")
     payload = _read_bounded(record.reader, max_body)
+    decoded, unreadable = None, None
+    if payload is not None:
+        try:
+            decoded = json.loads(payload)
+        except ValueError as error:  # UnicodeDecodeError too
+            unreadable = f"not JSON: {error}"
     return ArchivedMetadata(
         item_url(_target_uri(record) or ""),
         response or _warc_header(record, b"WARC-Refers-To"),
-        None if payload is None else json.loads(payload),
+        decoded,
+        unreadable,
     )
 
 

@@ -159,12 +159,20 @@ class _Extraction:
             return
         if isinstance(record, ArchivedMetadata):
             # A page whose record is unusable stays pending: emitted as if nothing was recorded.
-            if record.payload is None:
-                self.too_large(record.target_uri, "an item record for")
-            elif isinstance(record.payload, dict):
+            if isinstance(record.payload, dict):
                 parsed = self.pending.pop(record.concurrent_to or "", None)
                 if parsed is not None:
                     self.emit(parsed, record.payload)
+            elif record.payload is None and record.unreadable is None:
+                self.too_large(record.target_uri, "an item record for")
+            elif record.concurrent_to in self.pending:
+                why = record.unreadable or f"a JSON {type(record.payload).__name__}"
+                logger.warning(
+                    "%s: its item record is not a JSON object (%s); the page is extracted as "
+                    "if nothing were recorded",
+                    record.target_uri,
+                    why,
+                )
             return
         if record.is_revisit or record.status != 200:
             return

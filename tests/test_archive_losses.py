@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from archive import losses
+from tests.archive_support import URL, exchange, make_writer
 
 
 def _line(url: str, filename: str) -> str:
@@ -65,3 +66,24 @@ def test_the_index_says_which_urls_are_held_in_files_that_are_there(tmp_path: Pa
     )
     assert losses.indexed_url_set(index, tmp_path) == {"http://h/1.jpg"}
     assert losses.indexed_url_set(tmp_path / "none.cdxj", tmp_path) == frozenset()
+
+
+def test_item_records_that_name_no_capture_are_passed_over(tmp_path: Path) -> None:
+    """Restoring items.jsonl from item records: a record whose key or version is of another
+    JSON type, or whose payload is no JSON, names no capture; the records after it still do."""
+    writer = make_writer(tmp_path / "warc")
+    location = writer.write_exchange(exchange())
+    for payload in (
+        b'{"key": ["a#1"], "version": 1}',
+        b'{"key": "a#1", "version": {"n": 1}}',
+        b'{"key": "a#1", "ver',
+        b'{"key": "a#1", "version": 1, "title": "T"}',
+    ):
+        writer.write_metadata(target_uri=URL, concurrent_to=location.record_id, payload=payload)
+    writer.close()
+    found = list(losses.recorded_items(_warcs(tmp_path), {("a#1", 1)}))
+    assert found == [{"key": "a#1", "version": 1, "title": "T"}]
+
+
+def _warcs(directory: Path) -> list[Path]:
+    return sorted((directory / "warc").glob("*.warc.gz"))

@@ -50,7 +50,7 @@ def test_our_records_read_back(tmp_path: Path) -> None:
     assert read_response(tmp_path / location.file, location.offset) == response
     records = iter_archive(tmp_path.glob("*.warc.gz"))
     assert [record for record in records if isinstance(record, ArchivedMetadata)] == [
-        ("https://x.vn/a", location.record_id, {"title": "T"})
+        ("https://x.vn/a", location.record_id, {"title": "T"}, None)
     ]
 
 

@@ -57,3 +57,24 @@ def test_extract_reads_the_item_record(tmp_path: Path, form: str) -> None:
     assert stats.articles == 1
     assert (item["url"], item["version"]) == (URL, 3), "the version comes from the item record"
     assert item["warc"]["record_id"] == location.record_id
+
+
+@pytest.mark.parametrize("payload", [b'{"version": 3, "publ', b"[3]", b"\xff\xfe"])
+def test_an_item_record_that_says_nothing_readable_costs_only_itself(
+    tmp_path: Path, payload: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A whole record whose JSON is damaged (a disk, another tool): its page is extracted as
+    if nothing were recorded, and the records after it in the file are read as usual."""
+    page = (SPECIMENS / "a01-dtp.html").read_bytes()
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html;charset=UTF-8\r\n\r\n"
+    second = URL.replace("4961961", "4961962")
+    writer = make_writer(tmp_path / "warc")
+    for url, recorded in ((URL, payload), (second, json.dumps(RECORDED).encode())):
+        location = writer.write_exchange(exchange(head=head, body=page, url=url))
+        writer.write_metadata(target_uri=url, concurrent_to=location.record_id, payload=recorded)
+    writer.close()
+    stats = extract_items([tmp_path / "warc" / location.file], tmp_path / "items.jsonl")
+    items = [json.loads(line) for line in (tmp_path / "items.jsonl").read_text().splitlines()]
+    assert stats.articles == 2 and stats.errors == 0
+    assert {item["url"]: item["version"] for item in items} == {URL: 1, second: 3}
+    assert "its item record is not a JSON object" in caplog.text
