@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -367,3 +368,33 @@ def test_a_run_of_repeated_redirects_at_the_listings_end_reads_its_last() -> Non
     read = [f.capture.timestamp for f in plan.redirects]
     assert read == ["20200101000000", "20200301000000"]
     assert plan.quirks["redirect-repeated"] == 1
+
+
+@pytest.mark.parametrize("damage", ["not a database", "malformed"])
+def test_a_damaged_recovery_log_is_one_sentence_and_its_way_out(
+    tmp_path: Path, damage: str
+) -> None:
+    """DIR/recover.sqlite damaged (a disk, a copy cut short): the run is refused before it
+    reads anything, naming the file and what to do; the collection is left as it was."""
+    out = tmp_path / "out"
+    log = out / "recover.sqlite"
+    out.mkdir()
+    if damage == "not a database":
+        log.write_bytes(b"\x00garbage" * 512)
+    else:  # a valid header, pages of nothing: SQLite finds it out on its first query
+        db = sqlite3.connect(log)
+        db.executescript("CREATE TABLE t (x); INSERT INTO t VALUES (randomblob(100000));")
+        db.close()
+        data = bytearray(log.read_bytes())
+        data[4096:] = b"\xff" * (len(data) - 4096)
+        log.write_bytes(bytes(data))
+    before = log.read_bytes()
+    # An archive at a closed port of this machine: nothing is ever asked of it.
+    archive = "http://127.0.0.1:9/arch"
+    result = run_cli("recover", "lapvo", "--archive", archive, "--out", str(out))
+    assert result.returncode == 2, result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"portal-archiver: {log}: "), result.stderr
+    assert f"Move it aside (mv {log} {log}.damaged) and run the command again" in first
+    assert "Traceback" not in result.stderr
+    assert log.read_bytes() == before

@@ -21,6 +21,7 @@ import sqlite3
 from pathlib import Path
 from typing import NamedTuple
 
+from archive.collection import CollectionError
 from crawler.recover.identity import Redirect
 
 _SCHEMA = """
@@ -62,15 +63,17 @@ class CaptureRead(NamedTuple):
     """Where a redirect capture led (its ``Location``), for ``outcome`` ``redirect``."""
 
 
+class RecoveryLogError(CollectionError):
+    """``DIR/recover.sqlite`` cannot be opened, or is damaged: the message says what to do."""
+
+
 class RecoveryLog:
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # No fsync per save: a power loss loses at worst the last saves, whose captures a
-        # rerun reads again (see above); the collection's own commits keep its durability.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._db.commit()
+        """Open (or create) the log at ``path``; raises :class:`RecoveryLogError`."""
+        try:
+            self._db = _open(path)
+        except sqlite3.Error as error:
+            raise RecoveryLogError(_failure(path, error)) from error
         self._unsaved: list[CaptureRead] = []
         self._unsaved_settled: list[str] = []
 
@@ -142,3 +145,35 @@ class RecoveryLog:
     def close(self) -> None:
         """Close without saving: what is unsaved was not made durable (the run failed)."""
         self._db.close()
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path)
+    try:
+        # Checked whole before the run relies on it: damage found halfway through a run would
+        # end it there, with captures read and not noted.
+        problem = db.execute("PRAGMA quick_check").fetchone()[0]
+        if problem != "ok":
+            raise sqlite3.DatabaseError(f"damaged ({problem})")
+        db.execute("PRAGMA journal_mode=WAL")
+        # No fsync per save: a power loss loses at worst the last saves, whose captures a
+        # rerun reads again (see above); the collection's own commits keep its durability.
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA)
+        db.commit()
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
+
+
+def _failure(path: Path, error: sqlite3.Error) -> str:
+    said = f"{path}: {error}"
+    if type(error) is sqlite3.DatabaseError:  # damaged: not a lock, not a full disk
+        # Nothing in it is the only copy of anything: it says what was read already.
+        said += (
+            f". Move it aside (mv {path} {path}.damaged) and run the command again: the "
+            "archives' captures are read again, and those the collection holds already make "
+            "no new versions"
+        )
+    return said
