@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from archive.collection import (
     ArticleState,
     Collection,
+    CollectionError,
     CollectionLocked,
     OpenCrawlConflict,
     content_digest,
@@ -234,3 +236,24 @@ def test_an_item_naming_its_record_unreadably_is_kept_not_dropped(
         assert collection.items_registered == 0 and collection.items_dropped == 0
     assert (tmp_path / "items.jsonl").read_text(encoding="utf-8") == line
     assert "items.jsonl at byte 0: not an item (its warc location is not" in caplog.text
+
+
+def test_a_state_damaged_inside_is_found_at_opening(tmp_path: Path) -> None:
+    """Damage anywhere inside state.sqlite (a valid header, a page a disk lost) is found when
+    the collection opens, with the way out: never halfway through a crawl, never as wrong
+    answers. Each page damaged in turn."""
+    original = tmp_path / "original"
+    with Collection(original) as collection:
+        for n in range(300):
+            capture(collection, f"a#{n}")
+    data = (original / "state.sqlite").read_bytes()
+    page = 4096
+    assert len(data) > 20 * page
+    for start in range(page, len(data), page):
+        copy = tmp_path / f"damaged-{start}"
+        shutil.copytree(original, copy)
+        damaged = data[:start] + b"\xff" * page + data[start + page :]
+        (copy / "state.sqlite").write_bytes(damaged)
+        with pytest.raises(CollectionError, match=r"Move it aside \(mv .*state.sqlite"):
+            Collection(copy).open()
+        shutil.rmtree(copy)

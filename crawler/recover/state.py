@@ -21,7 +21,7 @@ import sqlite3
 from pathlib import Path
 from typing import NamedTuple
 
-from archive.collection import CollectionError
+from archive.collection import CollectionError, check_whole
 from crawler.recover.identity import Redirect
 
 _SCHEMA = """
@@ -150,11 +150,9 @@ class RecoveryLog:
 def _open(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path)
     try:
-        # Checked whole before the run relies on it: damage found halfway through a run would
-        # end it there, with captures read and not noted.
-        problem = db.execute("PRAGMA quick_check").fetchone()[0]
-        if problem != "ok":
-            raise sqlite3.DatabaseError(f"damaged ({problem})")
+        # Before the run relies on it: damage found halfway through a run would end it there,
+        # with captures read and not noted.
+        check_whole(db)
         db.execute("PRAGMA journal_mode=WAL")
         # No fsync per save: a power loss loses at worst the last saves, whose captures a
         # rerun reads again (see above); the collection's own commits keep its durability.
