@@ -158,21 +158,7 @@ class _Extraction:
                 self.recovered[record.concurrent_to] = archive
             return
         if isinstance(record, ArchivedMetadata):
-            # A page whose record is unusable stays pending: emitted as if nothing was recorded.
-            if isinstance(record.payload, dict):
-                parsed = self.pending.pop(record.concurrent_to or "", None)
-                if parsed is not None:
-                    self.emit(parsed, record.payload)
-            elif record.payload is None and record.unreadable is None:
-                self.too_large(record.target_uri, "an item record for")
-            elif record.concurrent_to in self.pending:
-                why = record.unreadable or f"a JSON {type(record.payload).__name__}"
-                logger.warning(
-                    "%s: its item record is not a JSON object (%s); the page is extracted as "
-                    "if nothing were recorded",
-                    record.target_uri,
-                    why,
-                )
+            self.recorded(record)
             return
         if record.is_revisit or record.status != 200:
             return
@@ -189,6 +175,24 @@ class _Extraction:
             return
         parsed = _Parsed(self.stats.responses, record.url, record.date, record.location, content)
         self.pending[record.record_id] = parsed
+
+    def recorded(self, record: ArchivedMetadata) -> None:
+        """Pair an item record with its page; a page whose record is unusable stays pending,
+        to be emitted as if nothing was recorded."""
+        if isinstance(record.payload, dict):
+            parsed = self.pending.pop(record.concurrent_to or "", None)
+            if parsed is not None:
+                self.emit(parsed, record.payload)
+        elif record.payload is None and record.unreadable is None:
+            self.too_large(record.target_uri, "an item record for")
+        elif record.concurrent_to in self.pending:
+            why = record.unreadable or f"a JSON {type(record.payload).__name__}"
+            logger.warning(
+                "%s: its item record is not a JSON object (%s); the page is extracted as if "
+                "nothing were recorded",
+                record.target_uri,
+                why,
+            )
 
     def too_large(self, url: str, what: str) -> None:
         self.stats.too_large += 1
