@@ -9,9 +9,11 @@ content-decoded, through warcio's own readers), so a parser sees the same bytes 
 
 A body is never decoded past ``max_body`` bytes (64 MB by default): a decompression bomb in a
 WARC comes back as a response with ``body_too_large`` set and an empty body, not as gigabytes
-in memory. A broken file yields every record before the damage, then raises
-:class:`ArchiveReadError` naming the file and offset (or, with ``strict=False``, logs it and
-goes on with the next file).
+in memory. A damaged file yields every whole record: past the damage (a gzip member a disk
+damaged, garbage, a cut), reading goes on from the next whole record, found by its gzip
+header (or, in a plain file, its ``WARC/`` line) and read to its end before it is trusted. Then
+it raises :class:`ArchiveReadError` naming the file and the damage's offset, and where reading
+went on (or, with ``strict=False``, logs each damage and goes on with the next file).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import contextlib
 import io
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -47,6 +49,7 @@ _ITEMS = WarcRecordType.metadata | WarcRecordType.resource  # JSON item records,
 _PROVENANCE_TYPE = "application/warc-fields"
 _PROVENANCE_MAX = 1 << 16  # a few header lines: more is no provenance record of ours
 _STEP = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b\x08"
 _DECOMPRESSORS = frozenset(BufferedReader.get_supported_decompressors())
 
 
@@ -155,6 +158,18 @@ def iter_archive(
         yield from _iter_file(Path(path), strict, _RESPONSES | _ITEMS, convert, skip=responses)
 
 
+def record_offsets(
+    path: Path | str, failures: list[ArchiveReadError], *, types: WarcRecordType = _RESPONSES
+) -> list[int]:
+    """Where each whole record of ``types`` starts in ``path`` (responses and revisits by
+    default), in file order. Damage is passed over, logged and added to ``failures``."""
+    return list(_iter_file(Path(path), False, types, _offset, failures=failures))
+
+
+def _offset(record: WarcRecord, file: str, offset: int) -> int:
+    return offset
+
+
 def read_response(
     path: Path | str, offset: int, *, body: bool = True, max_body: int = DEFAULT_MAX_BODY
 ) -> ArchivedResponse:
@@ -185,38 +200,111 @@ def _iter_file(
     types: WarcRecordType,
     convert: _Convert[T],
     skip: ResponseFilter | None = None,
+    failures: list[ArchiveReadError] | None = None,
 ) -> Iterator[T]:
-    name = path.name
+    """The records of one file. Past damage, reading goes on from the next whole record (a
+    damaged gzip member costs its record, not the rest of the file); each damage is logged,
+    or, when ``strict``, the first is raised once every readable record was yielded. Each is
+    added to ``failures`` too, when given."""
+    # Photos ``skip`` refuses are stepped over where the collection's index locates them.
+    ranges = skippable_ranges(path, skip) if skip is not None else []
+    failures = [] if failures is None else failures
+    found_before = len(failures)
+    start: int | None = 0
     with _open(path) as stream:
-        offset = 0
-        last_complete: int | None = None  # where the last record read to its end starts
-        # Photos ``skip`` refuses are stepped over where the collection's index locates them.
-        ranges = skippable_ranges(path, skip) if skip is not None else []
-        skipping = SkippingReader(stream, ranges) if ranges else None
-        try:
-            # Every record, not only ``types``: FastWARC skips the others without checking
-            # that they are whole, and a file cut inside one must not pass for complete.
-            for record in ArchiveIterator(skipping or stream, parse_http=False):
-                offset = record.stream_pos
-                if skipping is not None:
-                    offset = skipping.real_offset(offset)
-                if record.record_type & types:
-                    # Converted inside the try: a damaged body surfaces while it is read.
-                    converted = convert(record, name, offset)
-                    if converted is not None:
-                        yield converted
-                record.consume()
-                if _cut_short(record):
-                    raise ValueError("record cut short (the file ends inside it)")
-                last_complete = offset
-        except Exception as error:  # FastWARC and warcio raise OSError, ValueError, ...
-            if last_complete is not None and last_complete == offset:
-                # The damage is past the last good record: report where that record ends.
-                offset = _end_of_record(path, last_complete) or last_complete
-            failure = ArchiveReadError(path, offset, str(error) or type(error).__name__)
-            if strict:
-                raise failure from error
-            logger.error("%s; skipping the rest of the file", failure)
+        while start is not None:
+            damage = yield from _iter_from(stream, path, start, ranges, (types, convert))
+            if damage is None:
+                break
+            offset, reason = damage
+            start = next_record_start(path, offset)
+            if start is None:
+                reason += "; nothing whole after it"
+            else:
+                reason += f"; read on from offset {start}, the next whole record"
+            failures.append(ArchiveReadError(path, offset, reason))
+            if not strict or len(failures) > found_before + 1:
+                logger.error("%s", failures[-1])
+    if strict and len(failures) > found_before:
+        raise failures[found_before]
+
+
+def _iter_from(
+    stream: BinaryIO,
+    path: Path,
+    start: int,
+    ranges: list[tuple[int, int]],
+    wanted: tuple[WarcRecordType, _Convert[T]],
+) -> Generator[T, None, tuple[int, str] | None]:
+    """The records of ``stream`` from ``start`` (a record's), until its end (then None) or
+    damage (then where the damaged data starts, and why)."""
+    types, convert = wanted
+    stream.seek(start)
+    skipping = SkippingReader(stream, ranges) if ranges else None
+    offset = start
+    last_complete: int | None = None  # where the last record read to its end starts
+    try:
+        # Every record, not only ``types``: FastWARC skips the others without checking
+        # that they are whole, and a file cut inside one must not pass for complete.
+        for record in ArchiveIterator(skipping or stream, parse_http=False):
+            offset = record.stream_pos
+            if skipping is not None:
+                offset = skipping.real_offset(offset)
+            # Converted inside the try: a damaged body surfaces while it is read.
+            converted = convert(record, path.name, offset) if record.record_type & types else None
+            record.consume()
+            if _cut_short(record):
+                raise ValueError("record cut short (the file ends inside it)")
+            last_complete = offset
+            # Only a whole record is given: damage past what the conversion read (a gzip
+            # member's end) makes it none.
+            if converted is not None:
+                yield converted
+    except Exception as error:  # FastWARC and warcio raise OSError, ValueError, ...
+        if last_complete is not None and last_complete == offset:
+            # The damage is past the last good record: report where that record ends.
+            offset = _end_of_record(path, last_complete) or last_complete
+        return offset, str(error) or type(error).__name__
+    return None
+
+
+def next_record_start(path: Path, damaged: int) -> int | None:
+    """The first offset past ``damaged`` where a whole record starts (its own gzip member in a
+    compressed file, after a blank line in a plain one); None when there is none."""
+    with _open(path) as stream:
+        compressed = stream.read(2) == _GZIP_MAGIC[:2]
+        marker, skip = (_GZIP_MAGIC, 0) if compressed else (b"\r\n\r\nWARC/", 4)
+        position = damaged + 1
+        while (found := _find(stream, marker, position)) is not None:
+            if _whole_record_at(stream, found + skip):
+                return found + skip
+            position = found + 1
+    return None
+
+
+def _find(stream: BinaryIO, marker: bytes, position: int) -> int | None:
+    """The first offset from ``position`` where ``marker`` occurs in ``stream``."""
+    while True:
+        stream.seek(position)
+        chunk = stream.read(_STEP)
+        found = chunk.find(marker)
+        if found >= 0:
+            return position + found
+        if len(chunk) < _STEP:
+            return None
+        position += len(chunk) - len(marker) + 1
+
+
+def _whole_record_at(stream: BinaryIO, offset: int) -> bool:
+    stream.seek(offset)
+    try:
+        record = next(iter(ArchiveIterator(stream, parse_http=False)), None)
+        if record is None or record.stream_pos != offset:
+            return False
+        record.consume()
+        return not _cut_short(record)
+    except Exception:  # a false start is any failure FastWARC may raise: not a record
+        return False
 
 
 def _cut_short(record: WarcRecord) -> bool:
@@ -239,9 +327,11 @@ def _end_of_record(path: Path, start: int) -> int | None:
             stream.seek(start)
             records = WarcioIterator(stream)
             records.read_to_end(next(iter(records)))
-            return records.offset  # from the file's position: absolute
+            end = records.offset  # from the file's position: absolute
     except Exception:  # warcio's failures are of every kind: the record's start is said instead
         return None
+    # warcio's count goes wrong on some damage (below the start, even below zero): no answer.
+    return end if end > start else None
 
 
 def _text(raw: bytes) -> str:

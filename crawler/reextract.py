@@ -243,7 +243,7 @@ def extract_items(
 ) -> ExtractStats:
     """Write the articles of ``warcs`` to ``out`` (JSON Lines); return counts.
 
-    A damaged file is reported and counted; the records before the damage still count.
+    A damaged file is reported and counted; its whole records count, those after the damage too.
     A body that decodes to more than ``max_body`` bytes is skipped and counted as an error.
     ``out`` is replaced once complete: until then (a full disk, an interruption) it keeps its
     previous content. Raises :class:`OutputError` when it cannot be written.

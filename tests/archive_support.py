@@ -13,6 +13,7 @@ from typing import BinaryIO
 from warcio.cli import main as warcio_main
 
 from archive.exchange import Exchange
+from archive.reader import iter_records
 from archive.writer import ArchiveWriter
 
 FETCHED = datetime(2026, 11, 26, 12, 0, 0, 123456, tzinfo=UTC)
@@ -83,3 +84,23 @@ class FailingFiles:
     def __call__(self, path: Path) -> FailingFile:
         self.files.append(FailingFile(path, self.budget))
         return self.files[-1]
+
+
+def five_pages_one_damaged(directory: Path, damage: bool = True) -> tuple[Path, list[int], int]:
+    """A WARC file of five exchanges whose third response's gzip member is damaged in its
+    middle (bytes a disk lost); the responses' offsets, and where the damaged one's member ends.
+    ``damage=False``: the same file, whole."""
+    writer = make_writer(directory)
+    for n in range(5):
+        body = " ".join(f"đoạn {n}-{i} của bài" for i in range(300)).encode()
+        writer.write_exchange(exchange(body=body, url=f"{URL}?n={n}"))
+    writer.close()
+    (path,) = directory.glob("*.warc.gz")
+    offsets = [record.location.offset for record in iter_records([path])]
+    data = bytearray(path.read_bytes())
+    member_end = data.index(b"\x1f\x8b\x08", offsets[2] + 3)
+    middle = (offsets[2] + member_end) // 2
+    if damage:
+        data[middle : middle + 16] = bytes(b ^ 0xFF for b in data[middle : middle + 16])
+    path.write_bytes(bytes(data))
+    return path, offsets, member_end

@@ -24,7 +24,7 @@ from archive.reader import (
     iter_records,
     read_response,
 )
-from tests.archive_support import REQUEST, URL, exchange, make_writer
+from tests.archive_support import REQUEST, URL, exchange, five_pages_one_damaged, make_writer
 
 DATA = Path(__file__).parent / "data" / "warc"
 PAGE = (
@@ -218,3 +218,32 @@ def test_whatever_warcio_raises_on_the_last_good_record_the_damage_is_one_error(
     monkeypatch.setattr(archive.reader, "WarcioIterator", Failing)
     with pytest.raises(ArchiveReadError, match=r"garbage-tail\.warc\.gz: unreadable WARC data"):
         list(iter_records([DATA / "garbage-tail.warc.gz"]))
+
+
+def test_the_records_after_damage_are_read_too(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A gzip member damaged inside a WARC file costs that record, not the file's rest: the
+    reader reads on from the next whole record and says what it passed over."""
+    path, offsets, member_end = five_pages_one_damaged(tmp_path)
+    with caplog.at_level(logging.ERROR, logger="archive.reader"):
+        got = list(iter_records([path], strict=False))
+    assert [record.location.offset for record in got] == offsets[:2] + offsets[3:]
+    assert [record.url for record in got] == [f"{URL}?n={n}" for n in (0, 1, 3, 4)]
+    assert (
+        f"{path}: unreadable WARC data at offset {offsets[2]}: " in caplog.text
+        and f"read on from offset {member_end}, the next whole record" in caplog.text
+    )
+    strict: list[object] = []
+    with pytest.raises(ArchiveReadError, match=rf"at offset {offsets[2]}: .*read on from"):
+        strict.extend(iter_records([path]))
+    assert strict == got, "strict readers get every readable record, then the error"
+
+
+def test_damage_with_nothing_whole_after_it_ends_the_file(tmp_path: Path) -> None:
+    path, offsets, _ = five_pages_one_damaged(tmp_path)
+    data = path.read_bytes()
+    cut = data.index(b"\x1f\x8b\x08", offsets[2] + 3)
+    path.write_bytes(data[:cut] + b"\x1f\x8b\x08 no member")  # nothing whole after the damage
+    with pytest.raises(ArchiveReadError, match=rf"at offset {offsets[2]}: .*nothing whole after"):
+        list(iter_records([path]))
