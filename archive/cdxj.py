@@ -11,19 +11,24 @@ shares its page's URL. The index is written to a temporary file and renamed into
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import io
 import json
 import logging
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 from warcio.timeutils import iso_date_to_timestamp
 
+from archive import fixity
 from archive.atomic import replacing
+from archive.index_entries import capture_of
+from archive.reader import ArchiveReadError, record_offsets
 from archive.surt import surt
 
 logger = logging.getLogger(__name__)
@@ -40,22 +45,29 @@ def build_index(
     *,
     reuse: bool = False,
     written: Path | None = None,
+    damaged: list[ArchiveReadError] | None = None,
 ) -> int:
-    """Index the WARC files of ``warc_dir`` into ``out_path``; return the line count.
+    """Index the WARC files of ``warc_dir`` into ``out_path``; return the line count. The
+    damage of the files read is logged, and added to ``damaged`` when given (see
+    :func:`index_lines`).
 
     With ``reuse``, the lines an existing index holds for a file are kept and only files it
     does not name are read: closed WARC files never change, and a collection that grows by
     one crawl a night should not re-read years of archive every night. ``written`` names a
     file of lines (:func:`capture_line`) a writer produced for the files it wrote, which are
-    then not read either.
+    then not read either. A file changed since its fixity record (:mod:`archive.fixity`:
+    another size or modification time; rewritten or restored by hand) is always read.
     """
     warc_dir, out_path = Path(warc_dir), Path(out_path)
     files = warc_files(warc_dir)
-    names = {path.name for path in files}
+    names = {path.name for path in files} - _changed(files)
     known = _lines_by_file(out_path, names) if reuse else {}
     if written is not None:
         known = _lines_by_file(written, names - known.keys()) | known
-    fresh = [line for path in files if path.name not in known for line in index_lines(path)]
+    damaged = [] if damaged is None else damaged
+    fresh = [
+        line for path in files if path.name not in known for line in index_lines(path, damaged)
+    ]
     lines = sorted([line for lines in known.values() for line in lines] + fresh)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with (
@@ -65,6 +77,21 @@ def build_index(
         out.writelines(lines)
     logger.info("indexed %d captures into %s", len(lines), out_path)
     return len(lines)
+
+
+def _changed(files: list[Path]) -> set[str]:
+    """The names of ``files`` that are no longer as their fixity record says (a file without
+    one, written before fixity at ingest, is taken as it is)."""
+    if not files:
+        return set()
+    recorded = fixity.read(files[0].parent)
+    changed = set()
+    for path in files:
+        one = recorded.get(path.name)
+        if one is not None and not fixity.matches(one, path.stat()):
+            logger.info("%s changed since it was written: read again", path)
+            changed.add(path.name)
+    return changed
 
 
 def _lines_by_file(index: Path, names: set[str]) -> dict[str, list[str]]:
@@ -90,68 +117,76 @@ def _lines_by_file(index: Path, names: set[str]) -> dict[str, list[str]]:
     return found
 
 
-class IndexedCapture(NamedTuple):
-    """What an index line says of a capture, read back."""
-
-    key: str
-    timestamp: str
-    url: str
-    filename: str
-    offset: int
-    length: int
-    fields: dict[str, Any]
-    """Every field of its JSON part (``mime``, ``status``, ``digest``, ...)."""
-
-
-def capture_of(line: str) -> IndexedCapture | None:
-    """The capture an index line names; None when it is no capture line (not ``key timestamp
-    {json}``, or without a URL, a file, an offset and a length): every reader passes such a
-    line over rather than trust a part of it."""
-    key, _, rest = line.partition(" ")
-    timestamp, _, entry = rest.partition(" ")
-    if not (key and timestamp and entry):
-        return None
-    try:
-        fields = json.loads(entry)
-    except ValueError:
-        return None
-    if not isinstance(fields, dict):
-        return None
-    url, filename = fields.get("url"), fields.get("filename")
-    offset, length = _whole(fields.get("offset")), _whole(fields.get("length"))
-    if not (isinstance(url, str) and isinstance(filename, str) and filename):
-        return None
-    if offset is None or length is None or offset < 0 or length <= 0:
-        return None
-    return IndexedCapture(key, timestamp, url, filename, offset, length, fields)
-
-
-def _whole(value: Any) -> int | None:
-    """A number written as the index writes it (a string of digits), or as an int."""
-    if isinstance(value, str) and value.isdecimal() and value.isascii():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return None
-
-
 def warc_files(warc_dir: Path) -> list[Path]:
     """The closed WARC files of ``warc_dir``, by name."""
     return sorted({path for pattern in _WARC_NAMES for path in warc_dir.glob(pattern)})
 
 
-def index_lines(path: Path) -> Iterator[str]:
-    """The CDXJ lines (newline-terminated, unsorted) of one WARC file."""
-    with path.open("rb") as stream:
-        records = ArchiveIterator(stream)
-        for record in records:
-            fields = record_fields(record)
-            records.read_to_end(record)
-            if fields is None:
-                continue
+def index_lines(path: Path, damaged: list[ArchiveReadError] | None = None) -> list[str]:
+    """The CDXJ lines (newline-terminated, unsorted) of one WARC file; its damage, logged, is
+    added to ``damaged`` when given.
+
+    warcio reads a damaged file's records up to the damage, with no word of where it is
+    beyond its complaints on stderr (one per block it cannot inflate), and of the records
+    after it reads none. So a file it does not read to its end without a complaint is indexed
+    record by record at the offsets :func:`archive.reader.record_offsets` finds: every whole
+    record, the damage passed over and logged with its offset.
+    """
+    said = io.StringIO()
+    try:
+        with path.open("rb") as stream, contextlib.redirect_stderr(said):
+            records = ArchiveIterator(stream)
+            lines = list(_lines(records, path.name))
+            whole = records.offset == os.fstat(stream.fileno()).st_size
+    except Exception:  # warcio's failures on damage are of every kind (AttributeError too)
+        whole = False  # where and why is the careful reading's to say
+    if whole and not said.getvalue():
+        return lines
+    return _lines_at(path, record_offsets(path, [] if damaged is None else damaged))
+
+
+def _lines(records: ArchiveIterator, filename: str) -> Iterator[str]:
+    for record in records:
+        fields = record_fields(record)
+        records.read_to_end(record)
+        if fields is not None:
             yield fields_line(
-                fields, records.get_record_length(), records.get_record_offset(), path.name
+                fields, records.get_record_length(), records.get_record_offset(), filename
             )
+
+
+def _lines_at(path: Path, offsets: Iterable[int]) -> list[str]:
+    """The lines of the records starting at ``offsets`` (whole ones), each read on its own."""
+    lines = []
+    said = io.StringIO()
+    with path.open("rb") as stream, contextlib.redirect_stderr(said):
+        for offset in offsets:
+            stream.seek(offset)
+            try:
+                line = _first_line(ArchiveIterator(stream), path.name)
+            except Exception as error:  # as above; FastWARC found the record whole
+                logger.error(
+                    "%s: the record at offset %d is whole but warcio cannot read it (%r); "
+                    "not indexed",
+                    path,
+                    offset,
+                    error,
+                )
+                continue
+            if line is not None:
+                lines.append(line)
+    if said.getvalue():
+        logger.warning("%s: warcio said, of records read whole: %s", path, said.getvalue()[:500])
+    return lines
+
+
+def _first_line(records: ArchiveIterator, filename: str) -> str | None:
+    record = next(records)
+    fields = record_fields(record)
+    records.read_to_end(record)
+    if fields is None:
+        return None
+    return fields_line(fields, records.get_record_length(), records.get_record_offset(), filename)
 
 
 def fields_line(fields: CaptureFields, length: int, offset: int, filename: str) -> str:

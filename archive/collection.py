@@ -269,6 +269,9 @@ class Collection:
         self._lost: frozenset[str] = frozenset()
         """WARC files gone from warc/ that the state or the index still counted on."""
         self._indexed: frozenset[str] | None = None
+        self.index_damage: list[ArchiveReadError] = []
+        """Damage the last :meth:`build_index` met in the files it read (logged): their whole
+        records are indexed, those after the damage too."""
 
     def __enter__(self) -> Collection:
         return self.open()
@@ -551,8 +554,13 @@ class Collection:
             self._writer.close()
         if self._pending_index is not None:
             self._pending_index.flush()
+        self.index_damage = []
         count = build_index(
-            self.warc_dir, self.index_path, reuse=True, written=self.written_index_path
+            self.warc_dir,
+            self.index_path,
+            reuse=True,
+            written=self.written_index_path,
+            damaged=self.index_damage,
         )
         # Its lines are in the index now: nothing is left behind for readers to merge.
         if self._pending_index is not None:

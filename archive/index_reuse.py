@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.cdxj import capture_of
+from archive.index_entries import capture_of
 
 logger = logging.getLogger(__name__)
 

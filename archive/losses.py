@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from archive.cdxj import capture_of
+from archive.index_entries import capture_of
 from archive.item_lines import Items, requisites
 from archive.reader import ArchivedMetadata, iter_archive
 

@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from isal import isal_zlib
 
-from archive.cdxj import capture_of
+from archive.index_entries import capture_of
 
 logger = logging.getLogger(__name__)
 

@@ -250,6 +250,15 @@ def run_index(args: argparse.Namespace) -> int:
             # Written beside and renamed: the index in place is the previous one, whole.
             raise CollectionError(f"{collection.index_path} was not written: {reason}") from error
     print(f"indexed {count} records: {collection.index_path}")
+    damage = collection.index_damage
+    if damage:
+        files = len({failure.path for failure in damage})
+        print(
+            f"damaged: {len(damage)} {'place' if len(damage) == 1 else 'places'} in {files} WARC "
+            f"{'file' if files == 1 else 'files'} (said above); the whole records around them "
+            "are indexed"
+        )
+        return 1
     return 0
 
 

@@ -13,8 +13,8 @@ import pytest
 from archive.cdxj import build_index, index_lines
 from archive.records import NOT_MODIFIED_PROFILE
 from archive.surt import surt
-from tests.archive_support import URL, exchange, make_writer
-from tests.conftest import require_tool, tool_missing
+from tests.archive_support import URL, exchange, five_pages_one_damaged, make_writer
+from tests.conftest import require_tool, run_cli, tool_missing
 
 DATA = Path(__file__).parent / "data" / "warc"
 NOT_MODIFIED = exchange(head=b"HTTP/1.1 304 Not Modified\r\n\r\n", body=b"")
@@ -189,3 +189,59 @@ def test_a_damaged_index_is_built_again_not_reused(
     assert build_index(warc_dir, index, reuse=True) == 3
     assert index.read_text() == fresh
     assert "index.cdxj: line 2 is not a CDXJ capture line" in caplog.text
+
+
+def test_a_damaged_warc_file_is_indexed_around_its_damage(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A gzip member damaged inside a closed WARC file (a disk): every whole record is
+    indexed, the one damaged is said once with its offset, and warcio's own complaints do not
+    flood the terminal."""
+    intact = tmp_path / "intact"
+    _, offsets, member_end = five_pages_one_damaged(tmp_path / "warc")
+    build_index(tmp_path / "warc", tmp_path / "damaged.cdxj")
+    lines = (tmp_path / "damaged.cdxj").read_text().splitlines()
+    assert sorted(json.loads(line.split(" ", 2)[2])["offset"] for line in lines) == sorted(
+        str(offset) for offset in offsets[:2] + offsets[3:]
+    )
+    assert f"unreadable WARC data at offset {offsets[2]}: " in caplog.text
+    assert f"read on from offset {member_end}" in caplog.text
+    assert capfd.readouterr().err == ""
+    # Each line as the intact file's (its records have the same offsets).
+    five_pages_one_damaged(intact, damage=False)
+    build_index(intact, tmp_path / "intact.cdxj")
+    whole = (tmp_path / "intact.cdxj").read_text().splitlines()
+    assert set(lines) < set(whole) and len(whole) == len(lines) + 1
+
+
+def test_index_of_a_collection_with_a_damaged_file_says_so_and_exits_1(tmp_path: Path) -> None:
+    _, offsets, _ = five_pages_one_damaged(tmp_path / "c" / "warc")
+    result = run_cli("index", str(tmp_path / "c"))
+    assert result.returncode == 1, result.stderr
+    assert f"unreadable WARC data at offset {offsets[2]}: " in result.stderr
+    assert "Error -3" not in result.stderr  # warcio's own complaints stay out
+    assert "indexed 4 records" in result.stdout
+    assert "damaged: 1 place in 1 WARC file (said above)" in result.stdout
+
+
+def test_a_file_changed_since_its_fixity_record_is_read_again(tmp_path: Path) -> None:
+    """README: ``index`` is for WARC files "added or changed by hand". A file whose size or
+    modification time is no longer the one its fixity record holds (rewritten, restored from
+    a copy) is read again, not taken from the index; an unchanged one is reused."""
+    warc_dir = tmp_path / "warc"
+    with make_writer(warc_dir, max_size=1) as writer:  # one file per exchange
+        for n in range(2):
+            writer.write_exchange(exchange(url=f"http://example.org/{n}"))
+    index = tmp_path / "index.cdxj"
+    build_index(warc_dir, index)
+    _, second = sorted(warc_dir.glob("*.warc.gz"))
+    # The second file replaced by hand with another capture (same name, other content).
+    other = tmp_path / "other"
+    with make_writer(other) as writer:
+        writer.write_exchange(exchange(url="http://example.org/replaced"))
+    (replacement,) = other.glob("*.warc.gz")
+    second.write_bytes(replacement.read_bytes())
+    assert build_index(warc_dir, index, reuse=True) == 2
+    text = index.read_text()
+    assert "http://example.org/replaced" in text and "http://example.org/1" not in text
+    assert "http://example.org/0" in text
