@@ -47,7 +47,7 @@ from crawler.generations import history_key, recover_kind
 from crawler.items import ArticleContent
 from crawler.parsers.article import parse_article
 from crawler.parsers.page import Page
-from crawler.urls import UrlKind
+from crawler.urls import UrlKind, well_formed
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,9 @@ def _is_article_page(url: str, content_type: str | None) -> bool:
     """The pages a crawl or ``recover`` hands to the article parser: HTML at an article URL
     (of any generation of the portals)."""
     kind = (content_type or "").lower()
-    return ("html" in kind or not kind) and recover_kind(url) is UrlKind.ARTICLE
+    return (
+        ("html" in kind or not kind) and well_formed(url) and recover_kind(url) is UrlKind.ARTICLE
+    )
 
 
 def parse_response(response: ArchivedResponse) -> ArticleContent | None:

@@ -85,10 +85,21 @@ def joined(base: str, href: str) -> str | None:
     """
     try:
         url = urljoin(base, href)
-        _ = urlsplit(url).port  # raises for a port that is no number
     except ValueError:
         return None
-    return url
+    return url if well_formed(url) else None
+
+
+def well_formed(url: str) -> bool:
+    """Whether urllib reads ``url`` whole, its port included. One it refuses (a port of words
+    or out of range, an unclosed IPv6 host) names nothing anyone could fetch, and raises
+    ValueError out of whatever asks for its host: hrefs (:func:`joined`), WARC target URIs
+    (``extract``) and CDX rows (``recover``) that are such URLs are passed over."""
+    try:
+        _ = urlsplit(url).port  # raises for a port that is no number, or out of range
+    except ValueError:
+        return False
+    return True
 
 
 def _netloc(parts: SplitResult) -> str:

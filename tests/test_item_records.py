@@ -78,3 +78,20 @@ def test_an_item_record_that_says_nothing_readable_costs_only_itself(
     assert stats.articles == 2 and stats.errors == 0
     assert {item["url"]: item["version"] for item in items} == {URL: 1, second: 3}
     assert "its item record is not a JSON object" in caplog.text
+
+
+@pytest.mark.parametrize("port", ["80x", "99999", "18801\u00ce"])
+def test_a_page_whose_target_uri_urllib_refuses_gives_no_item(tmp_path: Path, port: str) -> None:
+    """Found by the WARC mutation hunt: a response whose target URI has a port of words went
+    to the parser as an article and raised ValueError out of extract when its item was keyed.
+    Such a record names no page anyone could fetch: no item, and the others are read."""
+    page = (SPECIMENS / "a01-dtp.html").read_bytes()
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html;charset=UTF-8\r\n\r\n"
+    writer = make_writer(tmp_path / "warc")
+    broken = URL.replace("lapvo.dongthap.gov.vn", f"lapvo.dongthap.gov.vn:{port}")
+    for url in (broken, URL):
+        location = writer.write_exchange(exchange(head=head, body=page, url=url))
+    writer.close()
+    stats = extract_items([tmp_path / "warc" / location.file], tmp_path / "items.jsonl")
+    items = [json.loads(line) for line in (tmp_path / "items.jsonl").read_text().splitlines()]
+    assert [item["url"] for item in items] == [URL] and stats.articles == 1

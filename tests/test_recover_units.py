@@ -398,3 +398,17 @@ def test_a_damaged_recovery_log_is_one_sentence_and_its_way_out(
     assert f"Move it aside (mv {log} {log}.damaged) and run the command again" in first
     assert "Traceback" not in result.stderr
     assert log.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "url", ["http://x.gov.vn:80x/a", "http://x.gov.vn:99999/a", "http://[x.gov.vn/a"]
+)
+def test_a_row_whose_url_urllib_refuses_is_no_row(url: str) -> None:
+    """Found by the WARC mutation hunt, for extract: a URL with a port of words (or an
+    unclosed IPv6 host) raised ValueError out of whatever asked for its host. Such a row
+    names nothing that could be fetched or keyed: it is skipped and counted."""
+    header = ["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"]
+    good = ["vn,gov,x)/a", "20200101000000", "http://x.gov.vn/a", "text/html", "200", "A", "5"]
+    page = parse_cdx(json.dumps([header, [*good[:2], url, *good[3:]], good]).encode())
+    assert [capture.url for capture in page.captures] == ["http://x.gov.vn/a"]
+    assert page.skipped == 1

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from crawler.urls import well_formed
+
 
 class CdxError(ValueError):
     """A CDX answer that is neither format: the archive is not a CDX server, or is broken."""
@@ -65,7 +67,7 @@ def _int(value: Any) -> int | None:
 def _capture(fields: dict[str, Any]) -> Capture | None:
     named = {_ALIASES.get(key, key): value for key, value in fields.items()}
     url, timestamp = named.get("url"), named.get("timestamp")
-    if not url or not timestamp or not str(timestamp).isdecimal():
+    if not url or not timestamp or not str(timestamp).isdecimal() or not well_formed(str(url)):
         return None
     return Capture(
         url=str(url),
