@@ -234,8 +234,15 @@ class Collection:
         durable: bool = True,
         opener: Callable[[Path], BinaryIO] | None = None,
         commit_every: int = 1,
+        checked: bool = True,
     ) -> None:
+        """``checked``: read state.sqlite whole at the opening (:func:`check_whole`), as a run
+        that relies on it must (crawl, fetch, recover). A command that only needs the lock and
+        the repairs (extract, index), or opens the collection again at once, passes False:
+        the check costs a fraction of a second per thousand articles, and a damaged page
+        still fails the queries that reach it."""
         self.directory = Path(directory)
+        self._checked = checked
         self.warc_dir = self.directory / "warc"
         self.items_path = self.directory / "items.jsonl"
         self.index_path = self.directory / "indexes" / "index.cdxj"
@@ -589,9 +596,9 @@ class Collection:
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.state_path, isolation_level=None)
         try:
-            # At every opening: a page a disk lost would otherwise be found halfway through a
-            # crawl, or not at all.
-            check_whole(db)
+            # A page a disk lost would otherwise be found halfway through a crawl, or not at all.
+            if self._checked:
+                check_whole(db)
         except sqlite3.Error:
             db.close()
             raise

@@ -209,7 +209,7 @@ def _collection_of(warc: Path) -> Path | None:
 def _reading(directory: Path) -> Iterator[Collection]:
     """Hold the collection while reading it: a crawl in progress refuses us, and no crawl
     starts (a lock file left by a finished crawl is harmless: nobody holds its lock)."""
-    with Collection(directory) as collection:
+    with Collection(directory, checked=False) as collection:  # extract uses no state
         yield collection
 
 
@@ -242,7 +242,7 @@ def run_index(args: argparse.Namespace) -> int:
         raise UsageError(not_a_collection(args.directory, "no warc/ folder"))
     # Through the collection: its lock keeps a crawl from writing while the index is rebuilt
     # (and refuses during one), and an unfinished WARC file is repaired first.
-    with Collection(args.directory) as collection:
+    with Collection(args.directory, checked=False) as collection:  # the index uses no state
         try:
             count = collection.build_index()
         except OSError as error:

@@ -97,7 +97,8 @@ def _prepare_collection(out: Path) -> None:
             "give its own directory, or one outside it"
         )
     ensure_writable(out)
-    Collection(out).open().close()
+    # Checked by the crawl's own opening, which follows.
+    Collection(out, checked=False).open().close()
 
 
 class _StopSignals:
