@@ -18,8 +18,9 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
@@ -28,7 +29,7 @@ from warcio.timeutils import iso_date_to_timestamp
 from archive import fixity
 from archive.atomic import replacing
 from archive.index_entries import capture_of
-from archive.reader import ArchiveReadError, record_offsets
+from archive.reader import ANY_RECORD, ArchiveReadError, record_offsets
 from archive.surt import surt
 
 logger = logging.getLogger(__name__)
@@ -122,71 +123,87 @@ def warc_files(warc_dir: Path) -> list[Path]:
     return sorted({path for pattern in _WARC_NAMES for path in warc_dir.glob(pattern)})
 
 
-def index_lines(path: Path, damaged: list[ArchiveReadError] | None = None) -> list[str]:
-    """The CDXJ lines (newline-terminated, unsorted) of one WARC file; its damage, logged, is
-    added to ``damaged`` when given.
+class RecordVisitor(Protocol):
+    """What :func:`visit_whole_records` hands each record to."""
+
+    def visit(self, record: ArcWarcRecord, records: ArchiveIterator) -> None:
+        """Take ``record`` (read it to its end with ``records.read_to_end``); read only."""
+
+    def restart(self) -> None:
+        """Forget every record visited: the file is visited again, record by record."""
+
+
+def visit_whole_records(
+    path: Path, visitor: RecordVisitor, damaged: list[ArchiveReadError] | None = None
+) -> None:
+    """Hand every whole record of ``path`` to ``visitor``, in file order; the file's damage,
+    logged, is added to ``damaged`` when given.
 
     warcio reads a damaged file's records up to the damage, with no word of where it is
     beyond its complaints on stderr (one per block it cannot inflate), and of the records
-    after it reads none. So a file it does not read to its end without a complaint is indexed
-    record by record at the offsets :func:`archive.reader.record_offsets` finds: every whole
-    record, the damage passed over and logged with its offset.
+    after it reads none. So a file it does not read to its end without a complaint is visited
+    again, record by record at the offsets :func:`archive.reader.record_offsets` finds: every
+    whole record, the damage passed over and logged with its offset.
     """
     said = io.StringIO()
     try:
         with path.open("rb") as stream, contextlib.redirect_stderr(said):
             records = ArchiveIterator(stream)
-            lines = list(_lines(records, path.name))
+            for record in records:
+                visitor.visit(record, records)
             whole = records.offset == os.fstat(stream.fileno()).st_size
     except Exception:  # warcio's failures on damage are of every kind (AttributeError too)
         whole = False  # where and why is the careful reading's to say
     if whole and not said.getvalue():
-        return lines
-    return _lines_at(path, record_offsets(path, [] if damaged is None else damaged))
+        return
+    visitor.restart()
+    offsets = record_offsets(path, [] if damaged is None else damaged, types=ANY_RECORD)
+    _visit_at(path, offsets, visitor)
 
 
-def _lines(records: ArchiveIterator, filename: str) -> Iterator[str]:
-    for record in records:
-        fields = record_fields(record)
-        records.read_to_end(record)
-        if fields is not None:
-            yield fields_line(
-                fields, records.get_record_length(), records.get_record_offset(), filename
-            )
-
-
-def _lines_at(path: Path, offsets: Iterable[int]) -> list[str]:
-    """The lines of the records starting at ``offsets`` (whole ones), each read on its own."""
-    lines = []
+def _visit_at(path: Path, offsets: Iterable[int], visitor: RecordVisitor) -> None:
+    """Visit the records starting at ``offsets`` (whole ones), each read on its own."""
     said = io.StringIO()
     with path.open("rb") as stream, contextlib.redirect_stderr(said):
         for offset in offsets:
             stream.seek(offset)
+            records = ArchiveIterator(stream)
             try:
-                line = _first_line(ArchiveIterator(stream), path.name)
+                visitor.visit(next(records), records)
             except Exception as error:  # as above; FastWARC found the record whole
                 logger.error(
                     "%s: the record at offset %d is whole but warcio cannot read it (%r); "
-                    "not indexed",
+                    "passed over",
                     path,
                     offset,
                     error,
                 )
-                continue
-            if line is not None:
-                lines.append(line)
     if said.getvalue():
         logger.warning("%s: warcio said, of records read whole: %s", path, said.getvalue()[:500])
-    return lines
 
 
-def _first_line(records: ArchiveIterator, filename: str) -> str | None:
-    record = next(records)
-    fields = record_fields(record)
-    records.read_to_end(record)
-    if fields is None:
-        return None
-    return fields_line(fields, records.get_record_length(), records.get_record_offset(), filename)
+def index_lines(path: Path, damaged: list[ArchiveReadError] | None = None) -> list[str]:
+    """The CDXJ lines (newline-terminated, unsorted) of one WARC file's whole records; its
+    damage, logged, is added to ``damaged`` when given (see :func:`visit_whole_records`)."""
+    lines = _Lines(path.name)
+    visit_whole_records(path, lines, damaged)
+    return lines.lines
+
+
+class _Lines:
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.lines: list[str] = []
+
+    def visit(self, record: ArcWarcRecord, records: ArchiveIterator) -> None:
+        fields = record_fields(record)
+        records.read_to_end(record)
+        if fields is not None:
+            length, offset = records.get_record_length(), records.get_record_offset()
+            self.lines.append(fields_line(fields, length, offset, self.filename))
+
+    def restart(self) -> None:
+        self.lines.clear()
 
 
 def fields_line(fields: CaptureFields, length: int, offset: int, filename: str) -> str:

@@ -45,6 +45,7 @@ DEFAULT_MAX_BODY = 64 * 1024 * 1024
 """Bytes a body may decode to (``DOWNLOAD_MAXSIZE``'s default): beyond, it is not read."""
 
 _RESPONSES = WarcRecordType.response | WarcRecordType.revisit
+ANY_RECORD = WarcRecordType.any_type
 _ITEMS = WarcRecordType.metadata | WarcRecordType.resource  # JSON item records, by type
 _PROVENANCE_TYPE = "application/warc-fields"
 _PROVENANCE_MAX = 1 << 16  # a few header lines: more is no provenance record of ours

@@ -45,14 +45,23 @@ from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecord
 
 from archive.atomic import os_reason, replacing
-from archive.cdxj import fields_line, index_lines, record_fields, warc_files
+from archive.cdxj import (
+    CaptureFields,
+    fields_line,
+    index_lines,
+    record_fields,
+    visit_whole_records,
+    warc_files,
+)
 from archive.collection import Collection, CollectionError, not_a_collection, take_lock
 from archive.fixity import Fixity
 from archive.fixity import read as read_fixity
 from archive.index_reuse import ReusableIndex, reusable_index
 from archive.item_lines import Items, NotAnItem, requisites, text_field, warc_location
+from archive.reader import ArchiveReadError
 from archive.records import item_url
 from archive.writer import OPEN_SUFFIX, software_version
 from archive.zipstore import EntryInfo, SourceChanged, Stored, StoredZip
@@ -123,6 +132,9 @@ class PackageReport:
     not_items: int = 0
     """Lines of items.jsonl that are no items, or name no page (logged with their byte
     offsets): left out of the pages, and left as they are in the collection."""
+    damage: list[ArchiveReadError] = field(default_factory=list)
+    """Damage met in the WARC files read (logged): their whole records are packaged and
+    indexed, those after it too; the files themselves are packaged as they are."""
     reindexed: list[str] = field(default_factory=list)
     """WARC files the collection's index does not cover exactly, so indexed by reading them."""
     summed: int = 0
@@ -252,7 +264,7 @@ class _Package:
         for source in sources:
             if source.name not in reused.covered:
                 self.report.reindexed.append(source.name)
-                lines.writelines(index_lines(source))
+                lines.writelines(index_lines(source, self.report.damage))
         return seeds, reused
 
     def _add_cuts(self, sources: list[Path], cut: _Cut, lines: TextIO) -> list[str]:
@@ -293,7 +305,7 @@ class _Package:
         """A copy of ``source`` with only the records ``cut`` keeps (whole gzip members), its
         index lines given to ``sink``; or None when none is kept."""
         target = self.work / source.name
-        kept = _copy_members(source, target, cut.keeps, sink)
+        kept = _copy_members(source, target, cut.keeps, sink, self.report.damage)
         if not kept:
             target.unlink()
             return None
@@ -353,37 +365,60 @@ class _Package:
 
 
 def _copy_members(
-    source: Path, target: Path, keeps: Callable[[str, str], bool], sink: Callable[[str], Any]
+    source: Path,
+    target: Path,
+    keeps: Callable[[str, str], bool],
+    sink: Callable[[str], Any],
+    damaged: list[ArchiveReadError],
 ) -> int:
-    """Copy the warcinfo and the records ``keeps(url, warc_date)`` accepts from ``source`` to
-    ``target``, member by member; an item record goes with the response it refers to. The
-    index line of each capture copied (at its offset in ``target``) goes to ``sink``.
-    Return how many records other than warcinfo were kept."""
-    kept_ids: set[str] = set()
+    """Copy the warcinfo and the whole records ``keeps(url, warc_date)`` accepts from
+    ``source`` to ``target``, member by member; an item record goes with the response it
+    refers to. The index line of each capture copied (at its offset in ``target``) goes to
+    ``sink``; the damage of ``source`` (its whole records are copied, those after it too) to
+    ``damaged``. Return how many records other than warcinfo were kept."""
+    members = _Members(keeps)
+    visit_whole_records(source, members, damaged)
     count = 0
-    with source.open("rb") as stream, source.open("rb") as copy, target.open("wb") as out:
-        records = ArchiveIterator(stream)
-        for record in records:
-            headers = record.rec_headers
-            url = item_url(headers.get_header("WARC-Target-URI") or "")
-            if record.rec_type == "warcinfo":
-                keep = True
-            elif record.rec_type == "metadata":
-                keep = headers.get_header("WARC-Concurrent-To") in kept_ids
-            else:
-                keep = keeps(url, headers.get_header("WARC-Date") or "")
-            fields = record_fields(record) if keep else None
-            records.read_to_end(record)
-            if not keep:
-                continue
-            if record.rec_type != "warcinfo":
-                count += 1
-                kept_ids.add(headers.get_header("WARC-Record-ID"))
+    with source.open("rb") as copy, target.open("wb") as out:
+        for offset, length, fields, warcinfo in members.kept:
+            count += not warcinfo
             if fields is not None:
-                sink(fields_line(fields, records.get_record_length(), out.tell(), target.name))
-            copy.seek(records.get_record_offset())
-            out.write(copy.read(records.get_record_length()))
+                sink(fields_line(fields, length, out.tell(), target.name))
+            copy.seek(offset)
+            out.write(copy.read(length))
     return count
+
+
+class _Members:
+    """The members of a WARC file a cut keeps, as they are visited: (offset, length, index
+    fields or None, whether it is the warcinfo)."""
+
+    def __init__(self, keeps: Callable[[str, str], bool]) -> None:
+        self.keeps = keeps
+        self.kept: list[tuple[int, int, CaptureFields | None, bool]] = []
+        self.kept_ids: set[str] = set()
+
+    def restart(self) -> None:
+        self.kept.clear()
+        self.kept_ids.clear()
+
+    def visit(self, record: ArcWarcRecord, records: ArchiveIterator) -> None:
+        headers = record.rec_headers
+        url = item_url(headers.get_header("WARC-Target-URI") or "")
+        if record.rec_type == "warcinfo":
+            keep = True
+        elif record.rec_type == "metadata":
+            keep = headers.get_header("WARC-Concurrent-To") in self.kept_ids
+        else:
+            keep = self.keeps(url, headers.get_header("WARC-Date") or "")
+        fields = record_fields(record) if keep else None
+        records.read_to_end(record)
+        if not keep:
+            return
+        if record.rec_type != "warcinfo":
+            self.kept_ids.add(headers.get_header("WARC-Record-ID"))
+        length, offset = records.get_record_length(), records.get_record_offset()
+        self.kept.append((offset, length, fields, record.rec_type == "warcinfo"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from archive.collection import (
     not_a_collection,
 )
 from archive.item_lines import Items
+from archive.reader import ArchiveReadError
 from archive.repair import RepairReport
 from archive.writer import OPEN_SUFFIX
 from crawler.running import ensure_writable, run_spider
@@ -250,16 +251,18 @@ def run_index(args: argparse.Namespace) -> int:
             # Written beside and renamed: the index in place is the previous one, whole.
             raise CollectionError(f"{collection.index_path} was not written: {reason}") from error
     print(f"indexed {count} records: {collection.index_path}")
-    damage = collection.index_damage
-    if damage:
-        files = len({failure.path for failure in damage})
-        print(
-            f"damaged: {len(damage)} {'place' if len(damage) == 1 else 'places'} in {files} WARC "
-            f"{'file' if files == 1 else 'files'} (said above); the whole records around them "
-            "are indexed"
-        )
+    if collection.index_damage:
+        summary = _damage_summary(collection.index_damage)
+        print(f"{summary}; the whole records around them are indexed")
         return 1
     return 0
+
+
+def _damage_summary(damage: list[ArchiveReadError]) -> str:
+    files = len({failure.path for failure in damage})
+    places = "place" if len(damage) == 1 else "places"
+    noun = "file" if files == 1 else "files"
+    return f"damaged: {len(damage)} {places} in {files} WARC {noun} (said above)"
 
 
 def run_wacz(args: argparse.Namespace) -> int:
@@ -301,6 +304,9 @@ def run_wacz(args: argparse.Namespace) -> int:
         noun = "line" if report.not_items == 1 else "lines"
         verb = "is no item" if report.not_items == 1 else "are no items"
         print(f"not packaged: {report.not_items} {noun} of items.jsonl that {verb} (see the log)")
+    if report.damage:
+        print(f"{_damage_summary(report.damage)}; the whole records around them are packaged")
+        return 1
     return 0
 
 

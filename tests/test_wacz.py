@@ -22,7 +22,7 @@ from archive.cdxj import build_index
 from archive.collection import Collection
 from archive.wacz import PackageInfo, Selection, WaczError, write_wacz
 from archive.writer import ArchiveWriter
-from tests.archive_support import exchange, warcio_check
+from tests.archive_support import exchange, five_pages_one_damaged, warcio_check
 from tests.conftest import Crawled, run_cli
 from tests.replay_support import py_wacz_validate
 
@@ -179,7 +179,7 @@ def test_a_failure_midway_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Mon
     _two_site_collection(tmp_path / "c")
     (tmp_path / "x.wacz").write_bytes(b"the previous package")
 
-    def broken(path: Path) -> None:
+    def broken(path: Path, damaged: object = None) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(archive.wacz, "index_lines", broken)
@@ -263,3 +263,23 @@ def test_lines_that_are_no_items_are_said_and_left_out(tmp_path: Path) -> None:
     offset = len(first.encode())
     assert f"items.jsonl at byte {offset}: not an item (not JSON" in result.stderr
     assert items_path.read_text(encoding="utf-8") == "".join([first, *damaged, *rest])
+
+
+@pytest.mark.parametrize("cut", [False, True])
+def test_a_damaged_warc_file_is_packaged_around_its_damage_and_said(
+    tmp_path: Path, cut: bool
+) -> None:
+    """A gzip member a disk damaged: the package holds every whole record (a cut copies each
+    one, those after the damage too), the summary says where the damage is, and the exit
+    status is 1; warcio's own complaints stay off the terminal."""
+    directory = tmp_path / "c"
+    _, offsets, _ = five_pages_one_damaged(directory / "warc")
+    selection = ["--from", "2000-01-01"] if cut else []
+    result = run_cli("wacz", str(directory), "--out", str(tmp_path / "x.wacz"), *selection)
+    assert result.returncode == 1, result.stderr
+    assert "captures: 4 " in result.stdout
+    assert f"unreadable WARC data at offset {offsets[2]}: " in result.stderr
+    assert "Error -3" not in result.stderr
+    assert "damaged: 1 place in 1 WARC file (said above)" in result.stdout
+    if cut:  # whole records only: a valid package (the whole file keeps its damage, as it is)
+        assert py_wacz_validate(tmp_path / "x.wacz")

@@ -212,9 +212,9 @@ def test_only_the_uncovered_file_is_read_again(
     read: list[str] = []
     index_lines = archive.wacz.index_lines
 
-    def counted(path: Path):
+    def counted(path: Path, damaged: list[object]) -> list[str]:
         read.append(path.name)
-        return index_lines(path)
+        return index_lines(path, damaged)
 
     monkeypatch.setattr(archive.wacz, "index_lines", counted)
     report = write_wacz(tmp_path / "c", tmp_path / "a.wacz", PackageInfo("a"))
