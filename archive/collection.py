@@ -57,7 +57,14 @@ from archive.cdxj import build_index, warc_files
 from archive.exchange import WarcLocation
 from archive.frontier import DONE, OWED, Frontier, FrontierEntry
 from archive.frontier import SCHEMA as FRONTIER_SCHEMA
-from archive.item_lines import Items, NotAnItem, requisites, text_field, warc_location
+from archive.item_lines import (
+    Items,
+    NotAnItem,
+    capture_key,
+    requisites,
+    text_field,
+    warc_location,
+)
 from archive.reader import ArchiveReadError, read_response
 from archive.records import sha1_digest
 from archive.repair import RepairReport, repair_directory
@@ -750,9 +757,10 @@ class Collection:
         """Register a line the state lacks: True when registered, False when known or keyless,
         None when its WARC record is gone (the line must go too). Raises NotAnItem when the
         line names its record in a way that cannot be read."""
-        key, version = item.get("key"), item.get("version")
-        if not isinstance(key, str) or not isinstance(version, int) or isinstance(version, bool):
+        capture = capture_key(item)
+        if capture is None:
             return False
+        key, version = capture
         known = self._conn.execute(
             "SELECT 1 FROM captures WHERE key = ? AND version = ?", (key, version)
         ).fetchone()

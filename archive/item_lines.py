@@ -100,6 +100,15 @@ def requisites(item: dict[str, Any]) -> list[str]:
     return [url for entry in entries if isinstance(url := entry.get("url"), str) and url]
 
 
+def capture_key(item: dict[str, Any]) -> tuple[str, int] | None:
+    """The (key, version) an item (or its item record) names; None when either is missing
+    or of another JSON type (a version ``true`` is no version)."""
+    key, version = item.get("key"), item.get("version")
+    if isinstance(key, str) and isinstance(version, int) and not isinstance(version, bool):
+        return key, version
+    return None
+
+
 def text_field(item: dict[str, Any], name: str) -> str | None:
     """``item[name]`` when it is a string, else None."""
     value = item.get(name)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.index_entries import capture_of
-from archive.item_lines import Items, requisites
+from archive.item_lines import Items, capture_key, requisites
 from archive.reader import ArchivedMetadata, iter_archive
 
 logger = logging.getLogger(__name__)
@@ -90,12 +90,8 @@ def requisite_owners(items_path: Path, urls: set[str]) -> list[tuple[str, str]]:
 
 def item_versions(items_path: Path) -> set[tuple[str, int]]:
     """(key, version) of each item of items.jsonl that names both."""
-    versions = set()
-    for line in Items(items_path):
-        key, version = line.item.get("key"), line.item.get("version")
-        if isinstance(key, str) and isinstance(version, int):
-            versions.add((key, version))
-    return versions
+    captures = (capture_key(line.item) for line in Items(items_path))
+    return {capture for capture in captures if capture is not None}
 
 
 def recorded_items(warcs: Iterable[Path], wanted: set[tuple[str, int]]) -> Iterator[dict[str, Any]]:
@@ -107,8 +103,7 @@ def recorded_items(warcs: Iterable[Path], wanted: set[tuple[str, int]]) -> Itera
         if not left:
             return
         if isinstance(record, ArchivedMetadata) and isinstance(record.payload, dict):
-            key, version = record.payload.get("key"), record.payload.get("version")
-            capture = (key, version)
-            if isinstance(key, str) and isinstance(version, int) and capture in left:
+            capture = capture_key(record.payload)
+            if capture is not None and capture in left:
                 left.discard(capture)
                 yield record.payload
