@@ -218,7 +218,7 @@ def _iter_file(
             if damage is None:
                 break
             offset, reason = damage
-            start = next_record_start(path, offset)
+            start = _next_record_start(stream, offset)
             if start is None:
                 reason += "; nothing whole after it"
             else:
@@ -269,17 +269,18 @@ def _iter_from(
     return None
 
 
-def next_record_start(path: Path, damaged: int) -> int | None:
-    """The first offset past ``damaged`` where a whole record starts (its own gzip member in a
-    compressed file, after a blank line in a plain one); None when there is none."""
-    with _open(path) as stream:
-        compressed = stream.read(2) == _GZIP_MAGIC[:2]
-        marker, skip = (_GZIP_MAGIC, 0) if compressed else (b"\r\n\r\nWARC/", 4)
-        position = damaged + 1
-        while (found := _find(stream, marker, position)) is not None:
-            if _whole_record_at(stream, found + skip):
-                return found + skip
-            position = found + 1
+def _next_record_start(stream: BinaryIO, damaged: int) -> int | None:
+    """The first offset of ``stream`` (a WARC file) past ``damaged`` where a whole record
+    starts (its own gzip member in a compressed file, after a blank line in a plain one);
+    None when there is none."""
+    stream.seek(0)
+    compressed = stream.read(2) == _GZIP_MAGIC[:2]
+    marker, skip = (_GZIP_MAGIC, 0) if compressed else (b"\r\n\r\nWARC/", 4)
+    position = damaged + 1
+    while (found := _find(stream, marker, position)) is not None:
+        if _whole_record_at(stream, found + skip):
+            return found + skip
+        position = found + 1
     return None
 
 
