@@ -57,6 +57,7 @@ from archive.cdxj import (
     warc_files,
 )
 from archive.collection import Collection, CollectionError, not_a_collection, take_lock
+from archive.exchange import WarcLocation
 from archive.fixity import Fixity
 from archive.fixity import read as read_fixity
 from archive.index_reuse import ReusableIndex, reusable_index
@@ -295,7 +296,7 @@ class _Package:
                 location = warc_location(item)
                 name = location.file if location else None
                 if name in packaged:
-                    out.write(_json_line(_page(item)))
+                    out.write(_json_line(_page(item, location)))
                     self.report.pages += 1
                 elif name and name + OPEN_SUFFIX not in unfinished:
                     self.report.missing[name] = self.report.missing.get(name, 0) + 1
@@ -462,13 +463,12 @@ def _selected_items(
     return selected
 
 
-def _page(item: dict[str, Any]) -> dict[str, Any]:
-    """The pages.jsonl entry of an article version: ReplayWeb.page lists the title and
-    searches the text (lead and body)."""
+def _page(item: dict[str, Any], location: WarcLocation | None) -> dict[str, Any]:
+    """The pages.jsonl entry of an article version stored at ``location``: ReplayWeb.page
+    lists the title and searches the text (lead and body)."""
     paragraphs = item.get("paragraphs")
     body = [p for p in paragraphs if isinstance(p, str)] if isinstance(paragraphs, list) else []
     summary = text_field(item, "summary")
-    location = warc_location(item)
     record_id = location.record_id if location else ""
     return {
         "id": record_id.removeprefix("<urn:uuid:").removesuffix(">"),

@@ -126,7 +126,8 @@ def _is_article_page(url: str, content_type: str | None) -> bool:
     (of any generation of the portals)."""
     kind = (content_type or "").lower()
     return (
-        ("html" in kind or not kind) and well_formed(url) and recover_kind(url) is UrlKind.ARTICLE
+        # Memoised and usually enough to say no: only article URLs are parsed for their port.
+        ("html" in kind or not kind) and recover_kind(url) is UrlKind.ARTICLE and well_formed(url)
     )
 
 
