@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, Protocol, TypeVar
 
-from fastwarc.warc import ArchiveIterator, HeaderMap, WarcRecord, WarcRecordType
+from fastwarc.warc import ArchiveIterator, HeaderMap, WarcHeader, WarcRecord, WarcRecordType
 from isal import isal_zlib
 from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 from warcio.bufferedreaders import BufferedReader, ChunkedDataReader
@@ -312,7 +312,7 @@ def _whole_record_at(stream: BinaryIO, offset: int) -> bool:
 def _cut_short(record: WarcRecord) -> bool:
     # FastWARC stops quietly at the end of a cut file: a record without a length (cut in its
     # headers), or whose block holds fewer bytes than its length says, was cut.
-    length = record.headers.get_bytes(b"Content-Length")
+    length = record.headers.get_bytes(WarcHeader.CONTENT_LENGTH)
     return length is None or record.reader.tell() != record.content_length
 
 
@@ -344,7 +344,9 @@ def _text(raw: bytes) -> str:
         return raw.decode("iso-8859-1")
 
 
-def _warc_header(record: WarcRecord, name: bytes) -> str | None:
+def _warc_header(record: WarcRecord, name: WarcHeader) -> str | None:
+    # FastWARC's lookup takes its enum at once, and a name in bytes only after failing to
+    # read it as the enum (an exception built and dropped): a fifth of the cost per header.
     raw = record.headers.get_bytes(name)
     return None if raw is None else _text(raw)
 
@@ -355,7 +357,7 @@ def _first(headers: list[tuple[str, str]], name: str) -> str | None:
 
 
 def _target_uri(record: WarcRecord) -> str | None:
-    uri = _warc_header(record, b"WARC-Target-URI")
+    uri = _warc_header(record, WarcHeader.WARC_TARGET_URI)
     # WARC 1.0's grammar put the URI in angle brackets, and wget still writes them.
     if uri is not None and uri.startswith("<") and uri.endswith(">"):
         return uri[1:-1]
@@ -367,14 +369,14 @@ def _archived_any(
 ) -> ArchivedResponse | ArchivedMetadata | ArchivedProvenance | None:
     if not record.record_type & _RESPONSES:
         if record.record_type == WarcRecordType.metadata:
-            content_type = _warc_header(record, b"Content-Type") or ""
+            content_type = _warc_header(record, WarcHeader.CONTENT_TYPE) or ""
             if content_type.startswith(_PROVENANCE_TYPE):
                 return _archived_provenance(record)
         return _archived_metadata(record, file, offset, max_body)
     url = _target_uri(record) or ""
     if wanted is not None:
         http = _http_headers(record, url)
-        content_type = http.get_bytes(b"Content-Type") if http else None
+        content_type = http.get_bytes(WarcHeader.CONTENT_TYPE) if http else None
         if not wanted(url, None if content_type is None else _text(content_type)):
             return None
     return _archived_response(record, file, offset, body=True, max_body=max_body, url=url)
@@ -383,9 +385,9 @@ def _archived_any(
 def _archived_metadata(
     record: WarcRecord, file: str, offset: int, max_body: int
 ) -> ArchivedMetadata | None:
-    if "json" not in (_warc_header(record, b"Content-Type") or ""):
+    if "json" not in (_warc_header(record, WarcHeader.CONTENT_TYPE) or ""):
         return None
-    response = _warc_header(record, b"WARC-Concurrent-To")
+    response = _warc_header(record, WarcHeader.WARC_CONCURRENT_TO)
     payload = _read_bounded(record.reader, max_body)
     decoded, unreadable = None, None
     if payload is not None:
@@ -395,7 +397,7 @@ def _archived_metadata(
             unreadable = f"not JSON: {error}"
     return ArchivedMetadata(
         item_url(_target_uri(record) or ""),
-        response or _warc_header(record, b"WARC-Refers-To"),
+        response or _warc_header(record, WarcHeader.WARC_REFERS_TO),
         decoded,
         unreadable,
     )
@@ -411,7 +413,7 @@ def _archived_provenance(record: WarcRecord) -> ArchivedProvenance | None:
         if colon:
             fields.append((name.strip(), value.strip()))
     return ArchivedProvenance(
-        _target_uri(record) or "", _warc_header(record, b"WARC-Concurrent-To"), fields
+        _target_uri(record) or "", _warc_header(record, WarcHeader.WARC_CONCURRENT_TO), fields
     )
 
 
@@ -432,7 +434,7 @@ def _archived_response(
         return None
     if url is None:
         url = _target_uri(record) or ""
-    record_id = _warc_header(record, b"WARC-Record-ID") or ""
+    record_id = _warc_header(record, WarcHeader.WARC_RECORD_ID) or ""
     revisit = record.record_type == WarcRecordType.revisit
     http = _http_headers(record, url)
     headers = [(_text(name), _text(value)) for name, value in http.items_bytes()] if http else []
@@ -456,14 +458,14 @@ def _archived_response(
         headers=headers,
         body=decoded or b"",
         record_id=record_id,
-        date=_warc_header(record, b"WARC-Date") or "",
+        date=_warc_header(record, WarcHeader.WARC_DATE) or "",
         location=WarcLocation(file, offset, record_id),
         content_type=_first(headers, "Content-Type"),
-        payload_digest=_warc_header(record, b"WARC-Payload-Digest"),
+        payload_digest=_warc_header(record, WarcHeader.WARC_PAYLOAD_DIGEST),
         is_revisit=revisit,
-        refers_to_uri=_warc_header(record, b"WARC-Refers-To-Target-URI"),
-        refers_to_date=_warc_header(record, b"WARC-Refers-To-Date"),
-        profile=_warc_header(record, b"WARC-Profile"),
+        refers_to_uri=_warc_header(record, WarcHeader.WARC_REFERS_TO_TARGET_URI),
+        refers_to_date=_warc_header(record, WarcHeader.WARC_REFERS_TO_DATE),
+        profile=_warc_header(record, WarcHeader.WARC_PROFILE),
         body_too_large=decoded is None,
     )
 
