@@ -139,6 +139,9 @@ STANDARD_OUTPUT = Path("-")
 def run_extract(args: argparse.Namespace) -> int:
     from crawler.reextract import extract_items
 
+    for path in args.warcs:
+        if path.is_dir():
+            raise UsageError(f"{path} is a directory, not a WARC file: {_warcs_in(path)}")
     missing = [str(path) for path in args.warcs if not path.is_file()]
     if missing:
         raise UsageError(f"no such WARC file: {', '.join(missing)}")
@@ -164,6 +167,13 @@ def run_extract(args: argparse.Namespace) -> int:
         file=sys.stderr if piped else sys.stdout,
     )
     return 1 if stats.errors else 0
+
+
+def _warcs_in(directory: Path) -> str:
+    """What to name instead of ``directory``: its WARC files, or its collection's."""
+    if (directory / "warc").is_dir():
+        directory = directory / "warc"
+    return f"give the WARC files in it ({directory / '*.warc.gz'})"
 
 
 def _extract_to_standard_output(warcs: list[Path]) -> ExtractStats:

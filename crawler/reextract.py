@@ -292,6 +292,12 @@ def _distinct(warcs: Iterable[Path]) -> Iterator[Path]:
 
 
 def _extract_file(extraction: _Extraction, path: Path, max_body: int) -> None:
+    # Zero bytes where a WARC file was meant to be (a copy onto a full disk) is data lost:
+    # a reader finds no damage in it, and the run would end with "errors: 0".
+    if path.is_file() and path.stat().st_size == 0:
+        extraction.stats.errors += 1
+        logger.error("%s: the file is empty (0 bytes): no WARC record in it", path)
+        return
     try:
         records = iter_archive([path], responses=_is_article_page, max_body=max_body)
         for record in records:

@@ -200,6 +200,17 @@ def test_extract_refuses_a_directory_or_a_file_as_parent(tmp_path: Path) -> None
     assert_refused(result, "is a file")
 
 
+def test_extract_names_a_folder_given_as_a_warc_file_and_what_to_give(tmp_path: Path) -> None:
+    # "no such WARC file" for a folder that is there sends the archivist looking for a typo.
+    with Collection(tmp_path / "c"):
+        pass
+    result = run_cli("extract", str(tmp_path / "c"), "--out", str(tmp_path / "x.jsonl"))
+    assert_refused(result, "is a directory, not a WARC file", str(tmp_path / "c" / "warc"))
+    result = run_cli("extract", str(tmp_path / "c" / "warc"), "--out", str(tmp_path / "x.jsonl"))
+    assert_refused(result, "is a directory, not a WARC file", "*.warc.gz")
+    assert not (tmp_path / "x.jsonl").exists()
+
+
 def test_extract_never_overwrites_a_collections_items(tmp_path: Path) -> None:
     with Collection(tmp_path) as collection:
         collection.append_item(json.dumps({"url": "u"}))

@@ -128,6 +128,23 @@ def test_a_warc_given_twice_is_read_once(tmp_path: Path, caplog: pytest.LogCaptu
     ]
 
 
+def test_an_empty_warc_file_is_an_error_not_an_empty_success(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A copy onto a full disk, a download that never started: zero bytes where a WARC file
+    was meant to be is data lost, and a run that reads "errors: 0" would hide it."""
+    empty = tmp_path / "lost.warc.gz"
+    empty.write_bytes(b"")
+    alone, beside = tmp_path / "alone.jsonl", tmp_path / "beside.jsonl"
+    extract_items([DATA / CASES["crawl"][0]], alone)
+    stats = extract_items([empty, DATA / CASES["crawl"][0]], beside)
+    assert stats.errors == 1
+    assert beside.read_bytes() == alone.read_bytes()
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{empty}: the file is empty (0 bytes): no WARC record in it"
+    ]
+
+
 def test_a_body_that_breaks_mid_stream_is_read_as_far_as_it_decodes_and_said(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
