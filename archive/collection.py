@@ -116,7 +116,12 @@ def collection_holding(path: Path) -> Path | None:
 
 def not_a_collection(directory: Path, lacking: str) -> str:
     """The sentence for a directory given as a collection that is none (``lacking`` says
-    why); one inside a collection (``lapvo/warc`` for ``lapvo``) names that collection."""
+    why); one inside a collection (``lapvo/warc`` for ``lapvo``) names that collection. A path
+    that is not there, or a file, is said as such: a typo is no folder to look inside."""
+    if not directory.exists():
+        return f"no such collection folder: {directory}"
+    if not directory.is_dir():
+        return f"{directory} is a file, not a collection folder"
     said = f"{directory} is not a collection ({lacking})"
     holding = collection_holding(directory)
     return f"{said}; it lies inside the collection {holding}: give that" if holding else said

@@ -29,8 +29,6 @@ class NotACollection(ValueError):
 
 
 def check_collection(directory: Path) -> None:
-    if not directory.is_dir():
-        raise NotACollection(f"{directory} is not a directory")
     if not (directory / "items.jsonl").is_file() and not (directory / "warc").is_dir():
         raise NotACollection(not_a_collection(directory, "no items.jsonl, no warc/ folder"))
 

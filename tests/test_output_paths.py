@@ -184,3 +184,25 @@ def test_a_folder_of_a_collection_given_for_it_is_named_so(
         f"collection {collection}: give that\n"
     )
     assert not (tmp_path / "x.wacz").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["index"], ["wacz", "--out", "x.wacz"], ["serve", "--port", "0"]],
+    ids=lambda value: value[0],
+)
+def test_a_missing_path_or_a_file_given_for_a_collection_is_named_so(
+    command: list[str], tmp_path: Path
+) -> None:
+    """One wording in every command that takes a collection: a typo in the name is "no such
+    folder", a file is "a file", neither is "not a collection" (which sends the archivist
+    looking inside a folder that is not there)."""
+    missing, afile = tmp_path / "lapov", tmp_path / "lapvo.wacz"
+    afile.write_bytes(b"PK")
+    result = run_cli(*command, str(missing), cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == f"portal-archiver: no such collection folder: {missing}\n"
+    result = run_cli(*command, str(afile), cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == f"portal-archiver: {afile} is a file, not a collection folder\n"
+    assert not (tmp_path / "x.wacz").exists()

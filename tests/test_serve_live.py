@@ -112,7 +112,8 @@ def test_the_archived_page_is_replayed_by_pywb_on_another_origin(
 def test_serve_refuses_what_is_not_a_collection(tmp_path: Path) -> None:
     result = run_cli("serve", str(tmp_path / "missing"), "--port", "0", timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip() == f"portal-archiver: {tmp_path / 'missing'} is not a directory"
+    missing = tmp_path / "missing"
+    assert result.stderr.strip() == f"portal-archiver: no such collection folder: {missing}"
     (tmp_path / "empty").mkdir()
     result = run_cli("serve", str(tmp_path / "empty"), "--port", "0", timeout=60)
     assert result.returncode == 2
