@@ -310,7 +310,7 @@ class Page:
         return self._parsed[2]
 
     @cached_property
-    def _parsed(self) -> tuple[Element | None, bool, bool]:
+    def _parsed(self) -> tuple[Element | None, bool, bool, list[Element]]:
         # NUL characters are dropped, as browsers drop them from text: libxml2 would make each
         # a U+FFFD in the middle of a word.
         encoding, decoded = self._decoded
@@ -331,12 +331,16 @@ class Page:
                 text = _XML_DECLARATION.sub("", self.text, count=1).replace("\x00", "")
                 document = lxml.etree.HTML(text, parser)
         except (ValueError, lxml.etree.LxmlError):
-            return None, False, False
+            return None, False, False, []
         log = parser.error_log
         errors = {error.type for error in log}
         # A page with more errors than are reported may hide a stray closer's among the rest.
         stray = _TAG_MISMATCH in errors or len(log) >= _ERRORS_REPORTED
-        return document, _RESOURCE_LIMIT in errors, stray
+        # lxml makes a Python object for a node each time a walk meets it anew (and frees it
+        # when the walk moves on): the parsers walk a page some five times, so every element's
+        # object is made once here and kept as long as the page.
+        elements = list(document.iter()) if document is not None else []
+        return document, _RESOURCE_LIMIT in errors, stray, elements
 
     @cached_property
     def tree(self) -> Element:
