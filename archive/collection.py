@@ -8,7 +8,7 @@ Layout::
     DIR/state.sqlite        per-article state and the open crawl's frontier (WAL mode)
     DIR/jobs/               Scrapy's JOBDIR (request queue on disk, a cache of the frontier)
     DIR/report.json         the last crawl's report
-    DIR/.lock               holds the pid of the crawl that owns the collection
+    DIR/.lock               the pid and command of the process holding the collection
     DIR/.index-pending.cdxj index lines of what the running crawl wrote, until the index is built
 
 Protocol for a new or changed article (the order is what makes a kill harmless):
@@ -140,22 +140,62 @@ class OpenCrawlConflict(CollectionError):
     """The collection has an unfinished crawl of other targets or options."""
 
 
-def take_lock(directory: Path, lock_path: Path, *, advice: str) -> int:
-    """Take the collection's lock (an flock on ``DIR/.lock``, which names the holder's pid)
-    for every command that writes or packages the collection; return its descriptor, whose
-    closing releases it. ``advice`` ends the :class:`CollectionLocked` message."""
+_WRITER = "crawl"
+_LOCKED_ADVICE = "wait for it to finish or stop it first"
+
+
+def take_lock(
+    directory: Path, lock_path: Path, *, advice: str, command: str = _WRITER, shared: bool = False
+) -> int:
+    """Take the collection's lock (an flock on ``DIR/.lock``, which names the holder's pid and
+    command) for every command that writes or reads the collection; return its descriptor,
+    whose closing releases it. A command that writes (crawl, fetch, recover, index) holds it
+    alone; one that only reads (wacz, extract once the collection is open) takes it
+    ``shared``, beside other readers. ``advice`` ends the :class:`CollectionLocked` message."""
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+        holder = _holder(fd)
         os.close(fd)
-        raise CollectionLocked(
-            f"collection {directory} is in use by another crawl (pid {holder}); {advice}"
-        ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        raise CollectionLocked(f"collection {directory} is in use by {holder}; {advice}") from None
+    if not shared:
+        _name_holder(fd, command)
     return fd
+
+
+def share_lock(fd: int, directory: Path, *, advice: str) -> None:
+    """Let readers in beside the holder of ``fd`` (its lock taken alone), from now on a reader.
+
+    flock turns an exclusive lock into a shared one by dropping it and taking the new one: a
+    writer that took it in between is reported, and ``fd`` then holds no lock."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise CollectionLocked(
+            f"collection {directory} is in use by {_holder(fd)}; {advice}"
+        ) from None
+
+
+def _name_holder(fd: int, command: str) -> None:
+    # Only a holder alone names itself: readers together would each name a different one,
+    # and the last to write might be long gone.
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()} {command}\n".encode("ascii", "replace"), 0)
+
+
+def _holder(fd: int) -> str:
+    """Who holds the lock on ``fd``'s file: the process its file names when one holds it alone
+    (``another crawl (pid 12)``), else the readers. Takes a shared lock on ``fd`` when readers
+    hold it; closing ``fd`` releases that."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid, _, command = os.pread(fd, 64, 0).decode("ascii", "replace").partition(" ")
+        command = command.strip() or _WRITER  # earlier versions wrote the pid alone, for crawls
+        who = "another crawl" if command == _WRITER else f"portal-archiver {command}"
+        return f"{who} (pid {pid.strip() or 'unknown'})"
+    return "commands reading it (portal-archiver extract or wacz)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,14 +287,17 @@ class Collection:
         opener: Callable[[Path], BinaryIO] | None = None,
         commit_every: int = 1,
         checked: bool = True,
+        command: str = _WRITER,
     ) -> None:
         """``checked``: read state.sqlite whole at the opening (:func:`check_whole`), as a run
         that relies on it must (crawl, fetch, recover). A command that only needs the lock and
         the repairs (extract, index), or opens the collection again at once, passes False:
         the check costs a fraction of a second per thousand articles, and a damaged page
-        still fails the queries that reach it."""
+        still fails the queries that reach it. ``command`` names the holder in the lock file
+        (what a refused command says holds the collection)."""
         self.directory = Path(directory)
         self._checked = checked
+        self._command = command
         self.warc_dir = self.directory / "warc"
         self.items_path = self.directory / "items.jsonl"
         self.index_path = self.directory / "indexes" / "index.cdxj"
@@ -602,8 +645,16 @@ class Collection:
 
     def _lock(self) -> None:
         self._lock_fd = take_lock(
-            self.directory, self.lock_path, advice="wait for it to finish or stop it first"
+            self.directory, self.lock_path, advice=_LOCKED_ADVICE, command=self._command
         )
+
+    def share(self) -> None:
+        """From now on only read: let other readers (extract, wacz) in beside this one, and
+        keep writers out. Opening repaired the collection alone; what it wrote is committed."""
+        if self._lock_fd is None:
+            raise RuntimeError(f"collection {self.directory} is not open")
+        self.commit()
+        share_lock(self._lock_fd, self.directory, advice=_LOCKED_ADVICE)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.state_path, isolation_level=None)

@@ -209,8 +209,15 @@ def _reason(error: OSError | SourceChanged) -> str:
 
 @contextmanager
 def _locked(lock_path: Path, directory: Path) -> Iterator[None]:
-    """Hold the collection's lock (the one a crawl takes) while it is read."""
-    fd = take_lock(directory, lock_path, advice="package it when the crawl has finished")
+    """Hold the collection's lock while it is read: shared with other readers (extract, another
+    wacz), refused while a crawl, fetch, recover or index holds it."""
+    fd = take_lock(
+        directory,
+        lock_path,
+        advice="package it when that has finished",
+        command="wacz",
+        shared=True,
+    )
     try:
         yield
     finally:

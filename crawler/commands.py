@@ -6,6 +6,7 @@ import argparse
 import io
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -18,8 +19,10 @@ from archive.atomic import full_disk_note, os_reason
 from archive.collection import (
     Collection,
     CollectionError,
+    CollectionLocked,
     collection_holding,
     not_a_collection,
+    take_lock,
 )
 from archive.item_lines import Items
 from archive.reader import ArchiveReadError
@@ -132,6 +135,8 @@ def _print_recovery(out: Path) -> None:
         )
 
 
+_READ_ADVICE = "extract when it has finished"
+
 # ``--out -``: standard output, as Unix tools read a lone dash (``./-`` names a file).
 STANDARD_OUTPUT = Path("-")
 
@@ -157,7 +162,8 @@ def run_extract(args: argparse.Namespace) -> int:
     with ExitStack() as locks:
         for directory in sorted({_collection_of(warc) for warc in warcs} - {None}):
             collection = locks.enter_context(_reading(directory))
-            warcs = _after_repairs(warcs, collection.repair_reports)
+            if collection is not None:
+                warcs = _after_repairs(warcs, collection.repair_reports)
         stats = _extract_to_standard_output(warcs) if piped else extract_items(warcs, out)
     print(
         f"articles: {stats.articles}   responses read: {stats.responses}   "
@@ -217,11 +223,39 @@ def _collection_of(warc: Path) -> Path | None:
 
 
 @contextmanager
-def _reading(directory: Path) -> Iterator[Collection]:
-    """Hold the collection while reading it: a crawl in progress refuses us, and no crawl
-    starts (a lock file left by a finished crawl is harmless: nobody holds its lock)."""
-    with Collection(directory, checked=False) as collection:  # extract uses no state
+def _reading(directory: Path) -> Iterator[Collection | None]:
+    """Hold the collection while reading it: a crawl in progress refuses us, and none starts;
+    other readers (extract, wacz) read beside us. It is opened alone first, which closes the
+    unfinished WARC files of a killed crawl; when other readers hold it already, it is read
+    as it is (None), an unfinished file named."""
+    collection = Collection(directory, checked=False, command="extract")  # extract uses no state
+    try:
+        collection.open()
+    except CollectionLocked:
+        fd = take_lock(
+            directory, collection.lock_path, advice=_READ_ADVICE, command="extract", shared=True
+        )
+        try:
+            _name_unfinished(collection)
+            yield None
+        finally:
+            os.close(fd)
+        return
+    try:
+        collection.share()
         yield collection
+    finally:
+        collection.close()
+
+
+def _name_unfinished(collection: Collection) -> None:
+    for unfinished in sorted(collection.warc_dir.glob(f"*{OPEN_SUFFIX}")):
+        logger.warning(
+            "%s is the unfinished WARC file of a killed crawl, left as it is while another "
+            "command reads the collection: read as it is only if given; run extract again "
+            "alone to have it closed first",
+            unfinished,
+        )
 
 
 def _after_repairs(warcs: list[Path], repairs: list[RepairReport]) -> list[Path]:
@@ -253,7 +287,7 @@ def run_index(args: argparse.Namespace) -> int:
         raise UsageError(not_a_collection(args.directory, "no warc/ folder"))
     # Through the collection: its lock keeps a crawl from writing while the index is rebuilt
     # (and refuses during one), and an unfinished WARC file is repaired first.
-    with Collection(args.directory, checked=False) as collection:  # the index uses no state
+    with Collection(args.directory, checked=False, command="index") as collection:  # no state
         try:
             count = collection.build_index()
         except OSError as error:

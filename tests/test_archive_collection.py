@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -17,6 +19,7 @@ from archive.collection import (
     OpenCrawlConflict,
     content_digest,
     encode_item,
+    take_lock,
 )
 from archive.frontier import OWED, FrontierEntry
 from archive.records import sha1_digest
@@ -99,6 +102,42 @@ def test_second_opener_is_refused_naming_the_pid(tmp_path: Path) -> None:
     ):
         Collection(tmp_path).open()
     Collection(tmp_path).open().close()  # released on close
+
+
+def test_readers_share_a_collection_and_a_writer_is_refused_naming_them(tmp_path: Path) -> None:
+    """Two extracts, or an extract and a wacz, read at once; a crawl waits for them, told that
+    commands read the collection (not "another crawl": an archivist would look for one)."""
+    Collection(tmp_path).open().close()
+    lock = tmp_path / ".lock"
+    first = take_lock(tmp_path, lock, advice="wait", command="extract", shared=True)
+    second = take_lock(tmp_path, lock, advice="wait", command="wacz", shared=True)
+    readers = "in use by commands reading it (portal-archiver extract or wacz)"
+    with pytest.raises(CollectionLocked, match=re.escape(readers)):
+        Collection(tmp_path).open()
+    os.close(first)
+    with pytest.raises(CollectionLocked, match=re.escape(readers)):
+        Collection(tmp_path).open()
+    os.close(second)
+    with Collection(tmp_path), pytest.raises(CollectionLocked, match=r"another crawl \(pid \d+"):
+        take_lock(tmp_path, lock, advice="wait", command="wacz", shared=True)
+    indexing = r"in use by portal-archiver index \(pid \d+"
+    with Collection(tmp_path, command="index"), pytest.raises(CollectionLocked, match=indexing):
+        take_lock(tmp_path, lock, advice="wait", command="wacz", shared=True)
+
+
+def test_a_reader_that_opened_the_collection_lets_other_readers_in(tmp_path: Path) -> None:
+    """extract opens the collection alone (it closes a killed crawl's WARC file), then only
+    reads: it shares the lock from then on, and a writer is kept out until it has finished."""
+    Collection(tmp_path).open().close()
+    with Collection(tmp_path, command="extract") as reading:
+        with pytest.raises(CollectionLocked, match=r"in use by portal-archiver extract \(pid"):
+            take_lock(tmp_path, tmp_path / ".lock", advice="w", command="wacz", shared=True)
+        reading.share()
+        other = take_lock(tmp_path, tmp_path / ".lock", advice="w", command="wacz", shared=True)
+        os.close(other)
+        with pytest.raises(CollectionLocked, match="in use by commands reading it"):
+            Collection(tmp_path).open()
+    Collection(tmp_path).open().close()
 
 
 def test_torn_items_line_is_cut(tmp_path: Path) -> None:

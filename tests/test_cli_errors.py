@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import collections
 import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.collection import Collection
+from archive.collection import Collection, take_lock
 from crawler.validation import UsageError, _defaults, check_settings, rule_for
 from tests.conftest import run_cli
 
@@ -236,6 +238,39 @@ def test_extract_and_index_refuse_a_collection_being_crawled(tmp_path: Path) -> 
     assert_refused(indexed, "in use by another crawl")
     assert index.read_text() == "kept\n", "no index of 0 records during a crawl"
     assert not (tmp_path.parent / "x.jsonl").exists()
+
+
+def _crawled_collection(directory: Path) -> Path:
+    """A collection holding a real crawl's WARC file."""
+    Collection(directory).open().close()
+    shutil.copy(Path(__file__).parent / "data" / "extract" / "crawl-1.warc.gz", directory / "warc")
+    return directory
+
+
+def test_extract_and_wacz_read_a_collection_another_reader_holds(tmp_path: Path) -> None:
+    """Two extracts at once (one file per site), or a package made while items are extracted:
+    readers share the collection; only a crawl, fetch, recover or index holds it alone."""
+    collection = _crawled_collection(tmp_path / "c")
+    warcs = [str(path) for path in sorted((collection / "warc").glob("*.warc.gz"))]
+    alone = run_cli("extract", *warcs, "--out", str(tmp_path / "alone.jsonl"))
+    assert alone.returncode == 0, alone.stderr
+    # A killed crawl's unfinished file: closed by an extract that opens the collection alone,
+    # named and left as it is by one that reads beside another reader.
+    unfinished = collection / "warc" / "killed.warc.gz.open"
+    shutil.copy(collection / "warc" / "crawl-1.warc.gz", unfinished)
+    reader = take_lock(collection, collection / ".lock", advice="", command="wacz", shared=True)
+    try:
+        extracted = run_cli("extract", *warcs, "--out", str(tmp_path / "beside.jsonl"))
+        packaged = run_cli("wacz", str(collection), "--out", str(tmp_path / "c.wacz"))
+        indexed = run_cli("index", str(collection))
+    finally:
+        os.close(reader)
+    assert extracted.returncode == 0, extracted.stderr
+    assert (tmp_path / "beside.jsonl").read_bytes() == (tmp_path / "alone.jsonl").read_bytes()
+    assert f"{unfinished} is the unfinished WARC file of a killed crawl" in extracted.stderr
+    assert unfinished.exists()
+    assert packaged.returncode == 0, packaged.stderr
+    assert_refused(indexed, "in use by commands reading it")
 
 
 def test_a_locked_collection_is_refused(tmp_path: Path) -> None:
