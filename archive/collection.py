@@ -45,6 +45,7 @@ import logging
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -141,6 +142,10 @@ class OpenCrawlConflict(CollectionError):
 
 
 _WRITER = "crawl"
+# The command that holds the lock alone only to open the collection (its repairs), then shares
+# it: a reader meeting it waits this long for it (a big collection opens in seconds).
+_OPENER = "extract"
+_OPENING_WAIT = 60.0
 _LOCKED_ADVICE = "wait for it to finish or stop it first"
 
 
@@ -151,14 +156,23 @@ def take_lock(
     command) for every command that writes or reads the collection; return its descriptor,
     whose closing releases it. A command that writes (crawl, fetch, recover, index) holds it
     alone; one that only reads (wacz, extract once the collection is open) takes it
-    ``shared``, beside other readers. ``advice`` ends the :class:`CollectionLocked` message."""
+    ``shared``, beside other readers, and waits for an extract that holds it alone only while
+    it opens the collection. ``advice`` ends the :class:`CollectionLocked` message."""
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = _holder(fd)
-        os.close(fd)
-        raise CollectionLocked(f"collection {directory} is in use by {holder}; {advice}") from None
+    deadline = time.monotonic() + _OPENING_WAIT
+    while True:
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            holder, opening = _holder(fd)
+            if shared and opening and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            os.close(fd)
+            raise CollectionLocked(
+                f"collection {directory} is in use by {holder}; {advice}"
+            ) from None
     if not shared:
         _name_holder(fd, command)
     return fd
@@ -173,7 +187,7 @@ def share_lock(fd: int, directory: Path, *, advice: str) -> None:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         raise CollectionLocked(
-            f"collection {directory} is in use by {_holder(fd)}; {advice}"
+            f"collection {directory} is in use by {_holder(fd)[0]}; {advice}"
         ) from None
 
 
@@ -184,18 +198,19 @@ def _name_holder(fd: int, command: str) -> None:
     os.pwrite(fd, f"{os.getpid()} {command}\n".encode("ascii", "replace"), 0)
 
 
-def _holder(fd: int) -> str:
+def _holder(fd: int) -> tuple[str, bool]:
     """Who holds the lock on ``fd``'s file: the process its file names when one holds it alone
-    (``another crawl (pid 12)``), else the readers. Takes a shared lock on ``fd`` when readers
-    hold it; closing ``fd`` releases that."""
+    (``another crawl (pid 12)``), else the readers; and whether that one only opens the
+    collection before reading it (an extract). Takes a shared lock on ``fd`` when readers hold
+    it; closing ``fd`` releases that."""
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         pid, _, command = os.pread(fd, 64, 0).decode("ascii", "replace").partition(" ")
         command = command.strip() or _WRITER  # earlier versions wrote the pid alone, for crawls
         who = "another crawl" if command == _WRITER else f"portal-archiver {command}"
-        return f"{who} (pid {pid.strip() or 'unknown'})"
-    return "commands reading it (portal-archiver extract or wacz)"
+        return f"{who} (pid {pid.strip() or 'unknown'})", command == _OPENER
+    return "commands reading it (portal-archiver extract or wacz)", False
 
 
 @dataclass(frozen=True, slots=True)

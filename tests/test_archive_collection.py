@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -131,13 +132,31 @@ def test_a_reader_that_opened_the_collection_lets_other_readers_in(tmp_path: Pat
     Collection(tmp_path).open().close()
     with Collection(tmp_path, command="extract") as reading:
         with pytest.raises(CollectionLocked, match=r"in use by portal-archiver extract \(pid"):
-            take_lock(tmp_path, tmp_path / ".lock", advice="w", command="wacz", shared=True)
+            Collection(tmp_path).open()
         reading.share()
         other = take_lock(tmp_path, tmp_path / ".lock", advice="w", command="wacz", shared=True)
         os.close(other)
         with pytest.raises(CollectionLocked, match="in use by commands reading it"):
             Collection(tmp_path).open()
     Collection(tmp_path).open().close()
+
+
+def test_a_reader_waits_for_an_extract_that_is_opening_the_collection(tmp_path: Path) -> None:
+    """``extract a.warc.gz & extract b.warc.gz``: the second meets the first while it opens the
+    collection alone (an instant, longer on a big one) and waits for it to share, instead of
+    being refused by a run it could read beside."""
+    Collection(tmp_path).open().close()
+    opening = Collection(tmp_path, command="extract").open()
+    sharing = threading.Timer(0.5, opening.share)
+    sharing.start()
+    try:
+        reader = take_lock(tmp_path, tmp_path / ".lock", advice="w", command="wacz", shared=True)
+        os.close(reader)
+    finally:
+        sharing.join()
+        opening.close()
+    with Collection(tmp_path), pytest.raises(CollectionLocked, match="another crawl"):
+        take_lock(tmp_path, tmp_path / ".lock", advice="w", command="wacz", shared=True)
 
 
 def test_torn_items_line_is_cut(tmp_path: Path) -> None:

@@ -273,6 +273,27 @@ def test_extract_and_wacz_read_a_collection_another_reader_holds(tmp_path: Path)
     assert_refused(indexed, "in use by commands reading it")
 
 
+def test_extracts_started_together_both_give_every_item(tmp_path: Path) -> None:
+    """Found by running two at once: the second was refused ("in use by another crawl")."""
+    collection = _crawled_collection(tmp_path / "c")
+    warcs = [str(path) for path in sorted((collection / "warc").glob("*.warc.gz"))]
+    outs = [tmp_path / f"{n}.jsonl" for n in range(4)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "crawler.cli", "extract", *warcs, "--out", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for out in outs
+    ]
+    for run in runs:
+        _, stderr = run.communicate(timeout=120)
+        assert run.returncode == 0, stderr
+    assert len({out.read_bytes() for out in outs}) == 1
+    assert outs[0].read_bytes()
+
+
 def test_a_locked_collection_is_refused(tmp_path: Path) -> None:
     with Collection(tmp_path):
         result = run_cli("fetch", GOOD_URL, "--out", str(tmp_path))
