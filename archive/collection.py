@@ -165,10 +165,13 @@ def take_lock(
             fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
             break
         except BlockingIOError:
-            holder, opening = _holder(fd)
-            if shared and opening and time.monotonic() < deadline:
-                time.sleep(0.05)
-                continue
+            if shared:  # one process holds it alone, and its file names it
+                holder, opening = _named_holder(fd)
+                if opening and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+            else:
+                holder = _holder(fd)
             os.close(fd)
             raise CollectionLocked(
                 f"collection {directory} is in use by {holder}; {advice}"
@@ -187,7 +190,7 @@ def share_lock(fd: int, directory: Path, *, advice: str) -> None:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         raise CollectionLocked(
-            f"collection {directory} is in use by {_holder(fd)[0]}; {advice}"
+            f"collection {directory} is in use by {_holder(fd)}; {advice}"
         ) from None
 
 
@@ -198,19 +201,24 @@ def _name_holder(fd: int, command: str) -> None:
     os.pwrite(fd, f"{os.getpid()} {command}\n".encode("ascii", "replace"), 0)
 
 
-def _holder(fd: int) -> tuple[str, bool]:
-    """Who holds the lock on ``fd``'s file: the process its file names when one holds it alone
-    (``another crawl (pid 12)``), else the readers; and whether that one only opens the
-    collection before reading it (an extract). Takes a shared lock on ``fd`` when readers hold
-    it; closing ``fd`` releases that."""
+def _holder(fd: int) -> str:
+    """Who holds the lock on ``fd``'s file: the process its file names when one holds it alone,
+    else the readers. Takes a shared lock on ``fd`` when readers hold it; closing ``fd``
+    releases that."""
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
-        pid, _, command = os.pread(fd, 64, 0).decode("ascii", "replace").partition(" ")
-        command = command.strip() or _WRITER  # earlier versions wrote the pid alone, for crawls
-        who = "another crawl" if command == _WRITER else f"portal-archiver {command}"
-        return f"{who} (pid {pid.strip() or 'unknown'})", command == _OPENER
-    return "commands reading it (portal-archiver extract or wacz)", False
+        return _named_holder(fd)[0]
+    return "commands reading it (portal-archiver extract or wacz)"
+
+
+def _named_holder(fd: int) -> tuple[str, bool]:
+    """The process the lock file names (``another crawl (pid 12)``), and whether it holds the
+    lock alone only to open the collection before reading it (an extract)."""
+    pid, _, command = os.pread(fd, 64, 0).decode("ascii", "replace").partition(" ")
+    command = command.strip() or _WRITER  # earlier versions wrote the pid alone, for crawls
+    who = "another crawl" if command == _WRITER else f"portal-archiver {command}"
+    return f"{who} (pid {pid.strip() or 'unknown'})", command == _OPENER
 
 
 @dataclass(frozen=True, slots=True)
