@@ -59,6 +59,10 @@ def archive_of(crawler: Crawler) -> ArchivePipeline | None:
     return _ARCHIVES.get(crawler)
 
 
+# The portal-archiver command each spider runs as, where it is not ``crawl``.
+_COMMANDS = {"fetch": "fetch", "recover": "recover"}
+
+
 def crawl_identity(crawler: Crawler) -> dict[str, Any]:
     """What makes two runs the same crawl: the spider's targets and options, and the settings
     that change what is fetched."""
@@ -128,6 +132,8 @@ class ArchivePipeline:
             Path(directory),
             durable=settings.getbool("ARCHIVE_DURABLE"),
             commit_every=settings.getint("ARCHIVE_COMMIT_EVERY"),
+            # Named in the lock file: a command refused meanwhile says which one holds it.
+            command=_COMMANDS.get(crawler.spidercls.name, "crawl"),
         ).open()
         try:
             # Before the scheduler opens: it re-seeds its queue from the crawl's frontier.

@@ -12,6 +12,7 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
 import replica
+from archive.collection import Collection, CollectionLocked
 from crawler import settings as project
 from crawler.archiving import ArchivePipeline
 from crawler.capture import CAPTURE_META_KEY, WireCapture
@@ -72,3 +73,18 @@ def test_not_durable_leaves_syncing_to_the_system(
     events = archive_one_article(tmp_path, monkeypatch, durable=False)
     assert not [event for event in events[: events.index("COMMIT")] if event.startswith("fsync")]
     assert "fsync items.jsonl" not in events
+
+
+def test_the_lock_names_the_command_holding_the_collection(tmp_path: Path) -> None:
+    """A command refused meanwhile says ``in use by portal-archiver fetch (pid …)``, not
+    "another crawl" for every spider."""
+    settings = {name: getattr(project, name) for name in dir(project) if name.isupper()}
+    crawler = get_crawler(FetchSpider, settings_dict={**settings, "ARCHIVE_DIR": str(tmp_path)})
+    crawler.spider = FetchSpider.from_crawler(crawler, urls=ARTICLE)
+    pipeline = ArchivePipeline.from_crawler(crawler)
+    try:
+        assert (tmp_path / ".lock").read_text().split() == [str(os.getpid()), "fetch"]
+        with pytest.raises(CollectionLocked, match=r"in use by portal-archiver fetch \(pid"):
+            Collection(tmp_path).open()
+    finally:
+        pipeline.collection.close()
