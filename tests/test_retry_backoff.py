@@ -40,13 +40,15 @@ SCRIPTS = {
     ARTICLE.format(504): [Reply(200, b"", delay=TIMEOUT + 1.5), page()],
 }
 # The least wait before each retry of each path: BASE * 2**attempt, or Retry-After when it
-# asks for more. A timeout adds the DOWNLOAD_TIMEOUT, counted from when the request left,
-# a little before the server saw it: half the backoff is the margin for that.
+# asks for more. A timed-out attempt is counted from when the request left, which on a busy
+# machine can be over a second before the server sees it (CI saw 1.25 s: a gap of 0.95 s
+# after a 2 s timeout): only its order is checked here, and the wait its retry adds is checked
+# where no clock of the server's counts, in the report's backoff total.
 LEAST_GAPS = {
     ARTICLE.format(408): [BASE],
     ARTICLE.format(429): [RETRY_AFTER],
     ARTICLE.format(503): [BASE, 2 * BASE],
-    ARTICLE.format(504): [TIMEOUT + BASE / 2],
+    ARTICLE.format(504): [0.0],
 }
 BACKOFF_TOTAL = BASE + RETRY_AFTER + BASE + 2 * BASE + BASE
 
