@@ -46,7 +46,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,6 +179,17 @@ def take_lock(
     if not shared:
         _name_holder(fd, command)
     return fd
+
+
+@contextlib.contextmanager
+def reading_lock(directory: Path, lock_path: Path, *, advice: str, command: str) -> Iterator[None]:
+    """Hold the collection's lock shared, beside other readers, for the block (see
+    :func:`take_lock`)."""
+    fd = take_lock(directory, lock_path, advice=advice, command=command, shared=True)
+    try:
+        yield
+    finally:
+        os.close(fd)  # releases the flock
 
 
 def share_lock(fd: int, directory: Path, *, advice: str) -> None:

@@ -37,7 +37,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,7 +56,7 @@ from archive.cdxj import (
     visit_whole_records,
     warc_files,
 )
-from archive.collection import Collection, CollectionError, not_a_collection, take_lock
+from archive.collection import Collection, CollectionError, not_a_collection, reading_lock
 from archive.exchange import WarcLocation
 from archive.fixity import Fixity
 from archive.fixity import read as read_fixity
@@ -160,7 +160,12 @@ def write_wacz(
         raise WaczError(not_a_collection(directory, "no warc/ folder"))
     if out.is_dir():
         raise WaczError(f"{out} is a directory; give the path of the .wacz file to write")
-    with _locked(collection.lock_path, directory), ExitStack() as stack:
+    # Shared with other readers (extract, another wacz); refused while a crawl, fetch, recover
+    # or index holds it.
+    locked = reading_lock(
+        directory, collection.lock_path, advice="package it when that has finished", command="wacz"
+    )
+    with locked, ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wacz-")))
         report = PackageReport(
             unfinished=sorted(p.name for p in collection.warc_dir.glob(f"*.warc.gz{OPEN_SUFFIX}"))
@@ -205,23 +210,6 @@ def _reason(error: OSError | SourceChanged) -> str:
     if isinstance(error, SourceChanged):
         return f"{error} (is something writing to the collection?)"
     return os_reason(error)
-
-
-@contextmanager
-def _locked(lock_path: Path, directory: Path) -> Iterator[None]:
-    """Hold the collection's lock while it is read: shared with other readers (extract, another
-    wacz), refused while a crawl, fetch, recover or index holds it."""
-    fd = take_lock(
-        directory,
-        lock_path,
-        advice="package it when that has finished",
-        command="wacz",
-        shared=True,
-    )
-    try:
-        yield
-    finally:
-        os.close(fd)  # releases the flock
 
 
 class _Package:

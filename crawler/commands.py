@@ -6,7 +6,6 @@ import argparse
 import io
 import json
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from archive.collection import (
     CollectionLocked,
     collection_holding,
     not_a_collection,
-    take_lock,
+    reading_lock,
 )
 from archive.item_lines import Items
 from archive.reader import ArchiveReadError
@@ -232,14 +231,9 @@ def _reading(directory: Path) -> Iterator[Collection | None]:
     try:
         collection.open()
     except CollectionLocked:
-        fd = take_lock(
-            directory, collection.lock_path, advice=_READ_ADVICE, command="extract", shared=True
-        )
-        try:
+        with reading_lock(directory, collection.lock_path, advice=_READ_ADVICE, command="extract"):
             _name_unfinished(collection)
             yield None
-        finally:
-            os.close(fd)
         return
     try:
         collection.share()
