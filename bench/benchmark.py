@@ -134,6 +134,9 @@ def run_plain(
 
 
 def run_ours(url: str, out: Path, extra: Sequence[str], log: Path) -> dict[str, Any]:
+    """A first crawl into an empty ``out``: a collection kept in a reused workdir would make
+    it an incremental crawl, and every later figure (extract, wacz) would count both."""
+    shutil.rmtree(out, ignore_errors=True)
     command = [sys.executable, "-m", "crawler.cli", "crawl", url, "--out", str(out)]
     usage = run_measured(command + settings_args([*LOOPBACK, *extra]), log)
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
@@ -154,7 +157,6 @@ def run_round(url: str, work: Path) -> dict[str, Any]:
     """(a), (a') and (b) back to back, so that their ratios share the machine's mood."""
     plain = run_plain(url, work)
     tuned = run_plain(url, work, TUNED, "plain-tuned")
-    shutil.rmtree(work / "html-only", ignore_errors=True)
     ours = run_ours(url, work / "html-only", HTML_ONLY, work / "html-only.log")
     per_page = ours["cpu_s_per_article_page"]
     return {
