@@ -24,8 +24,6 @@ logger = logging.getLogger(__name__)
 class ItemLine(NamedTuple):
     offset: int
     """Where the line starts in items.jsonl, in bytes."""
-    length: int
-    """Its length in bytes, newline included."""
     item: dict[str, Any]
 
 
@@ -64,7 +62,7 @@ class Items:
             offset = self.start
             for line in stream:
                 try:
-                    yield ItemLine(offset, len(line), item_of(line))
+                    yield ItemLine(offset, item_of(line))
                 except NotAnItem as error:
                     self.pass_over(offset, str(error))
                 offset += len(line)
