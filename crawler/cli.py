@@ -54,6 +54,10 @@ def _collection_directory(text: str) -> Path:
         raise argparse.ArgumentTypeError(
             "'-' names standard output; a collection is a folder: give its path"
         )
+    # ``--out "$ARCHIVE"`` with the variable unset: Path("") is the current folder, which
+    # would become a collection among whatever it holds.
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path; a collection is a folder: give its path")
     return Path(text)
 
 

@@ -206,10 +206,61 @@ def _check_output_file(out: Path, kind: str) -> None:
             f"--out {out} would overwrite a file of the collection {collection}; "
             "give a path outside its folders"
         )
+    if out.exists():
+        _check_replaceable(out, kind)
     parent = out.parent if str(out.parent) else Path(".")
     if parent.exists() and not parent.is_dir():
         raise UsageError(f"cannot write {out}: {parent} is a file, not a directory")
     ensure_writable(parent)
+
+
+# What each output is, by its first bytes: only such a file (or an empty one) is replaced.
+_OUTPUT_KINDS = {".jsonl": "JSON Lines", ".wacz": "WACZ"}
+_COMMANDS = {".jsonl": "extract", ".wacz": "wacz"}
+
+
+def _check_replaceable(out: Path, kind: str) -> None:
+    """Refuse to replace an existing ``out`` that is not a file of the command's own kind:
+    ``extract --out wget-1.warc.gz wget-2.warc.gz`` (the output name forgotten) must not cost
+    a WARC file that no collection holds. A rename over a device (``/dev/null`` as root) or a
+    pipe would replace it with a plain file."""
+    if not out.is_file():
+        raise UsageError(
+            f"--out {out} is not a regular file (a device, a pipe or a socket): give the name "
+            f"of a {kind} file to write"
+            + (", or --out - for standard output" if kind == ".jsonl" else "")
+        )
+    try:
+        with out.open("rb") as stream:
+            head = stream.read(512)
+    except OSError as error:
+        raise UsageError(f"cannot read --out {out}: {os_reason(error)}") from None
+    held = _held(head, kind)
+    if held is not None:
+        raise UsageError(
+            f"--out {out} already holds {held}, not a {_OUTPUT_KINDS[kind]} file: "
+            f"{_COMMANDS[kind]} replaces only its own kind of file; give another name, or "
+            "remove it first"
+        )
+
+
+def _held(head: bytes, kind: str) -> str | None:
+    """What a file starting with ``head`` holds when it is not of ``kind`` (None when it is,
+    or when it is empty)."""
+    text = head.lstrip()
+    if not text:
+        return None
+    if kind == ".jsonl" and text.startswith(b"{"):
+        return None
+    if kind == ".wacz" and head.startswith(b"PK\x03\x04"):
+        return None
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip data (a WARC file?)"
+    if head.startswith(b"WARC/"):
+        return "a WARC file"
+    if head.startswith(b"PK\x03\x04"):
+        return "a ZIP file"
+    return "text that is not JSON Lines" if kind == ".jsonl" else "something that is not a ZIP file"
 
 
 def _collection_of(warc: Path) -> Path | None:

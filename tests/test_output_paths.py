@@ -206,3 +206,99 @@ def test_a_missing_path_or_a_file_given_for_a_collection_is_named_so(
     assert result.returncode == 2
     assert result.stderr == f"portal-archiver: {afile} is a file, not a collection folder\n"
     assert not (tmp_path / "x.wacz").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "held"),
+    [
+        (["extract", str(WARC)], "gzip data (a WARC file?)"),
+        (["wacz", "COLLECTION"], "gzip data (a WARC file?)"),
+    ],
+    ids=["extract", "wacz"],
+)
+def test_an_existing_file_of_another_kind_is_never_replaced(
+    command: list[str], held: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``extract --out wget-1.warc.gz wget-2.warc.gz`` (the output name forgotten) replaced a
+    WARC file outside any collection with JSON Lines, exit 0: only a file of the command's own
+    kind (or an empty one) is replaced."""
+    collection = _collection(tmp_path / "c")
+    argv = [str(collection) if arg == "COLLECTION" else arg for arg in command]
+    loose = tmp_path / "wget-1.warc.gz"
+    shutil.copyfile(WARC, loose)
+    said = _refused([*argv, "--out", str(loose)], loose, capsys)
+    kind = "JSON Lines" if command[0] == "extract" else "WACZ"
+    assert said == (
+        f"portal-archiver: --out {loose} already holds {held}, not a {kind} file: "
+        f"{command[0]} replaces only its own kind of file; give another name, or remove it first\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "held"),
+    [
+        (b"WARC/1.1\r\nWARC-Type: warcinfo\r\n", "a WARC file"),
+        (b"PK\x03\x04rest", "a ZIP file"),
+        (b"url,title\n", "text that is not JSON Lines"),
+    ],
+)
+def test_extract_names_what_the_file_it_refuses_holds(
+    content: bytes, held: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "items.jsonl"
+    out.write_bytes(content)
+    said = _refused(["extract", str(WARC), "--out", str(out)], out, capsys)
+    assert f"--out {out} already holds {held}, not a JSON Lines file" in said
+
+
+@pytest.mark.parametrize("content", [b"", b'{"key": "old#1"}\n', b"\n  {"])
+def test_extract_replaces_an_empty_file_or_its_own_items(content: bytes, tmp_path: Path) -> None:
+    out = tmp_path / "items.jsonl"
+    out.write_bytes(content)
+    assert cli.main(["extract", str(WARC), "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").count("\n") == 14
+
+
+def test_wacz_replaces_an_earlier_package(tmp_path: Path) -> None:
+    collection = _collection(tmp_path / "c")
+    out = tmp_path / "c.wacz"
+    assert cli.main(["wacz", str(collection), "--out", str(out)]) == 0
+    first = out.read_bytes()
+    assert cli.main(["wacz", str(collection), "--out", str(out)]) == 0
+    assert out.read_bytes()[:4] == first[:4] == b"PK\x03\x04"
+
+
+def test_an_output_that_is_no_regular_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rename over ``--out /dev/null`` (as root) would replace the device with a file."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    capsys.readouterr()
+    assert cli.main(["extract", str(WARC), "--out", str(fifo)]) == 2
+    assert capsys.readouterr().err == (
+        f"portal-archiver: --out {fifo} is not a regular file (a device, a pipe or a socket): "
+        "give the name of a .jsonl file to write, or --out - for standard output\n"
+    )
+    assert fifo.is_fifo()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["crawl", "http://127.0.0.1:9/web/hlv"],
+        ["fetch", "http://127.0.0.1:9/web/hlv/x"],
+        ["recover", "--archive", "http://127.0.0.1:9/", "http://127.0.0.1:9/"],
+        ["demo"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_an_empty_collection_path_is_refused(argv: list[str], tmp_path: Path) -> None:
+    """``--out "$ARCHIVE_DIR"`` with the variable unset made the current folder a collection."""
+    result = run_cli(*argv, "--out", "", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"portal-archiver {argv[0]}: argument --out: an empty path; a collection is a folder: "
+        f"give its path (see portal-archiver {argv[0]} --help)\n"
+    )
+    assert os.listdir(tmp_path) == []
