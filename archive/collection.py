@@ -146,6 +146,8 @@ _WRITER = "crawl"
 # it: a reader meeting it waits this long for it (a big collection opens in seconds).
 _OPENER = "extract"
 _OPENING_WAIT = 60.0
+# How long a taker waits before reading the holder's name again.
+_RECHECK = 0.05
 _LOCKED_ADVICE = "wait for it to finish or stop it first"
 
 
@@ -160,6 +162,7 @@ def take_lock(
     it opens the collection. ``advice`` ends the :class:`CollectionLocked` message."""
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + _OPENING_WAIT
+    seen: str | None = None
     while True:
         try:
             fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
@@ -167,11 +170,14 @@ def take_lock(
         except BlockingIOError:
             if shared:  # one process holds it alone, and its file names it
                 holder, opening = _named_holder(fd)
-                if opening and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                    continue
             else:
-                holder = _holder(fd)
+                holder, opening = _holder(fd), False
+            # A holder names itself an instant after taking the lock: until then the file is
+            # empty, or names the one before. Only a name read twice is the holder's.
+            if holder != seen or (opening and time.monotonic() < deadline):
+                seen = holder
+                time.sleep(_RECHECK)
+                continue
             os.close(fd)
             raise CollectionLocked(
                 f"collection {directory} is in use by {holder}; {advice}"
@@ -208,8 +214,10 @@ def share_lock(fd: int, directory: Path, *, advice: str) -> None:
 def _name_holder(fd: int, command: str) -> None:
     # Only a holder alone names itself: readers together would each name a different one,
     # and the last to write might be long gone.
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()} {command}\n".encode("ascii", "replace"), 0)
+    # Written over the last name, then what is left of that cut: never an empty file between.
+    name = f"{os.getpid()} {command}\n".encode("ascii", "replace")
+    os.pwrite(fd, name, 0)
+    os.ftruncate(fd, len(name))
 
 
 def _holder(fd: int) -> str:
@@ -226,7 +234,8 @@ def _holder(fd: int) -> str:
 def _named_holder(fd: int) -> tuple[str, bool]:
     """The process the lock file names (``another crawl (pid 12)``), and whether it holds the
     lock alone only to open the collection before reading it (an extract)."""
-    pid, _, command = os.pread(fd, 64, 0).decode("ascii", "replace").partition(" ")
+    first = os.pread(fd, 64, 0).split(b"\n", 1)[0]
+    pid, _, command = first.decode("ascii", "replace").partition(" ")
     command = command.strip() or _WRITER  # earlier versions wrote the pid alone, for crawls
     who = "another crawl" if command == _WRITER else f"portal-archiver {command}"
     return f"{who} (pid {pid.strip() or 'unknown'})", command == _OPENER

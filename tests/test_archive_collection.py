@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -157,6 +159,35 @@ def test_a_reader_waits_for_an_extract_that_is_opening_the_collection(tmp_path: 
         opening.close()
     with Collection(tmp_path), pytest.raises(CollectionLocked, match="another crawl"):
         take_lock(tmp_path, tmp_path / ".lock", advice="w", command="wacz", shared=True)
+
+
+@pytest.mark.parametrize("before", [b"", b"4242 crawl\n"], ids=["new file", "last holder"])
+def test_a_reader_is_not_refused_by_a_holder_that_has_not_named_itself_yet(
+    before: bytes, tmp_path: Path
+) -> None:
+    """Four extracts started together: one was refused as "in use by another crawl (pid
+    unknown)". It met the lock taken by an extract that had not yet written its name, so it
+    read an empty file (or the name of whoever held it before) and took that for a crawl."""
+    Collection(tmp_path).open().close()
+    lock = tmp_path / ".lock"
+    lock.write_bytes(before)
+    holder = os.open(lock, os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # taken; its name comes an instant later
+
+    def name_then_share() -> None:
+        os.pwrite(holder, f"{os.getpid()} extract\n".encode(), 0)
+        os.ftruncate(holder, len(f"{os.getpid()} extract\n"))
+        time.sleep(0.2)
+        fcntl.flock(holder, fcntl.LOCK_SH)
+
+    naming = threading.Timer(0.02, name_then_share)
+    naming.start()
+    try:
+        reader = take_lock(tmp_path, lock, advice="w", command="wacz", shared=True)
+        os.close(reader)
+    finally:
+        naming.join()
+        os.close(holder)
 
 
 def test_torn_items_line_is_cut(tmp_path: Path) -> None:
