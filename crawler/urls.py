@@ -19,6 +19,7 @@ _REDIRECT_PARAM = re.compile(r"([?&])(?:[^=&#]*_)?(?:redirect|inheritRedirect|ba
 _LOCALE_PREFIX = re.compile(r"^/vi(?=/|$)", re.I)
 _WINDOW_STATE_SUFFIX = re.compile(r"/(?:maximized|normal|pop_up)/?$", re.I)
 _SITE_PREFIX = re.compile(r"^/web/([^/]+)", re.I)
+_SLASHES = re.compile(r"/{2,}")
 
 _ASSET_ID_PATH = re.compile(r"/-/asset_publisher/[^/]+/content/id/(\d+)(?:/|$)")
 _VIEW_ARTICLE_PATH = re.compile(r"/-/view-article/(?:[^/]+/)+?(\d+)/?$")
@@ -119,8 +120,12 @@ def _host_and_port(scheme: str, netloc: str) -> str:
 
 
 def _site_path(path: str) -> str:
-    """The path without session ids and locale prefix: what the site sees."""
+    """The path without session ids, doubled slashes and locale prefix: what the site sees."""
     path = _JSESSIONID.sub("", path)
+    # Tomcat merges runs of slashes: ``//web/hlv`` (a base URL ending in "/" joined to
+    # "/web/hlv") is the site hlv, and must not widen a crawl's scope to the whole host.
+    if "//" in path:
+        path = _SLASHES.sub("/", path)
     while _LOCALE_PREFIX.match(path):
         path = _LOCALE_PREFIX.sub("", path, count=1)
     return path or "/"

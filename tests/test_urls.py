@@ -207,6 +207,26 @@ def test_scope_with_site_prefix() -> None:
     assert not in_scope("https://sadec.dongthap.gov.vn/web/hlv/thong-bao", scope)
 
 
+@pytest.mark.parametrize(
+    "seed",
+    [
+        "https://lapvo.dongthap.gov.vn//web/hlv",
+        "https://lapvo.dongthap.gov.vn/web//hlv/",
+        "https://lapvo.dongthap.gov.vn///vi//web/hlv/tin-tuc",
+    ],
+)
+def test_a_doubled_slash_in_the_seed_keeps_the_site_prefix(seed: str) -> None:
+    """``crawl ${PORTAL}/web/hlv`` with PORTAL ending in "/": the server reads ``//`` as ``/``
+    (Tomcat merges them), but the scope missed the prefix and the crawl took the whole host,
+    every other district's site with it."""
+    scope = Scope.from_url(seed)
+    assert scope == Scope("lapvo.dongthap.gov.vn", "/web/hlv")
+    assert not in_scope("https://lapvo.dongthap.gov.vn/web/hcl/tin-tuc", scope)
+    assert in_scope("https://lapvo.dongthap.gov.vn//web/hlv//tin-tuc", scope)
+    # One page, one key, whichever way a link writes its path.
+    assert canonicalize(ARTICLE.replace("/web/hlv", "//web//hlv")) == canonicalize(ARTICLE)
+
+
 def test_scope_of_host_root_covers_the_host() -> None:
     scope = Scope.from_url("http://127.0.0.1:8123/")
     assert scope == Scope("127.0.0.1:8123", None)
