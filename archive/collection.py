@@ -142,9 +142,10 @@ class OpenCrawlConflict(CollectionError):
 
 
 _WRITER = "crawl"
-# The command that holds the lock alone only to open the collection (its repairs), then shares
-# it: a reader meeting it waits this long for it (a big collection opens in seconds).
-_OPENER = "extract"
+# The commands that hold the lock alone only to open the collection (its repairs), then share
+# it (:func:`reading`): a reader meeting one waits this long for it (a big collection opens in
+# seconds).
+_OPENERS = frozenset({"extract", "wacz"})
 _OPENING_WAIT = 60.0
 # How long a taker waits before reading the holder's name again.
 _RECHECK = 0.05
@@ -198,6 +199,34 @@ def reading_lock(directory: Path, lock_path: Path, *, advice: str, command: str)
         os.close(fd)  # releases the flock
 
 
+@contextlib.contextmanager
+def reading(directory: Path, *, command: str, advice: str) -> Iterator[Collection | None]:
+    """Hold a collection while a command only reads it: a writer (crawl, fetch, recover, index)
+    refuses it, and none starts; other readers read beside it.
+
+    A collection of this project's (one with a state) is opened alone first, as any command
+    opens it: that closes the unfinished WARC files of a killed crawl and restores what
+    items.jsonl lost, so the reader sees what was captured. Then it is shared, and given. When
+    other readers hold it already, or it is no collection of ours (WARC files and items from
+    elsewhere: a reader adds no state to it), it is read as it is: None.
+    """
+    collection = Collection(directory, checked=False, command=command)
+    if collection.state_path.exists():
+        try:
+            collection.open()
+        except CollectionLocked:
+            pass  # other readers: read beside them
+        else:
+            try:
+                collection.share()
+                yield collection
+            finally:
+                collection.close()
+            return
+    with reading_lock(directory, collection.lock_path, advice=advice, command=command):
+        yield None
+
+
 def share_lock(fd: int, directory: Path, *, advice: str) -> None:
     """Let readers in beside the holder of ``fd`` (its lock taken alone), from now on a reader.
 
@@ -238,7 +267,7 @@ def _named_holder(fd: int) -> tuple[str, bool]:
     pid, _, command = first.decode("ascii", "replace").partition(" ")
     command = command.strip() or _WRITER  # earlier versions wrote the pid alone, for crawls
     who = "another crawl" if command == _WRITER else f"portal-archiver {command}"
-    return f"{who} (pid {pid.strip() or 'unknown'})", command == _OPENER
+    return f"{who} (pid {pid.strip() or 'unknown'})", command in _OPENERS
 
 
 @dataclass(frozen=True, slots=True)

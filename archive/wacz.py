@@ -56,7 +56,7 @@ from archive.cdxj import (
     visit_whole_records,
     warc_files,
 )
-from archive.collection import Collection, CollectionError, not_a_collection, reading_lock
+from archive.collection import Collection, CollectionError, not_a_collection, reading
 from archive.exchange import WarcLocation
 from archive.fixity import Fixity
 from archive.fixity import read as read_fixity
@@ -160,12 +160,11 @@ def write_wacz(
         raise WaczError(not_a_collection(directory, "no warc/ folder"))
     if out.is_dir():
         raise WaczError(f"{out} is a directory; give the path of the .wacz file to write")
-    # Shared with other readers (extract, another wacz); refused while a crawl, fetch, recover
+    # Opened first (a killed crawl's WARC file closed, a lost items.jsonl restored), then
+    # shared with other readers (extract, another wacz); refused while a crawl, fetch, recover
     # or index holds it.
-    locked = reading_lock(
-        directory, collection.lock_path, advice="package it when that has finished", command="wacz"
-    )
-    with locked, ExitStack() as stack:
+    held = reading(directory, command="wacz", advice="package it when that has finished")
+    with held, ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wacz-")))
         report = PackageReport(
             unfinished=sorted(p.name for p in collection.warc_dir.glob(f"*.warc.gz{OPEN_SUFFIX}"))
@@ -206,6 +205,18 @@ def _write_package(
         os.close(read_fd)
 
 
+def _nothing_closed(directory: Path, unfinished: list[str]) -> str:
+    said = f"{directory} holds no closed WARC files to package"
+    if not unfinished:
+        return said
+    # Only while other commands read it: opening the collection closes them (see reading()).
+    return (
+        f"{said}: {', '.join(unfinished)} is the unfinished file of a killed crawl, left open "
+        f"while other commands read the collection; once they have finished, run "
+        f"portal-archiver index {directory} (or the same crawl again) to close it"
+    )
+
+
 def _reason(error: OSError | SourceChanged) -> str:
     if isinstance(error, SourceChanged):
         return f"{error} (is something writing to the collection?)"
@@ -227,7 +238,7 @@ class _Package:
         items = _selected_items(collection.items_path, selection, self.report)
         sources = warc_files(collection.warc_dir)
         if not sources:
-            raise WaczError(f"{collection.directory} holds no closed WARC files to package")
+            raise WaczError(_nothing_closed(collection.directory, self.report.unfinished))
         unsorted = self.work / "index.unsorted"
         with unsorted.open("w", encoding="utf-8") as lines:
             if selection.everything:

@@ -18,10 +18,9 @@ from archive.atomic import full_disk_note, os_reason
 from archive.collection import (
     Collection,
     CollectionError,
-    CollectionLocked,
     collection_holding,
     not_a_collection,
-    reading_lock,
+    reading,
 )
 from archive.item_lines import Items
 from archive.reader import ArchiveReadError
@@ -260,7 +259,7 @@ def _held(head: bytes, kind: str) -> str | None:
         return "a WARC file"
     if head.startswith(b"PK\x03\x04"):
         return "a ZIP file"
-    return "text that is not JSON Lines" if kind == ".jsonl" else "something that is not a ZIP file"
+    return "something else"
 
 
 def _collection_of(warc: Path) -> Path | None:
@@ -274,23 +273,12 @@ def _collection_of(warc: Path) -> Path | None:
 
 @contextmanager
 def _reading(directory: Path) -> Iterator[Collection | None]:
-    """Hold the collection while reading it: a crawl in progress refuses us, and none starts;
-    other readers (extract, wacz) read beside us. It is opened alone first, which closes the
-    unfinished WARC files of a killed crawl; when other readers hold it already, it is read
-    as it is (None), an unfinished file named."""
-    collection = Collection(directory, checked=False, command="extract")  # extract uses no state
-    try:
-        collection.open()
-    except CollectionLocked:
-        with reading_lock(directory, collection.lock_path, advice=_READ_ADVICE, command="extract"):
-            _name_unfinished(collection)
-            yield None
-        return
-    try:
-        collection.share()
+    """The collection held for extract (see :func:`archive.collection.reading`); when other
+    readers hold it, it is read as it is, an unfinished file named."""
+    with reading(directory, command="extract", advice=_READ_ADVICE) as collection:
+        if collection is None:
+            _name_unfinished(Collection(directory))
         yield collection
-    finally:
-        collection.close()
 
 
 def _name_unfinished(collection: Collection) -> None:

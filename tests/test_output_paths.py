@@ -239,7 +239,7 @@ def test_an_existing_file_of_another_kind_is_never_replaced(
     [
         (b"WARC/1.1\r\nWARC-Type: warcinfo\r\n", "a WARC file"),
         (b"PK\x03\x04rest", "a ZIP file"),
-        (b"url,title\n", "text that is not JSON Lines"),
+        (b"url,title\n", "something else"),
     ],
 )
 def test_extract_names_what_the_file_it_refuses_holds(

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import tracemalloc
 import zipfile
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 import archive.wacz
 from archive.cdxj import build_index
-from archive.collection import Collection
+from archive.collection import Collection, take_lock
 from archive.wacz import PackageInfo, Selection, WaczError, write_wacz
 from archive.writer import ArchiveWriter
 from tests.archive_support import exchange, five_pages_one_damaged, warcio_check
@@ -283,3 +284,62 @@ def test_a_damaged_warc_file_is_packaged_around_its_damage_and_said(
     assert "damaged: 1 place in 1 WARC file (said above)" in result.stdout
     if cut:  # whole records only: a valid package (the whole file keeps its damage, as it is)
         assert py_wacz_validate(tmp_path / "x.wacz")
+
+
+def _copy_of(crawled: Crawled, directory: Path) -> Path:
+    shutil.copytree(crawled.directory, directory, ignore=shutil.ignore_patterns(".lock"))
+    return directory
+
+
+@pytest.mark.parametrize("loss", ["emptied", "deleted"])
+def test_a_lost_items_file_is_restored_before_packaging(
+    crawled: Crawled, tmp_path: Path, loss: str
+) -> None:
+    """wacz read items.jsonl as it found it: emptied or deleted, the package listed no page,
+    exit 0 and nothing said, where any other command's opening restores it from the state."""
+    collection = _copy_of(crawled, tmp_path / "c")
+    items_path = collection / "items.jsonl"
+    before = items_path.read_bytes()
+    if loss == "emptied":
+        items_path.write_bytes(b"")
+    else:
+        items_path.unlink()
+    result = run_cli("wacz", str(collection), "--out", str(tmp_path / "x.wacz"))
+    assert result.returncode == 0, result.stderr
+    assert f"pages: {len(crawled.items)}" in result.stdout
+    assert items_path.read_bytes() == before
+
+
+def test_a_killed_first_crawl_is_closed_and_packaged(crawled: Crawled, tmp_path: Path) -> None:
+    """A crawl killed before its first WARC file closed: wacz said "holds no closed WARC files
+    to package", where opening the collection (as extract and index do) closes the file."""
+    collection = _copy_of(crawled, tmp_path / "c")
+    for warc in (collection / "warc").glob("*.warc.gz"):
+        warc.rename(warc.with_name(warc.name + ".open"))
+    result = run_cli("wacz", str(collection), "--out", str(tmp_path / "x.wacz"))
+    assert result.returncode == 0, result.stderr
+    assert f"WARC files: {len(crawled.warcs)}" in result.stdout
+    assert f"pages: {len(crawled.items)}" in result.stdout
+    assert not list((collection / "warc").glob("*.open"))
+
+
+def test_an_unfinished_file_left_open_by_other_readers_is_named(
+    crawled: Crawled, tmp_path: Path
+) -> None:
+    """While an extract reads the collection, wacz cannot close a killed crawl's file: it says
+    which file, and how to close it, instead of "no closed WARC files"."""
+    collection = _copy_of(crawled, tmp_path / "c")
+    (warc,) = (collection / "warc").glob("*.warc.gz")
+    warc.rename(warc.with_name(warc.name + ".open"))
+    reader = take_lock(collection, collection / ".lock", advice="w", command="wacz", shared=True)
+    try:
+        result = run_cli("wacz", str(collection), "--out", str(tmp_path / "x.wacz"))
+    finally:
+        os.close(reader)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"portal-archiver: {collection} holds no closed WARC files to package: {warc.name}.open "
+        "is the unfinished file of a killed crawl, left open while other commands read the "
+        f"collection; once they have finished, run portal-archiver index {collection} (or the "
+        "same crawl again) to close it\n"
+    )

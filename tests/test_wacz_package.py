@@ -81,7 +81,7 @@ def test_a_full_disk_is_one_sentence_and_leaves_nothing(
 ) -> None:
     _two_site_collection(tmp_path / "c")
     out = tmp_path / "x.wacz"
-    out.write_bytes(b"the previous package")
+    out.write_bytes(b"PK\x03\x04 the previous package")
 
     def full(*args: object) -> int:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -91,7 +91,7 @@ def test_a_full_disk_is_one_sentence_and_leaves_nothing(
     stderr = capsys.readouterr().err
     assert stderr == f"portal-archiver: {out} was not written: No space left on device\n"
     assert sorted(os.listdir(tmp_path)) == ["c", "x.wacz"]
-    assert out.read_bytes() == b"the previous package"
+    assert out.read_bytes() == b"PK\x03\x04 the previous package"
 
 
 class _Appending(KernelCopy):
