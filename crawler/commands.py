@@ -473,7 +473,7 @@ def run_replica(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from reading_room.server import NotACollection, serve
+    from reading_room.server import NoSuchAddress, NotACollection, serve
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be from 0 to 65535, not {args.port}")
@@ -481,6 +481,11 @@ def run_serve(args: argparse.Namespace) -> int:
         serve(args.directories, args.host, args.port, replay=not args.no_replay)
     except NotACollection as error:
         raise UsageError(str(error)) from None
+    except NoSuchAddress:
+        raise UsageError(
+            f"cannot serve on {args.host}:{args.port}: no such address or host name on this "
+            "machine; give one of its addresses (127.0.0.1 by default, 0.0.0.0 for all)"
+        ) from None
     except OSError as error:
         raise UsageError(
             f"cannot serve on {args.host}:{args.port}: {error.strerror or error}"

@@ -28,6 +28,10 @@ class NotACollection(ValueError):
     """A directory given to serve holds no collection."""
 
 
+class NoSuchAddress(ValueError):
+    """``--host`` names no address this machine has (nor a name that resolves to one)."""
+
+
 def check_collection(directory: Path) -> None:
     if not (directory / "items.jsonl").is_file() and not (directory / "warc").is_dir():
         raise NotACollection(not_a_collection(directory, "no items.jsonl, no warc/ folder"))
@@ -57,7 +61,10 @@ def serve(
             cleanup.callback(pywb.stop)
         trusted = LOOPBACK_NAMES if host in LOOPBACK_NAMES else None
         app = create_app(room, pywb.port if pywb else None, trusted)
-        server = create_server(app, host=host, port=port, threads=THREADS)
+        try:
+            server = create_server(app, host=host, port=port, threads=THREADS)
+        except ValueError as error:  # waitress's word for an address getaddrinfo refused
+            raise NoSuchAddress(host) from error
         cleanup.callback(server.close)
         bound_host, bound_port = server.socket.getsockname()[:2]
         announce(f"reading room: http://{url_host(bound_host)}:{bound_port}/")

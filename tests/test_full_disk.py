@@ -25,7 +25,7 @@ from tests.conftest import run_cli
 DATA = Path(__file__).parent / "data" / "extract"
 WARCS = [DATA / "crawl-1.warc.gz", DATA / "crawl-2.warc.gz"]
 EXPECTED = DATA / "expected-crawl.jsonl"
-PREVIOUS = "{\"title\": \"the previous extraction\"}\n"
+PREVIOUS = '{"title": "the previous extraction"}\n'
 
 
 def test_extract_on_a_full_disk_keeps_the_previous_output(tmp_path: Path) -> None:

@@ -135,6 +135,28 @@ def test_serve_says_when_its_port_is_taken(crawled: Crawled, tmp_path: Path) -> 
     assert "Traceback" not in result.stderr
 
 
+def test_serve_says_when_its_host_is_no_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--host 256.1.1.1`` (or a name that resolves to nothing) was "unexpected error
+    (ValueError: Invalid host/port specified.); this is a bug". The lookup is made to fail
+    here, so that no name is sent to a resolver."""
+    from crawler import cli
+
+    (tmp_path / "items.jsonl").touch()
+
+    def no_such_name(*args: object, **kwargs: object) -> list[Any]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    argv = ["serve", str(tmp_path), "--no-replay", "--host", "256.1.1.1", "--port", "0"]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == (
+        "portal-archiver: cannot serve on 256.1.1.1:0: no such address or host name on this "
+        "machine; give one of its addresses (127.0.0.1 by default, 0.0.0.0 for all)\n"
+    )
+
+
 def test_sigterm_stops_the_server_and_its_pywb(crawled: Crawled, tmp_path: Path) -> None:
     directory = tmp_path / "lapvo"
     shutil.copytree(crawled.directory, directory, ignore=shutil.ignore_patterns(".lock", "jobs"))
