@@ -340,8 +340,12 @@ def _add_serve(sub: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from crawler import commands  # heavy imports (Scrapy, Twisted) only once the arguments are fine
-
+    try:
+        # Heavy imports (Scrapy, Twisted) only once the arguments are fine: a tenth of a second
+        # in which a Ctrl-C is an interruption like any other, not a traceback.
+        from crawler import commands
+    except KeyboardInterrupt:
+        return _interrupted()
     handler = getattr(commands, f"run_{args.command}")
     try:
         return handler(args)
@@ -349,8 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"portal-archiver: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("portal-archiver: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     except BrokenPipeError:
         # The reader of our output went away (``| head``): its choice, said as SIGPIPE would.
         _silence_stdout()
@@ -368,6 +371,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _interrupted() -> int:
+    print("portal-archiver: interrupted", file=sys.stderr)
+    return 130
 
 
 def _silence_stdout() -> None:

@@ -283,3 +283,29 @@ def test_a_signal_while_the_command_exits_keeps_its_status() -> None:
     )
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
+
+
+class _InterruptedImport:
+    """An import finder that finds Ctrl-C pressed while ``name`` loads."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def find_spec(self, name: str, path: object, target: object = None) -> None:
+        if name == self.name:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_the_commands_load_is_an_interruption(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C in the first tenth of a second, while Scrapy and the commands load, printed a
+    traceback instead of "interrupted"."""
+    import crawler
+    from crawler import cli
+
+    monkeypatch.delitem(sys.modules, "crawler.commands")
+    monkeypatch.delattr(crawler, "commands")
+    monkeypatch.setattr(sys, "meta_path", [_InterruptedImport("crawler.commands"), *sys.meta_path])
+    assert cli.main(["index", str(tmp_path)]) == 130
+    assert capsys.readouterr().err == "portal-archiver: interrupted\n"
