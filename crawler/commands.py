@@ -354,6 +354,8 @@ def run_wacz(args: argparse.Namespace) -> int:
             "file: give a file name (a .wacz)"
         )
     _check_output_file(out, ".wacz")
+    if args.first_day and args.last_day and args.first_day > args.last_day:
+        raise UsageError(f"--from {args.first_day} is after --to {args.last_day}")
     site = args.site and (urlsplit(args.site).hostname or args.site.split("/")[0].lower())
     selection = Selection(host=site or None, first_day=args.first_day, last_day=args.last_day)
     info = PackageInfo(

@@ -211,6 +211,11 @@ def test_memory_stays_flat_with_big_warcs(tmp_path: Path) -> None:
     [
         (["--from", "2026-13-45"], "not a date"),
         (["--site", "nowhere.vn"], "nothing in the collection matches"),
+        # Said as recover says it: "nothing matches" sent the archivist to the collection.
+        (
+            ["--from", "2025-05-01", "--to", "2025-01-01"],
+            "--from 2025-05-01 is after --to 2025-01-01",
+        ),
     ],
 )
 def test_bad_options_are_one_sentence(tmp_path: Path, args: list[str], message: str) -> None:
