@@ -153,15 +153,25 @@ _LOCKED_ADVICE = "wait for it to finish or stop it first"
 
 
 def take_lock(
-    directory: Path, lock_path: Path, *, advice: str, command: str = _WRITER, shared: bool = False
+    directory: Path,
+    lock_path: Path,
+    *,
+    advice: str,
+    command: str = _WRITER,
+    shared: bool = False,
+    read_only: bool = False,
 ) -> int:
     """Take the collection's lock (an flock on ``DIR/.lock``, which names the holder's pid and
     command) for every command that writes or reads the collection; return its descriptor,
     whose closing releases it. A command that writes (crawl, fetch, recover, index) holds it
     alone; one that only reads (wacz, extract once the collection is open) takes it
     ``shared``, beside other readers, and waits for an extract that holds it alone only while
-    it opens the collection. ``advice`` ends the :class:`CollectionLocked` message."""
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    it opens the collection. ``advice`` ends the :class:`CollectionLocked` message. A reader
+    of a collection it cannot write takes it ``read_only`` (the file must be there): flock
+    needs no write access, and a writer working on the same files through a writable mount
+    still keeps it out."""
+    flags = os.O_RDONLY if read_only else os.O_RDWR | os.O_CREAT
+    fd = os.open(lock_path, flags, 0o644)
     deadline = time.monotonic() + _OPENING_WAIT
     seen: str | None = None
     while True:
@@ -189,10 +199,14 @@ def take_lock(
 
 
 @contextlib.contextmanager
-def reading_lock(directory: Path, lock_path: Path, *, advice: str, command: str) -> Iterator[None]:
+def reading_lock(
+    directory: Path, lock_path: Path, *, advice: str, command: str, read_only: bool = False
+) -> Iterator[None]:
     """Hold the collection's lock shared, beside other readers, for the block (see
     :func:`take_lock`)."""
-    fd = take_lock(directory, lock_path, advice=advice, command=command, shared=True)
+    fd = take_lock(
+        directory, lock_path, advice=advice, command=command, shared=True, read_only=read_only
+    )
     try:
         yield
     finally:
@@ -208,9 +222,24 @@ def reading(directory: Path, *, command: str, advice: str) -> Iterator[Collectio
     opens it: that closes the unfinished WARC files of a killed crawl and restores what
     items.jsonl lost, so the reader sees what was captured. Then it is shared, and given. When
     other readers hold it already, or it is no collection of ours (WARC files and items from
-    elsewhere: a reader adds no state to it), it is read as it is: None.
+    elsewhere: a reader adds no state to it), it is read as it is: None. So is one that cannot
+    be written (a read-only mount, a snapshot): nothing can be repaired there.
     """
     collection = Collection(directory, checked=False, command=command)
+    if not os.access(directory, os.W_OK):
+        logger.warning(
+            "%s cannot be written: read as it is, without the repairs an opening makes (a "
+            "killed crawl's unfinished file is not closed, a lost items.jsonl not restored)",
+            directory,
+        )
+        if not collection.lock_path.exists():  # never locked: no crawl of ours wrote it
+            yield None
+            return
+        with reading_lock(
+            directory, collection.lock_path, advice=advice, command=command, read_only=True
+        ):
+            yield None
+        return
     if collection.state_path.exists():
         try:
             collection.open()

@@ -209,11 +209,12 @@ def _nothing_closed(directory: Path, unfinished: list[str]) -> str:
     said = f"{directory} holds no closed WARC files to package"
     if not unfinished:
         return said
-    # Only while other commands read it: opening the collection closes them (see reading()).
+    # Opening the collection closes them (see reading()): it could not be opened alone.
     return (
-        f"{said}: {', '.join(unfinished)} is the unfinished file of a killed crawl, left open "
-        f"while other commands read the collection; once they have finished, run "
-        f"portal-archiver index {directory} (or the same crawl again) to close it"
+        f"{said}: {', '.join(unfinished)} is the unfinished file of a killed crawl, left as it "
+        "is while other commands read the collection (or where it cannot be written); once "
+        f"they have finished, run portal-archiver index {directory} (or the same crawl again) "
+        "to close it"
     )
 
 

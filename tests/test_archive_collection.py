@@ -190,6 +190,21 @@ def test_a_reader_is_not_refused_by_a_holder_that_has_not_named_itself_yet(
         os.close(holder)
 
 
+def test_a_reader_without_write_access_still_meets_the_writers_lock(tmp_path: Path) -> None:
+    """A read-only mount of a collection a crawl writes through another: the reader's lock,
+    taken through a read-only descriptor, is the same flock, and is refused."""
+    Collection(tmp_path).open().close()
+    lock = tmp_path / ".lock"
+    with Collection(tmp_path), pytest.raises(CollectionLocked, match=r"another crawl \(pid \d+"):
+        take_lock(tmp_path, lock, advice="w", command="wacz", shared=True, read_only=True)
+    reader = take_lock(tmp_path, lock, advice="w", command="wacz", shared=True, read_only=True)
+    try:
+        with pytest.raises(CollectionLocked, match="in use by commands reading it"):
+            Collection(tmp_path).open()
+    finally:
+        os.close(reader)
+
+
 def test_torn_items_line_is_cut(tmp_path: Path) -> None:
     with Collection(tmp_path) as collection:
         capture(collection, "a#1")

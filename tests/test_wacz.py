@@ -4,14 +4,17 @@ never half-written."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
 import json
 import os
 import shutil
+import subprocess
 import tracemalloc
 import zipfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -344,7 +347,41 @@ def test_an_unfinished_file_left_open_by_other_readers_is_named(
     assert result.returncode == 2
     assert result.stderr == (
         f"portal-archiver: {collection} holds no closed WARC files to package: {warc.name}.open "
-        "is the unfinished file of a killed crawl, left open while other commands read the "
-        f"collection; once they have finished, run portal-archiver index {collection} (or the "
-        "same crawl again) to close it\n"
+        "is the unfinished file of a killed crawl, left as it is while other commands read the "
+        "collection (or where it cannot be written); once they have finished, run "
+        f"portal-archiver index {collection} (or the same crawl again) to close it\n"
     )
+
+
+@contextlib.contextmanager
+def _unwritable(directory: Path) -> Iterator[None]:
+    """``directory`` and all it holds made immutable (``chattr +i``: even root cannot write
+    it), as on a read-only mount or snapshot; skipped where the file system refuses that."""
+    done = subprocess.run(["chattr", "-R", "+i", str(directory)], capture_output=True, check=False)
+    if done.returncode != 0:
+        subprocess.run(["chattr", "-R", "-i", str(directory)], capture_output=True, check=False)
+        pytest.skip(f"chattr +i refused here: {done.stderr.decode().strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-R", "-i", str(directory)], check=True)
+
+
+def test_a_read_only_collection_is_packaged_and_extracted_as_it_is(
+    crawled: Crawled, tmp_path: Path
+) -> None:
+    """A read-only copy (a snapshot, a share, WORM media) could be neither packaged nor
+    re-extracted: both failed on the lock file ("Read-only file system (ro/.lock)"). Nothing
+    can be repaired there, and no writer can work on it: it is read as it is."""
+    collection = _copy_of(crawled, tmp_path / "c")
+    (collection / ".lock").touch()  # as a crawl leaves it
+    warcs = [str(path) for path in sorted((collection / "warc").glob("*.warc.gz"))]
+    with _unwritable(collection):
+        packaged = run_cli("wacz", str(collection), "--out", str(tmp_path / "x.wacz"))
+        extracted = run_cli("extract", *warcs, "--out", str(tmp_path / "x.jsonl"))
+    assert packaged.returncode == 0, packaged.stderr
+    assert f"pages: {len(crawled.items)}" in packaged.stdout
+    assert extracted.returncode == 0, extracted.stderr
+    assert (tmp_path / "x.jsonl").read_bytes() == (collection / "items.jsonl").read_bytes()
+    for result in (packaged, extracted):
+        assert f"{collection} cannot be written: read as it is" in result.stderr
