@@ -88,6 +88,10 @@ def test_demo_archives_the_seed_article(tmp_path: Path) -> None:
     raw = (out / "items.jsonl").read_text(encoding="utf-8")
     assert "Đăng Khoa" in raw, "items.jsonl is UTF-8, not ASCII-escaped"
     assert list((out / "warc").glob("*.warc.gz")) and (out / "indexes" / "index.cdxj").exists()
+    # The log the summary names is a crawl's log, as the demo is to show one (it was empty).
+    (log,) = (out / "logs").glob("*.log")
+    assert f"log: {log}" in result.stdout
+    assert "Spider opened" in log.read_text(encoding="utf-8")
     first_count = len(read_items(out))
     again = run_cli("demo", "--out", str(out))
     assert again.returncode == 0
