@@ -153,6 +153,8 @@ class _Extraction:
         # The key the crawl recorded for an article, by (site, computed key): older crawls
         # keyed by site, and a capture with no record must join its article's history.
         self.recorded_keys: dict[tuple[str, str], str] = {}
+        # Items whose (key, version) an earlier item had.
+        self.repeated = 0
 
     def feed(self, record: ArchivedResponse | ArchivedMetadata | ArchivedProvenance) -> None:
         if isinstance(record, ArchivedProvenance):
@@ -219,6 +221,15 @@ class _Extraction:
         for parsed in self.pending.values():  # in file order
             self.emit(parsed, None)
         self.pending.clear()
+        if self.repeated:
+            # Keys and versions are what readers of items join on: two lines with the same
+            # pair are two articles to them, or one overwritten by the other.
+            logger.warning(
+                "%d items repeat the key and version of an item given before: the WARC files "
+                "hold the same captures twice (a copy), or come from more than one collection, "
+                "each numbering its versions",
+                self.repeated,
+            )
 
     def emit(self, parsed: _Parsed, recorded: dict[str, Any] | None) -> None:
         archive = self.recovered.pop(parsed.location.record_id, None)
@@ -236,6 +247,8 @@ class _Extraction:
                 self.stats.unchanged += 1
                 return
             fields["version"] = previous.version + 1 if previous else 1
+        if any(capture.version == fields["version"] for capture in history):
+            self.repeated += 1
         history.insert(before, _Capture(parsed.sequence, digest, fields["version"]))
         self.sink.write(encoded.line(fields["version"]) + "\n")
         self.stats.articles += 1

@@ -168,3 +168,22 @@ def test_a_body_that_breaks_mid_stream_is_read_as_far_as_it_decodes_and_said(
         caplog.text
     )
     _assert_read_as_warcio_reads(path)
+
+
+def test_items_repeating_a_key_and_version_are_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``extract lapvo/warc/*.warc.gz lapvo-copy/warc/*.warc.gz``: two collections of the
+    same site (or a copy of one) number their versions apart, and the items came out with the
+    same key and version twice, nothing said."""
+    copy = tmp_path / "copy.warc.gz"
+    copy.write_bytes((DATA / "crawl-1.warc.gz").read_bytes())
+    out = tmp_path / "items.jsonl"
+    stats = extract_items([DATA / "crawl-1.warc.gz", copy], out)
+    keys = [(item["key"], item["version"]) for item in map(json.loads, out.open())]
+    assert stats.articles == len(keys) == 2 * len(set(keys)) == 28
+    assert (
+        "14 items repeat the key and version of an item given before: the WARC files hold the "
+        "same captures twice (a copy), or come from more than one collection, each numbering "
+        "its versions" in caplog.text
+    )
