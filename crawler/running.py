@@ -221,7 +221,8 @@ def _conclude(crawler: Crawler, out: Path, log_file: Path, refused: list[Failure
 def print_summary(report: dict[str, Any], out: Path | None) -> None:
     lines = [
         f"articles: {report.get('articles', 0)} archived, "
-        f"{report.get('articles_unchanged', 0)} unchanged",
+        f"{report.get('articles_unchanged', 0)} unchanged"
+        + _rejected(report.get("articles_rejected") or {}),
         f"requests: {report.get('requests', 0)}   records: {report.get('records', 0)}   "
         f"WARC bytes: {report.get('warc_bytes', 0):,}",
         f"errors: {report.get('errors', 0)}   time: {report.get('elapsed_seconds', 0):.1f} s",
@@ -243,6 +244,16 @@ def print_summary(report: dict[str, Any], out: Path | None) -> None:
             note = " (cut short where it could no longer be written)"
         lines.append(f"log: {report['log_file']}{note}")
     print("\n".join(lines))
+
+
+def _rejected(reasons: dict[str, int]) -> str:
+    """Article pages that gave no article (a soft 404, an empty page), by reason: a fetch of
+    one exits 0, as its page was captured, and would otherwise say only "0 archived"."""
+    count = sum(reasons.values())
+    if not count:
+        return ""
+    why = ", ".join(f"{reason}: {n}" for reason, n in sorted(reasons.items()))
+    return f", {count} page{'s' if count != 1 else ''} gave none ({why})"
 
 
 def _resumed_lines(resumed: dict[str, int]) -> list[str]:

@@ -157,6 +157,10 @@ def test_soft_404_is_archived_but_gives_no_item(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert read_items(tmp_path) == []
     assert report(tmp_path)["articles_rejected"] == {"soft-404": 1}
+    # Exit 0 (the page was captured), but the summary says why there is no article.
+    assert result.stdout.startswith(
+        "articles: 0 archived, 0 unchanged, 1 page gave none (soft-404: 1)\n"
+    )
     assert [r.status for r in responses(tmp_path) if r.url == soft] == [200]
 
 

@@ -96,3 +96,17 @@ def test_a_run_on_a_full_disk_names_no_file_it_could_not_write(
     assert "report: not written (see the error above)" in out
     assert "report: /c/report.json" not in out
     assert out.endswith("log: /c/logs/run.log (cut short where it could no longer be written)\n")
+
+
+def test_pages_that_gave_no_article_are_counted_by_reason(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stats = {
+        "articles/archived": 3,
+        "articles/rejected/soft-404": 2,
+        "articles/rejected/empty-body": 1,
+    }
+    out = summary(capsys, stats)
+    assert out.startswith(
+        "articles: 3 archived, 0 unchanged, 3 pages gave none (empty-body: 1, soft-404: 2)\n"
+    )
