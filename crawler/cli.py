@@ -347,6 +347,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _interrupted()
     handler = getattr(commands, f"run_{args.command}")
+    # Scrapy's commands and serve stop on SIGTERM their own way; these would die where they
+    # stand, their temporary output (a WACZ's may be gigabytes) left behind.
+    previous = (
+        signal.signal(signal.SIGTERM, _terminate) if args.command in _UNWOUND_ON_SIGTERM else None
+    )
     try:
         return handler(args)
     except commands.EXPECTED_ERRORS as error:
@@ -354,6 +359,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return _interrupted()
+    except Terminated:
+        print("portal-archiver: stopped by SIGTERM", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except BrokenPipeError:
         # The reader of our output went away (``| head``): its choice, said as SIGPIPE would.
         _silence_stdout()
@@ -371,6 +379,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(BaseException):
+    """SIGTERM during a command that writes through a temporary file: unwound as Ctrl-C is,
+    so that the file goes and the destination keeps what it held."""
+
+
+_UNWOUND_ON_SIGTERM = frozenset({"extract", "index", "wacz"})
+
+
+def _terminate(signum: int, frame: object) -> NoReturn:
+    raise Terminated
 
 
 def _interrupted() -> int:

@@ -309,3 +309,47 @@ def test_ctrl_c_while_the_commands_load_is_an_interruption(
     monkeypatch.setattr(sys, "meta_path", [_InterruptedImport("crawler.commands"), *sys.meta_path])
     assert cli.main(["index", str(tmp_path)]) == 130
     assert capsys.readouterr().err == "portal-archiver: interrupted\n"
+
+
+@pytest.mark.parametrize("command", ["extract", "wacz", "index"])
+def test_sigterm_unwinds_a_command_that_writes_through_a_temporary_file(
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A scheduler's timeout (SIGTERM) killed extract, wacz and index where they stood: exit
+    143, nothing said, and their hidden temporary file (a WACZ's may be gigabytes) left until
+    the same output was written again. They now unwind as on Ctrl-C."""
+    from archive.collection import Collection
+    from crawler import cli
+
+    collection = tmp_path / "c"
+    Collection(collection).open().close()
+    warc = Path(__file__).parent / "data" / "extract" / "crawl-1.warc.gz"
+    (collection / "warc" / warc.name).write_bytes(warc.read_bytes())
+    assert cli.main(["index", str(collection)]) == 0
+    out = tmp_path / ("out.jsonl" if command == "extract" else "out.wacz")
+    argv = {
+        "extract": ["extract", str(collection / "warc" / warc.name), "--out", str(out)],
+        "wacz": ["wacz", str(collection), "--out", str(out)],
+        "index": ["index", str(collection)],
+    }[command]
+    real_fsync = os.fsync
+
+    def terminated_before_syncing(fd: int) -> None:
+        # The output is written whole, not yet synced nor renamed: a kill here cost it all.
+        os.kill(os.getpid(), signal.SIGTERM)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", terminated_before_syncing)
+    before = signal.getsignal(signal.SIGTERM)
+    index = collection / "indexes" / "index.cdxj"
+    index_before = index.read_bytes()
+    capsys.readouterr()
+    assert cli.main(argv) == 143
+    assert capsys.readouterr().err.endswith("portal-archiver: stopped by SIGTERM\n")
+    assert signal.getsignal(signal.SIGTERM) == before, "the handler is put back"
+    leftovers = [p.name for p in tmp_path.rglob("*") if p.name.endswith((".part", ".tmp"))]
+    assert leftovers == []
+    assert not out.exists() and index.read_bytes() == index_before
