@@ -20,7 +20,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
@@ -29,7 +29,7 @@ from warcio.timeutils import iso_date_to_timestamp
 from archive import fixity
 from archive.atomic import replacing
 from archive.index_entries import capture_of
-from archive.reader import ANY_RECORD, ArchiveReadError, record_offsets
+from archive.reader import ANY_RECORD, ArchiveReadError, record_offsets, whole_record_at
 from archive.surt import surt
 
 logger = logging.getLogger(__name__)
@@ -149,9 +149,14 @@ def visit_whole_records(
     try:
         with path.open("rb") as stream, contextlib.redirect_stderr(said):
             records = ArchiveIterator(stream)
+            last, end = None, 0
             for record in records:
                 visitor.visit(record, records)
-            whole = records.offset == os.fstat(stream.fileno()).st_size
+                last = records.get_record_offset()
+                end = last + records.get_record_length()
+            # warcio drops a gzip member cut before a record's headers without a word, and
+            # gives a record cut inside its block as whole: a cut file ends at neither.
+            whole = _ends_at(stream, end) and (last is None or whole_record_at(stream, last))
     except Exception:  # warcio's failures on damage are of every kind (AttributeError too)
         whole = False  # where and why is the careful reading's to say
     if whole and not said.getvalue():
@@ -159,6 +164,20 @@ def visit_whole_records(
     visitor.restart()
     offsets = record_offsets(path, [] if damaged is None else damaged, types=ANY_RECORD)
     _visit_at(path, offsets, visitor)
+
+
+# An uncompressed WARC file's last record is followed by its two blank lines, which warcio
+# leaves out of the record's length.
+_BLANK_TAIL = 8
+
+
+def _ends_at(stream: BinaryIO, end: int) -> bool:
+    """Whether nothing but the blank lines that close a record follows ``end``."""
+    size = os.fstat(stream.fileno()).st_size
+    if size - end > _BLANK_TAIL:
+        return False
+    stream.seek(end)
+    return not stream.read().strip(b"\r\n")
 
 
 def _visit_at(path: Path, offsets: Iterable[int], visitor: RecordVisitor) -> None:

@@ -166,8 +166,9 @@ def take_lock(
     whose closing releases it. A command that writes (crawl, fetch, recover, index) holds it
     alone; one that only reads (wacz, extract, once the collection is open) takes it
     ``shared``, beside other readers, and waits for an extract or a wacz that holds it alone
-    only while it opens the collection (:func:`reading`). ``advice`` ends the :class:`CollectionLocked` message. A reader
-    of a collection it cannot write takes it ``read_only`` (the file must be there): flock
+    only while it opens the collection (:func:`reading`). ``advice`` ends the
+    :class:`CollectionLocked` message. A reader of a collection it cannot write takes it
+    ``read_only`` (the file must be there): flock
     needs no write access, and a writer working on the same files through a writable mount
     still keeps it out."""
     flags = os.O_RDONLY if read_only else os.O_RDWR | os.O_CREAT

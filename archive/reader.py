@@ -22,6 +22,7 @@ import contextlib
 import io
 import json
 import logging
+import os
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -266,7 +267,22 @@ def _iter_from(
             # The damage is past the last good record: report where that record ends.
             offset = _end_of_record(path, last_complete) or last_complete
         return offset, str(error) or type(error).__name__
+    # FastWARC ends quietly where a gzip member is cut before a record's headers could be
+    # read (a file cut a few bytes into a record): the last whole record must end the file.
+    left = _left_after(stream, path, start, last_complete)
+    if left is not None:
+        return left, "the file ends inside a record (cut short), or holds data that is no record"
     return None
+
+
+def _left_after(stream: BinaryIO, path: Path, start: int, last_complete: int | None) -> int | None:
+    """Where bytes no whole record holds start, after the last whole record read from
+    ``start`` (or from ``start`` when there was none); None when that record ends the file."""
+    size = os.fstat(stream.fileno()).st_size
+    if last_complete is None:
+        return start if size > start else None
+    end = _end_of_record(path, last_complete)
+    return end if end is not None and end < size else None
 
 
 def _next_record_start(stream: BinaryIO, damaged: int) -> int | None:
@@ -278,7 +294,7 @@ def _next_record_start(stream: BinaryIO, damaged: int) -> int | None:
     marker, skip = (_GZIP_MAGIC, 0) if compressed else (b"\r\n\r\nWARC/", 4)
     position = damaged + 1
     while (found := _find(stream, marker, position)) is not None:
-        if _whole_record_at(stream, found + skip):
+        if whole_record_at(stream, found + skip):
             return found + skip
         position = found + 1
     return None
@@ -297,7 +313,9 @@ def _find(stream: BinaryIO, marker: bytes, position: int) -> int | None:
         position += len(chunk) - len(marker) + 1
 
 
-def _whole_record_at(stream: BinaryIO, offset: int) -> bool:
+def whole_record_at(stream: BinaryIO, offset: int) -> bool:
+    """Whether a record starts at ``offset`` of ``stream`` (a WARC file) and is whole: its
+    block as long as its ``Content-Length`` says (warcio does not check that)."""
     stream.seek(offset)
     try:
         record = next(iter(ArchiveIterator(stream, parse_http=False)), None)

@@ -322,6 +322,17 @@ class _Package:
     def _add_warc(self, name: str, path: Path, recorded: Fixity | None) -> None:
         """Store the WARC file ``path`` as ``archive/{name}``, with its ``recorded`` sums if
         they still hold; count it."""
+        size = path.stat().st_size
+        if recorded is not None and recorded.size != size:
+            # A closed WARC file never changes size: another size is damage or a hand's edit
+            # (a new modification time alone is a copy or a touch).
+            logger.warning(
+                "%s is %d bytes, but its writer closed it at %d: it changed since (cut short, "
+                "or written to); its sums are taken from its bytes as they are now",
+                path,
+                size,
+                recorded.size,
+            )
         if self.add_file(f"archive/{name}", path, recorded).summed:
             self.report.summed += 1
         else:

@@ -224,6 +224,51 @@ def test_index_of_a_collection_with_a_damaged_file_says_so_and_exits_1(tmp_path:
     assert "damaged: 1 place in 1 WARC file (said above)" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("into", "why"),
+    [
+        (10, "the file ends inside a record (cut short)"),
+        ("half", "record cut short (the file ends inside it)"),
+    ],
+    ids=["in its headers", "in its block"],
+)
+def test_index_of_a_file_cut_inside_a_record_says_so(
+    tmp_path: Path, into: int | str, why: str
+) -> None:
+    """A recovered WARC cut at 6,000,000 bytes: "indexed 142 records", exit 0, and the 41
+    captures after the cut were never mentioned. warcio drops a member cut in its first bytes
+    without a word, and gives a record cut inside its block as whole."""
+    data = (Path(__file__).parent / "data" / "extract" / "crawl-1.warc.gz").read_bytes()
+    (warc_dir := tmp_path / "c" / "warc").mkdir(parents=True)
+    whole = build_index_of(data, warc_dir, tmp_path / "whole.cdxj")
+    lines = whole.read_text().splitlines()
+    entry = json.loads(lines[len(lines) // 2].split(" ", 2)[2])
+    cut_at, length = int(entry["offset"]), int(entry["length"])
+    (warc_dir / "crawl-1.warc.gz").write_bytes(
+        data[: cut_at + (length // 2 if into == "half" else int(into))]
+    )
+    result = run_cli("index", str(tmp_path / "c"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"unreadable WARC data at offset {cut_at}: {why}" in result.stderr
+    assert "damaged: 1 place in 1 WARC file (said above)" in result.stdout
+
+
+def build_index_of(data: bytes, warc_dir: Path, out: Path) -> Path:
+    (warc_dir / "crawl-1.warc.gz").write_bytes(data)
+    build_index(warc_dir, out)
+    return out
+
+
+def test_a_plain_warc_file_ending_in_its_blank_lines_is_whole(tmp_path: Path) -> None:
+    """An uncompressed file's last record ends with two blank lines warcio leaves out of its
+    length: that is the file's end, not data after it."""
+    (tmp_path / "warc").mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "warc" / "plain.warc", tmp_path / "warc")
+    damaged: list[object] = []
+    build_index(tmp_path / "warc", tmp_path / "index.cdxj", damaged=damaged)  # type: ignore[arg-type]
+    assert damaged == []
+
+
 def test_a_file_changed_since_its_fixity_record_is_read_again(tmp_path: Path) -> None:
     """README: ``index`` is for WARC files "added or changed by hand". A file whose size or
     modification time is no longer the one its fixity record holds (rewritten, restored from

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import logging
 import struct
 import subprocess
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastwarc.warc import WarcRecordType
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.warcwriter import WARCWriter
 
@@ -23,6 +25,7 @@ from archive.reader import (
     iter_archive,
     iter_records,
     read_response,
+    record_offsets,
 )
 from tests.archive_support import REQUEST, URL, exchange, five_pages_one_damaged, make_writer
 
@@ -247,3 +250,48 @@ def test_damage_with_nothing_whole_after_it_ends_the_file(tmp_path: Path) -> Non
     path.write_bytes(data[:cut] + b"\x1f\x8b\x08 no member")  # nothing whole after the damage
     with pytest.raises(ArchiveReadError, match=rf"at offset {offsets[2]}: .*nothing whole after"):
         list(iter_records([path]))
+
+
+def _member_starts(data: bytes) -> list[int]:
+    starts, position = [], 0
+    while position < len(data):
+        starts.append(position)
+        inflater = zlib.decompressobj(31)
+        inflater.decompress(data[position:])
+        position = len(data) - len(inflater.unused_data)
+    return starts
+
+
+def test_a_file_cut_in_the_first_bytes_of_a_record_is_damaged(tmp_path: Path) -> None:
+    """Found by truncating a recovered collection's WARC at 6,000,000 bytes: index, extract
+    and wacz said nothing and exited 0, 41 of 183 captures gone. A cut a few bytes into a gzip
+    member leaves FastWARC nothing to read a record from, and it ended quietly; every cut
+    inside a record, wherever it falls, is now damage at the start of that record."""
+    data = (Path(__file__).parent / "data" / "extract" / "crawl-1.warc.gz").read_bytes()
+    starts = _member_starts(data)
+    cut_file = tmp_path / "cut.warc.gz"
+    quiet = []
+    for start, end in itertools.pairwise([*starts, len(data)]):
+        for into in (1, 10, 100):
+            if start + into >= end:
+                continue
+            cut_file.write_bytes(data[: start + into])
+            failures: list[ArchiveReadError] = []
+            record_offsets(cut_file, failures, types=WarcRecordType.any_type)
+            if [failure.offset for failure in failures] != [start]:
+                quiet.append((start, into, [str(failure) for failure in failures]))
+    assert quiet == []
+    cut_file.write_bytes(data[: starts[5] + 10])
+    with pytest.raises(ArchiveReadError, match=rf"offset {starts[5]}: the file ends inside"):
+        list(iter_records([cut_file]))
+
+
+def test_a_file_cut_between_records_is_whole(tmp_path: Path) -> None:
+    """Cut where a record ends, a file is a shorter WARC file: nothing in it says otherwise
+    (the fixity manifest does: see wacz)."""
+    data = (Path(__file__).parent / "data" / "extract" / "crawl-1.warc.gz").read_bytes()
+    cut_file = tmp_path / "cut.warc.gz"
+    cut_file.write_bytes(data[: _member_starts(data)[7]])
+    failures: list[ArchiveReadError] = []
+    assert len(record_offsets(cut_file, failures, types=WarcRecordType.any_type)) == 7
+    assert failures == []

@@ -385,3 +385,19 @@ def test_a_read_only_collection_is_packaged_and_extracted_as_it_is(
     assert (tmp_path / "x.jsonl").read_bytes() == (collection / "items.jsonl").read_bytes()
     for result in (packaged, extracted):
         assert f"{collection} cannot be written: read as it is" in result.stderr
+
+
+def test_a_warc_file_cut_short_is_said_twice_over(crawled: Crawled, tmp_path: Path) -> None:
+    """A closed WARC cut short (a copy onto a full disk, a disk's loss): wacz said nothing and
+    exited 0, having quietly summed the file anew. Its damage is said with its offset, and its
+    size against the one its writer recorded."""
+    collection = _copy_of(crawled, tmp_path / "c")
+    (warc,) = (collection / "warc").glob("*.warc.gz")
+    size = warc.stat().st_size
+    with warc.open("r+b") as stream:
+        stream.truncate(size * 2 // 3)
+    result = run_cli("wacz", str(collection), "--out", str(tmp_path / "x.wacz"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{warc} is {size * 2 // 3} bytes, but its writer closed it at {size}" in result.stderr
+    assert f"{warc.name}: unreadable WARC data at offset " in result.stderr
+    assert "damaged: 1 place in 1 WARC file" in result.stdout
