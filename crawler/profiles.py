@@ -89,13 +89,60 @@ BUILTIN: dict[str, SiteProfile] = {
 _FIELDS = {"host", "site_code", "listings", "start_url"}
 
 
-def _profile_from_table(name: str, table: dict[str, Any], base: SiteProfile | None) -> SiteProfile:
+# host[:port]: a name or an IPv4 address (what a URL's authority holds, no scheme, no path).
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:(\d{1,5}))?")
+_SITE_CODE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _checked_fields(name: str, table: dict[str, Any]) -> dict[str, Any]:
+    """The table's fields, each of the type and form a crawl can use: a profile file is the
+    user's, and a wrong one must be one sentence before anything is made or requested (a
+    string of listings was read letter by letter; a URL given as the host was looked up)."""
     unknown = set(table) - _FIELDS
     if unknown:
         raise ValueError(f"profile {name!r}: unknown field(s) {', '.join(sorted(unknown))}")
     fields = dict(table)
-    if "listings" in fields:
-        fields["listings"] = tuple(fields["listings"])
+    start_url = fields.get("start_url")
+    if start_url is not None and not (
+        isinstance(start_url, str)
+        and urlsplit(start_url).scheme in ("http", "https")
+        and urlsplit(start_url).hostname
+    ):
+        raise ValueError(f"profile {name!r}: start_url must be an http(s) URL, not {start_url!r}")
+    host = fields.get("host")
+    if host is not None and not _is_host(host):
+        raise ValueError(
+            f"profile {name!r}: host must be a host name with an optional :port "
+            f"(lapvo.dongthap.gov.vn, 127.0.0.1:8080), not {host!r}"
+        )
+    code = fields.get("site_code")
+    if code is not None and not (isinstance(code, str) and _SITE_CODE.fullmatch(code)):
+        raise ValueError(
+            f"profile {name!r}: site_code must be the code of /web/CODE (letters, digits, - "
+            f"and _), not {code!r}"
+        )
+    listings = fields.get("listings")
+    if listings is not None:
+        if not (isinstance(listings, list) and all(isinstance(p, str) and p for p in listings)):
+            raise ValueError(
+                f"profile {name!r}: listings must be a list of paths or URLs "
+                f'(["/tin-tuc", "/thong-bao"]), not {listings!r}'
+            )
+        fields["listings"] = tuple(listings)
+    return fields
+
+
+def _is_host(host: object) -> bool:
+    if not isinstance(host, str):
+        return False
+    match = _HOST.fullmatch(host)
+    return match is not None and (match.group(3) is None or 0 < int(match.group(3)) <= 65535)
+
+
+def _profile_from_table(name: str, table: object, base: SiteProfile | None) -> SiteProfile:
+    if not isinstance(table, dict):
+        raise ValueError(f"profile {name!r} must be a table ([profiles.{name}]), not {table!r}")
+    fields = _checked_fields(name, table)
     if fields.get("start_url"):
         # A start URL alone says where the site is.
         scope = Scope.from_url(fields["start_url"])
@@ -119,7 +166,10 @@ def load_profiles(path: Path | None) -> dict[str, SiteProfile]:
         return profiles
     with path.open("rb") as handle:
         data = tomllib.load(handle)
-    for name, table in data.get("profiles", {}).items():
+    tables = data.get("profiles", {})
+    if not isinstance(tables, dict):
+        raise ValueError(f"profiles must be tables ([profiles.NAME]), not {tables!r}")
+    for name, table in tables.items():
         profiles[name] = _profile_from_table(name, table, profiles.get(name))
     return profiles
 

@@ -82,6 +82,18 @@ def test_file_adds_a_profile_from_a_start_url(tmp_path: Path) -> None:
     [
         ('[profiles.x]\nsite_code = "a"\n', "needs a host"),
         ('[profiles.lapvo]\nhots = "a"\n', "unknown field"),
+        # Found by a review: each was a traceback, junk requests, or a lookup of host "http".
+        ("profiles = 5\n", "profiles must be tables"),
+        ('[profiles]\nx = "http://127.0.0.1/"\n', "profile 'x' must be a table"),
+        ("[profiles.x]\nstart_url = 5\n", "start_url must be an http\\(s\\) URL"),
+        ('[profiles.x]\nstart_url = "ftp://127.0.0.1/x"\n', "start_url must be an http\\(s\\) URL"),
+        ('[profiles.x]\nhost = "127.0.0.1:99999"\n', "host must be a host name"),
+        ('[profiles.x]\nhost = "http://127.0.0.1:8123/web/x"\n', "host must be a host name"),
+        ('[profiles.x]\nhost = ""\n', "host must be a host name"),
+        ('[profiles.x]\nhost = "127.0.0.1"\nlistings = "/tin-tuc"\n', "listings must be a list"),
+        ('[profiles.x]\nhost = "127.0.0.1"\nlistings = [1, 2]\n', "listings must be a list"),
+        ('[profiles.x]\nhost = "127.0.0.1"\nsite_code = "../../etc"\n', "site_code must be"),
+        ('[profiles.x]\nhost = "127.0.0.1"\nsite_code = 3\n', "site_code must be"),
     ],
 )
 def test_bad_profile_tables_are_rejected(tmp_path: Path, text: str, message: str) -> None:
