@@ -22,6 +22,7 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -127,9 +128,13 @@ def parse_day(text: str, *, end: bool) -> str:
     """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` as the first (or, with ``end``, last) day it
     covers; :class:`QueryError` otherwise."""
     matched = _DAY.fullmatch(text.strip())
-    month = matched and int(matched[2] or 1)
-    day = matched and int(matched[3] or 1)
-    if not matched or not 1 <= month <= 12 or not 1 <= day <= 31:
+    try:
+        # A day that no month has (2025-02-30) is no date either.
+        if matched:
+            date(int(matched[1]), int(matched[2] or 1), int(matched[3] or 1))
+    except ValueError:
+        matched = None
+    if not matched:
         raise QueryError(f"{text!r} is not a date: write YYYY, YYYY-MM or YYYY-MM-DD.")
     year = matched[1]
     if end:

@@ -215,6 +215,8 @@ def test_reflected_queries_are_escaped_and_no_script_may_run(client: FlaskClient
         ("/api/search?limit=0", 400, "limit must be a whole number from 1 to 100"),
         ("/api/search?offset=-1", 400, "offset must be a whole number"),
         ("/api/search?from=2024-13", 400, "is not a date"),
+        ("/api/search?from=2025-02-30", 400, "is not a date"),
+        ("/api/search?to=2025-06-31", 400, "is not a date"),
         ("/?page=abc", 400, "page must be a whole number"),
         ("/capture?url=", 400, "Say which archived URL"),
         ("/capture?url=http%3A%2F%2Fexample.org%2F", 404, "not archived in this collection"),
