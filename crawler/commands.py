@@ -130,6 +130,16 @@ def _print_recovery(out: Path) -> None:
             f"{len(figures['listed_never_captured'])} listed but never captured, "
             f"{len(figures['requisites_missing'])} images/files missing"
         )
+        if not figures["captures_found"]:
+            # A wrong collection name in --archive answers like a site never archived.
+            print(
+                f"  no archive listed any capture of {site}: if it was archived, check the "
+                "target's host and the --archive URL (a pywb collection's name)"
+            )
+    unreadable = (report.get("quirks") or {}).get("cdx-row-unreadable", 0)
+    if unreadable:
+        rows = "row" if unreadable == 1 else "rows"
+        print(f"{unreadable} {rows} of CDX answers named no capture: passed over (see the log)")
 
 
 _READ_ADVICE = "extract when it has finished"

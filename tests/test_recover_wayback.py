@@ -109,6 +109,11 @@ def test_faults_are_survived_and_counted(
             {"urlkey": url, "timestamp": stamp, "url": url, "mime": "text/html",
              "status": status, "digest": f"FAKE{status}", "length": "100"}
         )  # fmt: skip
+    # A row no capture can be made of (a time that is none): counted, not dropped unsaid.
+    faults.extra_rows.append(
+        {"urlkey": soft_url, "timestamp": "notatime", "url": soft_url, "mime": "text/html",
+         "status": "200", "digest": "FAKEROW", "length": "100"}
+    )  # fmt: skip
     faults.extra[f"{stamp}/{redirect_url}"] = (
         302,
         [("Location", "https://sso.example/login")],
@@ -127,6 +132,8 @@ def test_faults_are_survived_and_counted(
     quirks = json.loads((tmp_path / "recover-report.json").read_text())["quirks"]
     assert quirks["truncated"] >= 1 and quirks["soft-404"] >= 1
     assert quirks["archive-redirect"] == 1
+    assert quirks["cdx-row-unreadable"] == 1
+    assert "1 row of CDX answers named no capture: passed over" in result.stdout
     assert quirks["skipped/redirect"] >= 1
     recovered_urls = {r.rec_headers["WARC-Target-URI"] for r, _ in _records(tmp_path)}
     assert {images[0], articles[0], articles[2], soft_url} <= recovered_urls  # nothing lost
@@ -271,3 +278,18 @@ def test_an_archived_redirect_joins_an_old_address_to_the_article_it_moved_to(
         and r.http_headers.get_statuscode() == "301"
     ]
     assert targets == [moved["url"]]  # the evidence is kept, with the site's own Location
+
+
+def test_a_target_no_archive_listed_says_what_to_check(
+    double: WaybackDouble, tmp_path: Path
+) -> None:
+    """A wrong pywb collection name answers like a site never archived: "0 captures found",
+    exit 0, and nothing more. The summary now says what to check."""
+    result = run_cli(
+        "recover", "http://127.0.0.1:9/web/hlv", "--archive", "ia", "--out", str(tmp_path),
+        "-s", f"PORTAL_RECOVER_IA_URL={double.url}", *FAST,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert ": 0 captures found" in result.stdout
+    assert "  no archive listed any capture of " in result.stdout
+    assert "check the target's host and the --archive URL" in result.stdout

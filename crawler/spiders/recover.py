@@ -260,6 +260,15 @@ class RecoverSpider(ArchivingSpider):
             )
         stats.inc_value("recover/cdx_pages")
         stats.inc_value("recover/captures_listed", len(page.captures))
+        if page.skipped:
+            # Rows of a time, URL or status no capture can be made of: said, not dropped unsaid.
+            stats.inc_value("recover/quirks/cdx-row-unreadable", page.skipped)
+            logger.warning(
+                "%d row(s) of a CDX answer from %s name no capture (%s): passed over",
+                page.skipped,
+                source.name,
+                response.url,
+            )
         captures = page.captures
         if source.flavour is Flavour.COMMON_CRAWL:
             captures = [c for c in captures if c.offset is not None and c.length is not None]
