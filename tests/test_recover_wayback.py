@@ -293,3 +293,21 @@ def test_a_target_no_archive_listed_says_what_to_check(
     assert ": 0 captures found" in result.stdout
     assert "  no archive listed any capture of " in result.stdout
     assert "check the target's host and the --archive URL" in result.stdout
+
+
+def test_a_host_target_counts_the_articles_of_its_sites(
+    archive: WebArchive, double: WaybackDouble, tmp_path: Path
+) -> None:
+    """``recover http://host/`` over a portal of /web/CODE sites: the summary said "6 articles
+    recovered" of 40 archived. Items were counted under their own site's name, and read back
+    under the target's."""
+    root = f"{urlsplit(archive.site).scheme}://{urlsplit(archive.site).netloc}/"
+    result = run_cli(
+        "recover", root, "--archive", "ia", "--out", str(tmp_path),
+        "-s", f"PORTAL_RECOVER_IA_URL={double.url}", *FAST,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr + result.stdout
+    keys = _keys(read_items(tmp_path))
+    versions = len(read_items(tmp_path))
+    (site,) = json.loads((tmp_path / "recover-report.json").read_text())["sites"].values()
+    assert keys and (site["articles_recovered"], site["versions"]) == (len(keys), versions)

@@ -649,9 +649,15 @@ class RecoverSpider(ArchivingSpider):
     # Report ------------------------------------------------------------------------------
 
     def on_item(self, item: Any, response: Response, spider: scrapy.Spider) -> None:
-        if getattr(item, "source", None) == "archive":
-            self.versions[item.site] += 1
-            self.recovered_keys[item.site].add(item.key)
+        if getattr(item, "source", None) != "archive":
+            return
+        # Counted under each target holding it, as the report reads them: a host's target
+        # holds the items of all its /web/CODE sites, whose own site names differ from it.
+        for scope in self.scopes:
+            if in_scope(item.url, scope):
+                name = scope_name(scope)
+                self.versions[name] += 1
+                self.recovered_keys[name].add(item.key)
 
     def report(self) -> dict[str, Any]:
         captured = set(self.plan.articles) | {
