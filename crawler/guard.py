@@ -21,6 +21,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+class Forbidden(IgnoreRequest):
+    """A request the never-request rules drop; ``kind`` names the rule for the summary."""
+
+    def __init__(self, reason: str, url: str) -> None:
+        super().__init__(f"forbidden ({reason}): {url[:200]}")
+        self.kind = f"never-requested-{reason}"
+
+
 _SCHEMES = frozenset({"http", "https"})
 
 
@@ -53,7 +61,7 @@ class RequestGuardMiddleware:
             # Once per reason: a trap can offer thousands of such links.
             self._logged.add(reason)
             logger.info("Never requesting %s URLs (first: %s)", reason, request.url[:200])
-        raise IgnoreRequest(f"forbidden ({reason}): {request.url[:200]}")
+        raise Forbidden(reason, request.url)
 
     def _reason(self, request: Request) -> str | None:
         if urlsplit(request.url).scheme.lower() not in _SCHEMES:

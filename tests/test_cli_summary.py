@@ -9,6 +9,7 @@ from scrapy.exceptions import IgnoreRequest
 from twisted.internet import error as twisted_errors
 from twisted.python.failure import Failure
 
+from crawler.guard import Forbidden
 from crawler.progress import summarize
 from crawler.running import print_summary
 from crawler.spiders.base import failure_kind
@@ -61,6 +62,11 @@ def test_a_rerun_shows_what_it_took_over(capsys: pytest.CaptureFixture[str]) -> 
         (twisted_errors.TimeoutError(), "timeout"),
         (twisted_errors.TCPTimedOutError(), "timeout"),
         (IgnoreRequest(), "ignored"),
+        # Why a request was never made, not only that it was not ("failed (ignored)").
+        (Forbidden("search", "http://127.0.0.1:9/tim-kiem?q=x"), "never-requested-search"),
+        (IgnoreRequest("Filtered offsite request to 'example.org'"), "off-site"),
+        (IgnoreRequest("Forbidden by robots.txt"), "robots-txt"),
+        (IgnoreRequest("max redirections reached"), "too-many-redirects"),
         (DownloadAbandoned(), "abandoned"),
         (LookupError(), "lookup-error"),
     ],

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import scrapy
 from scrapy import Request, Spider, signals
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -49,6 +50,19 @@ _KINDS = {
 }
 
 
+# What Scrapy's own middlewares say when they drop a request (their IgnoreRequest carries
+# only a message): a summary line "failed (ignored)" would not say which.
+_IGNORED_BECAUSE = (
+    ("Filtered offsite request", "off-site"),
+    ("Forbidden by robots.txt", "robots-txt"),
+    ("max redirections reached", "too-many-redirects"),
+)
+
+
+def _ignored_kind(message: str) -> str | None:
+    return next((kind for start, kind in _IGNORED_BECAUSE if message.startswith(start)), None)
+
+
 def failure_kind(failure: Failure) -> str:
     """A short, stable name for why a request failed: ``http-404``, ``timeout``, ``dns``...
 
@@ -57,6 +71,10 @@ def failure_kind(failure: Failure) -> str:
     error = failure.value
     if isinstance(error, HttpError):
         return f"http-{error.response.status}"
+    if isinstance(error, IgnoreRequest):
+        kind = getattr(error, "kind", None) or _ignored_kind(str(error))
+        if kind:
+            return kind
     name = type(error).__name__
     return _KINDS.get(name) or re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
