@@ -33,6 +33,12 @@ class NotAnItem(ValueError):
 
 def item_of(line: bytes | str) -> dict[str, Any]:
     """The item a line holds; raises :class:`NotAnItem` saying why it holds none."""
+    if isinstance(line, bytes):
+        # Read as UTF-8 here: json.loads would guess UTF-16 from a zero byte, and say so.
+        try:
+            line = line.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise NotAnItem(f"not UTF-8: {error}") from None
     try:
         value = json.loads(line)
     except ValueError as error:  # JSONDecodeError, and UnicodeDecodeError for bytes

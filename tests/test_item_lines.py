@@ -17,13 +17,20 @@ GOOD = b'{"key": "a#1", "version": 1}\n'
     ("line", "reason"),
     [
         (b'{"key": "a#1", "vers\n', "not JSON"),
-        (b"\xff\xfe{}\n", "not JSON"),
+        (b"\xff\xfe{}\n", "not UTF-8"),
         (b"\n", "not JSON"),
         (b"[1, 2]\n", "not a JSON object but list"),
         (b'"text"\n', "not a JSON object but str"),
+        # json.loads guessed UTF-16 from the zero bytes: "'utf-16-be' codec can't decode".
+        (b'\x00{"key": "a#1"}\n', "not JSON: Expecting value"),
+        (b'\xef\xbb\xbf{"key": "a#1"}\n', None),  # a BOM, as Notepad writes one: an item
+        (b'{"title": "\xc4"}\n', "not UTF-8"),
     ],
 )
-def test_a_line_that_holds_no_item_says_why(line: bytes, reason: str) -> None:
+def test_a_line_that_holds_no_item_says_why(line: bytes, reason: str | None) -> None:
+    if reason is None:
+        assert item_of(line) == {"key": "a#1"}
+        return
     with pytest.raises(NotAnItem, match=reason):
         item_of(line)
 
