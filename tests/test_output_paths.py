@@ -142,22 +142,32 @@ def test_a_wacz_is_never_written_to_a_file_named_dash(
     )
 
 
+_MAKING_A_COLLECTION = [
+    ["crawl", "http://127.0.0.1:9/web/hlv"],
+    ["fetch", "http://127.0.0.1:9/web/hlv/x"],
+    ["recover", "--archive", "http://127.0.0.1:9/", "http://127.0.0.1:9/"],
+    ["demo"],
+]
+
+
 @pytest.mark.parametrize(
-    "argv",
+    ("out", "why"),
     [
-        ["crawl", "http://127.0.0.1:9/web/hlv"],
-        ["fetch", "http://127.0.0.1:9/web/hlv/x"],
-        ["recover", "--archive", "http://127.0.0.1:9/", "http://127.0.0.1:9/"],
-        ["demo"],
+        ("-", "'-' names standard output"),
+        # ``--out "$ARCHIVE_DIR"`` with the variable unset made the current folder a collection.
+        ("", "an empty path"),
     ],
-    ids=lambda argv: argv[0],
+    ids=["dash", "empty"],
 )
-def test_no_collection_is_named_dash(argv: list[str], tmp_path: Path) -> None:
-    result = run_cli(*argv, "--out", "-", cwd=tmp_path, timeout=60)
+@pytest.mark.parametrize("argv", _MAKING_A_COLLECTION, ids=lambda argv: argv[0])
+def test_no_collection_is_named_dash_or_nothing(
+    argv: list[str], out: str, why: str, tmp_path: Path
+) -> None:
+    result = run_cli(*argv, "--out", out, cwd=tmp_path, timeout=60)
     assert result.returncode == 2
     assert result.stderr == (
-        f"portal-archiver {argv[0]}: argument --out: '-' names standard output; a collection "
-        f"is a folder: give its path (see portal-archiver {argv[0]} --help)\n"
+        f"portal-archiver {argv[0]}: argument --out: {why}; a collection is a folder: give its "
+        f"path (see portal-archiver {argv[0]} --help)\n"
     )
     assert os.listdir(tmp_path) == []
 
@@ -281,24 +291,3 @@ def test_an_output_that_is_no_regular_file_is_refused(
         "give the name of a .jsonl file to write, or --out - for standard output\n"
     )
     assert fifo.is_fifo()
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["crawl", "http://127.0.0.1:9/web/hlv"],
-        ["fetch", "http://127.0.0.1:9/web/hlv/x"],
-        ["recover", "--archive", "http://127.0.0.1:9/", "http://127.0.0.1:9/"],
-        ["demo"],
-    ],
-    ids=lambda argv: argv[0],
-)
-def test_an_empty_collection_path_is_refused(argv: list[str], tmp_path: Path) -> None:
-    """``--out "$ARCHIVE_DIR"`` with the variable unset made the current folder a collection."""
-    result = run_cli(*argv, "--out", "", cwd=tmp_path, timeout=60)
-    assert result.returncode == 2
-    assert result.stderr == (
-        f"portal-archiver {argv[0]}: argument --out: an empty path; a collection is a folder: "
-        f"give its path (see portal-archiver {argv[0]} --help)\n"
-    )
-    assert os.listdir(tmp_path) == []
