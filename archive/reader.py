@@ -269,20 +269,27 @@ def _iter_from(
         return offset, str(error) or type(error).__name__
     # FastWARC ends quietly where a gzip member is cut before a record's headers could be
     # read (a file cut a few bytes into a record): the last whole record must end the file.
-    left = _left_after(stream, path, start, last_complete)
+    left = _left_after(stream, path, (start, last_complete), ranges)
     if left is not None:
         return left, "the file ends inside a record (cut short), or holds data that is no record"
     return None
 
 
-def _left_after(stream: BinaryIO, path: Path, start: int, last_complete: int | None) -> int | None:
-    """Where bytes no whole record holds start, after the last whole record read from
-    ``start`` (or from ``start`` when there was none); None when that record ends the file."""
-    size = os.fstat(stream.fileno()).st_size
-    if last_complete is None:
-        return start if size > start else None
-    end = _end_of_record(path, last_complete)
-    return end if end is not None and end < size else None
+def _left_after(
+    stream: BinaryIO, path: Path, read: tuple[int, int | None], ranges: list[tuple[int, int]]
+) -> int | None:
+    """Where bytes no whole record holds start, after the last whole record of those read
+    from a start (``read``: the start, and that record's offset or None) and the ``ranges``
+    stepped over after it; None when they end the file."""
+    start, last_complete = read
+    end = start if last_complete is None else _end_of_record(path, last_complete)
+    if end is None:
+        return None  # warcio cannot say where that record ends: nothing to say either
+    # Photos the index stepped over may end the file (a WARC ending with a photo's response).
+    following = dict(ranges)
+    while end in following:
+        end = following[end]
+    return end if end < os.fstat(stream.fileno()).st_size else None
 
 
 def _next_record_start(stream: BinaryIO, damaged: int) -> int | None:

@@ -164,3 +164,30 @@ def test_a_damaged_index_line_is_read_as_usual(
     ranges = skippable_ranges(_warcs(collection)[0], _is_article_page)
     assert len(ranges) == 22  # the others still stepped over
     assert _read(_warcs(collection)) == walked
+
+
+def test_a_photo_stepped_over_at_the_end_of_a_file_is_no_damage(tmp_path: Path) -> None:
+    """The last record read must end the file, or it was cut short; a photo stepped over by
+    the index after it (a WARC from another tool, ending with a photo's response) is not
+    what is left unread."""
+    directory = tmp_path / "collection"
+    (directory / "warc").mkdir(parents=True)
+    data = (DATA / CRAWL[0]).read_bytes()
+    photo = next(
+        json.loads("{" + line.partition(" {")[2])
+        for line in _index_lines(DATA / CRAWL[0], tmp_path)
+        if '"mime": "image/' in line
+    )
+    start, end = int(photo["offset"]), int(photo["offset"]) + int(photo["length"])
+    (directory / "warc" / CRAWL[0]).write_bytes(data + data[start:end])  # ends with a photo
+    build_index(directory / "warc", directory / "indexes" / "index.cdxj")
+    path = directory / "warc" / CRAWL[0]
+    assert skippable_ranges(path, _is_article_page)[-1][1] == path.stat().st_size
+    assert _read([path]) == _read([DATA / CRAWL[0]])  # no damage raised
+
+
+def _index_lines(warc: Path, tmp_path: Path) -> list[str]:
+    (tmp_path / "one" / "warc").mkdir(parents=True)
+    shutil.copy(warc, tmp_path / "one" / "warc" / warc.name)
+    build_index(tmp_path / "one" / "warc", tmp_path / "one.cdxj")
+    return (tmp_path / "one.cdxj").read_text(encoding="utf-8").splitlines()
