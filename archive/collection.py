@@ -168,9 +168,8 @@ def take_lock(
     ``shared``, beside other readers, and waits for an extract or a wacz that holds it alone
     only while it opens the collection (:func:`reading`). ``advice`` ends the
     :class:`CollectionLocked` message. A reader of a collection it cannot write takes it
-    ``read_only`` (the file must be there): flock
-    needs no write access, and a writer working on the same files through a writable mount
-    still keeps it out."""
+    ``read_only`` (the file must be there): flock needs no write access, and a writer working
+    on the same files through a writable mount still keeps it out."""
     flags = os.O_RDONLY if read_only else os.O_RDWR | os.O_CREAT
     fd = os.open(lock_path, flags, 0o644)
     deadline = time.monotonic() + _OPENING_WAIT
@@ -227,7 +226,8 @@ def reading(directory: Path, *, command: str, advice: str) -> Iterator[Collectio
     be written (a read-only mount, a snapshot): nothing can be repaired there.
     """
     collection = Collection(directory, checked=False, command=command)
-    if not os.access(directory, os.W_OK):
+    read_only = not os.access(directory, os.W_OK)
+    if read_only:
         logger.warning(
             "%s cannot be written: read as it is, without the repairs an opening makes (a "
             "killed crawl's unfinished file is not closed, a lost items.jsonl not restored)",
@@ -236,12 +236,7 @@ def reading(directory: Path, *, command: str, advice: str) -> Iterator[Collectio
         if not collection.lock_path.exists():  # never locked: no crawl of ours wrote it
             yield None
             return
-        with reading_lock(
-            directory, collection.lock_path, advice=advice, command=command, read_only=True
-        ):
-            yield None
-        return
-    if collection.state_path.exists():
+    elif collection.state_path.exists():
         try:
             collection.open()
         except CollectionLocked:
@@ -253,7 +248,9 @@ def reading(directory: Path, *, command: str, advice: str) -> Iterator[Collectio
             finally:
                 collection.close()
             return
-    with reading_lock(directory, collection.lock_path, advice=advice, command=command):
+    with reading_lock(
+        directory, collection.lock_path, advice=advice, command=command, read_only=read_only
+    ):
         yield None
 
 
@@ -292,7 +289,7 @@ def _holder(fd: int) -> str:
 
 def _named_holder(fd: int) -> tuple[str, bool]:
     """The process the lock file names (``another crawl (pid 12)``), and whether it holds the
-    lock alone only to open the collection before reading it (an extract)."""
+    lock alone only to open the collection before reading it (an extract or a wacz)."""
     first = os.pread(fd, 64, 0).split(b"\n", 1)[0]
     pid, _, command = first.decode("ascii", "replace").partition(" ")
     command = command.strip() or _WRITER  # earlier versions wrote the pid alone, for crawls

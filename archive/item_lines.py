@@ -41,7 +41,7 @@ def item_of(line: bytes | str) -> dict[str, Any]:
             raise NotAnItem(f"not UTF-8: {error}") from None
     try:
         value = json.loads(line)
-    except ValueError as error:  # JSONDecodeError, and UnicodeDecodeError for bytes
+    except ValueError as error:  # JSONDecodeError
         raise NotAnItem(f"not JSON: {error}") from None
     if not isinstance(value, dict):
         raise NotAnItem(f"not a JSON object but {type(value).__name__}")

@@ -94,12 +94,17 @@ def _check_targets(targets: Sequence[str], profiles_file: Path | None) -> None:
         raise UsageError(str(error)) from None
 
 
+def _check_date_order(first: str | None, last: str | None) -> None:
+    # ISO dates (YYYY-MM-DD), which compare as strings.
+    if first and last and first > last:
+        raise UsageError(f"--from {first} is after --to {last}")
+
+
 def run_recover(args: argparse.Namespace) -> int:
     from crawler.recover.sources import resolve_archives
 
     _check_targets(args.targets, args.profiles)
-    if args.since and args.until and args.since > args.until:
-        raise UsageError(f"--from {args.since} is after --to {args.until}")
+    _check_date_order(args.since, args.until)
     try:
         resolve_archives(args.archives, ia_url="", cc_index="", cc_data="", cc_crawls=["-"])
         if "cc" in args.archives and not args.cc_crawls:
@@ -222,9 +227,9 @@ def _check_output_file(out: Path, kind: str) -> None:
     ensure_writable(parent)
 
 
-# What each output is, by its first bytes: only such a file (or an empty one) is replaced.
-_OUTPUT_KINDS = {".jsonl": "JSON Lines", ".wacz": "WACZ"}
-_COMMANDS = {".jsonl": "extract", ".wacz": "wacz"}
+# The command writing each kind of output, and what the output is: only such a file (by its
+# first bytes), or an empty one, is replaced.
+_OUTPUTS = {".jsonl": ("extract", "JSON Lines"), ".wacz": ("wacz", "WACZ")}
 
 
 def _check_replaceable(out: Path, kind: str) -> None:
@@ -245,10 +250,10 @@ def _check_replaceable(out: Path, kind: str) -> None:
         raise UsageError(f"cannot read --out {out}: {os_reason(error)}") from None
     held = _held(head, kind)
     if held is not None:
+        command, what = _OUTPUTS[kind]
         raise UsageError(
-            f"--out {out} already holds {held}, not a {_OUTPUT_KINDS[kind]} file: "
-            f"{_COMMANDS[kind]} replaces only its own kind of file; give another name, or "
-            "remove it first"
+            f"--out {out} already holds {held}, not a {what} file: {command} replaces only its "
+            "own kind of file; give another name, or remove it first"
         )
 
 
@@ -363,8 +368,7 @@ def run_wacz(args: argparse.Namespace) -> int:
             "file: give a file name (a .wacz)"
         )
     _check_output_file(out, ".wacz")
-    if args.first_day and args.last_day and args.first_day > args.last_day:
-        raise UsageError(f"--from {args.first_day} is after --to {args.last_day}")
+    _check_date_order(args.first_day, args.last_day)
     site = args.site and (urlsplit(args.site).hostname or args.site.split("/")[0].lower())
     selection = Selection(host=site or None, first_day=args.first_day, last_day=args.last_day)
     info = PackageInfo(
