@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from archive.cdxj import build_index, index_lines
+from archive.reader import ArchiveReadError
 from archive.records import NOT_MODIFIED_PROFILE
 from archive.surt import surt
 from tests.archive_support import URL, exchange, five_pages_one_damaged, make_writer
@@ -264,8 +265,8 @@ def test_a_plain_warc_file_ending_in_its_blank_lines_is_whole(tmp_path: Path) ->
     length: that is the file's end, not data after it."""
     (tmp_path / "warc").mkdir()
     shutil.copy(Path(__file__).parent / "data" / "warc" / "plain.warc", tmp_path / "warc")
-    damaged: list[object] = []
-    build_index(tmp_path / "warc", tmp_path / "index.cdxj", damaged=damaged)  # type: ignore[arg-type]
+    damaged: list[ArchiveReadError] = []
+    build_index(tmp_path / "warc", tmp_path / "index.cdxj", damaged=damaged)
     assert damaged == []
 
 
